@@ -1,0 +1,1 @@
+"""Puhui Workbench (普惠营销工作台)."""

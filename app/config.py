@@ -1,0 +1,65 @@
+"""One settings class for the workbench, the central store and the CLI.
+
+Values come from the environment (prefix ``PUHUI_``) or a ``.env`` file; nothing
+is built at import time: callers pass a ``Settings`` to ``create_app`` and friends.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """Where the device keeps its SQLite file: Flet's storage dir, else a per-user dir."""
+    flet_dir = os.environ.get("FLET_APP_STORAGE_DATA")
+    if flet_dir:
+        return Path(flet_dir)
+    return Path(user_data_dir("puhui-workbench", "puhui"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PUHUI_", env_file=".env", extra="ignore")
+
+    # central store
+    database_url: str = ""  # empty: SQLite file in the data dir
+    secret_key: str = "change-me-in-production-puhui"
+    token_ttl_minutes: int = 12 * 60
+    pull_page_size: int = 5000
+    push_batch_limit: int = 500
+
+    # workbench (device)
+    server_url: str = "http://127.0.0.1:8765"
+    data_dir: Path = default_data_dir()
+    device_db_path: Path | None = None
+    offline_session_hours: int = 72
+    push_batch_size: int = 100
+    verify_interval_hours: int = 24
+
+    # web mode
+    web_host: str = "127.0.0.1"
+    web_port: int = 8550
+
+    # maps: an XYZ tile URL template, or empty for none (markers on a plain background)
+    tile_url: str = ""
+    tile_attribution: str = ""
+
+    def server_database_url(self) -> str:
+        if self.database_url:
+            return normalise_db_url(self.database_url)
+        return f"sqlite:///{self.data_dir / 'central.sqlite3'}"
+
+    def device_database_path(self) -> Path:
+        return self.device_db_path or (self.data_dir / "workbench.sqlite3")
+
+
+def normalise_db_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and pick the installed driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg2://" + url[len("postgresql://") :]
+    return url

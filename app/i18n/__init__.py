@@ -1,0 +1,54 @@
+"""Catalogues (zh-CN default, English) and money/date formatting.
+
+``t(key, lang, **params)`` looks a key up in the language's catalogue, falls
+back to Chinese, then to the key itself, and formats ``{params}``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from app.i18n import en, zh
+
+DEFAULT_LANG = "zh"
+DISPLAY_TZ = ZoneInfo("Asia/Shanghai")  # stored times are naive UTC; people read Beijing time
+CATALOGUES: dict[str, dict[str, str]] = {"zh": zh.MESSAGES, "en": en.MESSAGES}
+
+
+def t(key: str, lang: str = DEFAULT_LANG, /, **params: object) -> str:
+    text = CATALOGUES.get(lang, zh.MESSAGES).get(key) or zh.MESSAGES.get(key) or key
+    return text.format(**params) if params else text
+
+
+def format_money(yuan: int | float | None, lang: str = DEFAULT_LANG) -> str:
+    """元 below 10,000, 万元 above (Chinese); yuan / 10k yuan in English."""
+    if yuan is None:
+        return "—"
+    if abs(yuan) >= 10_000:
+        wan = yuan / 10_000
+        text = f"{wan:,.0f}" if wan == int(wan) else f"{wan:,.1f}"
+        return f"{text} 万元" if lang == "zh" else f"¥{text} × 10k"
+    return f"{yuan:,.0f} 元" if lang == "zh" else f"¥{yuan:,.0f}"
+
+
+def format_datetime(value: datetime | None, lang: str = DEFAULT_LANG) -> str:
+    if value is None:
+        return t("common.never", lang)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def format_date(value: date | None, lang: str = DEFAULT_LANG) -> str:
+    if value is None:
+        return "—"
+    return value.strftime("%Y-%m-%d") if lang == "en" else f"{value.month}月{value.day}日"
+
+
+def format_distance(km: float | None, lang: str = DEFAULT_LANG) -> str:
+    if km is None:
+        return "—"
+    if km < 1:
+        return f"{km * 1000:.0f} 米" if lang == "zh" else f"{km * 1000:.0f} m"
+    return f"{km:.1f} 公里" if lang == "zh" else f"{km:.1f} km"

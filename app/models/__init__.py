@@ -1,0 +1,43 @@
+"""SQLModel tables and wire schemas, one module per entity.
+
+Importing this package registers every table on ``SQLModel.metadata``; the
+central store and the device each create their own subset (``SERVER_TABLES``,
+``DEVICE_TABLES``).
+"""
+
+from app.models.audit import AuditEvent
+from app.models.batch import BatchSource, WhitelistBatch
+from app.models.change import ChangeLog, DeviceState, MutationRecord
+from app.models.device import OutboxEntry, Rejection, SyncStateRow
+from app.models.funnel_event import FunnelEvent
+from app.models.marketing_log import Channel, MarketingLog, Outcome
+from app.models.outlet import Outlet, OutletTier
+from app.models.prospect import Prospect
+from app.models.transfer import Transfer
+from app.models.user import Role, User
+
+DOMAIN_TABLES = [
+    Outlet.__table__,
+    User.__table__,
+    WhitelistBatch.__table__,
+    Prospect.__table__,
+    MarketingLog.__table__,
+    FunnelEvent.__table__,
+    Transfer.__table__,
+]
+SERVER_TABLES = [
+    *DOMAIN_TABLES,
+    AuditEvent.__table__,
+    ChangeLog.__table__,
+    DeviceState.__table__,
+    MutationRecord.__table__,
+]
+DEVICE_TABLES = [*DOMAIN_TABLES, OutboxEntry.__table__, SyncStateRow.__table__, Rejection.__table__]
+TABLES_BY_ENTITY = {t.name: t for t in DOMAIN_TABLES}
+
+__all__ = [
+    "AuditEvent", "BatchSource", "ChangeLog", "Channel", "DeviceState", "FunnelEvent",
+    "MarketingLog", "MutationRecord", "Outcome", "OutboxEntry", "Outlet", "OutletTier",
+    "Prospect", "Rejection", "Role", "SyncStateRow", "Transfer", "User", "WhitelistBatch",
+    "DOMAIN_TABLES", "SERVER_TABLES", "DEVICE_TABLES", "TABLES_BY_ENTITY",
+]  # fmt: skip

@@ -1,0 +1,17 @@
+"""Audit events: every reveal of a masked phone number or credit code."""
+
+from __future__ import annotations
+
+from pydantic import NaiveDatetime
+from sqlmodel import Field, SQLModel
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    id: str = Field(primary_key=True)
+    user_id: str = Field(index=True)
+    action: str  # reveal_phone | reveal_credit_code
+    prospect_id: str = Field(index=True)
+    device_id: str = ""
+    occurred_at: NaiveDatetime
+    recorded_at: NaiveDatetime

@@ -1,0 +1,40 @@
+"""Prospects (白名单客户): one small business on a whitelist, and its funnel status."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import NaiveDatetime
+from sqlmodel import Field, SQLModel
+
+
+class ProspectBase(SQLModel):
+    batch_id: str = Field(index=True)
+    company_name: str
+    credit_code: str = Field(index=True)
+    legal_rep: str
+    phone: str
+    industry: str
+    address: str
+    lat: float  # WGS-84
+    lon: float
+    pre_approved_line: int = 0  # 元
+    score: int = 0  # 0-100, from the head-office model
+    tags: str = "[]"  # JSON list of strings
+    outlet_id: str = Field(index=True)
+    assignee_id: str | None = Field(default=None, index=True)
+    status: str = Field(default="unassigned", index=True)
+    disbursed_amount: int | None = None  # 元
+    last_contact_at: NaiveDatetime | None = None
+    next_follow_up: date | None = None
+
+
+class Prospect(ProspectBase, table=True):
+    id: str = Field(primary_key=True)
+    updated_at: NaiveDatetime
+    rev: int = Field(default=0)
+
+
+class ProspectPublic(ProspectBase):
+    id: str
+    updated_at: NaiveDatetime

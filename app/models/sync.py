@@ -1,0 +1,176 @@
+"""The sync wire protocol shared by the device engine and the central store.
+
+Every request carries ``X-Puhui-Protocol``; the store refuses versions below
+``MIN_PROTOCOL_VERSION`` with ``protocol.too_old`` (HTTP 426).
+
+Pull (``GET /sync/pull?cursor=...``) answers pages of rows in a columnar form::
+
+    {"cursor": "...", "has_more": true, "snapshot": true,
+     "progress": {"done": 5000, "total": 100000},
+     "entities": {"prospect": {"columns": [...], "rows": [[...]], "deletes": ["id"]}}}
+
+A missing cursor starts a snapshot of the user's scope (entity by entity, keyset
+paged), bounded by the change-log high-water mark read at its start; afterwards
+the cursor follows the change log. Cursors are opaque to the device.
+
+Push (``POST /sync/push``) sends outbox mutations in device order; each answer is
+``applied`` or ``rejected`` with a code and message, and a replay of an already
+applied sequence gets its first answer again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+PROTOCOL_VERSION = 1
+MIN_PROTOCOL_VERSION = 1
+PROTOCOL_HEADER = "X-Puhui-Protocol"
+
+# Entities a device receives, in snapshot order, with their wire columns.
+SYNC_COLUMNS: dict[str, tuple[str, ...]] = {
+    "outlet": ("id", "code", "name", "tier", "branch_name", "address", "lat", "lon", "rev"),
+    "user": ("id", "employee_no", "name", "role", "outlet_id", "active", "rev"),
+    "whitelist_batch": (
+        "id", "name", "product", "source", "valid_from", "valid_until", "created_at", "rev",
+    ),
+    "prospect": (
+        "id", "batch_id", "company_name", "credit_code", "legal_rep", "phone", "industry",
+        "address", "lat", "lon", "pre_approved_line", "score", "tags", "outlet_id",
+        "assignee_id", "status", "disbursed_amount", "last_contact_at", "next_follow_up",
+        "updated_at", "rev",
+    ),
+    "marketing_log": (
+        "id", "prospect_id", "author_id", "channel", "occurred_at", "outcome", "note",
+        "next_follow_up", "lat", "lon", "attachments", "device_id", "recorded_at", "rev",
+    ),
+    "funnel_event": (
+        "id", "prospect_id", "actor_id", "from_status", "to_status", "applied", "reason_code",
+        "amount", "occurred_at", "recorded_at", "rev",
+    ),
+    "transfer": (
+        "id", "prospect_id", "from_user_id", "to_user_id", "from_outlet_id", "to_outlet_id",
+        "by_user_id", "reason", "created_at", "rev",
+    ),
+}  # fmt: skip
+SYNC_ENTITIES: tuple[str, ...] = tuple(SYNC_COLUMNS)
+# Rows that hang off a prospect and leave a device with it.
+CHILD_ENTITIES: tuple[str, ...] = ("marketing_log", "funnel_event", "transfer")
+
+
+class MutationKind(StrEnum):
+    LOG_CREATE = "log.create"  # a marketing log (append-only)
+    FUNNEL_MOVE = "funnel.move"  # request a funnel status change
+    PROSPECT_CLAIM = "prospect.claim"  # take an unassigned prospect from the outlet pool
+    PROSPECT_ASSIGN = "prospect.assign"  # manager: assign / transfer to a marketer
+    AUDIT_REVEAL = "audit.reveal"  # a masked field was revealed
+
+
+class MutationStatus(StrEnum):
+    APPLIED = "applied"
+    REJECTED = "rejected"
+
+
+class Mutation(BaseModel):
+    seq: int = Field(ge=1)
+    id: str
+    kind: str
+    payload: dict[str, Any]
+    created_at: datetime  # device time, data only
+
+
+class PushRequest(BaseModel):
+    device_id: str = Field(min_length=8, max_length=64)
+    mutations: list[Mutation]
+
+
+class MutationResult(BaseModel):
+    seq: int
+    status: MutationStatus
+    code: str = ""
+    message: str = ""
+
+
+class PushResponse(BaseModel):
+    results: list[MutationResult]
+    last_seq: int
+
+
+class EntityChecksum(BaseModel):
+    count: int
+    digest: str
+
+
+class ChecksumResponse(BaseModel):
+    cursor_seq: int
+    stale: bool = False
+    entities: dict[str, EntityChecksum]
+
+
+class LoginRequest(BaseModel):
+    employee_no: str = Field(min_length=1, max_length=32)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class SessionUser(BaseModel):
+    id: str
+    employee_no: str
+    name: str
+    role: str
+    outlet_id: str | None
+
+
+class LoginResponse(BaseModel):
+    token: str
+    expires_at: datetime
+    user: SessionUser
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+def scope_digest(pairs: list[tuple[str, int]]) -> str:
+    """Order-independent digest of (id, rev) pairs; both sides compute it alike."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for entity_id, rev in sorted(pairs):
+        h.update(f"{entity_id}:{rev}\n".encode())
+    return h.hexdigest()
+
+
+# -- mutation payloads ------------------------------------------------------------------
+
+
+class FunnelMovePayload(BaseModel):
+    event_id: str
+    prospect_id: str
+    to_status: str
+    amount: int | None = Field(default=None, ge=0)
+    occurred_at: datetime
+
+
+class ClaimPayload(BaseModel):
+    transfer_id: str
+    prospect_id: str
+    occurred_at: datetime
+
+
+class AssignPayload(BaseModel):
+    transfer_id: str
+    prospect_id: str
+    to_user_id: str | None  # None: back to the outlet pool
+    reason: str = Field(default="", max_length=200)
+    occurred_at: datetime
+
+
+class RevealPayload(BaseModel):
+    event_id: str
+    prospect_id: str
+    field: str = Field(pattern="^(phone|credit_code)$")
+    occurred_at: datetime

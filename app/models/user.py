@@ -1,0 +1,36 @@
+"""Users: marketers (营销专员), outlet managers (网点负责人) and admins (管理员)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+
+class Role(StrEnum):
+    MARKETER = "marketer"
+    OUTLET_MANAGER = "outlet_manager"
+    ADMIN = "admin"
+
+
+class UserBase(SQLModel):
+    employee_no: str = Field(index=True, unique=True)
+    name: str
+    role: str = Role.MARKETER
+    outlet_id: str | None = Field(default=None, index=True)
+    active: bool = True
+
+
+class User(UserBase, table=True):
+    id: str = Field(primary_key=True)
+    # Only the central store fills this; it never leaves the server (not a sync column).
+    password_hash: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    rev: int = 0
+
+
+class UserCreate(UserBase):
+    password: str
+
+
+class UserPublic(UserBase):
+    id: str

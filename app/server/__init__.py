@@ -1,0 +1,1 @@
+"""The central store: a FastAPI service over SQLModel (PostgreSQL, or SQLite embedded)."""

@@ -1,0 +1,70 @@
+"""Administrative writes of the central store: loading data and creating users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from app.models import User
+from app.models.ids import new_id
+from app.server.changes import bulk_insert, record_change
+from app.server.db import write_session
+from app.server.security import hash_password
+from app.services.demo import DemoData
+
+_LOAD_ORDER = ("outlet", "user", "whitelist_batch", "prospect", "marketing_log", "funnel_event",
+               "transfer")  # fmt: skip
+
+
+def is_empty(engine: Engine) -> bool:
+    with Session(engine) as session:
+        return session.execute(select(func.count()).select_from(User)).scalar_one() == 0
+
+
+def load_demo(engine: Engine, data: DemoData) -> dict[str, int]:
+    """Load generated demo data (one transaction, bulk inserts, change-log entries)."""
+    users = [
+        {**row, "password_hash": hash_password(data.passwords[row["employee_no"]])}
+        for row in data.user
+    ]
+    rows: dict[str, list[dict[str, Any]]] = {
+        "outlet": data.outlet,
+        "user": users,
+        "whitelist_batch": data.whitelist_batch,
+        "prospect": data.prospect,
+        "marketing_log": data.marketing_log,
+        "funnel_event": data.funnel_event,
+        "transfer": data.transfer,
+    }
+    with write_session(engine) as session:
+        for entity in _LOAD_ORDER:
+            bulk_insert(session, entity, rows[entity])
+    return {entity: len(rows[entity]) for entity in _LOAD_ORDER}
+
+
+def create_user(
+    engine: Engine,
+    *,
+    employee_no: str,
+    name: str,
+    role: str,
+    outlet_id: str | None,
+    password: str,
+) -> User:
+    with write_session(engine) as session:
+        user = User(
+            id=new_id(),
+            employee_no=employee_no,
+            name=name,
+            role=role,
+            outlet_id=outlet_id,
+            password_hash=hash_password(password),
+        )
+        session.add(user)
+        session.flush()
+        record_change(session, "user", user.id)
+        session.refresh(user)
+        session.expunge(user)
+    return user

@@ -1,0 +1,24 @@
+"""``create_app(settings)``: the central store as a FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.server.db import make_engine, migrate
+from app.server.errors import install_error_handlers
+from app.server.routes import auth, health, sync
+
+
+def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
+    engine = make_engine(settings.server_database_url())
+    if run_migrations:
+        migrate(engine)
+    app = FastAPI(title="普惠营销工作台 中心库 (Puhui central store)", version="1")
+    app.state.settings = settings
+    app.state.engine = engine
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(sync.router)
+    return app

@@ -1,0 +1,338 @@
+"""Exactly-once application of pushed mutations.
+
+For each device the store keeps ``last_seq``; a mutation at or below it is a
+replay and gets its recorded answer again without touching anything. A new one is
+applied inside a savepoint; a domain refusal (``Rejected``) rolls back only its
+own effects, is recorded (quarantined for managers) and still advances
+``last_seq``, so one bad mutation never blocks the queue. Effects, the record and
+``last_seq`` commit in the same transaction. Order is the store's: device clocks
+are data only.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.i18n import t
+from app.models import (
+    AuditEvent,
+    DeviceState,
+    FunnelEvent,
+    MarketingLog,
+    MutationRecord,
+    Prospect,
+    Role,
+    Transfer,
+    User,
+)
+from app.models.ids import utcnow
+from app.models.marketing_log import MarketingLogCreate
+from app.models.sync import (
+    AssignPayload,
+    ClaimPayload,
+    FunnelMovePayload,
+    Mutation,
+    MutationKind,
+    MutationResult,
+    MutationStatus,
+    PushResponse,
+    RevealPayload,
+)
+from app.server.changes import record_change
+from app.server.errors import Rejected
+from app.server.scope import Scope
+from app.services.funnel import FunnelError, FunnelStatus, check_transition
+
+
+def apply_push(
+    session: Session, *, user: User, device_id: str, mutations: list[Mutation]
+) -> PushResponse:
+    """Apply a batch in device order; must run inside ``db.write_session``."""
+    state = session.get(DeviceState, (device_id, user.id))
+    if state is None:
+        state = DeviceState(device_id=device_id, user_id=user.id, last_seq=0)
+        session.add(state)
+    state.last_seen_at = utcnow()
+    results: list[MutationResult] = []
+    for m in sorted(mutations, key=lambda m: m.seq):
+        if m.seq <= state.last_seq:
+            results.append(_replayed(session, device_id, user.id, m.seq))
+            continue
+        try:
+            with session.begin_nested():
+                code = _apply_one(session, user, device_id, m)
+            status = MutationStatus.APPLIED if not code else MutationStatus.REJECTED
+        except Rejected as exc:
+            status, code = MutationStatus.REJECTED, exc.code
+            params = exc.params
+        else:
+            params = {}
+        if code:
+            _resend_prospect(session, m.payload)
+        message = t(code, **params) if code else ""
+        session.add(
+            MutationRecord(
+                device_id=device_id,
+                seq=m.seq,
+                mutation_id=m.id,
+                user_id=user.id,
+                kind=m.kind,
+                payload=json.dumps(m.payload, ensure_ascii=False, default=str),
+                status=status,
+                code=code,
+                message=message,
+                recorded_at=utcnow(),
+            )
+        )
+        state.last_seq = m.seq
+        results.append(MutationResult(seq=m.seq, status=status, code=code, message=message))
+    session.flush()
+    return PushResponse(results=results, last_seq=state.last_seq)
+
+
+def _resend_prospect(session: Session, payload: dict[str, Any]) -> None:
+    """After a refusal, send the prospect's true state again, so no device keeps an
+    optimistic local change the store did not accept."""
+    prospect_id = payload.get("prospect_id")
+    if not isinstance(prospect_id, str):
+        return
+    prospect = session.get(Prospect, prospect_id)
+    if prospect is not None:
+        scope = (prospect.outlet_id, prospect.assignee_id)
+        record_change(session, "prospect", prospect.id, prospect_id=prospect.id,
+                      old_scope=scope, new_scope=scope)  # fmt: skip
+
+
+def _replayed(session: Session, device_id: str, user_id: str, seq: int) -> MutationResult:
+    rec = session.get(MutationRecord, (device_id, user_id, seq))
+    if rec is None:  # older than what we keep: it was applied once, long ago
+        return MutationResult(seq=seq, status=MutationStatus.APPLIED)
+    return MutationResult(seq=seq, status=rec.status, code=rec.code, message=rec.message)
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+def _parse(model: type[P], payload: dict[str, Any]) -> P:
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise Rejected("mutation.invalid", detail=detail[:300]) from exc
+
+
+def _apply_one(session: Session, user: User, device_id: str, m: Mutation) -> str:
+    """Apply one mutation; returns "" or the code of a recorded refusal."""
+    handler = _HANDLERS.get(m.kind)
+    if handler is None:
+        raise Rejected("mutation.unknown_kind", kind=m.kind)
+    return handler(session, user, device_id, m.payload)
+
+
+def _prospect(session: Session, prospect_id: str) -> Prospect:
+    stmt = select(Prospect).where(Prospect.id == prospect_id)
+    prospect = session.execute(stmt).scalar_one_or_none()
+    if prospect is None:
+        raise Rejected("prospect.not_found")
+    return prospect
+
+
+def _scope(user: User) -> Scope:
+    return Scope(user.id, user.role, user.outlet_id)
+
+
+def _touch(session: Session, p: Prospect, old_scope: tuple[str | None, str | None]) -> None:
+    p.updated_at = utcnow()
+    session.flush()
+    record_change(
+        session,
+        "prospect",
+        p.id,
+        prospect_id=p.id,
+        old_scope=old_scope,
+        new_scope=(p.outlet_id, p.assignee_id),
+    )
+
+
+def _log_create(session: Session, user: User, device_id: str, payload: dict[str, Any]) -> str:
+    data = _parse(MarketingLogCreate, payload)
+    if session.get(MarketingLog, data.id) is not None:
+        return ""  # the same log pushed again under a new seq: already here
+    prospect = _prospect(session, data.prospect_id)
+    # Logs are append-only facts: accepted even if the prospect has left the author.
+    log = MarketingLog(
+        **data.model_dump(), author_id=user.id, device_id=device_id, recorded_at=utcnow()
+    )
+    session.add(log)
+    session.flush()
+    record_change(session, "marketing_log", log.id, prospect_id=prospect.id)
+    # Device clocks order nothing: the follow-up plan is the latest-arriving log's.
+    # Last contact is data (when the latest contact happened), hence the maximum.
+    scope = (prospect.outlet_id, prospect.assignee_id)
+    if prospect.last_contact_at is None or data.occurred_at > prospect.last_contact_at:
+        prospect.last_contact_at = data.occurred_at
+    prospect.next_follow_up = data.next_follow_up
+    _touch(session, prospect, scope)
+    return ""
+
+
+def _funnel_move(session: Session, user: User, device_id: str, payload: dict[str, Any]) -> str:
+    data = _parse(FunnelMovePayload, payload)
+    if session.get(FunnelEvent, data.event_id) is not None:
+        return ""
+    prospect = _prospect(session, data.prospect_id)
+    if not _scope(user).contains(prospect.outlet_id, prospect.assignee_id):
+        raise Rejected("prospect.out_of_scope")
+    code = ""
+    if data.to_status == FunnelStatus.ASSIGNED:
+        code = "funnel.use_claim"
+    elif data.to_status == FunnelStatus.DISBURSED and not data.amount:
+        raise Rejected("funnel.amount_required")
+    else:
+        try:
+            check_transition(prospect.status, data.to_status)
+        except FunnelError as exc:
+            code = exc.code
+    _add_event(session, data.event_id, prospect, user, data.to_status, data.occurred_at,
+               applied=not code, reason_code=code, amount=data.amount)  # fmt: skip
+    if not code:
+        scope = (prospect.outlet_id, prospect.assignee_id)
+        prospect.status = data.to_status
+        if data.to_status == FunnelStatus.DISBURSED:
+            prospect.disbursed_amount = data.amount
+        _touch(session, prospect, scope)
+    return code
+
+
+def _add_event(
+    session: Session,
+    event_id: str,
+    prospect: Prospect,
+    user: User,
+    to_status: str,
+    occurred_at: datetime,
+    *,
+    applied: bool = True,
+    reason_code: str = "",
+    amount: int | None = None,
+) -> None:
+    """Every requested move stays recorded, applied or not."""
+    event = FunnelEvent(
+        id=event_id,
+        prospect_id=prospect.id,
+        actor_id=user.id,
+        from_status=prospect.status,
+        to_status=to_status,
+        applied=applied,
+        reason_code=reason_code,
+        amount=amount,
+        occurred_at=occurred_at,
+        recorded_at=utcnow(),
+    )
+    session.add(event)
+    session.flush()
+    record_change(session, "funnel_event", event.id, prospect_id=prospect.id)
+
+
+def _claim(session: Session, user: User, device_id: str, payload: dict[str, Any]) -> str:
+    data = _parse(ClaimPayload, payload)
+    prospect = _prospect(session, data.prospect_id)
+    if prospect.assignee_id == user.id:
+        return ""
+    if prospect.assignee_id is not None:
+        raise Rejected("prospect.already_assigned")
+    if user.role != Role.ADMIN and prospect.outlet_id != user.outlet_id:
+        raise Rejected("prospect.out_of_scope")
+    _move(session, prospect, user, user, data.transfer_id, "", data.occurred_at)
+    return ""
+
+
+def _assign(session: Session, user: User, device_id: str, payload: dict[str, Any]) -> str:
+    data = _parse(AssignPayload, payload)
+    if user.role not in (Role.OUTLET_MANAGER, Role.ADMIN):
+        raise Rejected("auth.forbidden")
+    prospect = _prospect(session, data.prospect_id)
+    if not _scope(user).contains(prospect.outlet_id, prospect.assignee_id):
+        raise Rejected("prospect.out_of_scope")
+    target = None
+    if data.to_user_id is not None:
+        target = session.get(User, data.to_user_id)
+        if target is None or not target.active:
+            raise Rejected("user.not_found")
+        if target.role != Role.MARKETER:
+            raise Rejected("user.not_marketer")
+        if user.role != Role.ADMIN and target.outlet_id != user.outlet_id:
+            raise Rejected("user.other_outlet")
+    if session.get(Transfer, data.transfer_id) is not None:
+        return ""
+    _move(session, prospect, user, target, data.transfer_id, data.reason, data.occurred_at)
+    return ""
+
+
+def _move(
+    session: Session,
+    prospect: Prospect,
+    actor: User,
+    target: User | None,
+    transfer_id: str,
+    reason: str,
+    occurred_at: datetime,
+) -> None:
+    """Assign, re-assign or return to the pool, with its transfer and funnel event."""
+    old_scope = (prospect.outlet_id, prospect.assignee_id)
+    to_outlet = (target.outlet_id if target else None) or prospect.outlet_id
+    transfer = Transfer(
+        id=transfer_id,
+        prospect_id=prospect.id,
+        from_user_id=prospect.assignee_id,
+        to_user_id=target.id if target else None,
+        from_outlet_id=prospect.outlet_id,
+        to_outlet_id=to_outlet,
+        by_user_id=actor.id,
+        reason=reason,
+        created_at=utcnow(),
+    )
+    session.add(transfer)
+    prospect.assignee_id = target.id if target else None
+    prospect.outlet_id = to_outlet
+    if target is not None and prospect.status == FunnelStatus.UNASSIGNED:
+        _add_event(session, f"{transfer_id}-assign", prospect, actor,
+                   FunnelStatus.ASSIGNED, occurred_at)  # fmt: skip
+        prospect.status = FunnelStatus.ASSIGNED
+    session.flush()
+    record_change(session, "transfer", transfer.id, prospect_id=prospect.id)
+    _touch(session, prospect, old_scope)
+
+
+def _reveal(session: Session, user: User, device_id: str, payload: dict[str, Any]) -> str:
+    data = _parse(RevealPayload, payload)
+    if session.get(AuditEvent, data.event_id) is not None:
+        return ""
+    _prospect(session, data.prospect_id)
+    session.add(
+        AuditEvent(
+            id=data.event_id,
+            user_id=user.id,
+            action=f"reveal_{data.field}",
+            prospect_id=data.prospect_id,
+            device_id=device_id,
+            occurred_at=data.occurred_at,
+            recorded_at=utcnow(),
+        )
+    )
+    return ""
+
+
+_HANDLERS = {
+    MutationKind.LOG_CREATE: _log_create,
+    MutationKind.FUNNEL_MOVE: _funnel_move,
+    MutationKind.PROSPECT_CLAIM: _claim,
+    MutationKind.PROSPECT_ASSIGN: _assign,
+    MutationKind.AUDIT_REVEAL: _reveal,
+}

@@ -1,0 +1,71 @@
+"""FastAPI dependencies: settings, engine, the current user, the protocol check."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.config import Settings
+from app.models import User
+from app.models.sync import MIN_PROTOCOL_VERSION, PROTOCOL_HEADER
+from app.server.errors import StoreError
+from app.server.scope import Scope
+from app.server.security import TokenError, read_token
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def check_protocol(
+    version: Annotated[str | None, Header(alias=PROTOCOL_HEADER)] = None,
+) -> int:
+    if version is None:
+        raise StoreError("protocol.too_old", 426)
+    try:
+        number = int(version)
+    except ValueError as exc:
+        raise StoreError("protocol.too_old", 426) from exc
+    if number < MIN_PROTOCOL_VERSION:
+        raise StoreError("protocol.too_old", 426)
+    return number
+
+
+ProtocolDep = Annotated[int, Depends(check_protocol)]
+
+
+def get_current_user(
+    settings: SettingsDep,
+    engine: EngineDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> User:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise StoreError("auth.token_missing", 401)
+    try:
+        user_id = read_token(authorization[7:].strip(), secret=settings.secret_key)
+    except TokenError as exc:
+        raise StoreError(exc.code, 401) from exc
+    with Session(engine) as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            raise StoreError("auth.token_invalid", 401)
+        session.expunge(user)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def scope_of(user: User) -> Scope:
+    return Scope(user.id, user.role, user.outlet_id)

@@ -1,0 +1,59 @@
+"""The store's errors: each has a code (an i18n key) and answers as JSON.
+
+    {"code": "auth.invalid_credentials", "message": "员工号或密码错误"}
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.i18n import t
+
+log = logging.getLogger(__name__)
+
+
+class StoreError(Exception):
+    status_code = 400
+
+    def __init__(self, code: str, status_code: int | None = None, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class Rejected(StoreError):
+    """A mutation the store refuses for good; it is recorded, not retried."""
+
+
+def error_response(code: str, status: int, **params: object) -> JSONResponse:
+    return JSONResponse({"code": code, "message": t(code, **params)}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StoreError)
+    async def _store_error(_req: Request, exc: StoreError) -> JSONResponse:
+        return error_response(exc.code, exc.status_code, **exc.params)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+        )
+        return error_response("request.invalid", 422, detail=detail[:500])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = "not_found" if exc.status_code == 404 else "request.invalid"
+        return error_response(code, exc.status_code, detail=str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_req: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response("server.error", 500)

@@ -1,0 +1,1 @@
+"""HTTP routes; handlers parse and answer, services and store modules do the work."""

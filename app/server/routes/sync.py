@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from app.models.sync import ChecksumResponse, PushRequest, PushResponse
+from app.server import pull
+from app.server.apply import apply_push
+from app.server.db import read_session, write_session
+from app.server.deps import CurrentUser, EngineDep, ProtocolDep, SettingsDep, scope_of
+from app.server.errors import StoreError
+
+router = APIRouter(prefix="/sync", tags=["sync"])
+
+
+@router.get("/pull")
+def pull_changes(
+    user: CurrentUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+    _v: ProtocolDep,
+    cursor: str | None = Query(default=None, max_length=2000),
+    limit: int | None = Query(default=None, ge=1, le=20000),
+) -> Response:
+    """One page of changes in the user's scope since ``cursor`` (none: start a snapshot)."""
+    with read_session(engine) as session:
+        page = pull.pull_page(session, scope_of(user), cursor, limit or settings.pull_page_size)
+    body = json.dumps(page, ensure_ascii=False, separators=(",", ":"))
+    return Response(body, media_type="application/json")
+
+
+@router.post("/push", response_model=PushResponse)
+def push_changes(
+    body: PushRequest, user: CurrentUser, engine: EngineDep, settings: SettingsDep, _v: ProtocolDep
+) -> PushResponse:
+    """Apply outbox mutations exactly once, each applied or rejected with a reason."""
+    if len(body.mutations) > settings.push_batch_limit:
+        raise StoreError("request.invalid", 413, detail="too many mutations in one push")
+    with write_session(engine) as session:
+        return apply_push(session, user=user, device_id=body.device_id, mutations=body.mutations)
+
+
+@router.get("/checksum", response_model=ChecksumResponse)
+def checksum(
+    user: CurrentUser, engine: EngineDep, _v: ProtocolDep, cursor: str = Query(max_length=2000)
+) -> ChecksumResponse:
+    """Per-entity count and digest of the user's scope, if ``cursor`` is up to date.
+
+    A cursor behind the log gets ``stale``: comparing then would only raise alarms.
+    """
+    scope = scope_of(user)
+    with read_session(engine) as session:
+        high = pull.high_water(session)
+        if pull.cursor_seq(cursor, scope) != high:
+            return ChecksumResponse(cursor_seq=high, stale=True, entities={})
+        entities = pull.checksums(session, scope)
+    return ChecksumResponse.model_validate({"cursor_seq": high, "entities": entities})
+
+
+@router.get("/position")
+def position(user: CurrentUser, engine: EngineDep, _v: ProtocolDep, cursor: str) -> dict:
+    """Whether a device at ``cursor`` has everything (a cheap "anything new?")."""
+    with read_session(engine) as session:
+        seq = pull.cursor_seq(cursor, scope_of(user))
+        high = pull.high_water(session)
+    return {"cursor_seq": seq, "high": high, "up_to_date": seq is not None and seq >= high}

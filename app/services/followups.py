@@ -1,0 +1,93 @@
+"""Follow-ups due (跟进提醒): a marketer's open prospects whose next follow-up has come.
+
+A prospect is due when it is assigned to the user, still open (not disbursed,
+declined or invalid) and its ``next_follow_up`` (a Beijing date, set by the
+newest log) is today or earlier. Most overdue first; among equals, the larger
+pre-approved line first, since it is worth more to the bank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import Connection, text
+
+from app.services.funnel import TERMINAL
+
+
+@dataclass(frozen=True)
+class FollowUpRow:
+    prospect_id: str
+    company_name: str
+    legal_rep: str
+    status: str
+    pre_approved_line: int  # 元
+    next_follow_up: date
+    last_contact_at: datetime | None  # naive UTC
+    days_overdue: int  # 0 when due today
+
+
+@dataclass(frozen=True)
+class FollowUps:
+    overdue: list[FollowUpRow] = field(default_factory=list)
+    today: list[FollowUpRow] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.overdue) + len(self.today)
+
+
+def due_followups(conn: Connection, user_id: str, today: date) -> FollowUps:
+    """The user's open prospects due for a follow-up on or before ``today`` (Beijing date)."""
+    closed = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL))
+    rows = conn.execute(
+        text(
+            "SELECT id, company_name, legal_rep, status, pre_approved_line, next_follow_up,"
+            " last_contact_at FROM prospect"
+            f" WHERE assignee_id = :uid AND status NOT IN ({closed})"
+            " AND next_follow_up IS NOT NULL AND next_follow_up <= :today"
+        ),
+        {"uid": user_id, "today": today.isoformat()},
+    )
+    return split_due(
+        (
+            FollowUpRow(
+                prospect_id=r[0],
+                company_name=r[1],
+                legal_rep=r[2],
+                status=r[3],
+                pre_approved_line=int(r[4] or 0),
+                next_follow_up=_date(r[5]),
+                last_contact_at=_datetime(r[6]),
+                days_overdue=(today - _date(r[5])).days,
+            )
+            for r in rows
+        ),
+        today,
+    )
+
+
+def split_due(rows: Iterable[FollowUpRow], today: date) -> FollowUps:
+    """Sort (most overdue, then largest line) and split into overdue and due today."""
+    ordered = sorted(
+        (r for r in rows if r.next_follow_up <= today),
+        key=lambda r: (r.next_follow_up, -r.pre_approved_line, r.company_name, r.prospect_id),
+    )
+    return FollowUps(
+        overdue=[r for r in ordered if r.next_follow_up < today],
+        today=[r for r in ordered if r.next_follow_up == today],
+    )
+
+
+def _date(value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _datetime(value: object) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))

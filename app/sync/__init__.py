@@ -1,0 +1,1 @@
+"""The device's sync engine: one module per phase and a short orchestrator."""

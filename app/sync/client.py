@@ -1,0 +1,98 @@
+"""HTTP client of the central store over an injected ``httpx.Client``.
+
+Tests hand it an ``httpx.MockTransport`` or a client bound to a live server; the
+app hands it a real one. Every httpx failure becomes a ``SyncError`` here and
+nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
+from app.sync.errors import (
+    AuthError,
+    CursorInvalid,
+    InvalidCredentials,
+    ProtocolTooOld,
+    RequestRejected,
+    ServerUnavailable,
+    SyncError,
+    SyncTimeout,
+    TransportError,
+)
+
+
+class SyncClient:
+    def __init__(
+        self, http: httpx.Client, *, token: str | None = None, protocol: int = PROTOCOL_VERSION
+    ) -> None:
+        self.http = http
+        self.token = token
+        self.protocol = protocol
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {PROTOCOL_HEADER: str(self.protocol)}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            response = self.http.request(method, path, headers=headers, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise SyncTimeout(str(exc)) from exc
+        except httpx.TransportError as exc:
+            raise TransportError(str(exc)) from exc
+        if response.status_code >= 400:
+            raise _error_for(response)
+        try:
+            return json.loads(response.content)
+        except ValueError as exc:
+            raise ServerUnavailable("invalid JSON", status=response.status_code) from exc
+
+    def login(self, employee_no: str, password: str) -> dict[str, Any]:
+        data = self._send(
+            "POST", "/auth/login", json={"employee_no": employee_no, "password": password}
+        )
+        self.token = data["token"]
+        return data
+
+    def pull(self, cursor: str | None, limit: int | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        if cursor:
+            params["cursor"] = cursor
+        if limit:
+            params["limit"] = limit
+        return self._send("GET", "/sync/pull", params=params)
+
+    def push(self, device_id: str, mutations: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._send("POST", "/sync/push", json={"device_id": device_id, "mutations": mutations})
+
+    def checksum(self, cursor: str) -> dict[str, Any]:
+        return self._send("GET", "/sync/checksum", params={"cursor": cursor})
+
+    def position(self, cursor: str) -> dict[str, Any]:
+        return self._send("GET", "/sync/position", params={"cursor": cursor})
+
+
+def _error_for(response: httpx.Response) -> SyncError:
+    try:
+        body = response.json()
+        if not isinstance(body, dict):  # a proxy's JSON that is not the store's error body
+            raise ValueError(body)
+        code, message = str(body.get("code", "")), str(body.get("message", ""))
+    except ValueError:
+        code, message = "", response.text[:200]
+    status = response.status_code
+    if status == 426:
+        return ProtocolTooOld(message, status=status)
+    if status == 409 and code == "sync.cursor_invalid":
+        return CursorInvalid(message, status=status)
+    if status == 401 and code == "auth.invalid_credentials":
+        return InvalidCredentials(message, status=status)
+    if status in (401, 403):
+        return AuthError(message, code=code or None, status=status)
+    if status >= 500:
+        return ServerUnavailable(message, status=status)
+    return RequestRejected(message, code=code or None, status=status)

@@ -1,0 +1,64 @@
+"""Sync errors, translated once from HTTP at the client boundary (``client._send``).
+
+    SyncError
+    ├── TransportError          the central store could not be reached
+    │   └── SyncTimeout         it did not answer in time
+    ├── ServerUnavailable       5xx: try again later
+    ├── AuthError               401/403: log in again (the outbox is kept)
+    │   └── InvalidCredentials  wrong employee number or password
+    ├── ProtocolTooOld          426: this client must be updated (the outbox is kept)
+    ├── CursorInvalid           409: the store no longer accepts our cursor: resync
+    └── RequestRejected         other 4xx: a bug on our side, shown with the store's message
+    SyncCancelled               the user cancelled; not an error of the store
+
+Each carries ``code`` (an i18n key) so the UI can say what happened in words.
+"""
+
+from __future__ import annotations
+
+
+class SyncError(Exception):
+    code = "sync.failed"
+
+    def __init__(self, message: str = "", *, code: str | None = None, status: int | None = None):
+        super().__init__(message or self.code)
+        if code:
+            self.code = code
+        self.status = status
+        self.message = message
+
+
+class TransportError(SyncError):
+    code = "sync.network"
+
+
+class SyncTimeout(TransportError):
+    code = "sync.timeout"
+
+
+class ServerUnavailable(SyncError):
+    code = "sync.server"
+
+
+class AuthError(SyncError):
+    code = "auth.token_invalid"
+
+
+class InvalidCredentials(AuthError):
+    code = "auth.invalid_credentials"
+
+
+class ProtocolTooOld(SyncError):
+    code = "protocol.too_old"
+
+
+class CursorInvalid(SyncError):
+    code = "sync.cursor_invalid"
+
+
+class RequestRejected(SyncError):
+    code = "request.invalid"
+
+
+class SyncCancelled(Exception):
+    code = "sync.cancelled"

@@ -1,0 +1,128 @@
+"""The device's sign-in: online against the central store, or a bounded offline session.
+
+A successful online log-in saves the session (token, user, time) and an argon2
+verifier of the password on the device. When the store cannot be reached, the
+same employee may sign in offline with the same password for
+``offline_session_hours`` after the last online log-in; sync then waits for a
+fresh token.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from app.models.ids import utcnow
+from app.sync.client import SyncClient
+from app.sync.errors import SyncError, TransportError
+from app.sync.store import DeviceStore
+
+_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
+SESSION_KEY = "session"
+LAST_EMPLOYEE_KEY = "last_employee_no"
+
+
+@dataclass(frozen=True)
+class DeviceSession:
+    token: str
+    user_id: str
+    employee_no: str
+    name: str
+    role: str
+    outlet_id: str | None
+    logged_in_at: datetime
+    offline: bool = False
+
+
+class SignInError(Exception):
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def sign_in(
+    store: DeviceStore, client: SyncClient, employee_no: str, password: str, *, offline_hours: int
+) -> DeviceSession:
+    """Log in online; fall back to the saved session when the store is unreachable."""
+    employee_no = employee_no.strip()
+    if not employee_no or not password:
+        raise SignInError("login.required")
+    try:
+        data = client.login(employee_no, password)
+    except TransportError as exc:
+        return _offline(store, client, employee_no, password, offline_hours, exc)
+    except SyncError as exc:  # wrong password, disabled account, too old, server trouble
+        raise SignInError(exc.code, status=exc.status or "") from exc
+    user = data["user"]
+    session = DeviceSession(
+        token=data["token"], user_id=user["id"], employee_no=user["employee_no"],
+        name=user["name"], role=user["role"], outlet_id=user["outlet_id"],
+        logged_in_at=utcnow(),
+    )  # fmt: skip
+    saved = {**_as_dict(session), "verifier": _hasher.hash(password)}
+    with store.transaction() as conn:
+        store.put(conn, SESSION_KEY, json.dumps(saved, ensure_ascii=False))
+        store.put(conn, LAST_EMPLOYEE_KEY, session.employee_no)
+    return session
+
+
+def _offline(store, client, employee_no, password, hours, cause) -> DeviceSession:  # type: ignore[no-untyped-def]
+    raw = store.state(SESSION_KEY)
+    saved = json.loads(raw) if raw else None
+    if not saved or saved["employee_no"] != employee_no:
+        raise SignInError("login.offline_unavailable") from cause
+    try:
+        _hasher.verify(saved["verifier"], password)
+    except (VerificationError, InvalidHashError) as exc:
+        raise SignInError("auth.invalid_credentials") from exc
+    session = _from_saved(saved, offline=True)
+    if utcnow() - session.logged_in_at > timedelta(hours=hours):
+        raise SignInError("login.offline_expired", hours=hours) from cause
+    client.token = session.token
+    return session
+
+
+def resume(store: DeviceStore, *, offline_hours: int) -> DeviceSession | None:
+    """The saved session if it is still within the offline bound (app restart)."""
+    raw = store.state(SESSION_KEY)
+    if not raw:
+        return None
+    session = _from_saved(json.loads(raw), offline=False)
+    if utcnow() - session.logged_in_at > timedelta(hours=offline_hours):
+        return None
+    return session
+
+
+def last_employee_no(store: DeviceStore) -> str:
+    return store.state(LAST_EMPLOYEE_KEY) or ""
+
+
+def sign_out(store: DeviceStore, *, discard_pending: bool = False) -> None:
+    """Forget the session; unsynced changes go only when the user said so."""
+    with store.transaction() as conn:
+        pending = conn.exec_driver_sql("SELECT count(*) FROM outbox").scalar_one()
+        if pending and not discard_pending:
+            raise SignInError("settings.logout_confirm", count=pending)
+        if discard_pending:
+            conn.exec_driver_sql("DELETE FROM outbox")
+            conn.exec_driver_sql("DELETE FROM marketing_log WHERE rev = 0")
+        store.put(conn, SESSION_KEY, None)
+
+
+_FIELDS = ("token", "user_id", "employee_no", "name", "role", "outlet_id", "logged_in_at")
+
+
+def _from_saved(saved: dict, *, offline: bool) -> DeviceSession:
+    values = {k: saved[k] for k in _FIELDS}
+    values["logged_in_at"] = datetime.fromisoformat(saved["logged_in_at"])
+    return DeviceSession(**values, offline=offline)
+
+
+def _as_dict(session: DeviceSession) -> dict[str, object]:
+    return {k: (str(getattr(session, k)) if k == "logged_in_at" else getattr(session, k))
+            for k in _FIELDS}  # fmt: skip

@@ -1,0 +1,113 @@
+"""The device's SQLite store: schema, transactions and the key/value sync state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlmodel import SQLModel
+
+from app.geo.nearby import LOCAL_GEO_DDL
+from app.models import DEVICE_TABLES
+from app.models.ids import new_id
+from app.services.whitelist import LOCAL_WHITELIST_DDL
+
+_LOCAL_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_prospect_assignee_status ON prospect (assignee_id, status)",
+    "CREATE INDEX IF NOT EXISTS ix_prospect_follow_up ON prospect (next_follow_up)",
+)
+
+
+SCREEN_INDEXES = (*_LOCAL_INDEXES, *LOCAL_GEO_DDL, *LOCAL_WHITELIST_DDL)
+
+
+def create_screen_indexes(conn: Connection) -> None:
+    """The indexes the screens read. Built once a first sync has landed: maintaining
+    them row by row during a 100k-row snapshot costs several times the load itself."""
+    for ddl in SCREEN_INDEXES:
+        conn.exec_driver_sql(ddl)
+
+
+def drop_screen_indexes(conn: Connection) -> None:
+    for ddl in SCREEN_INDEXES:
+        name = ddl.split(" IF NOT EXISTS ")[1].split(" ON ")[0].strip()
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+
+
+class DeviceStore:
+    """One SQLite file per device; every write goes through ``transaction()``."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(
+            f"sqlite:///{self.path}", connect_args={"check_same_thread": False, "timeout": 30}
+        )
+        event.listen(self.engine, "connect", _pragmas)
+        event.listen(self.engine, "begin", _begin)
+        self._writer = self.engine.execution_options(sqlite_immediate=True)
+        SQLModel.metadata.create_all(self.engine, tables=DEVICE_TABLES)
+        with self.transaction() as conn:
+            if self.get(conn, "snapshot_complete") == "1":
+                create_screen_indexes(conn)
+            if self.get(conn, "device_id") is None:
+                self.put(conn, "device_id", new_id())
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One SQLite write transaction (BEGIN IMMEDIATE): all of it or nothing."""
+        with self._writer.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    @staticmethod
+    def get(conn: Connection, key: str) -> str | None:
+        row = conn.execute(text("SELECT value FROM sync_state WHERE key = :k"), {"k": key}).first()
+        return None if row is None else str(row[0])
+
+    @staticmethod
+    def put(conn: Connection, key: str, value: str | None) -> None:
+        if value is None:
+            conn.execute(text("DELETE FROM sync_state WHERE key = :k"), {"k": key})
+        else:
+            conn.execute(
+                text(
+                    "INSERT INTO sync_state (key, value) VALUES (:k, :v) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+                ),
+                {"k": key, "v": value},
+            )
+
+    def state(self, key: str) -> str | None:
+        with self.read() as conn:
+            return self.get(conn, key)
+
+    @property
+    def device_id(self) -> str:
+        value = self.state("device_id")
+        assert value is not None
+        return value
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _begin(conn: Connection) -> None:
+    # Writers take the lock up front; readers stay deferred and never wait (WAL).
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_conn.isolation_level = None  # our "begin" listener issues BEGIN
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()

@@ -1,0 +1,97 @@
+"""The workbench application: theme, per-session wiring, the router."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import flet as ft
+
+from app.config import Settings
+from app.i18n import t
+from app.views.card import CardScreen
+from app.views.context import StateContext, Workbench, WorkbenchState
+from app.views.followups import FollowupsScreen
+from app.views.log_form import LogScreen
+from app.views.login import LoginScreen
+from app.views.map_view import MapScreen
+from app.views.performance import PerformanceScreen
+from app.views.settings import SettingsScreen
+from app.views.shell import WIDE, Shell
+from app.views.sync_view import SyncScreen
+from app.views.whitelist import WhitelistScreen
+
+ROUTES = [
+    ft.Route(path="/", component=Shell, children=[
+        ft.Route(index=True, component=WhitelistScreen),
+        ft.Route(path="followups", component=FollowupsScreen),
+        ft.Route(path="performance", component=PerformanceScreen),
+        ft.Route(path="map", component=MapScreen),
+        ft.Route(path="settings", component=SettingsScreen),
+        ft.Route(path="sync", component=SyncScreen),
+        ft.Route(path="prospect/:pid", component=CardScreen),
+        ft.Route(path="prospect/:pid/log", component=LogScreen),
+    ]),
+]  # fmt: skip
+
+
+@ft.component
+def Notice() -> ft.Control:
+    """The one-line message of the last action, in words."""
+    state: WorkbenchState = ft.use_context(StateContext)
+    if not state.notice:
+        return ft.Container()
+    text = t(state.notice, state.lang, **state.notice_params)
+    return ft.Semantics(identifier="notice", live_region=True, content=ft.Container(
+        bgcolor=ft.Colors.INVERSE_SURFACE, padding=12, content=ft.Row([
+            ft.Text(text, color=ft.Colors.ON_INVERSE_SURFACE, expand=True),
+            ft.IconButton(ft.Icons.CLOSE, icon_color=ft.Colors.ON_INVERSE_SURFACE,
+                          on_click=lambda _e: setattr(state, "notice", "")),
+        ])))  # fmt: skip
+
+
+@ft.component
+def Root() -> ft.Control:
+    state: WorkbenchState = ft.use_context(StateContext)
+    page = ft.context.page
+
+    async def start() -> None:
+        state.wide = (page.width or 0) >= WIDE  # the client's size is known once mounted
+        await state.wb.open()
+
+    ft.use_effect(start, [])  # after mount, so every state change re-renders
+    if not state.ready:
+        return ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, expand=True)
+    main = ft.Router(ROUTES) if state.session else LoginScreen()
+    return ft.Column([ft.Container(main, expand=True), Notice()], spacing=0, expand=True)
+
+
+@ft.component
+def App(state: WorkbenchState) -> ft.Control:
+    return StateContext(state, lambda: Root())
+
+
+def build_main(
+    settings: Settings, *, login: tuple[str, str] | None = None, assets_dir: Path
+) -> Callable[[ft.Page], Awaitable[None]]:
+    """The Flet entry point: one Workbench per session."""
+
+    async def main(page: ft.Page) -> None:
+        from app.views.theme import apply_theme
+
+        page.title = t("app.title")
+        page.padding = 0
+        apply_theme(page)
+        wb = Workbench(settings, login=login, maps_dir=assets_dir / "maps")
+        wb.state.wide = (page.width or 0) >= WIDE
+
+        def on_resize(e: ft.PageResizeEvent) -> None:
+            wide = e.width >= WIDE
+            if wide != wb.state.wide:
+                wb.state.wide = wide
+
+        page.on_resize = on_resize
+        page.on_close = lambda _e: wb.close()
+        page.render(App, wb.state)
+
+    return main

@@ -1,0 +1,116 @@
+"""The shell: NavigationBar on phones, NavigationRail from 840 px, the sync bar always."""
+
+from __future__ import annotations
+
+import flet as ft
+
+from app.i18n import format_datetime, t
+from app.views.context import StateContext, WorkbenchState
+from app.views.theme import BRAND
+
+TABS = [
+    ("/", "nav.whitelist", ft.Icons.LIST_ALT),
+    ("/followups", "nav.followups", ft.Icons.EVENT_NOTE),
+    ("/performance", "nav.performance", ft.Icons.INSIGHTS),
+    ("/map", "nav.map", ft.Icons.MAP),
+    ("/settings", "nav.settings", ft.Icons.SETTINGS),
+]
+WIDE = 840
+
+
+def tab_index(location: str) -> int:
+    for i, (path, _, _) in reversed(list(enumerate(TABS))):
+        if path != "/" and location.startswith(path):
+            return i
+    return 0
+
+
+@ft.component
+def SyncBar() -> ft.Control:
+    state: WorkbenchState = ft.use_context(StateContext)
+    p, lang = state.progress, state.lang
+    pieces = [t("sync.last", lang, time=format_datetime(p.last_sync_at, lang))]
+    if p.pending:
+        pieces.append(t("sync.pending", lang, count=p.pending))
+    if p.rejected:
+        pieces.append(t("sync.rejected", lang, count=p.rejected))
+    if p.running:
+        status_text = t(f"sync.{p.phase}", lang, done=p.done, total=p.total or "…")
+    elif p.error_code:
+        status_text = t(p.error_code, lang, status=p.error_message) + " · " + pieces[0]
+    else:
+        status_text = " · ".join(pieces)
+
+    async def on_sync(_e: ft.Event) -> None:
+        await state.wb.sync()
+
+    icon = (ft.Icons.CLOUD_SYNC if p.running else
+            ft.Icons.CLOUD_OFF if p.error_code else ft.Icons.CLOUD_DONE)  # fmt: skip
+    return ft.Container(
+        bgcolor=ft.Colors.SURFACE_CONTAINER_HIGH,
+        padding=ft.Padding.symmetric(horizontal=12, vertical=6),
+        content=ft.Column(
+            spacing=4,
+            controls=[
+                ft.Row(
+                    [
+                        ft.Icon(icon, color=ft.Colors.ERROR if p.error_code else BRAND),
+                        ft.Semantics(identifier="sync-status", expand=True, button=True,
+                                     content=ft.Container(
+                                         ft.Text(status_text, size=13, max_lines=2),
+                                         on_click=lambda _e: ft.context.page.navigate("/sync"))),
+                        ft.Semantics(identifier="sync", button=True, content=ft.FilledButton(
+                            t("sync.button", lang), icon=ft.Icons.SYNC, disabled=p.running,
+                            on_click=on_sync, height=44)),
+                    ],
+                    vertical_alignment=ft.CrossAxisAlignment.CENTER,
+                ),
+                ft.ProgressBar(value=p.fraction, visible=p.running, color=BRAND),
+            ],
+        ),
+    )  # fmt: skip
+
+
+@ft.component
+def Shell() -> ft.Control:
+    state: WorkbenchState = ft.use_context(StateContext)
+    lang = state.lang
+    page = ft.context.page
+    location = ft.use_route_location()
+    selected = tab_index(location)
+    outlet = ft.use_route_outlet()
+
+    def go(index: int) -> None:
+        page.navigate(TABS[index][0])
+
+    session = state.session
+    who = f"{session.name} · {t('role.' + session.role, lang)}" if session else ""
+    header = ft.Container(
+        bgcolor=BRAND,
+        padding=ft.Padding.symmetric(horizontal=16, vertical=10),
+        content=ft.Row([
+            ft.Icon(ft.Icons.STOREFRONT, color=ft.Colors.WHITE),
+            ft.Text(t("app.title", lang), size=18, color=ft.Colors.WHITE,
+                    weight=ft.FontWeight.BOLD, expand=True),
+            ft.Text(who, size=13, color=ft.Colors.WHITE),
+        ]),
+    )  # fmt: skip
+    body = ft.Column([header, SyncBar(), ft.Container(outlet, expand=True)], spacing=0,
+                     expand=True)  # fmt: skip
+    if state.wide:
+        rail = ft.NavigationRail(
+            selected_index=selected,
+            label_type=ft.NavigationRailLabelType.ALL,
+            on_change=lambda e: go(int(e.control.selected_index or 0)),
+            destinations=[ft.NavigationRailDestination(icon=icon, label=t(key, lang))
+                          for _, key, icon in TABS],
+        )  # fmt: skip
+        return ft.SafeArea(expand=True, content=ft.Row(
+            [rail, ft.VerticalDivider(width=1), body], spacing=0, expand=True))  # fmt: skip
+    bar = ft.NavigationBar(
+        selected_index=selected,
+        on_change=lambda e: go(int(e.control.selected_index or 0)),
+        destinations=[ft.NavigationBarDestination(icon=icon, label=t(key, lang))
+                      for _, key, icon in TABS],
+    )  # fmt: skip
+    return ft.SafeArea(expand=True, content=ft.Column([body, bar], spacing=0, expand=True))

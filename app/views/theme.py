@@ -1,0 +1,30 @@
+"""Colours, the bundled CJK font and status colours."""
+
+from __future__ import annotations
+
+import flet as ft
+
+FONT_FAMILY = "NotoSansSC"
+FONTS = {
+    FONT_FAMILY: "fonts/NotoSansSC-Regular-subset.otf",
+    f"{FONT_FAMILY}Bold": "fonts/NotoSansSC-Bold-subset.otf",
+}
+BRAND = "#C8102E"  # bank red
+
+STATUS_COLORS = {
+    "unassigned": ft.Colors.BLUE_GREY_400,
+    "assigned": ft.Colors.BLUE_600,
+    "contacted": ft.Colors.CYAN_700,
+    "interested": ft.Colors.AMBER_800,
+    "applied": ft.Colors.DEEP_ORANGE_600,
+    "approved": ft.Colors.LIGHT_GREEN_700,
+    "disbursed": ft.Colors.GREEN_800,
+    "declined": ft.Colors.GREY_600,
+    "invalid": ft.Colors.GREY_500,
+}
+
+
+def apply_theme(page: ft.Page) -> None:
+    page.fonts = FONTS
+    page.theme = ft.Theme(font_family=FONT_FAMILY, color_scheme_seed=BRAND)
+    page.theme_mode = ft.ThemeMode.LIGHT

@@ -1,0 +1,66 @@
+"""Small shared widgets: status chip, section card, labelled value, empty note."""
+
+from __future__ import annotations
+
+import flet as ft
+
+from app.i18n import t
+from app.views.theme import STATUS_COLORS
+
+
+def status_chip(status: str, lang: str) -> ft.Control:
+    return ft.Container(
+        content=ft.Text(t(f"funnel.{status}", lang), size=12, color=ft.Colors.WHITE),
+        bgcolor=STATUS_COLORS.get(status, ft.Colors.GREY_600),
+        border_radius=12,
+        padding=ft.Padding.symmetric(horizontal=10, vertical=3),
+    )
+
+
+def section(title: str, *controls: ft.Control) -> ft.Control:
+    return ft.Container(
+        bgcolor=ft.Colors.SURFACE_CONTAINER_LOWEST,
+        border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
+        border_radius=12,
+        padding=16,
+        content=ft.Column(
+            spacing=10,
+            controls=[ft.Text(title, size=16, weight=ft.FontWeight.W_600), *controls],
+        ),
+    )
+
+
+def labelled(label: str, value: str | ft.Control) -> ft.Control:
+    content = ft.Text(value, size=15) if isinstance(value, str) else value
+    return ft.Column(
+        spacing=2,
+        controls=[ft.Text(label, size=12, color=ft.Colors.ON_SURFACE_VARIANT), content],
+    )
+
+
+def note(text: str) -> ft.Control:
+    return ft.Container(ft.Text(text, color=ft.Colors.ON_SURFACE_VARIANT), padding=24)
+
+
+def screen(title: str, *controls: ft.Control, actions: list[ft.Control] | None = None,
+           on_back=None) -> ft.Control:  # type: ignore[no-untyped-def]
+    """A scrolling screen with a header row (optional back button and actions)."""
+    head: list[ft.Control] = []
+    if on_back is not None:
+        head.append(ft.Semantics(identifier="back", button=True,
+                                 content=ft.IconButton(ft.Icons.ARROW_BACK, on_click=on_back,
+                                                       icon_size=26)))  # fmt: skip
+    head.append(ft.Text(title, size=22, weight=ft.FontWeight.BOLD, expand=True))
+    head.extend(actions or [])
+    return ft.Column(
+        expand=True,
+        scroll=ft.ScrollMode.AUTO,
+        spacing=12,
+        controls=[
+            ft.Container(ft.Row(head, vertical_alignment=ft.CrossAxisAlignment.CENTER),
+                         padding=ft.Padding.only(left=8, right=16, top=8)),  # fmt: skip
+            ft.Container(ft.Column(list(controls), spacing=12,
+                                   horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
+                         padding=ft.Padding.only(left=16, right=16, bottom=24)),  # fmt: skip
+        ],
+    )

@@ -1,0 +1,244 @@
+"""Search and filter over the whitelist of 100,000 local prospects (DESIGN.md §7).
+
+The device store holds the central store's demo prospects (Zunyi, 遵义), batches,
+outlets and users, with the screens' indexes (``app.sync.store.SCREEN_INDEXES``, which
+hold ``app.services.whitelist.LOCAL_WHITELIST_DDL``); it is built here, untimed. An admin's device holds them all, so every query runs in the ``all``
+scope: the whole 100,000 in scope, the hardest case for the home screen.
+
+QUERIES queries, first page of 50 (a tenth of them the next page, as "load more"),
+drawn once from the data with a fixed seed, a fifth of each kind:
+
+- search, two Chinese characters: a brand or a trade from a company name, a legal
+  representative's name, a district;
+- search, a phone's last four digits;
+- a status chip (nearest first, or largest line first);
+- nearest first from a point of the city (an outlet, or a marketer standing near one);
+- within 3 km of such a point, nearest or largest line first.
+
+Each is timed from taking a read connection to the rows built (``query_whitelist``),
+after WARM_UP untimed queries, in a child process (``python -m bench.search child DB``);
+``python -m bench.search`` alone runs the whole benchmark and prints its rows.
+The child runs twice: with the device store's own settings (the figure) and with a
+64 MB page cache (for information: the store's default is 2 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    DEMO_TODAY,
+    Context,
+    Result,
+    central_db,
+    emit,
+    render_table,
+    run_child,
+    seconds,
+)
+
+TARGET_P95 = 0.030
+QUERIES = 200
+WARM_UP = 20
+PAGE = 50
+CACHE_MB = 64
+KINDS = ("search 2 chars", "phone tail", "status", "nearest", "within 3 km")
+
+
+def device_db(ctx: Context) -> Path:
+    """A device store with the central store's whitelist and the whitelist indexes."""
+    path = ctx.path("search-device.sqlite3")
+    if path.exists():
+        return path
+    from app.sync.store import SCREEN_INDEXES, DeviceStore
+
+    DeviceStore(path).close()  # the device's schema and indexes
+    source = central_db(ctx.prospects, ctx.seed)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("ATTACH DATABASE ? AS central", (str(source),))
+    conn.execute("BEGIN")
+    for table in ("outlet", "user", "whitelist_batch", "prospect"):
+        mine = [r[1] for r in conn.execute(f'PRAGMA main.table_info("{table}")')]
+        theirs = {r[1] for r in conn.execute(f'PRAGMA central.table_info("{table}")')}
+        cols = ", ".join(f'"{c}"' for c in mine if c in theirs)
+        conn.execute(f'INSERT INTO main."{table}" ({cols}) SELECT {cols} FROM central."{table}"')
+    for ddl in SCREEN_INDEXES:  # after the rows, as when a first sync lands
+        conn.execute(ddl)
+    conn.execute("COMMIT")
+    conn.execute("DETACH DATABASE central")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return path
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[int(0.95 * (len(ordered) - 1))]
+
+
+def run(ctx: Context) -> list[Result]:
+    db = device_db(ctx)
+    plain = run_child("bench.search", "child", str(db), str(ctx.seed))
+    cached = run_child("bench.search", "child", str(db), str(ctx.seed), "--cache-mb",
+                       str(CACHE_MB))  # fmt: skip
+    wall, cpu = plain["wall"], plain["cpu"]
+    p95, median = _p95(wall), statistics.median(wall)
+    per_kind = defaultdict(list)
+    for kind, took in zip(plain["kinds"], wall, strict=True):
+        per_kind[kind].append(took)
+    kinds = ", ".join(f"{k} {seconds(_p95(per_kind[k]))}" for k in KINDS)
+    return [
+        Result(
+            work=f"search / filter over {plain['prospects']:,} local prospects (p95 of {len(wall)})",
+            figure=f"{seconds(p95)} (p50 {seconds(median)})",
+            target=f"≤ {seconds(TARGET_P95)} p95",
+            passed=p95 <= TARGET_P95,
+            notes=(
+                f"search p95 by kind: {kinds}; first page of {PAGE}, every query with its "
+                "total and per-status counts, admin scope (all prospects)",
+                f"search CPU time of the querying thread: p50 {seconds(statistics.median(cpu))}, "
+                f"p95 {seconds(_p95(cpu))}; load average {plain['load'][0]:.1f} before, "
+                f"{plain['load'][1]:.1f} after (other processes share the cores)",
+            ),
+        ),
+        Result(
+            work=f"  same, {CACHE_MB} MB SQLite page cache (store default 2 MB)",
+            figure=f"{seconds(_p95(cached['wall']))} (p50 {seconds(statistics.median(cached['wall']))})",
+        ),
+    ]
+
+
+# -- the child ---------------------------------------------------------------------------
+
+
+def _queries(conn: sqlite3.Connection, seed: int) -> list[tuple[str, dict[str, Any]]]:
+    """QUERIES (kind, WhitelistQuery fields) drawn from the data, a fifth of each kind."""
+    rand = random.Random(seed)
+    names = [r[0] for r in conn.execute("SELECT company_name FROM prospect")]
+    reps = [r[0] for r in conn.execute("SELECT legal_rep FROM prospect")]
+    phones = [r[0] for r in conn.execute("SELECT phone FROM prospect")]
+    outlets = [(r[0], r[1], r[2]) for r in conn.execute("SELECT id, lat, lon FROM outlet")]
+    trades = ("商贸", "餐饮", "酒业", "物流", "建材", "茶业", "汽车", "食品", "服饰", "农业")
+    districts = ("汇川", "红花", "播州", "仁怀", "湄潭", "桐梓")
+    statuses = [r[0] for r in conn.execute("SELECT DISTINCT status FROM prospect")]
+    per_kind = QUERIES // len(KINDS)
+
+    def spot() -> dict[str, Any]:
+        outlet_id, lat, lon = rand.choice(outlets)
+        if rand.random() < 0.5:
+            return {"outlet_id": outlet_id}  # from the outlet
+        jitter = 0.01  # ≈ 1 km: a marketer out in the field, from their own position
+        return {
+            "origin": (lat + rand.uniform(-jitter, jitter), lon + rand.uniform(-jitter, jitter))
+        }
+
+    def two_chars() -> str:
+        u = rand.random()
+        if u < 0.45:  # a brand or trade inside a name, between the place and the legal form
+            core = _core(rand.choice(names))
+            start = rand.randint(0, max(len(core) - 2, 0))
+            return core[start : start + 2]
+        if u < 0.75:
+            return rand.choice(reps)[:2]
+        return rand.choice(trades + districts)
+
+    out: list[tuple[str, dict[str, Any]]] = []
+    for _ in range(per_kind):
+        out.append(("search 2 chars", {"text": two_chars(), **spot()}))
+        out.append(("phone tail", {"text": rand.choice(phones)[-4:], **spot()}))
+        out.append((
+            "status",
+            {"statuses": frozenset({rand.choice(statuses)}), "sort": rand.choice(("distance", "line")),
+             **spot()},
+        ))  # fmt: skip
+        out.append(("nearest", {"sort": "distance", **spot()}))
+        out.append((
+            "within 3 km",
+            {"max_distance_km": 3.0, "sort": rand.choice(("distance", "line")), **spot()},
+        ))  # fmt: skip
+    for _, fields in rand.sample(out, len(out) // 10):
+        fields["offset"] = PAGE  # load more
+    rand.shuffle(out)
+    return out
+
+
+_PLACE_ENDS = "市区县"
+_LEGAL_FORMS = ("农民专业合作社", "个体工商户", "有限责任公司", "有限公司")
+
+
+def _core(name: str) -> str:
+    """A company name without its place (遵义市汇川区) and legal form (有限公司)."""
+    cut = max(name.rfind(c, 0, 8) for c in _PLACE_ENDS)
+    core = name[cut + 1 :]
+    for form in _LEGAL_FORMS:
+        core = core.removesuffix(form)
+    return core if len(core) >= 2 else name
+
+
+def _child(db: Path, seed: int, cache_mb: int) -> dict[str, Any]:
+    from sqlalchemy import event
+
+    from app.services.whitelist import WhitelistQuery, query_whitelist
+    from app.sync.store import DeviceStore
+
+    with sqlite3.connect(db) as raw:
+        queries = _queries(raw, seed)
+        prospects = int(raw.execute("SELECT count(*) FROM prospect").fetchone()[0])
+    store = DeviceStore(db)
+    if cache_mb:
+
+        def bigger_cache(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            dbapi_conn.execute(f"PRAGMA cache_size = -{cache_mb * 1024}")
+
+        event.listen(store.engine, "connect", bigger_cache)
+        store.engine.dispose()  # reconnect with it
+    made = [
+        WhitelistQuery(scope="all", limit=PAGE, today=DEMO_TODAY, **fields) for _, fields in queries
+    ]
+    for q in made[:WARM_UP]:
+        with store.read() as conn:
+            query_whitelist(conn, q)
+    load_before = os.getloadavg()[0]
+    wall, cpu = [], []
+    for q in made:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        with store.read() as conn:
+            query_whitelist(conn, q)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - c0)
+    load_after = os.getloadavg()[0]
+    store.close()
+    return {
+        "prospects": prospects,
+        "kinds": [kind for kind, _ in queries],
+        "wall": wall,
+        "cpu": cpu,
+        "load": [load_before, load_after],
+    }
+
+
+def main() -> None:
+    if len(sys.argv) == 1:  # on its own, until bench.__main__.BENCHMARKS lists it
+        with Context() as ctx:
+            print(render_table(run(ctx)))
+        return
+    parser = argparse.ArgumentParser(prog="python -m bench.search")
+    parser.add_argument("part", choices=("child",))
+    parser.add_argument("db", type=Path)
+    parser.add_argument("seed", type=int)
+    parser.add_argument("--cache-mb", type=int, default=0)
+    args = parser.parse_args()
+    emit(_child(args.db, args.seed, args.cache_mb))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Puhui Workbench command line: wiring only.
+
+    python main.py run                      central store (SQLite, demo data) + workbench
+    python main.py serve --db URL --port P  the central store alone
+    python main.py demo-data --db URL       load generated demo data into a central store
+    python main.py create-user ...          add a user to a central store
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _settings(**overrides: object):  # type: ignore[no-untyped-def]
+    from app.config import Settings
+
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from app.server.app import create_app
+
+    settings = _settings(database_url=args.db)
+    app = create_app(settings)
+    print(f"中心库 central store: http://{args.host}:{args.port}  (OpenAPI: /docs, /openapi.json)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+
+
+def cmd_demo_data(args: argparse.Namespace) -> None:
+    from app.server.admin import is_empty, load_demo
+    from app.server.db import make_engine, migrate
+    from app.services.demo import generate
+
+    settings = _settings(database_url=args.db)
+    engine = make_engine(settings.server_database_url())
+    migrate(engine)
+    if not is_empty(engine) and not args.force:
+        sys.exit("The central store already has data; use --force to add demo data anyway.")
+    started = time.perf_counter()
+    counts = load_demo(engine, generate(prospects=args.prospects, seed=args.seed))
+    took = time.perf_counter() - started
+    summary = ", ".join(f"{k} {v}" for k, v in counts.items())
+    print(f"demo data loaded in {took:.1f}s: {summary}")
+
+
+def cmd_create_user(args: argparse.Namespace) -> None:
+    from app.server.admin import create_user
+    from app.server.db import make_engine, migrate
+
+    engine = make_engine(_settings(database_url=args.db).server_database_url())
+    migrate(engine)
+    user = create_user(engine, employee_no=args.employee_no, name=args.name, role=args.role,
+                       outlet_id=args.outlet, password=args.password)  # fmt: skip
+    print(f"created {user.role} {user.employee_no} ({user.name}) id={user.id}")
+
+
+def _start_store_in_background(settings, port: int) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from app.server.admin import is_empty, load_demo
+    from app.server.app import create_app
+    from app.services.demo import generate
+
+    app = create_app(settings)
+    engine = app.state.engine
+    if is_empty(engine):
+        print("首次运行：正在生成演示数据… (first run: creating demo data)")
+        load_demo(engine, generate())
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True, name="central-store").start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _has_desktop() -> bool:
+    if not (os.environ.get("DISPLAY") or sys.platform in ("darwin", "win32")):
+        return False
+    try:
+        import flet_desktop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    import flet as ft
+
+    from app.services.demo import DEMO_MARKETER, DEMO_PASSWORD
+    from app.views.app import build_main
+
+    store_url = f"http://127.0.0.1:{args.store_port}"
+    settings = _settings(database_url=args.db, server_url=store_url)
+    if not args.no_store:
+        _start_store_in_background(settings, args.store_port)
+    login = None if args.no_login else (args.user or DEMO_MARKETER, args.password or DEMO_PASSWORD)
+    main = build_main(settings, login=login, assets_dir=ROOT / "assets")
+    assets = str(ROOT / "assets")
+    if _has_desktop() and not args.web:
+        ft.run(main, assets_dir=assets)
+        return
+    if not args.open:
+        os.environ["FLET_FORCE_WEB_SERVER"] = "true"  # serve only; do not launch a browser
+    print(f"普惠营销工作台 Puhui Workbench: http://{args.host}:{args.port}", flush=True)
+    ft.run(main, view=ft.AppView.WEB_BROWSER, host=args.host, port=args.port,
+           assets_dir=assets, no_cdn=True)  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="main.py", description="普惠营销工作台 Puhui Workbench")
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="central store on SQLite with demo data + the workbench")
+    run.add_argument("--db", help="central store database URL (default: SQLite in the data dir)")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8550, help="workbench web port")
+    run.add_argument("--store-port", type=int, default=8765)
+    run.add_argument("--no-store", action="store_true", help="use an already running store")
+    run.add_argument("--user", help="employee number to sign in as (default: demo marketer)")
+    run.add_argument("--password")
+    run.add_argument("--no-login", action="store_true", help="start on the log-in screen")
+    run.add_argument("--web", action="store_true", help="serve in the browser even with a display")
+    run.add_argument("--open", action="store_true", help="open a browser tab")
+    run.set_defaults(func=cmd_run)
+
+    serve = sub.add_parser("serve", help="the central store alone")
+    serve.add_argument("--db", help="database URL, e.g. postgresql://postgres@127.0.0.1:5432/test")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo-data", help="load deterministic demo data into a central store")
+    demo.add_argument("--db")
+    demo.add_argument("--prospects", type=int, default=6000)
+    demo.add_argument("--seed", type=int, default=20240112)
+    demo.add_argument("--force", action="store_true")
+    demo.set_defaults(func=cmd_demo_data)
+
+    user = sub.add_parser("create-user", help="add a user to a central store")
+    user.add_argument("--db")
+    user.add_argument("--employee-no", required=True)
+    user.add_argument("--name", required=True)
+    user.add_argument("--role", choices=["marketer", "outlet_manager", "admin"], required=True)
+    user.add_argument("--outlet", help="outlet id")
+    user.add_argument("--password", required=True)
+    user.set_defaults(func=cmd_create_user)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        args = build_parser().parse_args(["run", *(argv or [])])
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Shared fixtures: the central store on SQLite or PostgreSQL, served over real HTTP.
+
+With ``CI=true`` a test that needs PostgreSQL or Chromium fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import create_engine, text
+
+from app.config import Settings
+from app.server.app import create_app
+from app.sync.client import SyncClient
+from app.sync.engine import SyncEngine
+from app.sync.store import DeviceStore
+
+PG_URL = os.environ.get("PUHUI_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip locally when a real part is missing; in CI, fail."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"CI needs this: {reason}")
+        pytest.skip(reason)
+
+
+def postgres_available() -> bool:
+    try:
+        engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def reset_postgres() -> None:
+    engine = create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """The real FastAPI app under uvicorn in a thread, on a free port."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.app = create_app(settings)
+        self.engine = self.app.state.engine
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("central store did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Central-store settings on each database."""
+    if request.param == "postgresql":
+        need(postgres_available(), f"PostgreSQL at {PG_URL}")
+        reset_postgres()
+        url = PG_URL
+    else:
+        url = f"sqlite:///{tmp_path / 'central.sqlite3'}"
+    return Settings(database_url=url, data_dir=tmp_path, secret_key="test-secret")
+
+
+@pytest.fixture
+def live_server(store_settings: Settings) -> Iterator[LiveServer]:
+    with LiveServer(store_settings) as server:
+        yield server
+
+
+class Device:
+    """One device: its own SQLite store, an HTTP client and a sync engine."""
+
+    def __init__(self, base_url: str, path: Path, *, protocol: int | None = None) -> None:
+        self.store = DeviceStore(path)
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+        kwargs = {"protocol": protocol} if protocol is not None else {}
+        self.client = SyncClient(self.http, **kwargs)
+        self.engine = SyncEngine(self.store, self.client)
+
+    def login(self, employee_no: str, password: str) -> dict:
+        return self.client.login(employee_no, password)
+
+    def sync(self, **kwargs: object):  # type: ignore[no-untyped-def]
+        return self.engine.sync_once(**kwargs)
+
+    def ids(self, entity: str = "prospect") -> set[str]:
+        with self.store.read() as conn:
+            return {r[0] for r in conn.exec_driver_sql(f'SELECT id FROM "{entity}"')}
+
+    def row(self, entity: str, entity_id: str) -> dict | None:
+        with self.store.read() as conn:
+            r = conn.exec_driver_sql(f'SELECT * FROM "{entity}" WHERE id = ?', (entity_id,))
+            m = r.mappings().first()
+            return dict(m) if m else None
+
+    def close(self) -> None:
+        self.http.close()
+        self.store.close()
+
+
+@pytest.fixture
+def make_device(tmp_path: Path) -> Iterator:
+    devices: list[Device] = []
+
+    def factory(server: LiveServer, name: str = "device", **kwargs: object) -> Device:
+        device = Device(server.url, tmp_path / f"{name}-{len(devices)}.sqlite3", **kwargs)
+        devices.append(device)
+        return device
+
+    yield factory
+    for d in devices:
+        d.close()

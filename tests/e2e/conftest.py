@@ -1,0 +1,177 @@
+"""End-to-end fixtures: a real central store, the workbench served in web mode as
+a separate process, and Debian's Chromium driven by Playwright through Flutter's
+semantics tree. Screenshots go to test-artifacts/ (not committed)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings
+from app.server.admin import load_demo
+from app.services.demo import generate
+from tests.conftest import LiveServer, free_port, need
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"workbench exited with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError("workbench did not start")
+
+
+class Workbench:
+    """A running workbench process (web mode) against a live central store."""
+
+    def __init__(self, server: LiveServer, data: Path, *extra: str) -> None:
+        self.server = server
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = data / "workbench.log"
+        env = {**os.environ, "PUHUI_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
+        self._log = open(self.log_path, "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "main.py", "run", "--no-store", "--store-port", str(server.port),
+             "--port", str(self.port), *extra],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        _wait_port(self.port, self.proc)
+
+    def __getitem__(self, key: str):  # type: ignore[no-untyped-def]
+        return {"url": self.url, "server": self.server, "log": self.log_path}[key]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def central(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One central store with demo data for the end-to-end tests."""
+    need(Path(CHROMIUM).exists(), "Debian's chromium (apt-get install chromium)")
+    data = tmp_path_factory.mktemp("central")
+    settings = Settings(database_url=f"sqlite:///{data / 'central.sqlite3'}", data_dir=data)
+    with LiveServer(settings) as server:
+        load_demo(server.engine, generate(prospects=1500))
+        yield server
+
+
+@pytest.fixture(scope="module")
+def workbench(central: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """The workbench as `make run` starts it: signed in as the demo marketer."""
+    wb = Workbench(central, tmp_path_factory.mktemp("device"))
+    yield wb
+    wb.stop()
+
+
+@pytest.fixture(scope="module")
+def workbench_login(central: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """A fresh device that starts on the log-in screen."""
+    wb = Workbench(central, tmp_path_factory.mktemp("device"), "--no-login")
+    yield wb
+    wb.stop()
+
+
+@pytest.fixture(scope="module")
+def workbench_manager(central: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """The outlet manager of the demo marketer, on a desktop."""
+    wb = Workbench(central, tmp_path_factory.mktemp("device"), "--user", "G0001")
+    yield wb
+    wb.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    need(Path(CHROMIUM).exists(), "Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def open_app(browser, url: str, viewport: dict):  # type: ignore[no-untyped-def]
+    """A page with Flutter's semantics tree switched on."""
+    page = browser.new_page(viewport=viewport)
+    page.goto(url)
+    placeholder = page.locator("flt-semantics-placeholder")
+    placeholder.wait_for(state="attached", timeout=90_000)
+    placeholder.dispatch_event("click")
+    return page
+
+
+def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+_TEXTS_JS = """() => Array.from(document.querySelectorAll('flt-semantics')).flatMap(e =>
+    [e.getAttribute('aria-label') || '', e.childElementCount ? '' : (e.textContent || ''),
+     ...Array.from(e.children).filter(c => c.tagName === 'SPAN').map(c => c.textContent || '')])
+    .filter(s => s)"""
+
+
+def texts(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every text and label Flutter's semantics tree exposes right now."""
+    return page.evaluate(_TEXTS_JS)
+
+
+def wait_for_text(page, pattern: str, timeout: float = 60) -> str:  # type: ignore[no-untyped-def]
+    """Wait until some exposed text matches ``pattern`` (a regex); return it."""
+    import re
+
+    regex = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        seen = texts(page)
+        for text in seen:
+            if regex.search(text):
+                return text
+        page.wait_for_timeout(250)
+    raise AssertionError(f"no text matching {pattern!r}; the screen shows: {seen[:40]}")
+
+
+def wait_sync_idle(page, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+    """Wait until no sync is running (the sync button is enabled again)."""
+    import re
+
+    busy = re.compile("正在上传|正在下载|正在校验|Uploading|Downloading|Verifying")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(busy.search(s) for s in texts(page)) and any(
+            re.search(r"上次同步 \d{4}|Last sync \d{4}", s) for s in texts(page)
+        ):
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError("sync did not finish")

@@ -1,0 +1,64 @@
+"""The first screen in a real Chromium: the marketer's whitelist, in Chinese, with sync."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from app.models.ids import new_id, utcnow
+from app.server.changes import bulk_insert
+from app.server.db import write_session
+from tests.e2e.conftest import DESKTOP, PHONE, open_app, screenshot, wait_for_text, wait_sync_idle
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("size,viewport", [("phone", PHONE), ("desktop", DESKTOP)])
+def test_whitelist_opens_synced_in_chinese(workbench, browser, size, viewport):
+    page = open_app(browser, workbench["url"], viewport)
+    try:
+        wait_for_text(page, "我的白名单")
+        # The first sync lands: the summary counts the prospects and a tile shows a company.
+        wait_for_text(page, r"上次同步 \d{4}-\d{2}-\d{2}")
+        wait_for_text(page, r"共 [1-9]\d* 户")
+        wait_for_text(page, "有限公司|商行|个体工商户|合作社")
+        wait_for_text(page, r"预授信 [\d,.]+ ?万?元")
+        wait_for_text(page, r"距网点 [\d.]+ ?(公里|米)")
+        page.wait_for_timeout(1500)
+        screenshot(page, f"whitelist-{size}")
+    finally:
+        page.close()
+
+
+def test_sync_button_brings_a_new_prospect(workbench, browser):
+    """A prospect pushed to the outlet after the first sync shows up after a tap on 同步."""
+    page = open_app(browser, workbench["url"], PHONE)
+    try:
+        wait_sync_idle(page)
+        server = workbench["server"]
+        add_pool_prospect(server.engine, "M0001", "遵义市汇川区同步验证商贸有限公司")
+        page.locator('[flt-semantics-identifier="sync"]').first.click()
+        wait_for_text(page, "遵义市汇川区同步验证商贸有限公司")
+        page.wait_for_timeout(1000)
+        screenshot(page, "whitelist-after-sync-phone")
+    finally:
+        page.close()
+
+
+def add_pool_prospect(engine, employee_no: str, company: str) -> None:
+    """Head office pushes one more prospect into the user's outlet pool, at the outlet."""
+    with write_session(engine) as session:
+        outlet_id, lat, lon, batch_id = session.execute(
+            text(
+                "SELECT o.id, o.lat, o.lon, (SELECT id FROM whitelist_batch LIMIT 1)"
+                " FROM outlet o JOIN \"user\" u ON u.outlet_id = o.id WHERE u.employee_no = :no"
+            ),
+            {"no": employee_no},
+        ).one()
+        bulk_insert(session, "prospect", [dict(
+            id=new_id(), batch_id=batch_id, company_name=company, credit_code="91520300MA6DYBQJ3C",
+            legal_rep="周敏", phone="13985012345", industry="批发零售", address="遵义市汇川区大连路8号",
+            lat=lat, lon=lon, pre_approved_line=500_000, score=88, tags="[]", outlet_id=outlet_id,
+            assignee_id=None, status="unassigned", disbursed_amount=None, last_contact_at=None,
+            next_follow_up=None, updated_at=utcnow(),
+        )])  # fmt: skip

@@ -1,0 +1,189 @@
+"""A marketer's day in a real Chromium, against a real central store.
+
+Log in (a wrong password first), search, open a card, reveal a phone number,
+write a visit log, see it in the timeline and in performance, sync it to the
+store, switch to English and back, open the map, and be warned when logging out
+with a change that has not been uploaded.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from tests.e2e.conftest import DESKTOP, PHONE, open_app, screenshot, wait_for_text, wait_sync_idle
+
+pytestmark = pytest.mark.e2e
+
+
+def semantic(page, identifier: str):  # type: ignore[no-untyped-def]
+    return page.locator(f'[flt-semantics-identifier="{identifier}"]').first
+
+
+def demo_prospect(central, employee_no: str = "M0001") -> dict:
+    """One of the marketer's assigned prospects, as the store has it."""
+    with central.engine.connect() as conn:
+        row = conn.execute(text(
+            'SELECT p.id, p.company_name, p.phone FROM prospect p JOIN "user" u'
+            " ON u.id = p.assignee_id WHERE u.employee_no = :no AND p.status = 'assigned'"
+            " ORDER BY p.pre_approved_line DESC LIMIT 1"), {"no": employee_no}).mappings().one()
+    return dict(row)
+
+
+def nav(page, label: str) -> None:  # type: ignore[no-untyped-def]
+    """Go to a tab of the navigation bar (phone) or rail (desktop)."""
+    # the bar's destinations are tabs; the rail's are buttons whose text is the label
+    tab = page.get_by_role("tab", name=label)
+    rail = page.get_by_role("button", name=label)  # the rail comes first in the tree
+    tab.or_(rail).first.click()
+
+
+def type_into(page, label: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    box = page.get_by_role("textbox", name=label).first
+    box.click()
+    box.fill(value)
+
+
+def test_a_marketers_day(workbench_login, central, browser):
+    target = demo_prospect(central)
+    page = open_app(browser, workbench_login.url, PHONE)
+    try:
+        wait_for_text(page, "中心库地址")
+        screenshot(page, "login-phone")
+        type_into(page, "员工号", "M0001")
+        type_into(page, "密码", "wrong-password")
+        page.keyboard.press("Enter")
+        wait_for_text(page, "员工号或密码错误")
+
+        type_into(page, "密码", "Puhui@2026")
+        page.keyboard.press("Enter")
+        wait_for_text(page, "我的白名单")
+        wait_sync_idle(page)
+
+        # search by a piece of the company name, open the card
+        type_into(page, "搜索客户", target["company_name"][-6:])
+        page.keyboard.press("Enter")
+        wait_for_text(page, r"共 [1-9]\d* 户")
+        semantic(page, f"prospect-{target['id']}").click()
+        wait_for_text(page, "营销状态")
+        masked = target["phone"][:3] + "****" + target["phone"][-4:]
+        wait_for_text(page, masked.replace("*", r"\*"))
+        page.wait_for_timeout(800)
+        screenshot(page, "card-phone")
+
+        semantic(page, "reveal-phone").click()
+        wait_for_text(page, target["phone"])
+
+        # a visit log, saved on the device and visible in the timeline at once
+        semantic(page, "write-log").click()
+        wait_for_text(page, "营销结果")
+        semantic(page, "outcome-interested").click()
+        type_into(page, "备注", "老板在店，有扩大经营的资金需求")
+        page.wait_for_timeout(500)
+        screenshot(page, "log-form-phone")
+        semantic(page, "save-log").click()
+        wait_for_text(page, "营销时间线")
+        wait_for_text(page, "上门拜访 · 有意向")
+        wait_for_text(page, "待上传")
+
+        # sync: the store has the log once, and the audited reveal
+        wait_sync_idle(page)
+        semantic(page, "sync").click()
+        page.wait_for_timeout(500)
+        wait_sync_idle(page)
+        with central.engine.connect() as conn:
+            logs = conn.execute(text("SELECT count(*) FROM marketing_log WHERE note = :n"),
+                                {"n": "老板在店，有扩大经营的资金需求"}).scalar_one()
+            reveals = conn.execute(text("SELECT count(*) FROM audit_event WHERE prospect_id = :p"
+                                        " AND action = 'reveal_phone'"),
+                                   {"p": target["id"]}).scalar_one()  # fmt: skip
+        assert logs == 1
+        assert reveals >= 1
+
+        # performance counts the contact
+        nav(page, "业绩")
+        wait_for_text(page, "营销业绩")
+        wait_for_text(page, "营销次数")
+        page.wait_for_timeout(1000)
+        screenshot(page, "performance-phone")
+
+        # English and back
+        nav(page, "设置")
+        wait_for_text(page, "界面语言")
+        page.get_by_text("English").first.click()
+        wait_for_text(page, "Language")
+        wait_for_text(page, "Whitelist")
+        screenshot(page, "settings-en-phone")
+        page.get_by_text("中文").first.click()
+        wait_for_text(page, "界面语言")
+
+        # the map shows markers around the outlet
+        nav(page, "地图")
+        wait_for_text(page, r"公里内 [1-9]\d* 户|\d+ 户")
+        frame = page.frame_locator("iframe").first
+        frame.locator(".leaflet-container").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(2000)
+        screenshot(page, "map-phone")
+
+        # a pending change makes log-out ask first
+        nav(page, "白名单")
+        semantic(page, f"prospect-{target['id']}").click()
+        wait_for_text(page, "营销状态")
+        semantic(page, "reveal-credit_code").click()
+        wait_for_text(page, "待上传")
+        nav(page, "设置")
+        semantic(page, "logout").click()
+        wait_for_text(page, "有未上传的记录")
+        screenshot(page, "logout-warning-phone")
+    finally:
+        page.close()
+
+
+def test_desktop_uses_a_navigation_rail(workbench, browser):
+    page = open_app(browser, workbench.url, DESKTOP)
+    try:
+        wait_for_text(page, "我的白名单")
+        wait_for_text(page, r"上次同步 \d{4}-")
+        nav(page, "跟进")
+        wait_for_text(page, "跟进提醒")
+        page.wait_for_timeout(800)
+        screenshot(page, "followups-desktop")
+        nav(page, "业绩")
+        wait_for_text(page, "营销次数")
+        page.wait_for_timeout(1200)
+        screenshot(page, "performance-desktop")
+        nav(page, "地图")
+        page.frame_locator("iframe").first.locator(".leaflet-container").first.wait_for(
+            timeout=30_000)
+        page.wait_for_timeout(2000)
+        screenshot(page, "map-desktop")
+    finally:
+        page.close()
+
+
+def test_a_manager_reassigns_a_prospect(workbench_manager, central, browser):
+    """The manager moves one of M0001's prospects to a colleague; the store follows."""
+    target = demo_prospect(central)
+    page = open_app(browser, workbench_manager.url, DESKTOP)
+    try:
+        wait_for_text(page, "网点负责人")
+        wait_sync_idle(page)
+        page.goto(f"{workbench_manager.url}/prospect/{target['id']}")
+        page.locator("flt-semantics-placeholder").wait_for(state="attached", timeout=60_000)
+        page.locator("flt-semantics-placeholder").dispatch_event("click")
+        wait_for_text(page, "分配给营销人员")
+        page.locator('[flt-semantics-identifier^="assignee-"]').first.click()
+        semantic(page, "assign").click()
+        wait_for_text(page, "已分配给")
+        page.wait_for_timeout(500)
+        screenshot(page, "card-manager-desktop")
+        semantic(page, "sync").click()
+        page.wait_for_timeout(500)
+        wait_sync_idle(page)
+        with central.engine.connect() as conn:
+            owner = conn.execute(text('SELECT u.employee_no FROM prospect p JOIN "user" u'
+                                      " ON u.id = p.assignee_id WHERE p.id = :p"),
+                                 {"p": target["id"]}).scalar_one()  # fmt: skip
+        assert owner != "M0001"
+    finally:
+        page.close()

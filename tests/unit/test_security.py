@@ -1,0 +1,135 @@
+"""Passwords, tokens and scope rules of the central store (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
+
+from app.models.ids import utcnow
+from app.server.scope import Scope
+from app.server.security import TokenError, hash_password, issue_token, read_token, verify_password
+
+SECRET = "unit-test-secret"
+DAY = timedelta(days=1)
+
+
+# -- passwords -------------------------------------------------------------------------------
+
+
+def test_password_is_stored_as_a_salted_argon2_hash():
+    first, second = hash_password("Secret#2026"), hash_password("Secret#2026")
+    assert first.startswith("$argon2id$") and "Secret#2026" not in first
+    assert first != second  # salted: equal passwords do not give equal hashes
+    assert verify_password("Secret#2026", first) and verify_password("Secret#2026", second)
+
+
+@pytest.mark.parametrize("attempt", ["secret#2026", "Secret#2026 ", "", "Secret#202"])
+def test_wrong_password_does_not_verify(attempt):
+    assert not verify_password(attempt, hash_password("Secret#2026"))
+
+
+@pytest.mark.parametrize("stored", ["", "Secret#2026", "$argon2id$garbage", "$2b$12$abc"])
+def test_a_broken_or_plain_stored_hash_never_verifies(stored):
+    assert not verify_password("Secret#2026", stored)
+
+
+# -- tokens ----------------------------------------------------------------------------------
+
+
+def test_token_names_its_user_until_it_expires():
+    token, expires = issue_token("u-1", secret=SECRET, ttl=DAY)
+    assert read_token(token, secret=SECRET) == "u-1"
+    assert timedelta(hours=23) < expires - utcnow() <= DAY
+
+
+def test_expired_token_is_refused_as_expired():
+    token, _ = issue_token("u-1", secret=SECRET, ttl=timedelta(seconds=-5))
+    with pytest.raises(TokenError) as exc:
+        read_token(token, secret=SECRET)
+    assert exc.value.code == "auth.token_expired"
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def _forgeries() -> list:
+    token, _ = issue_token("u-1", secret=SECRET, ttl=DAY)
+    body, sig = token.split(".", 1)
+    other_key, _ = issue_token("u-admin", secret="another-secret", ttl=DAY)
+    return [
+        pytest.param(other_key, id="signed-with-another-key"),
+        pytest.param(
+            f"{_b64({'sub': 'u-admin', 'exp': 4102444800})}.{sig}", id="claims-other-user"
+        ),
+        pytest.param(f"{_b64({'sub': 'u-1', 'exp': 4102444800})}.{sig}", id="extends-its-expiry"),
+        pytest.param(f"{body}.", id="signature-stripped"),
+        pytest.param(body, id="no-signature"),
+        pytest.param("", id="empty"),
+        pytest.param("...", id="dots"),
+        pytest.param(f"{body}.{sig}é", id="non-ascii"),
+        pytest.param("é.é", id="all-non-ascii"),
+        pytest.param("%%%.%%%", id="not-base64"),
+    ]
+
+
+@pytest.mark.parametrize("forged", _forgeries())
+def test_forged_or_damaged_token_is_refused(forged):
+    with pytest.raises(TokenError) as exc:
+        read_token(forged, secret=SECRET)
+    assert exc.value.code == "auth.token_invalid"
+
+
+# -- scope -----------------------------------------------------------------------------------
+
+
+MARKETER = Scope("m1", "marketer", "outlet-a")
+MANAGER = Scope("g1", "outlet_manager", "outlet-a")
+ADMIN = Scope("a1", "admin", None)
+
+# (outlet, assignee) of prospects around the marketer M1 of outlet A
+CASES = {
+    "mine": ("outlet-a", "m1"),
+    "my outlet's pool": ("outlet-a", None),
+    "a colleague's": ("outlet-a", "m2"),
+    "mine, though booked at another outlet": ("outlet-b", "m1"),
+    "another outlet's pool": ("outlet-b", None),
+    "another outlet's marketer's": ("outlet-b", "m3"),
+}
+VISIBLE = {
+    MARKETER: {"mine", "my outlet's pool", "mine, though booked at another outlet"},
+    MANAGER: {"mine", "my outlet's pool", "a colleague's"},
+    ADMIN: set(CASES),
+}
+
+
+@pytest.mark.parametrize("scope", list(VISIBLE), ids=lambda s: s.role)
+def test_each_role_sees_exactly_its_prospects(scope):
+    seen = {name for name, (outlet, assignee) in CASES.items() if scope.contains(outlet, assignee)}
+    assert seen == VISIBLE[scope]
+
+
+@pytest.mark.parametrize("scope", list(VISIBLE), ids=lambda s: s.role)
+def test_the_sql_scope_agrees_with_the_rule(scope):
+    """Pull filters in SQL and routes removals in Python: both must draw the same line."""
+    table = Table("prospect", MetaData(), Column("id", String, primary_key=True),
+                  Column("outlet_id", String), Column("assignee_id", String))  # fmt: skip
+    engine = create_engine("sqlite://")
+    table.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(table), [{"id": name, "outlet_id": o, "assignee_id": a}
+                                     for name, (o, a) in CASES.items()])  # fmt: skip
+        rows = conn.execute(select(table.c.id).where(scope.prospect_clause(table)))
+        assert {r[0] for r in rows} == VISIBLE[scope]
+    engine.dispose()
+
+
+def test_scope_fingerprint_changes_with_role_or_outlet():
+    moved = Scope("m1", "marketer", "outlet-b")
+    promoted = Scope("m1", "outlet_manager", "outlet-a")
+    prints = {MARKETER.fingerprint, moved.fingerprint, promoted.fingerprint}
+    assert len(prints) == 3

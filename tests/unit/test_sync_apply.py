@@ -1,0 +1,255 @@
+"""Applying pulled pages and making local changes on a real device SQLite file.
+
+No central store here: pages are built by hand in the wire format of
+``app.models.sync``; the pull phase talks to an ``httpx.MockTransport``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.models.ids import new_id
+from app.models.sync import SYNC_COLUMNS
+from app.sync import local, outbox
+from app.sync.apply import PageError, apply_page, local_checksums, reset_for_resync
+from app.sync.client import SyncClient
+from app.sync.errors import TransportError
+from app.sync.pull import pull_all
+from app.sync.state import StateKey
+from app.sync.store import DeviceStore
+
+ME = local.Actor(user_id="u-m1", role="marketer", outlet_id="o-a")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[DeviceStore]:
+    s = DeviceStore(tmp_path / "device.sqlite3")
+    yield s
+    s.close()
+
+
+def row(entity: str, **values: Any) -> list[Any]:
+    defaults: dict[str, dict[str, Any]] = {
+        "prospect": dict(batch_id="b-1", company_name="遵义测试商贸有限公司",
+                         credit_code="91520300MA6D00001X", legal_rep="赵六", phone="13800000001",
+                         industry="批发零售", address="遵义市汇川区上海路1号", lat=27.7, lon=106.9,
+                         pre_approved_line=300_000, score=80, tags="[]", outlet_id="o-a",
+                         assignee_id="u-m1", status="assigned", disbursed_amount=None,
+                         last_contact_at=None, next_follow_up=None,
+                         updated_at="2026-11-01 08:00:00", rev=1),
+        "marketing_log": dict(prospect_id="?", author_id="u-m1", channel="visit",
+                              occurred_at="2026-11-02 10:00:00", outcome="interested", note="",
+                              next_follow_up=None, lat=None, lon=None, attachments="[]",
+                              device_id="d-1", recorded_at="2026-11-02 10:05:00", rev=2),
+        "funnel_event": dict(prospect_id="?", actor_id="u-m1", from_status="assigned",
+                             to_status="contacted", applied=True, reason_code="", amount=None,
+                             occurred_at="2026-11-02 10:00:00",
+                             recorded_at="2026-11-02 10:05:00", rev=3),
+        "transfer": dict(prospect_id="?", from_user_id=None, to_user_id="u-m1",
+                         from_outlet_id="o-a", to_outlet_id="o-a", by_user_id="u-g1", reason="",
+                         created_at="2026-11-01 08:00:00", rev=4),
+    }  # fmt: skip
+    merged = {"id": new_id(), **defaults[entity], **values}
+    return [merged[c] for c in SYNC_COLUMNS[entity]]
+
+
+def page(cursor: str, *, snapshot: bool = False, done: int = 0, total: int = 0,
+         **entities: tuple[list[list[Any]], list[str]]) -> dict[str, Any]:  # fmt: skip
+    return {
+        "cursor": cursor,
+        "has_more": False,
+        "snapshot": snapshot,
+        "progress": {"done": done, "total": total},
+        "entities": {
+            name: {"columns": list(SYNC_COLUMNS[name]), "rows": rows, "deletes": deletes}
+            for name, (rows, deletes) in entities.items()
+        },
+    }
+
+
+def apply(store: DeviceStore, p: dict[str, Any]) -> None:
+    with store.transaction() as conn:
+        apply_page(conn, p)
+
+
+def ids(store: DeviceStore, entity: str = "prospect") -> set[str]:
+    with store.read() as conn:
+        return {r[0] for r in conn.exec_driver_sql(f'SELECT id FROM "{entity}"')}
+
+
+def status(store: DeviceStore, prospect_id: str) -> str:
+    with store.read() as conn:
+        return str(conn.execute(text("SELECT status FROM prospect WHERE id = :i"),
+                                {"i": prospect_id}).scalar_one())  # fmt: skip
+
+
+# -- a page and its cursor land together -------------------------------------------------------
+
+
+def _bad_pages() -> list[Any]:
+    good = [row("prospect"), row("prospect")]
+    short = row("prospect")[:-3]
+    no_prospect = row("marketing_log", prospect_id=None)
+    unknown_column = page("c2", prospect=(good, []))
+    unknown_column["entities"]["prospect"]["columns"][2] = "secret_column"
+    unknown_entity = page("c2", prospect=(good, []))
+    unknown_entity["entities"]["salary"] = {"columns": ["id"], "rows": [["x"]], "deletes": []}
+    log_without_prospect = page("c2", snapshot=True, done=9, total=9, prospect=(good, []),
+                                marketing_log=([no_prospect], []))  # fmt: skip
+    return [
+        pytest.param(log_without_prospect, id="log-row-without-its-prospect"),
+        pytest.param(page("c2", prospect=(good + [short], [])), id="row-with-too-few-values"),
+        pytest.param(unknown_column, id="unknown-column"),
+        pytest.param(unknown_entity, id="unknown-entity"),
+    ]
+
+
+@pytest.mark.parametrize("bad", _bad_pages())
+def test_page_with_a_bad_row_rolls_back_its_rows_and_its_cursor(store, bad):
+    first = row("prospect")
+    apply(store, page("c1", snapshot=True, done=1, total=10, prospect=([first], [])))
+
+    with pytest.raises((sqlite3.Error, PageError)):
+        apply(store, bad)
+
+    assert ids(store) == {first[0]}
+    assert ids(store, "marketing_log") == set()
+    assert store.state(StateKey.CURSOR) == "c1"
+    assert store.state(StateKey.SNAPSHOT_DONE) == "1"
+    assert store.state(StateKey.SNAPSHOT_COMPLETE) is None
+
+
+def test_prospect_removed_from_scope_takes_its_history_along(store):
+    gone, kept = row("prospect"), row("prospect")
+    history = {
+        entity: [row(entity, prospect_id=gone[0]), row(entity, prospect_id=kept[0])]
+        for entity in ("marketing_log", "funnel_event", "transfer")
+    }
+    apply(store, page("c1", prospect=([gone, kept], []),
+                      **{e: (rows, []) for e, rows in history.items()}))  # fmt: skip
+
+    apply(store, page("c2", prospect=([], [gone[0]])))
+
+    assert ids(store) == {kept[0]}
+    for entity, rows in history.items():
+        assert ids(store, entity) == {rows[1][0]}, entity
+
+
+def test_whitelist_is_complete_only_after_the_last_snapshot_page(store):
+    apply(store, page("c1", snapshot=True, done=2, total=3,
+                      prospect=([row("prospect"), row("prospect")], [])))  # fmt: skip
+    assert store.state(StateKey.SNAPSHOT_COMPLETE) is None
+    assert (store.state(StateKey.SNAPSHOT_DONE), store.state(StateKey.SNAPSHOT_TOTAL)) == ("2", "3")
+    apply(store, page("c2", snapshot=False, prospect=([row("prospect")], [])))
+    assert store.state(StateKey.SNAPSHOT_COMPLETE) == "1"
+    assert len(ids(store)) == 3
+
+
+def test_pending_local_move_is_not_undone_by_a_pull(store):
+    prospect = row("prospect", status="assigned")
+    apply(store, page("c1", prospect=([prospect], [])))
+    local.move_funnel(store, ME, prospect_id=prospect[0], to_status="contacted")
+
+    # the store has not heard of the move yet and sends the row again (e.g. a new phone)
+    apply(store, page("c2", prospect=([row("prospect", id=prospect[0], phone="13900000000",
+                                           rev=9)], [])))  # fmt: skip
+
+    assert status(store, prospect[0]) == "contacted"
+
+
+def test_resync_forgets_the_stores_rows_but_keeps_unsynced_work(store):
+    prospect = row("prospect")
+    apply(store, page("c1", snapshot=False, prospect=([prospect], [])))
+    log_id = local.record_log(store, ME, prospect_id=prospect[0], channel="phone",
+                              outcome="considering", note="还没上传")  # fmt: skip
+
+    with store.transaction() as conn:
+        reset_for_resync(conn)
+
+    assert ids(store) == set()
+    assert ids(store, "marketing_log") == {log_id}
+    with store.read() as conn:
+        assert outbox.count(conn) == 1
+        assert all(v["count"] == 0 for v in local_checksums(conn).values())
+    assert store.state(StateKey.CURSOR) is None
+    assert store.state(StateKey.SNAPSHOT_COMPLETE) is None
+    assert store.state(StateKey.NEXT_SEQ) == "2"  # sequences go on where they were
+
+
+# -- a local change and its outbox row commit together -------------------------------------------
+
+
+def test_local_change_and_its_outbox_row_commit_together(store):
+    prospect = row("prospect")
+    apply(store, page("c1", prospect=([prospect], [])))
+    with store.transaction() as conn:  # the outbox write fails (a full disk, say)
+        conn.exec_driver_sql("CREATE TRIGGER outbox_full BEFORE INSERT ON outbox"
+                             " BEGIN SELECT RAISE(ABORT, 'disk full'); END")  # fmt: skip
+
+    with pytest.raises(Exception, match="disk full"):
+        local.record_log(store, ME, prospect_id=prospect[0], channel="visit",
+                         outcome="interested", next_follow_up=None)  # fmt: skip
+    with pytest.raises(Exception, match="disk full"):
+        local.move_funnel(store, ME, prospect_id=prospect[0], to_status="contacted")
+
+    assert ids(store, "marketing_log") == set()  # no log without its outbox row
+    assert status(store, prospect[0]) == "assigned"
+    with store.read() as conn:
+        assert conn.exec_driver_sql("SELECT last_contact_at FROM prospect").scalar_one() is None
+    assert store.state(StateKey.NEXT_SEQ) is None
+
+
+def test_local_change_refused_by_the_rules_writes_nothing(store):
+    prospect = row("prospect", status="applied")
+    apply(store, page("c1", prospect=([prospect], [])))
+    with pytest.raises(local.LocalError) as exc:
+        local.move_funnel(store, ME, prospect_id=prospect[0], to_status="contacted")
+    assert exc.value.code == "funnel.backwards"
+    with pytest.raises(local.LocalError):
+        local.record_log(store, ME, prospect_id=new_id(), channel="visit", outcome="interested")
+    with store.read() as conn:
+        assert outbox.count(conn) == 0
+    assert ids(store, "marketing_log") == set()
+
+
+# -- pull: page by page, resumable -------------------------------------------------------------
+
+
+def test_pull_interrupted_by_the_network_resumes_from_the_last_saved_page(store):
+    pages = [page(f"c{i + 1}", snapshot=i < 3, done=i + 1, total=4,
+                  prospect=([row("prospect")], [])) for i in range(4)]  # fmt: skip
+    for p in pages[:-1]:
+        p["has_more"] = True
+    seen: list[str | None] = []
+    broken = {"after": 2}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        cursor = request.url.params.get("cursor")
+        seen.append(cursor)
+        if len(seen) > broken["after"]:
+            raise httpx.ConnectError("no signal in the market", request=request)
+        index = 0 if cursor is None else int(cursor[1:])
+        return httpx.Response(200, json=pages[index])
+
+    client = SyncClient(httpx.Client(base_url="http://store", transport=httpx.MockTransport(handler)),
+                        token="t")  # fmt: skip
+    with pytest.raises(TransportError):
+        pull_all(store, client)
+    assert store.state(StateKey.CURSOR) == "c2" and len(ids(store)) == 2
+    assert store.state(StateKey.SNAPSHOT_COMPLETE) is None
+
+    broken["after"] = 99
+    seen.clear()
+    pull_all(store, client)
+
+    assert seen == ["c2", "c3"]  # resumed, not restarted
+    assert len(ids(store)) == 4
+    assert store.state(StateKey.SNAPSHOT_COMPLETE) == "1"
+    assert store.state(StateKey.CURSOR) == "c4"

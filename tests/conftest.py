@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,12 +47,73 @@ def postgres_available() -> bool:
         return False
 
 
-def reset_postgres() -> None:
-    engine = create_engine(PG_URL)
+_schemas: list[str] = []
+
+
+def fresh_postgres(*, driver: bool = True) -> str:
+    """A URL of a new, empty schema in the test database, private to this test.
+
+    Each test gets its own schema (the URL sets ``search_path``), so nothing a
+    concurrent run, or a connection an earlier test leaked, holds in the shared
+    database ``test`` can block it: no ``DROP SCHEMA public`` waiting on a lock.
+    ``driver=False`` gives the plain ``postgresql://`` form an operator would type.
+    """
+    name = f"t{os.getpid()}_{len(_schemas)}_{uuid.uuid4().hex[:6]}"
+    engine = create_engine(PG_URL, connect_args={"connect_timeout": 5})
     with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
     engine.dispose()
+    _schemas.append(name)
+    url = f"{PG_URL}?options=-csearch_path%3D{name}"
+    return url if driver else url.replace("postgresql+psycopg2://", "postgresql://")
+
+
+def _drop_schemas(names: list[str]) -> None:
+    """Best effort, never waiting long on a lock a leaked connection holds."""
+    engine = create_engine(PG_URL, connect_args={"connect_timeout": 5})
+    try:
+        for name in names:
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text("SET LOCAL lock_timeout = '5s'"))
+                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+            except Exception:  # noqa: BLE001 - left for the next run's sweep
+                pass
+    finally:
+        engine.dispose()
+
+
+def _stale_schemas() -> list[str]:
+    """Schemas of earlier test runs whose process is gone."""
+    engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            names = conn.execute(text(
+                "SELECT nspname FROM pg_namespace WHERE nspname ~ '^t[0-9]+_[0-9]+_[0-9a-f]+$'"
+            )).scalars().all()  # fmt: skip
+    finally:
+        engine.dispose()
+    return [n for n in names if not _alive(int(n[1:].split("_")[0]))]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_schemas() -> Iterator[None]:
+    """Sweep schemas that killed runs left behind; drop this run's at the end."""
+    if postgres_available():
+        _drop_schemas(_stale_schemas())
+    yield
+    if _schemas:
+        _drop_schemas(_schemas)
 
 
 def free_port() -> int:
@@ -92,8 +154,7 @@ def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Central-store settings on each database."""
     if request.param == "postgresql":
         need(postgres_available(), f"PostgreSQL at {PG_URL}")
-        reset_postgres()
-        url = PG_URL
+        url = fresh_postgres()
     else:
         url = f"sqlite:///{tmp_path / 'central.sqlite3'}"
     return Settings(database_url=url, data_dir=tmp_path, secret_key="test-secret")

@@ -17,7 +17,10 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
 
-CHANGE_LOG_LOCK = 0x50_55_48_55_49  # "PUHUI"
+CHANGE_LOG_LOCK = 0x50_55_48_55  # "PUHU"; with the schema's hash: one lock per central store
+# A connection left inside a transaction (a crashed worker) is closed by PostgreSQL after
+# this long, so it cannot hold the writer lock, or any row lock, for ever.
+IDLE_IN_TRANSACTION_TIMEOUT = "60s"
 _ALEMBIC_DIR = Path(__file__).parent / "alembic"
 
 
@@ -28,7 +31,18 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _sqlite_pragmas(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    _postgres_session(engine)
+    return engine
+
+
+def _postgres_session(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        cur.execute(f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_TIMEOUT}'")
+        cur.close()
+        dbapi_conn.commit()
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
@@ -68,7 +82,8 @@ def write_session(engine: Engine) -> Iterator[Session]:
     bind = engine.execution_options(sqlite_immediate=True)
     with Session(bind) as session:
         if engine.dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHANGE_LOG_LOCK})
+            session.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"),
+                            {"k": CHANGE_LOG_LOCK})  # fmt: skip
         try:
             yield session
             session.commit()

@@ -11,10 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PG_URL, free_port, need, postgres_available, reset_postgres
+from tests.conftest import PG_URL, free_port, fresh_postgres, need, postgres_available
 
 ROOT = Path(__file__).resolve().parents[2]
-PLAIN_PG_URL = PG_URL.replace("postgresql+psycopg2://", "postgresql://")
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -25,10 +24,10 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 @pytest.mark.postgres
 def test_serve_on_postgresql_publishes_the_sync_api():
     need(postgres_available(), f"PostgreSQL at {PG_URL}")
-    reset_postgres()
+    url = fresh_postgres(driver=False)  # postgresql://postgres@127.0.0.1:5432/test?options=...
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "main.py", "serve", "--db", PLAIN_PG_URL, "--port", str(port)],
+        [sys.executable, "main.py", "serve", "--db", url, "--port", str(port)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:

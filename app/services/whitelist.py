@@ -82,6 +82,7 @@ from sqlalchemy import Connection, text
 from app.geo.distance import EARTH_RADIUS_KM, haversine_km
 from app.services.funnel import TERMINAL
 from app.services.masking import mask_phone
+from app.services.text_index import TextIndex
 
 # The device store runs these once at set-up (app/sync/store.py). Building them after a
 # first sync's snapshot is cheaper than keeping them up to date during it.
@@ -218,8 +219,14 @@ class IndustryCount:
 # -- public API --------------------------------------------------------------------------
 
 
-def query_whitelist(conn: Connection, q: WhitelistQuery) -> WhitelistPage:
-    """The page, total and per-status counts of a whitelist query, from the device store."""
+def query_whitelist(
+    conn: Connection, q: WhitelistQuery, *, text_index: TextIndex | None = None
+) -> WhitelistPage:
+    """The page, total and per-status counts of a whitelist query, from the device store.
+
+    ``text_index`` (the store's, app/services/text_index.py) answers the text search
+    from memory; without it, or before a first sync has landed, SQL scans.
+    """
     origin = q.origin if q.origin is not None else outlet_position(conn, q.outlet_id)
     plan = _Plan(q, q.today or beijing_today(), origin)
     if plan.nothing:
@@ -227,7 +234,7 @@ def query_whitelist(conn: Connection, q: WhitelistQuery) -> WhitelistPage:
     if plan.needs_haversine:
         _register_haversine(conn)
     reader = _Reader(conn, plan)
-    counts = reader.search() if plan.terms else None
+    counts = reader.search(text_index) if plan.terms else None
     if counts is None or set(plan.filters) - plan.searched:
         counts = reader.counts()  # conditions the search did not apply
     total = sum(n for s, n in counts.items() if not q.statuses or s in q.statuses)
@@ -592,14 +599,29 @@ class _Reader:
             self._size = max(int(found or 0), 1)
         return self._size
 
-    def search(self) -> dict[str, int]:
+    def search(self, text_index: TextIndex | None) -> dict[str, int]:
         """One pass of the search: its matches per status, within the scope when it is small.
 
-        The pass reads the narrow search index, or the scope's rows when the scope is
-        small, or the phone-tail index; up to ``PROBE_LIMIT`` matches then stand for the
-        search (and the scope) as a list of rowids.
+        The pass asks the in-memory text index, or reads the narrow search index, or the
+        scope's rows when the scope is small, or the phone-tail index; up to
+        ``PROBE_LIMIT`` matches then stand for the search (and the scope) as a list of
+        rowids.
         """
         plan = self.plan
+        if (
+            text_index is not None
+            and not any(_is_tail(t) for t in plan.terms)
+            and text_index.refresh(self.conn)
+        ):
+            q = plan.q
+            found = text_index.match(plan.terms, scope=q.scope, user_id=q.user_id,
+                                     outlet_id=q.outlet_id, limit=PROBE_LIMIT)  # fmt: skip
+            if found is not None and len(found.rowids) <= PROBE_LIMIT:
+                kinds = [k for k in (_SCOPE, _TEXT) if k in plan.conds]
+                plan.searched = set(kinds)
+                plan.use_candidates(json.dumps(found.rowids), kinds)
+                return found.status_counts
+            # a common term: scanning in SQL costs less than a long list of rowids
         kinds, driver = [_TEXT], None
         if plan.indexed_text:
             kinds, driver = [k for k in (_SCOPE, _TEXT) if k in plan.conds], _TEXT

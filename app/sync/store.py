@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 from app.geo.nearby import LOCAL_GEO_DDL
 from app.models import DEVICE_TABLES
 from app.models.ids import new_id
+from app.services.text_index import TEXT_INDEX_DDL, TEXT_INDEX_TRIGGERS, TextIndex, note_rebuild
 from app.services.whitelist import LOCAL_WHITELIST_DDL
 
 _LOCAL_INDEXES = (
@@ -24,9 +25,13 @@ SCREEN_INDEXES = (*_LOCAL_INDEXES, *LOCAL_GEO_DDL, *LOCAL_WHITELIST_DDL)
 
 
 def create_screen_indexes(conn: Connection) -> None:
-    """The indexes the screens read. Built once a first sync has landed: maintaining
-    them row by row during a 100k-row snapshot costs several times the load itself."""
+    """The indexes the screens read, and the text index's triggers. Built once a first
+    sync has landed: maintaining them row by row during a 100k-row snapshot costs
+    several times the load itself."""
     for ddl in SCREEN_INDEXES:
+        conn.exec_driver_sql(ddl)
+    note_rebuild(conn)
+    for ddl in TEXT_INDEX_DDL:
         conn.exec_driver_sql(ddl)
 
 
@@ -34,6 +39,9 @@ def drop_screen_indexes(conn: Connection) -> None:
     for ddl in SCREEN_INDEXES:
         name = ddl.split(" IF NOT EXISTS ")[1].split(" ON ")[0].strip()
         conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+    for name in TEXT_INDEX_TRIGGERS:
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+    note_rebuild(conn)
 
 
 class DeviceStore:
@@ -41,6 +49,7 @@ class DeviceStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self.text_index = TextIndex()  # the search box's text in memory, kept current
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(
             f"sqlite:///{self.path}", connect_args={"check_same_thread": False, "timeout": 30}

@@ -115,6 +115,7 @@ class Workbench:
         self.state.lang = self.store.state("lang") or "zh"
         self.state.progress = self.engine.progress
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._background: set[asyncio.Task] = set()  # fire-and-forget work, kept alive
         self.engine.subscribe(self._on_progress)
         self.maps_dir = maps_dir  # served by the web server under /maps
 
@@ -172,6 +173,7 @@ class Workbench:
             session.role, "all"
         )
         await self.refresh()
+        self._warm_search()
         if not session.offline:
             self._loop.create_task(self.sync()) if self._loop else None
 
@@ -197,6 +199,20 @@ class Workbench:
         if progress.error_code:
             self.notify(progress.error_code, status=progress.error_message)
         await self.refresh()
+        self._warm_search()
+
+    def _warm_search(self) -> None:
+        """Bring the search box's text index up to date off the UI, before the next search
+        (a first build over 100,000 prospects takes about half a second)."""
+
+        def warm() -> None:
+            with self.store.read() as conn:
+                self.store.text_index.refresh(conn)
+
+        if self._loop is not None:
+            task = self._loop.create_task(asyncio.to_thread(warm))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     def _on_progress(self, progress: SyncProgress) -> None:
         # called on the sync worker thread: hand the value to the event loop
@@ -238,7 +254,8 @@ class Workbench:
             with self.store.read() as conn:
                 where = dict(scope=query.scope, user_id=query.user_id, outlet_id=query.outlet_id)
                 badges = wl.batch_badges(conn, query.today, **where)
-                return wl.query_whitelist(conn, query), badges, wl.industries(conn, **where)
+                page = wl.query_whitelist(conn, query, text_index=self.store.text_index)
+                return page, badges, wl.industries(conn, **where)
 
         page, badges, industries = await asyncio.to_thread(read)
         self.state.industries = industries

@@ -120,10 +120,16 @@ def add(store: DeviceStore, *rows: Row) -> None:
 
 
 def run(store: DeviceStore, **kwargs: Any) -> WhitelistPage:
+    """The query's page, the same whether the text search scans SQL or uses the store's
+    in-memory text index (app/services/text_index.py)."""
     kwargs.setdefault("scope", "all")
     kwargs.setdefault("today", TODAY)
+    q = WhitelistQuery(**kwargs)
     with store.read() as conn:
-        return query_whitelist(conn, WhitelistQuery(**kwargs))
+        scanned = query_whitelist(conn, q)
+        indexed = query_whitelist(conn, q, text_index=store.text_index)
+    assert indexed == scanned, q
+    return scanned
 
 
 def ids(page: WhitelistPage) -> list[str]:
@@ -718,6 +724,8 @@ def test_100k_generated_prospects_answer_as_the_reference(
         counts, matches = reference(rows, q)
         with store.read() as conn:
             page = query_whitelist(conn, q)
+            indexed = query_whitelist(conn, q, text_index=store.text_index)
+        assert indexed == page, q
         expected = matches[q.offset : q.offset + q.limit]
         assert page.status_counts == counts, q
         assert page.total == len(matches), q

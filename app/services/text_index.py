@@ -1,0 +1,258 @@
+"""The search box's text, held in memory: matches per status in a few milliseconds.
+
+SQLite cannot index a two-character Chinese term (FTS5's trigrams need three), so
+without this every search scans the names of every local prospect: ~25 ms of CPU
+over 100,000 rows, ~45 ms at p95 with the page and counts (bench/search.py). This
+index keeps, per prospect, its company name, legal representative and credit code
+joined into one string, with the status, assignee and outlet beside it. A term is
+found by ``str.find`` over that string (C speed, skipping to the next prospect after
+a hit), and the matches are counted per status without reading a table row.
+
+Kept current by the store, not by the caller (``TEXT_INDEX_DDL``): triggers on
+``prospect`` note the rowid of every row inserted, deleted, or changed in a column
+held here, with an increasing ``seq``, in ``prospect_touch``. ``refresh(conn)``
+reads the rowids noted since its last look and re-reads only those rows; a
+``row = -1`` note (the triggers were created or dropped, around a snapshot) or too
+many notes rebuild it whole. Without the triggers (a first sync still landing) the
+index declines, and the search scans in SQL as before.
+
+Matching agrees with app/services/whitelist.py's SQL: a term is looked for inside the
+company name and the legal representative, and, when it is Latin letters and digits,
+the credit code; a term of digits only (under 4: longer ones are phone tails and
+stay in SQL) inside the company name alone. ASCII letters ignore case, as LIKE does.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+log = logging.getLogger(__name__)
+
+_NEWLINE = re.compile(b"\n")
+_REBUILD = -1  # a note's row meaning "start again"
+_MAX_PATCH = 5_000  # more notes than this since the last look: rebuild
+# In a trigger an "OR REPLACE" would yield to the outer statement's conflict policy
+# (an "INSERT OR IGNORE" raises then): delete, then insert.
+_TOUCH = (
+    "DELETE FROM prospect_touch WHERE row = {row};"
+    " INSERT INTO prospect_touch (row, seq)"
+    " VALUES ({row}, (SELECT coalesce(max(seq), 0) + 1 FROM prospect_touch))"
+)
+_HELD = "company_name, legal_rep, credit_code, status, assignee_id, outlet_id"
+
+# Created with the screens' indexes once a snapshot has landed (app/sync/store.py).
+TEXT_INDEX_TABLE_DDL = [
+    "CREATE TABLE IF NOT EXISTS prospect_touch (row INTEGER PRIMARY KEY, seq INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS ix_prospect_touch_seq ON prospect_touch (seq)",
+]
+TEXT_INDEX_DDL = [
+    "CREATE TRIGGER IF NOT EXISTS tr_prospect_touch_insert AFTER INSERT ON prospect"
+    f" BEGIN {_TOUCH.format(row='new.rowid')}; END",
+    f"CREATE TRIGGER IF NOT EXISTS tr_prospect_touch_update AFTER UPDATE OF {_HELD}"
+    f" ON prospect BEGIN {_TOUCH.format(row='new.rowid')}; END",
+    "CREATE TRIGGER IF NOT EXISTS tr_prospect_touch_delete AFTER DELETE ON prospect"
+    f" BEGIN {_TOUCH.format(row='old.rowid')}; END",
+]
+TEXT_INDEX_TRIGGERS = [ddl.split(" IF NOT EXISTS ")[1].split()[0] for ddl in TEXT_INDEX_DDL]
+
+
+def note_rebuild(conn: Connection) -> None:
+    """Tell every text index to start again (the triggers were just created or dropped)."""
+    for ddl in TEXT_INDEX_TABLE_DDL:
+        conn.exec_driver_sql(ddl)
+    for statement in _TOUCH.format(row=_REBUILD).split(";"):
+        conn.exec_driver_sql(statement)
+
+
+@dataclass(frozen=True)
+class TextMatches:
+    """The prospects in scope whose text holds every term."""
+
+    rowids: list[int]
+    status_counts: dict[str, int]
+
+
+class TextIndex:
+    """The device's prospects' text in memory (one per device store; thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seq: int | None = None  # the last note read; None: nothing built
+        self._rowids: list[int] = []
+        self._fields: list[list[str]] = [[], [], []]  # name, legal rep, credit code
+        self._status: list[str | None] = []  # None: deleted
+        self._assignee: list[str | None] = []
+        self._outlet: list[str | None] = []
+        self._at: dict[int, int] = {}  # rowid -> position
+        self._blobs: list[_Blob] = []  # one per field; dropped when a text changes
+
+    # -- keeping current ------------------------------------------------------------------
+
+    def refresh(self, conn: Connection) -> bool:
+        """Catch up with the store; False when the store keeps no notes (use SQL)."""
+        with self._lock:
+            if not _has_triggers(conn):
+                self._seq = None
+                return False
+            last = int(conn.exec_driver_sql("SELECT max(seq) FROM prospect_touch").scalar() or 0)
+            if self._seq is not None and last == self._seq:
+                return True
+            touched: list[int] = []
+            if self._seq is not None:
+                touched = [
+                    r[0]
+                    for r in conn.exec_driver_sql(
+                        "SELECT row FROM prospect_touch WHERE seq > ? LIMIT ?",
+                        (self._seq, _MAX_PATCH + 1),
+                    )
+                ]
+            if self._seq is None or _REBUILD in touched or len(touched) > _MAX_PATCH:
+                self._build(conn)
+            else:
+                self._patch(conn, touched)
+            self._seq = last
+            return True
+
+    def _build(self, conn: Connection) -> None:
+        rows = conn.exec_driver_sql(f"SELECT rowid, {_HELD} FROM prospect ORDER BY rowid").all()
+        self._rowids = [r[0] for r in rows]
+        self._at = {rowid: i for i, rowid in enumerate(self._rowids)}
+        self._fields = [[r[k] or "" for r in rows] for k in (1, 2, 3)]
+        self._status = [r[4] for r in rows]
+        self._assignee = [r[5] for r in rows]
+        self._outlet = [r[6] for r in rows]
+        self._blobs = []
+        log.debug("text index built: %d prospects", len(rows))
+
+    def _patch(self, conn: Connection, rowids: Sequence[int]) -> None:
+        found = {
+            r[0]: r
+            for r in conn.exec_driver_sql(
+                f"SELECT rowid, {_HELD} FROM prospect"
+                " WHERE rowid IN (SELECT value FROM json_each(?))",
+                ("[" + ",".join(map(str, rowids)) + "]",),
+            )
+        }
+        for rowid in rowids:
+            row, i = found.get(rowid), self._at.get(rowid)
+            if i is None:
+                if row is None:
+                    continue
+                i = self._at[rowid] = len(self._rowids)
+                self._rowids.append(rowid)
+                for column in (self._status, self._assignee, self._outlet):
+                    column.append(None)
+                for texts in self._fields:
+                    texts.append("")
+            for k, texts in enumerate(self._fields):
+                value = "" if row is None else (row[k + 1] or "")
+                if texts[i] != value:
+                    texts[i] = value
+                    self._blobs = []
+            self._status[i] = None if row is None else row[4]
+            self._assignee[i] = None if row is None else row[5]
+            self._outlet[i] = None if row is None else row[6]
+
+    # -- searching --------------------------------------------------------------------------
+
+    def match(
+        self,
+        terms: Iterable[str],
+        *,
+        scope: str = "all",
+        user_id: str | None = None,
+        outlet_id: str | None = None,
+        limit: int | None = None,
+    ) -> TextMatches | None:
+        """Prospects in ``scope`` holding every term, with their count per status.
+
+        None when a term occurs more than ``limit`` times: too common for a list of
+        matches to help (the caller scans instead).
+        """
+        with self._lock:
+            if not self._blobs:
+                self._blobs = [_Blob(texts) for texts in self._fields]
+            hits: set[int] | None = None
+            for term in terms:
+                needle = term.encode("utf-8").lower()  # ASCII letters only, as the blobs
+                fields = self._blobs[:1]  # digits: neither a person's name nor a code fragment
+                if not needle.isdigit():
+                    fields = self._blobs[: 3 if needle.isalnum() else 2]
+                found: set[int] = set()
+                for blob in fields:
+                    more = blob.rows_with(needle, limit)
+                    if more is None:
+                        return None
+                    found |= more
+                if limit is not None and len(found) > limit:
+                    return None
+                hits = found if hits is None else hits & found
+                if not hits:
+                    break
+            keep = _scope_test(scope, user_id, outlet_id, self._assignee, self._outlet)
+            status = self._status
+            chosen = sorted(
+                i for i in hits or () if status[i] is not None and (keep is None or keep(i))
+            )
+            return TextMatches(
+                rowids=[self._rowids[i] for i in chosen],
+                status_counts=dict(Counter(str(status[i]) for i in chosen)),
+            )
+
+
+class _Blob:
+    """One field of every prospect as UTF-8, a line each, ASCII letters lowered."""
+
+    def __init__(self, texts: list[str]) -> None:
+        joined = "\n".join(texts)
+        if joined.count("\n") != len(texts) - 1:  # a line break inside a text: a space
+            joined = "\n".join(t.replace("\n", " ") for t in texts)
+        # bytes.lower() folds ASCII letters only: what SQLite's LIKE folds
+        self.data = (joined + "\n").encode("utf-8").lower()
+        self.ends = [m.start() for m in _NEWLINE.finditer(self.data)]  # line i ends here
+
+    def rows_with(self, needle: bytes, limit: int | None = None) -> set[int] | None:
+        """The lines holding ``needle``; None past ``limit`` of them."""
+        ends, find = self.ends, self.data.find
+        cap = len(ends) if limit is None else limit
+        found: set[int] = set()
+        at = find(needle)
+        while at != -1:
+            i = bisect_left(ends, at)
+            found.add(i)
+            if len(found) > cap:
+                return None
+            at = find(needle, ends[i] + 1)  # one hit is enough: on to the next prospect
+        return found
+
+
+def _has_triggers(conn: Connection) -> bool:
+    marks = ", ".join("?" for _ in TEXT_INDEX_TRIGGERS)
+    found = conn.exec_driver_sql(
+        f"SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks})",
+        tuple(TEXT_INDEX_TRIGGERS),
+    ).scalar()
+    return found == len(TEXT_INDEX_TRIGGERS)
+
+
+def _scope_test(scope, user_id, outlet_id, assignee, outlet):  # type: ignore[no-untyped-def]
+    """The whitelist scope as a test on a position (None: everything), as whitelist.py's SQL."""
+    mine = lambda i: user_id is not None and assignee[i] == user_id  # noqa: E731
+    pool = lambda i: outlet_id is not None and outlet[i] == outlet_id and assignee[i] is None  # noqa: E731
+    if scope == "all":
+        return None
+    if scope == "mine":
+        return mine
+    if scope == "pool":
+        return pool
+    if scope == "outlet":
+        return lambda i: outlet_id is not None and outlet[i] == outlet_id
+    return lambda i: mine(i) or pool(i)  # mine_and_pool

@@ -33,7 +33,9 @@ Definitions a product owner signs off:
   disbursement recorded offline counts after the next sync.
 - **Rank**: marketers by disbursed amount, then disbursed count, then contacts,
   all descending; equal on all three share a rank (1, 2, 2, 4). Outlets alike.
-  Only the data on this device is ranked: complete on an admin's device.
+  Only an admin's device holds the whole branch; the others take their ranks from
+  the central store, which ranks with the same rules (``branch_ranks``) and sends
+  them at each sync.
 - **Batch coverage**: of a batch's prospects in scope, the share whose first
   marketing log (any author) fell within 7 / 30 days of the batch's
   ``valid_from``: before Beijing midnight at the start of ``valid_from + 7``
@@ -46,7 +48,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -308,6 +310,57 @@ def rank_of(subject_id: str, tallies: Mapping[str, Tally]) -> tuple[int | None, 
     return by_id.get(subject_id), len(ids)
 
 
+def branch_ranks(
+    conn: Connection, today: date, *, marketer_ids: Iterable[str], outlet_id: str | None
+) -> dict[str, Any]:
+    """Ranks within the branch for every period, as the central store sends them.
+
+    ``{period: {"marketers": {user_id: [rank, of]}, "outlet": [rank, of] | None}}``
+    over ``conn`` holding the whole branch (the central store, or an admin's device).
+    """
+    wanted = list(marketer_ids)
+    people = _marketers(conn)
+    out: dict[str, Any] = {}
+    for period in Period:
+        start, end = period_bounds(period, today)
+        marketers = _marketer_tallies(conn, start, end, people)
+        outlets = _outlet_tallies(conn, start, end)
+        mine = {uid: rank_of(uid, marketers) for uid in wanted}
+        out[period.value] = {
+            "marketers": {uid: [r, of] for uid, (r, of) in mine.items() if r is not None},
+            "outlet": list(rank_of(outlet_id, outlets)) if outlet_id in outlets else None,
+        }
+    return out
+
+
+def with_stored_rank(
+    report: PerformanceReport,
+    stored: Mapping[str, Any] | None,
+    period: Period | str,
+    today: date,
+    *,
+    user_id: str | None = None,
+    outlet_id: str | None = None,
+) -> PerformanceReport:
+    """The report ranked by what the central store sent at the last sync (``branch_ranks``
+    under ``periods``, with the store's ``today``), or unranked when that answer was for
+    another week, month or quarter: a rank from last month must not pass for this one's."""
+    period = Period(period)
+    rank = None
+    if stored and stored.get("today"):
+        same = period_bounds(period, date.fromisoformat(stored["today"])) == period_bounds(
+            period, today
+        )
+        entry = stored.get("periods", {}).get(period.value) or {}
+        if same and user_id is not None:
+            rank = entry.get("marketers", {}).get(user_id)
+        elif same and outlet_id is not None:
+            rank = entry.get("outlet")
+    if not rank:
+        return replace(report, rank=None, rank_of=0)
+    return replace(report, rank=int(rank[0]), rank_of=int(rank[1]))
+
+
 # -- reports --------------------------------------------------------------------------
 
 
@@ -527,7 +580,7 @@ def _tallies(
 
 
 _IN_PERIOD = "{col} >= :lo AND {col} < :hi"
-_DISBURSED_EVENTS = f"e.to_status = '{_DISBURSED}' AND e.applied = 1 AND " + _IN_PERIOD.format(
+_DISBURSED_EVENTS = f"e.to_status = '{_DISBURSED}' AND e.applied AND " + _IN_PERIOD.format(
     col="e.occurred_at"
 )
 

@@ -72,6 +72,9 @@ class SyncClient:
     def checksum(self, cursor: str) -> dict[str, Any]:
         return self._send("GET", "/sync/checksum", params={"cursor": cursor})
 
+    def ranks(self) -> dict[str, Any]:
+        return self._send("GET", "/stats/ranks")
+
     def position(self, cursor: str) -> dict[str, Any]:
         return self._send("GET", "/sync/position", params={"cursor": cursor})
 

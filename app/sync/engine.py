@@ -8,6 +8,7 @@ listeners receive a fresh ``SyncProgress`` after every step.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -88,7 +89,10 @@ class SyncEngine:
             self._check_cancel()
             if verify if verify is not None else self._verify_due():
                 self._verify()
+            ranks = self._ranks()
             with self.store.transaction() as conn:
+                if ranks is not None:
+                    DeviceStore.put(conn, StateKey.BRANCH_RANKS, json.dumps(ranks))
                 DeviceStore.put(conn, StateKey.LAST_SYNC_AT, str(utcnow()))
                 DeviceStore.put(conn, StateKey.LAST_ERROR, None)
             self._emit(**{**vars(self.snapshot_progress()), "phase": SyncPhase.DONE,
@@ -128,6 +132,14 @@ class SyncEngine:
         self._emit(resynced=True, snapshot_complete=False)
         pull_all(self.store, self.client, limit=self.page_limit, on_page=on_page,
                  should_stop=self._cancel.is_set)  # fmt: skip
+
+    def _ranks(self) -> dict[str, Any] | None:
+        """Branch ranks from the store: shown, not synced data, so a failure only logs."""
+        try:
+            return self.client.ranks()
+        except SyncError as exc:
+            log.info("branch ranks not fetched: %s", exc.code)
+            return None
 
     def _verify_due(self) -> bool:
         last = self.store.state(StateKey.LAST_VERIFIED_AT)

@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from app.models.ids import utcnow
 from app.sync.client import SyncClient
 from app.sync.errors import SyncError, TransportError
+from app.sync.state import StateKey
 from app.sync.store import DeviceStore
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
@@ -112,6 +113,7 @@ def sign_out(store: DeviceStore, *, discard_pending: bool = False) -> None:
             conn.exec_driver_sql("DELETE FROM outbox")
             conn.exec_driver_sql("DELETE FROM marketing_log WHERE rev = 0")
         store.put(conn, SESSION_KEY, None)
+        store.put(conn, StateKey.BRANCH_RANKS, None)  # the next user's ranks come with their sync
 
 
 _FIELDS = ("token", "user_id", "employee_no", "name", "role", "outlet_id", "logged_in_at")

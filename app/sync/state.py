@@ -27,6 +27,7 @@ class StateKey(StrEnum):
     LAST_SYNC_AT = "last_sync_at"  # UTC, of the last successful run
     LAST_VERIFIED_AT = "last_verified_at"
     LAST_ERROR = "last_error"
+    BRANCH_RANKS = "branch_ranks"  # JSON from the store's /stats/ranks, as of the last sync
 
 
 @dataclass

@@ -8,6 +8,7 @@ HTTP, map building) runs in a worker thread so the event loop never blocks.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -35,7 +36,7 @@ from app.sync.session import (
     sign_in,
     sign_out,
 )
-from app.sync.state import SyncProgress
+from app.sync.state import StateKey, SyncProgress
 from app.sync.store import DeviceStore
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class WorkbenchState:
     followups: Any = None
     performance: Any = None
     breakdown: list[Any] = field(default_factory=list)
+    ranked_at: str | None = None  # when the central store ranked the branch (UTC ISO)
     perf_period: str = "month"
     perf_subject: str = "mine"
     map_url: str = ""
@@ -374,13 +376,22 @@ class Workbench:
         def read():  # type: ignore[no-untyped-def]
             today = beijing_today()
             with self.store.read() as conn:
+                raw = DeviceStore.get(conn, StateKey.BRANCH_RANKS)
                 if subject == "outlet" and session.outlet_id:
                     report = perf.outlet_report(conn, session.outlet_id, period, today)
                     rows = perf.marketer_breakdown(conn, session.outlet_id, period, today)
-                    return report, rows
-                return perf.marketer_report(conn, session.user_id, period, today), []
+                    who = {"outlet_id": session.outlet_id}
+                else:
+                    report = perf.marketer_report(conn, session.user_id, period, today)
+                    rows, who = [], {"user_id": session.user_id}
+            if session.role != "admin":  # only an admin's device holds the whole branch
+                stored = json.loads(raw) if raw else None
+                report = perf.with_stored_rank(report, stored, period, today, **who)
+            return report, rows, (json.loads(raw).get("as_of") if raw else None)
 
-        self.state.performance, self.state.breakdown = await asyncio.to_thread(read)
+        report, rows, ranked_at = await asyncio.to_thread(read)
+        self.state.performance, self.state.breakdown = report, rows
+        self.state.ranked_at = ranked_at
 
     async def build_map(self, *, around_me: tuple[float, float] | None = None) -> None:
         from app.geo.maps import MapMarker, build_map_html, write_map

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import flet as ft
 import flet_charts as fch
 
-from app.i18n import format_money, t
+from app.i18n import format_datetime, format_money, t
 from app.services.funnel import MAIN_LINE
 from app.views.context import StateContext, WorkbenchState
 from app.views.theme import BRAND, STATUS_COLORS
@@ -24,16 +26,19 @@ def _nice_ceiling(value: float) -> int:
     return int(-(-value * 1.1 // step) * step) or step
 
 
-def _kpis(report, lang: str, show_rank: bool) -> ft.Control:  # type: ignore[no-untyped-def]
+def _kpis(report, lang: str, ranked_at: str | None) -> ft.Control:  # type: ignore[no-untyped-def]
     items = [
         (t("perf.logs", lang), str(report.contacts)),
         (t("perf.contacts", lang), str(report.contacted_prospects)),
         (t("perf.disbursed_count", lang), str(report.disbursed_count)),
         (t("perf.disbursed_amount", lang), format_money(report.disbursed_amount, lang)),
     ]
-    if report.rank is not None and show_rank:
-        items.append((t("perf.rank", lang),
-                      t("perf.rank_value", lang, rank=report.rank, of=report.rank_of)))  # fmt: skip
+    if report.rank is not None:
+        label = t("perf.rank", lang)
+        if ranked_at:  # ranked by the central store at the last sync: say when
+            when = format_datetime(datetime.fromisoformat(ranked_at), lang)
+            label = f"{label} · {t('perf.rank_as_of', lang, time=when)}"
+        items.append((label, t("perf.rank_value", lang, rank=report.rank, of=report.rank_of)))
     return ft.ResponsiveRow([
         ft.Container(labelled(label, ft.Text(value, size=22, weight=ft.FontWeight.BOLD,
                                              color=BRAND)), col={"xs": 6, "md": 3}, padding=4)
@@ -115,8 +120,8 @@ def PerformanceScreen() -> ft.Control:
         controls.append(ft.ProgressRing())
         return screen(t("perf.title", lang), *controls)
     controls += [
-        # Only an admin's device holds the whole branch; elsewhere a rank would mislead.
-        _kpis(report, lang, show_rank=bool(session and session.role == "admin")),
+        # An admin's device ranks the branch itself; others show the store's ranks.
+        _kpis(report, lang, None if session and session.role == "admin" else state.ranked_at),
         section(t("perf.funnel", lang), *_funnel(report, lang)),
         section(t("perf.contacts_per_week", lang), _weekly(report, lang)),
         section(t("perf.status_mix", lang), _mix(report, lang)),

@@ -1,0 +1,78 @@
+"""Ranks within the branch reach devices that cannot compute them (SQLite and PostgreSQL).
+
+A marketer's device holds only their outlet, so "第 2 / 3 名" must come from the
+central store. Hand-counted world: this month M3 (outlet B) disbursed 500,000 元,
+M1 (outlet A) 200,000 元, M2 (outlet A) nothing. Marketers: M3 1st, M1 2nd, M2 3rd
+of 3; outlets: B 1st, A 2nd of 2.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from app.models.ids import new_id, utcnow
+from app.server.changes import bulk_insert
+from app.server.db import write_session
+from app.services import performance as perf
+from app.services.whitelist import beijing_today
+from app.sync.session import sign_out
+from app.sync.state import StateKey
+from tests.integration.test_sync_scenarios import signed_in, synced
+from tests.world import build_world
+
+
+def disburse(server, world, employee_no: str, amount: int) -> None:  # type: ignore[no-untyped-def]
+    prospect = world.prospects_of(employee_no)[0]
+    now = utcnow()
+    event = dict(id=new_id(), prospect_id=prospect["id"], actor_id=world.user_id(employee_no),
+                 from_status="approved", to_status="disbursed", applied=True, reason_code="",
+                 amount=amount, occurred_at=now, recorded_at=now, rev=1)  # fmt: skip
+    with write_session(server.engine) as session:
+        bulk_insert(session, "funnel_event", [event])
+
+
+def test_a_marketer_and_a_manager_see_branch_ranks_from_the_store(live_server, make_device):
+    world = build_world(live_server.engine)
+    disburse(live_server, world, "M3", 500_000)
+    disburse(live_server, world, "M1", 200_000)
+    m1, _ = signed_in(make_device, live_server, "M1")
+    synced(m1)
+    stored = json.loads(m1.engine.store.state(StateKey.BRANCH_RANKS))
+    month = stored["periods"]["month"]
+    assert month["marketers"] == {world.user_id("M1"): [2, 3]}  # nobody else's rank
+    assert month["outlet"] == [2, 2]
+
+    today = beijing_today()
+    with m1.store.read() as conn:
+        report = perf.marketer_report(conn, world.user_id("M1"), "month", today)
+    shown = perf.with_stored_rank(report, stored, "month", today, user_id=world.user_id("M1"))
+    assert (shown.rank, shown.rank_of) == (2, 3)
+    next_month = today.replace(day=1) + timedelta(days=32)  # last sync was last month
+    stale = perf.with_stored_rank(report, stored, "month", next_month, user_id=world.user_id("M1"))
+    assert stale.rank is None
+
+    g1, _ = signed_in(make_device, live_server, "G1")
+    synced(g1)
+    manager = json.loads(g1.engine.store.state(StateKey.BRANCH_RANKS))["periods"]["quarter"]
+    assert manager["marketers"] == {world.user_id("M1"): [2, 3], world.user_id("M2"): [3, 3]}
+    assert manager["outlet"] == [2, 2]
+
+    sign_out(m1.store)  # the next person on this device must not see M1's ranks
+    assert m1.store.state(StateKey.BRANCH_RANKS) is None
+
+
+def test_ranks_unreachable_leave_the_sync_done(live_server, make_device):
+    """Ranks are shown, not synced data: a store without the endpoint fails nothing."""
+    world = build_world(live_server.engine)
+    device, _ = signed_in(make_device, live_server, "M1")
+    # A central store of an older release, without /stats/ranks
+    live_server.app.router.routes[:] = [
+        r
+        for r in live_server.app.router.routes
+        if getattr(getattr(r, "original_router", None), "prefix", "") != "/stats"
+    ]
+    progress = synced(device)
+    assert progress.pending == 0
+    assert device.store.state(StateKey.BRANCH_RANKS) is None
+    assert device.ids() == {p["id"] for p in world.prospects_of("M1") + world.pool(world.outlet_a)}

@@ -178,6 +178,7 @@ MESSAGES: dict[str, str] = {
     "perf.disbursed_amount": "Amount disbursed",
     "perf.rank": "Branch rank",
     "perf.rank_value": "{rank} of {of}",
+    "perf.rank_tied": "tied {rank} of {of}",
     "perf.rank_as_of": "as of {time}",
     "perf.coverage": "Batch coverage",
     "perf.coverage_7": "Contacted in 7 days",

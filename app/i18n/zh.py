@@ -188,6 +188,7 @@ MESSAGES: dict[str, str] = {
     "perf.disbursed_amount": "放款金额",
     "perf.rank": "分行排名",
     "perf.rank_value": "第 {rank} / {of} 名",
+    "perf.rank_tied": "并列第 {rank} / {of} 名",
     "perf.rank_as_of": "截至 {time}",
     "perf.coverage": "批次覆盖率",
     "perf.coverage_7": "7天内触达",

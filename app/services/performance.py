@@ -130,6 +130,7 @@ class PerformanceReport:
     rank: int | None  # 1-based; None for the branch or a subject outside the ranking
     rank_of: int  # how many were ranked
     batches: list[BatchCoverage]
+    rank_shared: int = 1  # how many hold this rank (2 and more: tied)
 
 
 @dataclass(frozen=True)
@@ -325,12 +326,20 @@ def branch_ranks(
         start, end = period_bounds(period, today)
         marketers = _marketer_tallies(conn, start, end, people)
         outlets = _outlet_tallies(conn, start, end)
-        mine = {uid: rank_of(uid, marketers) for uid in wanted}
         out[period.value] = {
-            "marketers": {uid: [r, of] for uid, (r, of) in mine.items() if r is not None},
-            "outlet": list(rank_of(outlet_id, outlets)) if outlet_id in outlets else None,
+            "marketers": {
+                uid: _rank_entry(uid, marketers) for uid in wanted if uid in marketers
+            },
+            "outlet": _rank_entry(outlet_id, outlets) if outlet_id in outlets else None,
         }
     return out
+
+
+def _rank_entry(subject_id: str, tallies: Mapping[str, Tally]) -> list[int]:
+    """[rank, of how many, how many share the rank]."""
+    rank, of = rank_of(subject_id, tallies)
+    key = tallies[subject_id].rank_key
+    return [int(rank or 0), of, sum(1 for t in tallies.values() if t.rank_key == key)]
 
 
 def with_stored_rank(
@@ -357,8 +366,9 @@ def with_stored_rank(
         elif same and outlet_id is not None:
             rank = entry.get("outlet")
     if not rank:
-        return replace(report, rank=None, rank_of=0)
-    return replace(report, rank=int(rank[0]), rank_of=int(rank[1]))
+        return replace(report, rank=None, rank_of=0, rank_shared=1)
+    shared = int(rank[2]) if len(rank) > 2 else 1
+    return replace(report, rank=int(rank[0]), rank_of=int(rank[1]), rank_shared=shared)
 
 
 # -- reports --------------------------------------------------------------------------

@@ -38,7 +38,8 @@ def _kpis(report, lang: str, ranked_at: str | None) -> ft.Control:  # type: igno
         if ranked_at:  # ranked by the central store at the last sync: say when
             when = format_datetime(datetime.fromisoformat(ranked_at), lang)
             label = f"{label} · {t('perf.rank_as_of', lang, time=when)}"
-        items.append((label, t("perf.rank_value", lang, rank=report.rank, of=report.rank_of)))
+        key = "perf.rank_tied" if report.rank_shared > 1 else "perf.rank_value"
+        items.append((label, t(key, lang, rank=report.rank, of=report.rank_of)))
     return ft.ResponsiveRow([
         ft.Container(labelled(label, ft.Text(value, size=22, weight=ft.FontWeight.BOLD,
                                              color=BRAND)), col={"xs": 6, "md": 3}, padding=4)

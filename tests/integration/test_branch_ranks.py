@@ -40,14 +40,14 @@ def test_a_marketer_and_a_manager_see_branch_ranks_from_the_store(live_server, m
     synced(m1)
     stored = json.loads(m1.engine.store.state(StateKey.BRANCH_RANKS))
     month = stored["periods"]["month"]
-    assert month["marketers"] == {world.user_id("M1"): [2, 3]}  # nobody else's rank
-    assert month["outlet"] == [2, 2]
+    assert month["marketers"] == {world.user_id("M1"): [2, 3, 1]}  # nobody else's rank
+    assert month["outlet"] == [2, 2, 1]
 
     today = beijing_today()
     with m1.store.read() as conn:
         report = perf.marketer_report(conn, world.user_id("M1"), "month", today)
     shown = perf.with_stored_rank(report, stored, "month", today, user_id=world.user_id("M1"))
-    assert (shown.rank, shown.rank_of) == (2, 3)
+    assert (shown.rank, shown.rank_of, shown.rank_shared) == (2, 3, 1)
     next_month = today.replace(day=1) + timedelta(days=32)  # last sync was last month
     stale = perf.with_stored_rank(report, stored, "month", next_month, user_id=world.user_id("M1"))
     assert stale.rank is None
@@ -55,8 +55,8 @@ def test_a_marketer_and_a_manager_see_branch_ranks_from_the_store(live_server, m
     g1, _ = signed_in(make_device, live_server, "G1")
     synced(g1)
     manager = json.loads(g1.engine.store.state(StateKey.BRANCH_RANKS))["periods"]["quarter"]
-    assert manager["marketers"] == {world.user_id("M1"): [2, 3], world.user_id("M2"): [3, 3]}
-    assert manager["outlet"] == [2, 2]
+    assert manager["marketers"] == {world.user_id("M1"): [2, 3, 1], world.user_id("M2"): [3, 3, 1]}
+    assert manager["outlet"] == [2, 2, 1]
 
     sign_out(m1.store)  # the next person on this device must not see M1's ranks
     assert m1.store.state(StateKey.BRANCH_RANKS) is None
@@ -76,3 +76,17 @@ def test_ranks_unreachable_leave_the_sync_done(live_server, make_device):
     assert progress.pending == 0
     assert device.store.state(StateKey.BRANCH_RANKS) is None
     assert device.ids() == {p["id"] for p in world.prospects_of("M1") + world.pool(world.outlet_a)}
+
+
+def test_a_rank_everyone_shares_says_so(live_server, make_device):
+    """A new month: nobody has disbursed or called yet, so all share first place."""
+    world = build_world(live_server.engine)
+    device, _ = signed_in(make_device, live_server, "M1")
+    synced(device)
+    stored = json.loads(device.store.state(StateKey.BRANCH_RANKS))
+    assert stored["periods"]["week"]["marketers"] == {world.user_id("M1"): [1, 3, 3]}
+    with device.store.read() as conn:
+        report = perf.marketer_report(conn, world.user_id("M1"), "week", beijing_today())
+    shown = perf.with_stored_rank(report, stored, "week", beijing_today(),
+                                  user_id=world.user_id("M1"))  # fmt: skip
+    assert (shown.rank, shown.rank_shared) == (1, 3)

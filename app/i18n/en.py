@@ -225,4 +225,7 @@ MESSAGES: dict[str, str] = {
     "card.assigned": "Assigned to {name}; it uploads at the next sync",
     "whitelist.filter.industry": "Industry",
     "whitelist.filter.near": "Within 3 km",
+    "whitelist.distance_me": "{distance} from me",
+    "whitelist.filter.from_me": "From me",
+    "whitelist.no_position": "Your position is unavailable; distances stay from the outlet",
 }

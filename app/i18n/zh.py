@@ -238,4 +238,7 @@ MESSAGES: dict[str, str] = {
     "card.assigned": "已分配给 {name}，将在下次同步时上传",
     "whitelist.filter.industry": "行业",
     "whitelist.filter.near": "3公里内",
+    "whitelist.distance_me": "距我 {distance}",
+    "whitelist.filter.from_me": "从我的位置",
+    "whitelist.no_position": "无法获取当前位置，距离仍从网点算起",
 }

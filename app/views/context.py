@@ -65,7 +65,8 @@ class WorkbenchState:
     query_due: bool = False
     query_batch: str = ""
     query_industry: str = ""
-    query_near: bool = False  # within 3 km of the outlet
+    query_near: bool = False  # within 3 km of the origin
+    query_origin: tuple[float, float] | None = None  # my position; None: the outlet's
     industries: list[Any] = field(default_factory=list)
     rows: list[Any] = field(default_factory=list)
     total: int = 0
@@ -242,7 +243,7 @@ class Workbench:
             text=s.query_text.strip(), statuses=frozenset({s.query_status}) if s.query_status
             else frozenset(), follow_up="due" if s.query_due else None, sort=s.query_sort,
             batch_id=s.query_batch or None, industry=s.query_industry or None,
-            max_distance_km=3.0 if s.query_near else None,
+            max_distance_km=3.0 if s.query_near else None, origin=s.query_origin,
             offset=0, limit=limit, today=beijing_today(),
         )  # fmt: skip
 

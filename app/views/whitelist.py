@@ -6,16 +6,18 @@ import flet as ft
 
 from app.i18n import format_date, format_distance, format_money, t
 from app.views.context import StateContext, WorkbenchState
+from app.views.log_form import device_position
 from app.views.theme import BRAND
 from app.views.widgets import note, status_chip
 
 SORTS = ("distance", "line", "score", "last_contact")
 
 
-def prospect_tile(row, lang: str, on_open) -> ft.Control:  # type: ignore[no-untyped-def]
+def prospect_tile(row, lang: str, on_open, from_me: bool = False) -> ft.Control:  # type: ignore[no-untyped-def]
     details = [t("whitelist.line", lang, amount=format_money(row.pre_approved_line, lang))]
     if row.distance_km is not None:
-        details.append(t("whitelist.distance", lang, distance=format_distance(row.distance_km, lang)))
+        key = "whitelist.distance_me" if from_me else "whitelist.distance"
+        details.append(t(key, lang, distance=format_distance(row.distance_km, lang)))
     if row.next_follow_up is not None:
         details.append(t("whitelist.follow_up", lang, date=format_date(row.next_follow_up, lang)))
     subtitle = f"{row.legal_rep} · {row.industry} · {row.batch_product}"
@@ -97,6 +99,16 @@ def WhitelistScreen() -> ft.Control:
     async def toggle_near(_e: ft.Event) -> None:
         await wb.set_query(near=not state.query_near)
 
+    async def toggle_from_me(_e: ft.Event) -> None:
+        if state.query_origin is not None:
+            await wb.set_query(origin=None)
+            return
+        me = await device_position(page)
+        if me is None:
+            wb.notify("whitelist.no_position")  # distances stay from the outlet
+            return
+        await wb.set_query(origin=me)
+
     def badge(b) -> ft.Control:  # type: ignore[no-untyped-def]
         urgent = b.expired or b.days_left <= 21
         label = (t("whitelist.batch_expired", lang, product=b.product) if b.expired else
@@ -119,6 +131,10 @@ def WhitelistScreen() -> ft.Control:
                 on_select=lambda _e, s=s: page.run_task(pick_status, s))
         for s, n in sorted(state.status_counts.items(), key=lambda kv: -kv[1])
     ]  # fmt: skip
+    chips.insert(0, ft.Semantics(identifier="from-me", content=ft.Chip(
+        label=ft.Text(t("whitelist.filter.from_me", lang), size=12),
+        selected=state.query_origin is not None, on_select=toggle_from_me,
+        leading=ft.Icon(ft.Icons.MY_LOCATION, size=16))))  # fmt: skip
     chips.insert(0, ft.Chip(label=ft.Text(t("whitelist.filter.near", lang), size=12),
                             selected=state.query_near, on_select=toggle_near,
                             leading=ft.Icon(ft.Icons.NEAR_ME, size=16)))
@@ -131,7 +147,8 @@ def WhitelistScreen() -> ft.Control:
     elif not state.rows:
         body = note(t("whitelist.empty", lang))
     else:
-        tiles = [prospect_tile(r, lang, open_card) for r in state.rows]
+        from_me = state.query_origin is not None
+        tiles = [prospect_tile(r, lang, open_card, from_me) for r in state.rows]
         if len(state.rows) < state.total:
             tiles.append(ft.Container(ft.TextButton(
                 t("whitelist.more", lang, shown=len(state.rows), total=state.total),

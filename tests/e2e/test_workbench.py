@@ -8,6 +8,8 @@ with a change that has not been uploaded.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import text
 
@@ -190,3 +192,32 @@ def test_a_manager_reassigns_a_prospect(workbench_manager, central, browser):
         assert owner != "M0001"
     finally:
         page.close()
+
+
+def test_sort_from_my_position(workbench, central, browser):
+    """Out in the field, a marketer sorts by distance from where they stand."""
+    with central.engine.connect() as conn:
+        lat, lon = conn.execute(text(
+            'SELECT p.lat, p.lon FROM prospect p JOIN "user" u ON u.id = p.assignee_id'
+            " WHERE u.employee_no = 'M0001' ORDER BY p.pre_approved_line LIMIT 1")).one()  # fmt: skip
+    context = browser.new_context(viewport=PHONE, geolocation={"latitude": lat, "longitude": lon},
+                                  permissions=["geolocation"])  # fmt: skip
+    page = context.new_page()
+    try:
+        page.goto(workbench.url)
+        placeholder = page.locator("flt-semantics-placeholder")
+        placeholder.wait_for(state="attached", timeout=90_000)
+        placeholder.dispatch_event("click")
+        wait_for_text(page, "我的白名单")
+        wait_sync_idle(page)
+        wait_for_text(page, "距网点")
+        semantic(page, "from-me").click()
+        # the nearest prospect is the one the marketer stands at: 0 m away
+        nearest = wait_for_text(page, r"距我 \d+ 米", timeout=30)
+        metres = re.search(r"距我 (\d+) 米", nearest)
+        assert metres and int(metres.group(1)) < 50, nearest
+        screenshot(page, "whitelist-from-me-phone")
+        semantic(page, "from-me").click()
+        wait_for_text(page, "距网点")
+    finally:
+        context.close()

@@ -80,15 +80,16 @@ def build_map_html(
     asset_base: str = "/leaflet",
     lang: str = "zh",
     cluster: bool = True,
-    center_kind: Literal["me", "outlet"] = "me",
+    center_kind: Literal["me", "outlet", "prospect"] = "me",
     center_label: str = "",
     tile_datum: Datum | str = Datum.WGS84,
 ) -> str:
     """The map page: the radius around ``center``, the centre, and the markers by status.
 
     ``asset_base`` is where assets/leaflet/ is served (``/leaflet`` in Flet web mode,
-    a ``file://`` URL for a page opened from disk). ``center_kind`` is "me" or
-    "outlet"; ``center_label`` (e.g. the outlet's name) replaces its default label.
+    a ``file://`` URL for a page opened from disk). ``center_kind`` is "me", "outlet"
+    or "prospect" (the card's "show on the map": the prospect and its neighbours);
+    ``center_label`` (e.g. the outlet's or the company's name) replaces its default label.
     """
     to_display = _display_transform(tile_datum)
     base = asset_base.rstrip("/")
@@ -108,6 +109,10 @@ def build_map_html(
     page = m.get_root()
     assert isinstance(page, Figure)
     page.title = t("map.title", lang)
+    # The bundled CJK font (assets/fonts, beside assets/leaflet): a device without a
+    # Chinese system font would draw the names, popups and legend as boxes.
+    fonts = base.rsplit("/", 1)[0] + "/fonts"
+    page.header.add_child(folium.Element(_FONT_CSS.replace("{fonts}", fonts)), name="puhui_font")
 
     if tile_url:
         folium.TileLayer(
@@ -143,6 +148,18 @@ def build_map_html(
     _CenterMarker(c_lat, c_lon, label, outlet=center_kind == "outlet").add_to(m)
 
     return page.render()
+
+
+_FONT_CSS = """<style>
+@font-face { font-family: "Puhui Sans"; font-weight: 400;
+             src: url("{fonts}/NotoSansSC-Regular-subset.otf") format("opentype"); }
+@font-face { font-family: "Puhui Sans"; font-weight: 700;
+             src: url("{fonts}/NotoSansSC-Bold-subset.otf") format("opentype"); }
+html body, html body .leaflet-container, html body .leaflet-control,
+html body .leaflet-tooltip, html body .leaflet-popup-content {  /* above leaflet.css */
+    font-family: "Puhui Sans", "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif;
+}
+</style>"""
 
 
 def write_map(path: Path | str, html_text: str) -> Path:

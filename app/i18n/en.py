@@ -188,6 +188,8 @@ MESSAGES: dict[str, str] = {
     "map.radius": "Radius",
     "map.center.outlet": "Around the outlet",
     "map.center.me": "Around me",
+    "map.center.prospect": "Around {name}",
+    "map.marker.prospect": "Customer",
     "map.nearest": "Nearest prospects",
     "map.open_browser": "Open the map in the browser",
     "map.building": "Building the map…",

@@ -199,6 +199,8 @@ MESSAGES: dict[str, str] = {
     "map.radius": "半径",
     "map.center.outlet": "网点周边",
     "map.center.me": "我的位置",
+    "map.center.prospect": "围绕 {name}",
+    "map.marker.prospect": "客户位置",
     "map.nearest": "最近的客户",
     "map.open_browser": "在浏览器中打开地图",
     "map.building": "正在生成地图…",

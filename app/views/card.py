@@ -122,14 +122,19 @@ def CardScreen() -> ft.Control:
         status_controls.append(ft.TextField(label=t("card.amount", lang), value=amount, width=220,
                                             keyboard_type=ft.KeyboardType.NUMBER, dense=True,
                                             on_change=lambda e: set_amount(e.control.value)))
+    def show_on_map(prospect_id: str) -> None:
+        state.map_focus = prospect_id  # the map centres on it, with its neighbours
+        page.navigate("/map")
+
     actions = [
         ft.Semantics(identifier="call", button=True, content=ft.FilledButton(
             t("card.call", lang), icon=ft.Icons.PHONE, on_click=call, height=48)),
         ft.Semantics(identifier="write-log", button=True, content=ft.FilledButton(
             t("card.write_log", lang), icon=ft.Icons.EDIT_NOTE, height=48,
             on_click=lambda _e: page.navigate(f"/prospect/{card.id}/log"))),
-        ft.OutlinedButton(t("card.show_map", lang), icon=ft.Icons.MAP, height=48,
-                          on_click=lambda _e: page.navigate("/map")),
+        ft.Semantics(identifier="show-map", button=True, content=ft.OutlinedButton(
+            t("card.show_map", lang), icon=ft.Icons.MAP, height=48,
+            on_click=lambda _e: show_on_map(card.id))),
     ]  # fmt: skip
     if card.assignee_id is None and state.session and state.session.role == "marketer":
         actions.insert(0, ft.Semantics(identifier="claim", button=True, content=ft.FilledButton(

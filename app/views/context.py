@@ -17,6 +17,7 @@ from typing import Any
 
 import flet as ft
 import httpx
+from sqlalchemy import text
 
 from app.config import Settings
 from app.i18n import DISPLAY_TZ
@@ -67,6 +68,7 @@ class WorkbenchState:
     query_industry: str = ""
     query_near: bool = False  # within 3 km of the origin
     query_origin: tuple[float, float] | None = None  # my position; None: the outlet's
+    map_focus: str | None = None  # a prospect the map centres on (the card's "show on map")
     industries: list[Any] = field(default_factory=list)
     rows: list[Any] = field(default_factory=list)
     total: int = 0
@@ -403,9 +405,17 @@ class Workbench:
         radius = self.state.map_radius
         lang = self.state.lang
 
+        focus = None if around_me else self.state.map_focus
+
         def build():  # type: ignore[no-untyped-def]
             with self.store.read() as conn:
+                kind, label = ("me", "") if around_me else ("outlet", "")
                 center = around_me or wl.outlet_position(conn, session.outlet_id)
+                if focus is not None:  # the card's "show on the map": around the prospect
+                    row = conn.execute(text("SELECT lat, lon, company_name FROM prospect"
+                                            " WHERE id = :id"), {"id": focus}).first()  # fmt: skip
+                    if row is not None and row[0] is not None:
+                        center, kind, label = (float(row[0]), float(row[1])), "prospect", row[2]
                 if center is None:
                     return "", [], 0
                 where, params = mapdata.scope_sql(self.state.query_scope, session.user_id,
@@ -417,8 +427,9 @@ class Workbench:
                 center=center, radius_km=radius,
                 markers=[MapMarker(**m) for m in markers], tile_url=self.settings.tile_url,
                 attribution=self.settings.tile_attribution, asset_base="/leaflet", lang=lang,
+                center_kind=kind, center_label=label,
             )  # fmt: skip
-            name = f"map-{session.user_id[:8]}-{int(radius * 10)}.html"
+            name = f"map-{session.user_id[:8]}-{int(radius * 10)}-{kind}.html"
             write_map(self.maps_dir / name, html)
             return name, markers[:20], len(markers)
 

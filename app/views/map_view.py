@@ -29,7 +29,13 @@ def MapScreen() -> ft.Control:
         me = await device_position(page) if around_me else None
         await wb.build_map(around_me=me)
 
-    ft.use_effect(rebuild, [state.map_radius, around_me, state.progress.last_sync_at])
+    ft.use_effect(rebuild, [state.map_radius, around_me, state.map_focus,
+                            state.progress.last_sync_at])  # fmt: skip
+
+    def set_me(on: bool) -> None:
+        if on:
+            state.map_focus = None
+        set_around_me(on)
 
     async def pick_radius(e: ft.Event) -> None:
         state.map_radius = float((list(e.control.selected) or ["3.0"])[0])
@@ -42,11 +48,17 @@ def MapScreen() -> ft.Control:
             ft.SegmentedButton(selected=[str(state.map_radius)], on_change=pick_radius, segments=[
                 ft.Segment(value=str(r), label=ft.Text(f"{r:g} km")) for r in RADII]),
             ft.Switch(label=t("map.center.me", lang), value=around_me,
-                      on_change=lambda e: set_around_me(bool(e.control.value))),
+                      on_change=lambda e: set_me(bool(e.control.value))),
         ], wrap=True, spacing=12, run_spacing=8),
         ft.Text(t("map.count", lang, radius=f"{state.map_radius:g}", count=state.map_count),
                 size=13),
     ]  # fmt: skip
+    if state.map_focus and not around_me:
+        name = next((m["name"] for m in state.map_nearest if m["id"] == state.map_focus), "")
+        controls.insert(0, ft.Semantics(identifier="map-focus", content=ft.Chip(
+            label=ft.Text(t("map.center.prospect", lang, name=name), size=13),
+            leading=ft.Icon(ft.Icons.PLACE, size=16),
+            on_delete=lambda _e: setattr(state, "map_focus", None))))  # fmt: skip
     if state.map_url and page.web:
         import flet_webview as fwv
 

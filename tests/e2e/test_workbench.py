@@ -221,3 +221,30 @@ def test_sort_from_my_position(workbench, central, browser):
         wait_for_text(page, "距网点")
     finally:
         context.close()
+
+
+def test_show_a_prospect_on_the_map(workbench, central, browser):
+    """The card's 'show on the map' centres the map on that prospect, neighbours around it."""
+    target = demo_prospect(central)
+    page = open_app(browser, workbench.url, DESKTOP)
+    try:
+        wait_for_text(page, "我的白名单")
+        wait_sync_idle(page)
+        type_into(page, "搜索客户", target["company_name"][-6:])
+        page.keyboard.press("Enter")
+        semantic(page, f"prospect-{target['id']}").click()
+        semantic(page, "show-map").click()
+        wait_for_text(page, f"围绕 {target['company_name']}")
+        frame = page.frame_locator("iframe").first
+        frame.locator(".leaflet-container").first.wait_for(timeout=30_000)
+        frame.locator(".puhui-center").first.hover()
+        frame.get_by_text(target["company_name"]).first.wait_for(timeout=10_000)  # its tooltip
+        page.wait_for_timeout(1500)
+        # names and the legend in the bundled CJK font, not the boxes of a bare system
+        map_frame = next(f for f in page.frames if "/maps/" in f.url)
+        assert map_frame.evaluate("""() => document.fonts.check('12px "Puhui Sans"', '已分配')
+                                     && [...document.fonts].some(f => f.family.includes('Puhui')
+                                                                && f.status === 'loaded')""")
+        screenshot(page, "map-prospect-desktop")
+    finally:
+        page.close()

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, text
 
 from app.services.funnel import TERMINAL
+from app.services.stored import stored_date, stored_datetime
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,9 @@ def due_followups(conn: Connection, user_id: str, today: date) -> FollowUps:
                 legal_rep=r[2],
                 status=r[3],
                 pre_approved_line=int(r[4] or 0),
-                next_follow_up=_date(r[5]),
-                last_contact_at=_datetime(r[6]),
-                days_overdue=(today - _date(r[5])).days,
+                next_follow_up=stored_date(r[5]),
+                last_contact_at=stored_datetime(r[6]),
+                days_overdue=(today - stored_date(r[5])).days,
             )
             for r in rows
         ),
@@ -81,13 +82,3 @@ def split_due(rows: Iterable[FollowUpRow], today: date) -> FollowUps:
     )
 
 
-def _date(value: object) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def _datetime(value: object) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))

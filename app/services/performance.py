@@ -57,6 +57,7 @@ from sqlalchemy import Connection, text
 
 from app.i18n import DISPLAY_TZ
 from app.services.funnel import CLOSED, MAIN_LINE, FunnelStatus
+from app.services.stored import stored_date
 
 COVERAGE_WINDOWS = (7, 30)  # days after a batch's valid_from
 WEEKS_SHOWN = 8  # weeks in the contacts-per-week series
@@ -703,7 +704,7 @@ def _daily_contacts(conn: Connection, scope: _Scope, today: date, weeks: int) ->
 
 def _batches(conn: Connection) -> list[BatchInfo]:
     rows = conn.execute(text("SELECT id, name, product, valid_from FROM whitelist_batch"))
-    return [BatchInfo(r[0], r[1], r[2], _date(r[3])) for r in rows]
+    return [BatchInfo(r[0], r[1], r[2], stored_date(r[3])) for r in rows]
 
 
 def _first_contacts(conn: Connection, scope: _Scope) -> list[tuple[str, date | None, int]]:
@@ -714,7 +715,7 @@ def _first_contacts(conn: Connection, scope: _Scope) -> list[tuple[str, date | N
         f" WHERE {scope.where} GROUP BY p.batch_id, d"
     )
     rows = conn.execute(text(sql), {**scope.params, "shift": _SHIFT})
-    return [(str(b), _date(d) if d is not None else None, int(n)) for b, d, n in rows]
+    return [(str(b), stored_date(d) if d is not None else None, int(n)) for b, d, n in rows]
 
 
 def _utc_midnight(day: date) -> datetime:
@@ -725,6 +726,3 @@ def _stamp(value: datetime) -> str:
     # The stored form: "YYYY-MM-DD HH:MM:SS[.ffffff]", so text order is time order.
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
-
-def _date(value: object) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 from app.geo.distance import haversine_km
 from app.services.funnel import next_steps
 from app.services.masking import mask_credit_code, mask_phone
+from app.services.stored import stored_date, stored_datetime
 
 
 @dataclass(frozen=True)
@@ -79,22 +80,12 @@ def get_card(conn: Connection, prospect_id: str) -> ProspectCard | None:
         assignee_id=r["assignee_id"], assignee_name=r["assignee_name"],
         outlet_id=r["outlet_id"], outlet_name=r["outlet_name"], outlet_lat=r["outlet_lat"],
         outlet_lon=r["outlet_lon"], distance_km=distance, batch_name=r["batch_name"] or "",
-        batch_product=r["batch_product"] or "", batch_valid_until=_date(r["batch_valid_until"]),
-        disbursed_amount=r["disbursed_amount"], next_follow_up=_date(r["next_follow_up"]),
-        last_contact_at=_datetime(r["last_contact_at"]), pending_changes=int(r["pending"]),
+        batch_product=r["batch_product"] or "", batch_valid_until=stored_date(r["batch_valid_until"]),
+        disbursed_amount=r["disbursed_amount"], next_follow_up=stored_date(r["next_follow_up"]),
+        last_contact_at=stored_datetime(r["last_contact_at"]), pending_changes=int(r["pending"]),
     )  # fmt: skip
 
 
-def _date(value: object) -> date | None:
-    if value is None or isinstance(value, date):
-        return value  # type: ignore[return-value]
-    return date.fromisoformat(str(value)[:10])
-
-
-def _datetime(value: object) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value  # type: ignore[return-value]
-    return datetime.fromisoformat(str(value))
 
 
 def outlet_marketers(conn: Connection, outlet_id: str | None) -> list[tuple[str, str]]:

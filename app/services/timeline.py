@@ -27,6 +27,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, text
 
 from app.models.sync import MutationKind
+from app.services.stored import stored_date, stored_datetime
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +94,14 @@ def timeline(
             TimelineItem(
                 kind=TimelineKind.LOG,
                 id=r[0],
-                when=_datetime(r[1]),
+                when=stored_datetime(r[1]),
                 actor_id=r[2],
                 actor_name=r[3],
                 pending=int(r[8] or 0) == 0,
                 channel=r[4],
                 outcome=r[5],
                 note=r[6],
-                next_follow_up=_date(r[7]),
+                next_follow_up=stored_date(r[7]),
             )
         )
     event_ids = set()
@@ -121,7 +122,7 @@ def timeline(
             TimelineItem(
                 kind=TimelineKind.STATUS,
                 id=r[0],
-                when=_datetime(r[1]),
+                when=stored_datetime(r[1]),
                 actor_id=r[2],
                 actor_name=r[3],
                 from_status=r[4],
@@ -151,7 +152,7 @@ def timeline(
             TimelineItem(
                 kind=TimelineKind.TRANSFER,
                 id=r[0],
-                when=_datetime(r[1]),
+                when=stored_datetime(r[1]),
                 actor_id=r[2],
                 actor_name=r[3],
                 from_user_id=r[4],
@@ -191,7 +192,7 @@ def _pending_moves(
         try:
             move = json.loads(r[1])
             event_id = str(move.get("event_id") or f"outbox-{r[0]}")
-            when = _datetime(move["occurred_at"])
+            when = stored_datetime(move["occurred_at"])
             to_status = str(move["to_status"])
         except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("unreadable funnel move in the outbox (seq %s)", r[0])
@@ -217,13 +218,3 @@ def _pending_moves(
     return out
 
 
-def _datetime(value: object) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
-
-
-def _date(value: object) -> date | None:
-    if value is None or isinstance(value, date):
-        return value  # type: ignore[return-value]
-    return date.fromisoformat(str(value)[:10])

@@ -82,6 +82,7 @@ from sqlalchemy import Connection, text
 from app.geo.distance import EARTH_RADIUS_KM, haversine_km
 from app.services.funnel import TERMINAL
 from app.services.masking import mask_phone
+from app.services.stored import stored_date, stored_datetime
 from app.services.text_index import TextIndex
 
 # The device store runs these once at set-up (app/sync/store.py). Building them after a
@@ -286,7 +287,7 @@ def batch_badges(
     ):
         if not counts.get(bid):
             continue
-        until = _date(valid_until)
+        until = stored_date(valid_until)
         assert until is not None
         left = (until - today).days
         badges.append(BatchBadge(id=bid, name=name, product=product, valid_until=until,
@@ -749,9 +750,9 @@ def _details(
         found[r[0]] = WhitelistRow(
             id=r[1], company_name=r[2], legal_rep=r[3], status=r[4],
             pre_approved_line=int(r[5] or 0), score=int(r[6] or 0), industry=r[7],
-            batch_product=r[8], batch_id=r[9], batch_valid_until=_date(r[10]),
-            assignee_id=r[11], distance_km=distance, next_follow_up=_date(r[14]),
-            last_contact_at=_datetime(r[15]), phone_masked=mask_phone(r[16]),
+            batch_product=r[8], batch_id=r[9], batch_valid_until=stored_date(r[10]),
+            assignee_id=r[11], distance_km=distance, next_follow_up=stored_date(r[14]),
+            last_contact_at=stored_datetime(r[15]), phone_masked=mask_phone(r[16]),
         )  # fmt: skip
     return [found[i] for i in rowids if i in found]
 
@@ -771,13 +772,3 @@ def _escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _date(value: object) -> date | None:
-    if value is None or isinstance(value, date):
-        return value  # type: ignore[return-value]
-    return date.fromisoformat(str(value)[:10])
-
-
-def _datetime(value: object) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value  # type: ignore[return-value]
-    return datetime.fromisoformat(str(value))

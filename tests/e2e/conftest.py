@@ -118,9 +118,13 @@ def browser() -> Iterator:
         b.close()
 
 
-def open_app(browser, url: str, viewport: dict):  # type: ignore[no-untyped-def]
-    """A page with Flutter's semantics tree switched on."""
-    page = browser.new_page(viewport=viewport)
+def open_app(browser, url: str, viewport: dict, **context: object):  # type: ignore[no-untyped-def]
+    """A page with Flutter's semantics tree switched on; ``context``: Playwright's browser
+    context options (a position, permissions); the page then owns its context."""
+    if context:
+        page = browser.new_context(viewport=viewport, **context).new_page()
+    else:
+        page = browser.new_page(viewport=viewport)
     page.goto(url)
     placeholder = page.locator("flt-semantics-placeholder")
     placeholder.wait_for(state="attached", timeout=90_000)

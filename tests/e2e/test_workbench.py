@@ -40,6 +40,19 @@ def nav(page, label: str) -> None:  # type: ignore[no-untyped-def]
     tab.or_(rail).first.click()
 
 
+def open_card(page, prospect_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Tap a whitelist tile until its card opens: a sync finishing at that moment
+    redraws the list, and a tap on the old tile goes nowhere (a user taps again)."""
+    for _ in range(3):
+        semantic(page, f"prospect-{prospect_id}").click()
+        try:
+            wait_for_text(page, "营销状态", timeout=8)
+            return
+        except AssertionError:
+            continue
+    wait_for_text(page, "营销状态", timeout=1)
+
+
 def type_into(page, label: str, value: str) -> None:  # type: ignore[no-untyped-def]
     box = page.get_by_role("textbox", name=label).first
     box.click()
@@ -66,8 +79,7 @@ def test_a_marketers_day(workbench_login, central, browser):
         type_into(page, "搜索客户", target["company_name"][-6:])
         page.keyboard.press("Enter")
         wait_for_text(page, r"共 [1-9]\d* 户")
-        semantic(page, f"prospect-{target['id']}").click()
-        wait_for_text(page, "营销状态")
+        open_card(page, target["id"])
         masked = target["phone"][:3] + "****" + target["phone"][-4:]
         wait_for_text(page, masked.replace("*", r"\*"))
         page.wait_for_timeout(800)
@@ -129,8 +141,7 @@ def test_a_marketers_day(workbench_login, central, browser):
 
         # a pending change makes log-out ask first
         nav(page, "白名单")
-        semantic(page, f"prospect-{target['id']}").click()
-        wait_for_text(page, "营销状态")
+        open_card(page, target["id"])
         semantic(page, "reveal-credit_code").click()
         wait_for_text(page, "待上传")
         nav(page, "设置")
@@ -200,14 +211,9 @@ def test_sort_from_my_position(workbench, central, browser):
         lat, lon = conn.execute(text(
             'SELECT p.lat, p.lon FROM prospect p JOIN "user" u ON u.id = p.assignee_id'
             " WHERE u.employee_no = 'M0001' ORDER BY p.pre_approved_line LIMIT 1")).one()  # fmt: skip
-    context = browser.new_context(viewport=PHONE, geolocation={"latitude": lat, "longitude": lon},
-                                  permissions=["geolocation"])  # fmt: skip
-    page = context.new_page()
+    page = open_app(browser, workbench.url, PHONE, permissions=["geolocation"],
+                    geolocation={"latitude": lat, "longitude": lon})  # fmt: skip
     try:
-        page.goto(workbench.url)
-        placeholder = page.locator("flt-semantics-placeholder")
-        placeholder.wait_for(state="attached", timeout=90_000)
-        placeholder.dispatch_event("click")
         wait_for_text(page, "我的白名单")
         wait_sync_idle(page)
         wait_for_text(page, "距网点")
@@ -220,7 +226,7 @@ def test_sort_from_my_position(workbench, central, browser):
         semantic(page, "from-me").click()
         wait_for_text(page, "距网点")
     finally:
-        context.close()
+        page.context.close()
 
 
 def test_show_a_prospect_on_the_map(workbench, central, browser):
@@ -232,7 +238,8 @@ def test_show_a_prospect_on_the_map(workbench, central, browser):
         wait_sync_idle(page)
         type_into(page, "搜索客户", target["company_name"][-6:])
         page.keyboard.press("Enter")
-        semantic(page, f"prospect-{target['id']}").click()
+        wait_for_text(page, r"共 [1-9]\d* 户")
+        open_card(page, target["id"])
         semantic(page, "show-map").click()
         wait_for_text(page, f"围绕 {target['company_name']}")
         frame = page.frame_locator("iframe").first

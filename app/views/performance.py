@@ -27,24 +27,29 @@ def _nice_ceiling(value: float) -> int:
 
 
 def _kpis(report, lang: str, ranked_at: str | None) -> ft.Control:  # type: ignore[no-untyped-def]
-    items = [
-        (t("perf.logs", lang), str(report.contacts)),
-        (t("perf.contacts", lang), str(report.contacted_prospects)),
-        (t("perf.disbursed_count", lang), str(report.disbursed_count)),
-        (t("perf.disbursed_amount", lang), format_money(report.disbursed_amount, lang)),
+    items: list[tuple[str, str, str]] = [
+        (t("perf.logs", lang), str(report.contacts), ""),
+        (t("perf.contacts", lang), str(report.contacted_prospects), ""),
+        (t("perf.disbursed_count", lang), str(report.disbursed_count), ""),
+        (t("perf.disbursed_amount", lang), format_money(report.disbursed_amount, lang), ""),
     ]
     if report.rank is not None:
-        label = t("perf.rank", lang)
-        if ranked_at:  # ranked by the central store at the last sync: say when
-            when = format_datetime(datetime.fromisoformat(ranked_at), lang)
-            label = f"{label} · {t('perf.rank_as_of', lang, time=when)}"
         key = "perf.rank_tied" if report.rank_shared > 1 else "perf.rank_value"
-        items.append((label, t(key, lang, rank=report.rank, of=report.rank_of)))
-    return ft.ResponsiveRow([
-        ft.Container(labelled(label, ft.Text(value, size=22, weight=ft.FontWeight.BOLD,
-                                             color=BRAND)), col={"xs": 6, "md": 3}, padding=4)
-        for label, value in items
-    ])  # fmt: skip
+        when = ""  # ranked by the central store at the last sync: say when
+        if ranked_at:
+            when = t("perf.rank_as_of", lang,
+                     time=format_datetime(datetime.fromisoformat(ranked_at), lang))  # fmt: skip
+        items.append((t("perf.rank", lang), t(key, lang, rank=report.rank, of=report.rank_of),
+                      when))  # fmt: skip
+
+    def kpi(label: str, value: str, caption: str) -> ft.Control:
+        shown: list[ft.Control] = [ft.Text(value, size=22, weight=ft.FontWeight.BOLD, color=BRAND)]
+        if caption:
+            shown.append(ft.Text(caption, size=12, color=ft.Colors.ON_SURFACE_VARIANT))
+        return ft.Container(labelled(label, ft.Column(shown, spacing=0)), col={"xs": 6, "md": 3},
+                            padding=4)  # fmt: skip
+
+    return ft.ResponsiveRow([kpi(*item) for item in items])
 
 
 def _funnel(report, lang: str) -> list[ft.Control]:  # type: ignore[no-untyped-def]

@@ -22,14 +22,16 @@ def t(key: str, lang: str = DEFAULT_LANG, /, **params: object) -> str:
 
 
 def format_money(yuan: int | float | None, lang: str = DEFAULT_LANG) -> str:
-    """元 below 10,000, 万元 above (Chinese); yuan / 10k yuan in English."""
+    """元 below 10,000, 万元 above (Chinese, as the bank writes lines); whole yuan in English."""
     if yuan is None:
         return "—"
+    if lang != "zh":
+        return f"¥{yuan:,.0f}"
     if abs(yuan) >= 10_000:
         wan = yuan / 10_000
         text = f"{wan:,.0f}" if wan == int(wan) else f"{wan:,.1f}"
-        return f"{text} 万元" if lang == "zh" else f"¥{text} × 10k"
-    return f"{yuan:,.0f} 元" if lang == "zh" else f"¥{yuan:,.0f}"
+        return f"{text} 万元"
+    return f"{yuan:,.0f} 元"
 
 
 def format_datetime(value: datetime | None, lang: str = DEFAULT_LANG) -> str:

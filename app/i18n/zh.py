@@ -13,6 +13,12 @@ MESSAGES: dict[str, str] = {
     "funnel.disbursed": "已放款",
     "funnel.declined": "已拒绝",
     "funnel.invalid": "无效",
+    "funnel.short.assigned": "已分配",  # a chart axis
+    "funnel.short.contacted": "已触达",
+    "funnel.short.interested": "有意向",
+    "funnel.short.applied": "已申请",
+    "funnel.short.approved": "已审批",
+    "funnel.short.disbursed": "已放款",
     # errors (server and client)
     "funnel.same_status": "客户已是该状态",
     "funnel.closed": "客户已结束营销流程，状态不能再变更",

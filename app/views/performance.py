@@ -61,7 +61,8 @@ def _funnel(report, lang: str) -> list[ft.Control]:  # type: ignore[no-untyped-d
             from_y=0, to_y=report.reached.get(s, 0), width=22, color=STATUS_COLORS[s],
             border_radius=4)]) for i, s in enumerate(stages)],
         bottom_axis=fch.ChartAxis(labels=[fch.ChartAxisLabel(
-            value=i, label=ft.Text(t(f"funnel.{s}", lang), size=10)) for i, s in enumerate(stages)],
+            value=i, label=ft.Text(t(f"funnel.short.{s}", lang), size=10 if lang == "zh" else 9))
+            for i, s in enumerate(stages)],
             label_size=28),
         left_axis=fch.ChartAxis(label_size=36),
     )  # fmt: skip

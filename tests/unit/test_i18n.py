@@ -16,7 +16,8 @@ def test_money_in_yuan_and_wan_yuan():
     assert format_money(8_500) == "8,500 元"
     assert format_money(300_000) == "30 万元"
     assert format_money(846_000) == "84.6 万元"
-    assert format_money(300_000, "en") == "¥30 × 10k"
+    assert format_money(300_000, "en") == "¥300,000"
+    assert format_money(257_300, "en") == "¥257,300"  # nothing rounded away
 
 
 def test_times_show_in_beijing_time_and_distances_in_metres_or_km():

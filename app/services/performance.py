@@ -312,35 +312,32 @@ def rank_of(subject_id: str, tallies: Mapping[str, Tally]) -> tuple[int | None, 
     return by_id.get(subject_id), len(ids)
 
 
-def branch_ranks(
-    conn: Connection, today: date, *, marketer_ids: Iterable[str], outlet_id: str | None
-) -> dict[str, Any]:
-    """Ranks within the branch for every period, as the central store sends them.
+def branch_ranks(conn: Connection, today: date) -> dict[str, Any]:
+    """Every marketer's and outlet's rank within the branch, for every period.
 
-    ``{period: {"marketers": {user_id: [rank, of]}, "outlet": [rank, of] | None}}``
-    over ``conn`` holding the whole branch (the central store, or an admin's device).
+    ``{period: {"marketers": {user_id: [rank, of, shared]}, "outlets": {...}}}`` over
+    ``conn`` holding the whole branch (the central store, or an admin's device);
+    ``shared`` is how many hold that rank (2 and more: tied).
     """
-    wanted = list(marketer_ids)
     people = _marketers(conn)
     out: dict[str, Any] = {}
     for period in Period:
         start, end = period_bounds(period, today)
-        marketers = _marketer_tallies(conn, start, end, people)
-        outlets = _outlet_tallies(conn, start, end)
         out[period.value] = {
-            "marketers": {
-                uid: _rank_entry(uid, marketers) for uid in wanted if uid in marketers
-            },
-            "outlet": _rank_entry(outlet_id, outlets) if outlet_id in outlets else None,
+            "marketers": _rank_entries(_marketer_tallies(conn, start, end, people)),
+            "outlets": _rank_entries(_outlet_tallies(conn, start, end)),
         }
     return out
 
 
-def _rank_entry(subject_id: str, tallies: Mapping[str, Tally]) -> list[int]:
-    """[rank, of how many, how many share the rank]."""
-    rank, of = rank_of(subject_id, tallies)
-    key = tallies[subject_id].rank_key
-    return [int(rank or 0), of, sum(1 for t in tallies.values() if t.rank_key == key)]
+def _rank_entries(tallies: Mapping[str, Tally]) -> dict[str, list[int]]:
+    ids = list(tallies)
+    keys = [tallies[i].rank_key for i in ids]
+    shared: dict[tuple[int, int, int], int] = defaultdict(int)
+    for key in keys:
+        shared[key] += 1
+    ranks = competition_ranks(keys)
+    return {i: [r, len(ids), shared[k]] for i, r, k in zip(ids, ranks, keys, strict=True)}
 
 
 def with_stored_rank(

@@ -40,12 +40,14 @@ class SyncEngine:
         push_batch: int = 100,
         page_limit: int | None = None,
         verify_interval: timedelta = timedelta(hours=24),
+        ranks_interval: timedelta = timedelta(minutes=10),
     ) -> None:
         self.store = store
         self.client = client
         self.push_batch = push_batch
         self.page_limit = page_limit
         self.verify_interval = verify_interval
+        self.ranks_interval = ranks_interval  # branch ranks move slowly; ask this often
         self._listeners: list[Listener] = []
         self._cancel = threading.Event()
         self._lock = threading.Lock()
@@ -134,9 +136,16 @@ class SyncEngine:
                  should_stop=self._cancel.is_set)  # fmt: skip
 
     def _ranks(self) -> dict[str, Any] | None:
-        """Branch ranks from the store: shown, not synced data, so a failure only logs."""
+        """Branch ranks from the store, when the stored ones are older than
+        ``ranks_interval``: shown, not synced data, so a failure only logs."""
+        raw = self.store.state(StateKey.BRANCH_RANKS)
+        if raw:
+            stored = json.loads(raw)
+            fetched = datetime.fromisoformat(stored.get("fetched_at", "1970-01-01T00:00:00"))
+            if utcnow() - fetched < self.ranks_interval:
+                return None
         try:
-            return self.client.ranks()
+            return {**self.client.ranks(), "fetched_at": utcnow().isoformat()}
         except SyncError as exc:
             log.info("branch ranks not fetched: %s", exc.code)
             return None

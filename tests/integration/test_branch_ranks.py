@@ -90,3 +90,17 @@ def test_a_rank_everyone_shares_says_so(live_server, make_device):
     shown = perf.with_stored_rank(report, stored, "week", beijing_today(),
                                   user_id=world.user_id("M1"))  # fmt: skip
     assert (shown.rank, shown.rank_shared) == (1, 3)
+
+
+def test_ranks_are_asked_for_once_in_ten_minutes_not_at_every_sync(live_server, make_device):
+    """A sync with nothing new stays cheap: the ranks come at most every ranks_interval."""
+    build_world(live_server.engine)
+    device, _ = signed_in(make_device, live_server, "M1")
+    paths: list[str] = []
+    device.http.event_hooks["request"].append(lambda r: paths.append(r.url.path))
+    synced(device)
+    synced(device)
+    assert paths.count("/stats/ranks") == 1
+    device.engine.ranks_interval = timedelta(0)  # ten minutes later
+    synced(device)
+    assert paths.count("/stats/ranks") == 2

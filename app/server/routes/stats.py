@@ -3,12 +3,21 @@
 A marketer's or manager's device holds only its own outlet, so it cannot rank
 itself among the branch; the central store ranks with the device's own rules
 (``app.services.performance.branch_ranks``) and each sync brings the answer home.
+
+Ranking reads the whole branch's logs and funnel events (about a second over
+100,000 prospects), so one table serves every device for ``RANKS_TTL``: two hundred
+devices syncing at once cost one ranking, not two hundred.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from sqlalchemy import text
+import threading
+import time
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import Engine, text
 
 from app.models.ids import utcnow
 from app.models.user import Role
@@ -17,25 +26,57 @@ from app.server.deps import CurrentUser, EngineDep, ProtocolDep
 from app.services.performance import branch_ranks
 from app.services.whitelist import beijing_today
 
+RANKS_TTL = 60.0  # seconds a ranking is served before it is computed again
+
 router = APIRouter(prefix="/stats", tags=["stats"])
 
 
+class RankCache:
+    """The branch's rank table, computed at most once per ``RANKS_TTL`` (per process)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: date | None = None
+        self._at = 0.0
+        self._as_of = ""
+        self._table: dict[str, Any] = {}
+
+    def get(self, engine: Engine, today: date) -> tuple[dict[str, Any], str]:
+        with self._lock:  # the second caller waits for the first one's answer
+            if self._key != today or time.monotonic() - self._at > RANKS_TTL:
+                with read_session(engine) as session:
+                    self._table = branch_ranks(session.connection(), today)
+                self._key, self._at, self._as_of = today, time.monotonic(), utcnow().isoformat()
+            return self._table, self._as_of
+
+
+def _cache(request: Request) -> RankCache:
+    state = request.app.state
+    if not hasattr(state, "rank_cache"):
+        state.rank_cache = RankCache()
+    return state.rank_cache
+
+
 @router.get("/ranks")
-def ranks(user: CurrentUser, engine: EngineDep, _v: ProtocolDep) -> dict:
+def ranks(request: Request, user: CurrentUser, engine: EngineDep, _v: ProtocolDep) -> dict:
     """This user's rank among the branch's marketers, their outlet's among its outlets,
     and for a manager each of the outlet's marketers', for the week, month and quarter."""
     today = beijing_today()
-    with read_session(engine) as session:
-        conn = session.connection()
-        if user.role == Role.MARKETER:
-            marketer_ids = [user.id]
-        else:
-            where = "" if user.role == Role.ADMIN else " AND outlet_id = :oid"
-            marketer_ids = list(
-                conn.execute(
-                    text(f"SELECT id FROM \"user\" WHERE role = 'marketer'{where}"),
-                    {"oid": user.outlet_id},
-                ).scalars()
-            )
-        periods = branch_ranks(conn, today, marketer_ids=marketer_ids, outlet_id=user.outlet_id)
-    return {"today": today.isoformat(), "as_of": utcnow().isoformat(), "periods": periods}
+    table, as_of = _cache(request).get(engine, today)
+    if user.role == Role.MARKETER:
+        marketer_ids = [user.id]
+    else:
+        where = "" if user.role == Role.ADMIN else " AND outlet_id = :oid"
+        with engine.connect() as conn:
+            marketer_ids = list(conn.execute(
+                text(f"SELECT id FROM \"user\" WHERE role = 'marketer'{where}"),
+                {"oid": user.outlet_id},
+            ).scalars())  # fmt: skip
+    periods = {
+        period: {
+            "marketers": {u: entry["marketers"][u] for u in marketer_ids if u in entry["marketers"]},
+            "outlet": entry["outlets"].get(user.outlet_id) if user.outlet_id else None,
+        }
+        for period, entry in table.items()
+    }
+    return {"today": today.isoformat(), "as_of": as_of, "periods": periods}

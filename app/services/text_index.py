@@ -24,6 +24,7 @@ stay in SQL) inside the company name alone. ASCII letters ignore case, as LIKE d
 
 from __future__ import annotations
 
+import heapq
 import logging
 import re
 import threading
@@ -31,6 +32,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -46,7 +48,11 @@ _TOUCH = (
     " INSERT INTO prospect_touch (row, seq)"
     " VALUES ({row}, (SELECT coalesce(max(seq), 0) + 1 FROM prospect_touch))"
 )
-_HELD = "company_name, legal_rep, credit_code, status, assignee_id, outlet_id"
+# text (1-3), scope and chips (4-6), and what the page sorts by (7-10)
+_HELD = (
+    "company_name, legal_rep, credit_code, status, assignee_id, outlet_id,"
+    " lat, lon, pre_approved_line, score"
+)
 
 # Created with the screens' indexes once a snapshot has landed (app/sync/store.py).
 TEXT_INDEX_TABLE_DDL = [
@@ -73,11 +79,25 @@ def note_rebuild(conn: Connection) -> None:
 
 
 @dataclass(frozen=True)
+class PageOrder:
+    """A page of the matches the index sorts itself, as app/services/whitelist.py's SQL
+    would: nearest first (rowid breaking ties), or largest line or score first (the
+    larger rowid first on ties)."""
+
+    sort: str  # "distance", "line" or "score"
+    offset: int
+    limit: int
+    statuses: frozenset[str] = frozenset()  # empty: every status
+    origin: tuple[float, float, float] | None = None  # lat, lon, cos(lat): "distance"
+
+
+@dataclass(frozen=True)
 class TextMatches:
     """The prospects in scope whose text holds every term."""
 
-    rowids: list[int]
     status_counts: dict[str, int]
+    rowids: list[int]  # every match in rowid order; empty when a page was asked for
+    page: list[int] | None = None  # the page's rowids, when a ``PageOrder`` was given
 
 
 class TextIndex:
@@ -91,6 +111,7 @@ class TextIndex:
         self._status: list[str | None] = []  # None: deleted
         self._assignee: list[str | None] = []
         self._outlet: list[str | None] = []
+        self._sort: list[tuple[Any, Any, Any, Any]] = []  # lat, lon, line, score
         self._at: dict[int, int] = {}  # rowid -> position
         self._blobs: list[_Blob] = []  # one per field; dropped when a text changes
 
@@ -129,6 +150,7 @@ class TextIndex:
         self._status = [r[4] for r in rows]
         self._assignee = [r[5] for r in rows]
         self._outlet = [r[6] for r in rows]
+        self._sort = [(r[7], r[8], r[9], r[10]) for r in rows]
         self._blobs = []
         log.debug("text index built: %d prospects", len(rows))
 
@@ -148,8 +170,8 @@ class TextIndex:
                     continue
                 i = self._at[rowid] = len(self._rowids)
                 self._rowids.append(rowid)
-                for column in (self._status, self._assignee, self._outlet):
-                    column.append(None)
+                for column in (self._status, self._assignee, self._outlet, self._sort):
+                    column.append(None)  # type: ignore[arg-type]
                 for texts in self._fields:
                     texts.append("")
             for k, texts in enumerate(self._fields):
@@ -160,6 +182,7 @@ class TextIndex:
             self._status[i] = None if row is None else row[4]
             self._assignee[i] = None if row is None else row[5]
             self._outlet[i] = None if row is None else row[6]
+            self._sort[i] = (None, None, None, None) if row is None else tuple(row[7:11])  # type: ignore[assignment]
 
     # -- searching --------------------------------------------------------------------------
 
@@ -171,8 +194,10 @@ class TextIndex:
         user_id: str | None = None,
         outlet_id: str | None = None,
         limit: int | None = None,
+        order: PageOrder | None = None,
     ) -> TextMatches | None:
-        """Prospects in ``scope`` holding every term, with their count per status.
+        """Prospects in ``scope`` holding every term, with their count per status, and
+        either all their rowids or, with ``order``, one sorted page of them.
 
         None when a term occurs more than ``limit`` times: too common for a list of
         matches to help (the caller scans instead).
@@ -202,10 +227,31 @@ class TextIndex:
             chosen = sorted(
                 i for i in hits or () if status[i] is not None and (keep is None or keep(i))
             )
-            return TextMatches(
-                rowids=[self._rowids[i] for i in chosen],
-                status_counts=dict(Counter(str(status[i]) for i in chosen)),
-            )
+            counts = dict(Counter(str(status[i]) for i in chosen))
+            if order is None:
+                return TextMatches(counts, [self._rowids[i] for i in chosen])
+            return TextMatches(counts, [], self._page(chosen, order))
+
+    def _page(self, chosen: list[int], order: PageOrder) -> list[int]:
+        rowids, status, values = self._rowids, self._status, self._sort
+        if order.statuses:
+            chosen = [i for i in chosen if status[i] in order.statuses]
+        wanted = order.offset + order.limit
+        if order.sort == "distance":
+            assert order.origin is not None
+            olat, olon, ocos = order.origin
+            # the same float arithmetic as the SQL's equirectangular distance
+            keyed = [
+                ((v[0] - olat) * (v[0] - olat) + ((v[1] - olon) * ocos) * ((v[1] - olon) * ocos),
+                 rowids[i])
+                for i in chosen
+                for v in (values[i],)
+            ]  # fmt: skip
+            best = heapq.nsmallest(wanted, keyed)
+        else:
+            column = 2 if order.sort == "line" else 3
+            best = heapq.nlargest(wanted, [(values[i][column], rowids[i]) for i in chosen])
+        return [rowid for _, rowid in best[order.offset :]]
 
 
 class _Blob:

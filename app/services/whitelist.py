@@ -39,31 +39,30 @@ How it stays fast over 100,000 local prospects (``LOCAL_WHITELIST_DDL``):
    rows in a thin band around the radius, whose width bounds the approximation's
    error (``distance_margin_km``), call ``haversine_km`` as a SQL function: counts
    and pages agree with ``haversine_km`` exactly. Page rows get exact distances.
-4. **Search: one scan.** Two-character Chinese terms are too short for an FTS5
-   trigram index, so the text is scanned, through the covering ``ix_prospect_search``
-   rather than the wide table: one pass yields the counts per status and, up to
-   ``PROBE_LIMIT`` matches, their rowids, which then stand for the search. (In a
-   small scope its own index is read instead; phone tails use
-   ``ix_prospect_phone_tail``.) Numbers, CPU ms per query on the bench machine
-   (2 vCPUs, AMD EPYC, SQLite 3.40, other work running; 100,000 demo prospects;
-   median of 7; a rare 2-character term, 张菊, and a common one, 汽车, 4,632 hits)::
+4. **Search: in memory, else one scan.** Two-character Chinese terms are too short
+   for an FTS5 trigram index. The device store's ``TextIndex``
+   (app/services/text_index.py) holds every prospect's name, legal representative
+   and credit code with its status, scope, position, line and score, kept current by
+   triggers: it finds a term with ``bytes.find``, counts the matches per status and,
+   when nothing but scope, text and status filter the query, sorts the page itself
+   (the same arithmetic as ``_ORDER_SQL``) so no table row is read. Otherwise up to
+   ``PROBE_LIMIT`` matches stand for the search as a list of rowids. Without the
+   index (a first sync still landing), or for a term with more matches than that,
+   the text is scanned through the covering ``ix_prospect_search``: one pass yields
+   the counts per status and the rowids. Phone tails use ``ix_prospect_phone_tail``.
+   Measured alternatives (CPU ms per query, 100,000 prospects; 张菊 rare, 汽车 4,632
+   hits)::
 
        name or legal rep contains the term         rare  common
        LIKE, table scan                            36.7    35.1
-       instr, table scan                           32.2    36.2
-       LIKE, ix_prospect_search                    28.6    27.5
        instr, ix_prospect_search                   23.1    23.9
-       instr, same, with counts and rowids (used)  21.9    23.0
+       instr, same, with counts and rowids         21.9    23.0
        FTS5 trigram, fts5vocab prefix terms         1.6     2.5
-       Python, ``term in text`` over a cache        8.2     8.1
-       Python, ``str.find`` over one cached string  4.0     5.3
+       Python, str.find over one cached string      4.0     5.3
 
-   FTS5 and a Python cache find rowids faster, but neither gives the counts: each
-   match's status is a table lookup (~4 µs, 18 ms for the common term). FTS5 must
-   also be kept up by triggers, +240 µs per prospect written (+24 s CPU on a
-   100,000-row first sync, measured); a cache must be invalidated by every sync and
-   holds ~10 MB. So: instr (LIKE when the term has Latin letters, for case) over the
-   covering index. bench/search.py has the end-to-end figures.
+   FTS5 gives rowids but not the counts, and its triggers cost +240 µs per prospect
+   written (+24 s on a first sync); the in-memory index costs ~0.4 s to build after
+   a sync and ~10 MB. bench/search.py has the end-to-end figures.
 """
 
 from __future__ import annotations
@@ -83,7 +82,7 @@ from app.geo.distance import EARTH_RADIUS_KM, haversine_km
 from app.services.funnel import TERMINAL
 from app.services.masking import mask_phone
 from app.services.stored import stored_date, stored_datetime
-from app.services.text_index import TextIndex
+from app.services.text_index import PageOrder, TextIndex
 
 # The device store runs these once at set-up (app/sync/store.py). Building them after a
 # first sync's snapshot is cheaper than keeping them up to date during it.
@@ -239,7 +238,8 @@ def query_whitelist(
     if counts is None or set(plan.filters) - plan.searched:
         counts = reader.counts()  # conditions the search did not apply
     total = sum(n for s, n in counts.items() if not q.statuses or s in q.statuses)
-    rows = _details(conn, reader.page(counts, total), origin)
+    page = reader.page_ids if reader.page_ids is not None else reader.page(counts, total)
+    rows = _details(conn, page, origin)
     return WhitelistPage(rows=rows, total=total, offset=q.offset, status_counts=counts)
 
 
@@ -386,6 +386,7 @@ _SORT_READS = {
     WhitelistSort.LAST_CONTACT: frozenset({"last_contact_at"}),
 }
 _SORT_HOLDS = {**_SORT_READS, WhitelistSort.DISTANCE: _GEO_INDEX}  # the index each sort walks
+_IN_MEMORY_SORTS = frozenset({WhitelistSort.DISTANCE, WhitelistSort.LINE, WhitelistSort.SCORE})
 _SEARCH_INDEX = _TEXT_COLUMNS | {"status", "lat", "lon"}  # what a scan of ix_prospect_search reads
 _EQ2 = "((p.lat - :olat) * (p.lat - :olat) + ((p.lon - :olon) * :ocos) * ((p.lon - :olon) * :ocos))"
 _ORDER_SQL = {
@@ -588,6 +589,7 @@ class _Reader:
     def __init__(self, conn: Connection, plan: _Plan) -> None:
         self.conn, self.plan = conn, plan
         self._size: int | None = None
+        self.page_ids: list[int] | None = None  # the page, when the text index sorted it
 
     def all(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
         return list(self.conn.execute(text(sql), self.plan.params | (params or {})).all())
@@ -615,12 +617,21 @@ class _Reader:
             and text_index.refresh(self.conn)
         ):
             q = plan.q
+            kinds = [k for k in (_SCOPE, _TEXT) if k in plan.conds]
+            order = None
+            if set(plan.conds) <= {_SCOPE, _TEXT, _STATUS} and plan.sort in _IN_MEMORY_SORTS:
+                # nothing else to test: the index sorts the page itself, no table read
+                origin = plan.params.get("olat"), plan.params.get("olon"), plan.params.get("ocos")
+                order = PageOrder(sort=plan.sort.value, offset=q.offset, limit=q.limit,
+                                  statuses=q.statuses, origin=origin)  # type: ignore[arg-type]  # fmt: skip
             found = text_index.match(plan.terms, scope=q.scope, user_id=q.user_id,
-                                     outlet_id=q.outlet_id, limit=PROBE_LIMIT)  # fmt: skip
-            if found is not None and len(found.rowids) <= PROBE_LIMIT:
-                kinds = [k for k in (_SCOPE, _TEXT) if k in plan.conds]
+                                     outlet_id=q.outlet_id, limit=PROBE_LIMIT, order=order)  # fmt: skip
+            if found is not None:
                 plan.searched = set(kinds)
-                plan.use_candidates(json.dumps(found.rowids), kinds)
+                if found.page is not None:
+                    self.page_ids = found.page
+                else:
+                    plan.use_candidates(json.dumps(found.rowids), kinds)
                 return found.status_counts
             # a common term: scanning in SQL costs less than a long list of rowids
         kinds, driver = [_TEXT], None

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from app.services.text_index import TextIndex
 from app.services.whitelist import WhitelistQuery, query_whitelist
 from app.sync.store import DeviceStore, create_screen_indexes, drop_screen_indexes
-from tests.unit.test_whitelist import TODAY, add, make_store, prospect
+from tests.unit.test_whitelist import TODAY, add, make_store, prospect, run
 
 
 def found(store: DeviceStore, *terms: str, **scope: Any) -> tuple[set[str], dict[str, int]]:
@@ -151,4 +151,26 @@ def test_a_new_device_store_gets_the_triggers_with_the_screens_indexes(tmp_path:
     store = make_store(tmp_path / "d.sqlite3")  # indexes created, as after a first sync
     with store.read() as conn:
         assert store.text_index.refresh(conn)
+    store.close()
+
+
+def test_pages_sorted_in_memory_match_sqlites_order_with_ties_and_gaps(tmp_path: Path) -> None:
+    """Ties in place, line and score, every sort and page: the page the index sorts in
+    memory is the page SQL sorts (``run`` asserts both are equal)."""
+    store = make_store(tmp_path / "d.sqlite3")
+    rows = []
+    for i in range(60):
+        rows.append(prospect(
+            f"p{i:02d}", company_name=f"遵义市同名酒业{i % 3}号", pre_approved_line=(i % 4) * 50_000,
+            score=50 + i % 5, lat=27.70 + (i % 7) * 0.001, lon=106.92 + (i % 7) * 0.001,
+            status="contacted" if i % 2 else "unassigned",
+        ))  # fmt: skip
+    add(store, *rows)
+    for sort in ("distance", "line", "score", "last_contact"):
+        for offset in (0, 20, 55):
+            page = run(store, text="酒业", sort=sort, offset=offset, limit=20, outlet_id="o1")
+            assert page.total == 60
+            status_only = run(store, text="同名", sort=sort, offset=offset, limit=20,
+                              statuses=frozenset({"contacted"}), origin=(27.701, 106.925))  # fmt: skip
+            assert status_only.total == 30
     store.close()

@@ -62,3 +62,42 @@ def add_pool_prospect(engine, employee_no: str, company: str) -> None:
             assignee_id=None, status="unassigned", disbursed_amount=None, last_contact_at=None,
             next_follow_up=None, updated_at=utcnow(),
         )])  # fmt: skip
+
+
+def test_make_run_on_a_new_machine_serves_the_whitelist(browser, tmp_path):
+    """`make run` as a new user runs it: an empty data folder, the central store created
+    with demo data on first run, the workbench signed in as the demo marketer."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import free_port
+    from tests.e2e.conftest import ROOT, _wait_port
+
+    port, store_port = free_port(), free_port()
+    log = open(tmp_path / "run.log", "w")  # noqa: SIM115
+    env = {**os.environ, "PUHUI_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
+    env.pop("DISPLAY", None)  # no desktop: web mode, as on a server or in CI
+    proc = subprocess.Popen(
+        [sys.executable, "main.py", "run", "--port", str(port), "--store-port", str(store_port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        _wait_port(port, proc, timeout=120)
+        page = open_app(browser, f"http://127.0.0.1:{port}", PHONE)
+        try:
+            wait_for_text(page, "我的白名单")
+            wait_sync_idle(page, timeout=90)
+            wait_for_text(page, r"共 [1-9]\d* 户")
+        finally:
+            page.close()
+        printed = (tmp_path / "run.log").read_text()
+        assert "首次运行" in printed  # demo data was created on this first run
+        assert f"http://127.0.0.1:{port}" in printed  # the address a user opens
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

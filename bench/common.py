@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -228,6 +229,36 @@ def central_db(prospects: int, seed: int) -> Path:
     engine.dispose()
     os.replace(building, path)
     log.info("built in %.1f s: %s", time.perf_counter() - started, counts)
+    return path
+
+
+def device_from_central(
+    ctx: Context, name: str, tables: tuple[str, ...], ddl: Iterable[str]
+) -> Path:
+    """A device store (its schema from ``DeviceStore``) holding ``tables`` copied from the
+    cached central store, then ``ddl`` run after the rows, as when a first sync lands.
+    Built once per run, untimed."""
+    path = ctx.path(name)
+    if path.exists():
+        return path
+    from app.sync.store import DeviceStore
+
+    DeviceStore(path).close()  # the device's schema and indexes
+    source = central_db(ctx.prospects, ctx.seed)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("ATTACH DATABASE ? AS central", (str(source),))
+    conn.execute("BEGIN")
+    for table in tables:
+        mine = [r[1] for r in conn.execute(f'PRAGMA main.table_info("{table}")')]
+        theirs = {r[1] for r in conn.execute(f'PRAGMA central.table_info("{table}")')}
+        cols = ", ".join(f'"{c}"' for c in mine if c in theirs)
+        conn.execute(f'INSERT INTO main."{table}" ({cols}) SELECT {cols} FROM central."{table}"')
+    for statement in ddl:
+        conn.execute(statement)
+    conn.execute("COMMIT")
+    conn.execute("DETACH DATABASE central")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
     return path
 
 

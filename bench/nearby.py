@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import random
-import sqlite3
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import Context, Result, central_db, emit, run_child, seconds
+from bench.common import Context, Result, device_from_central, emit, run_child, seconds
 
 TARGET_P95 = 0.020
 TARGET_SPEEDUP = 20.0  # B / A
@@ -39,29 +38,9 @@ CITY_KM = 10.0  # outlets this close to the centre count as the city's
 
 def device_db(ctx: Context) -> Path:
     """A device store holding the central store's prospects and outlets, built once per run."""
-    path = ctx.path("geo-device.sqlite3")
-    if path.exists():
-        return path
     from app.geo.nearby import LOCAL_GEO_DDL
-    from app.sync.store import DeviceStore
 
-    DeviceStore(path).close()  # the device's schema and indexes
-    source = central_db(ctx.prospects, ctx.seed)
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("ATTACH DATABASE ? AS central", (str(source),))
-    conn.execute("BEGIN")
-    for table in ("outlet", "prospect"):
-        mine = [r[1] for r in conn.execute(f"PRAGMA main.table_info({table})")]
-        theirs = {r[1] for r in conn.execute(f"PRAGMA central.table_info({table})")}
-        cols = ", ".join(f'"{c}"' for c in mine if c in theirs)
-        conn.execute(f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM central.{table}")
-    for ddl in LOCAL_GEO_DDL:
-        conn.execute(ddl)
-    conn.execute("COMMIT")
-    conn.execute("DETACH DATABASE central")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    return path
+    return device_from_central(ctx, "geo-device.sqlite3", ("outlet", "prospect"), LOCAL_GEO_DDL)
 
 
 def run(ctx: Context) -> list[Result]:

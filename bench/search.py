@@ -40,7 +40,7 @@ from bench.common import (
     DEMO_TODAY,
     Context,
     Result,
-    central_db,
+    device_from_central,
     emit,
     render_table,
     run_child,
@@ -57,28 +57,10 @@ KINDS = ("search 2 chars", "phone tail", "status", "nearest", "within 3 km")
 
 def device_db(ctx: Context) -> Path:
     """A device store with the central store's whitelist and the whitelist indexes."""
-    path = ctx.path("search-device.sqlite3")
-    if path.exists():
-        return path
-    from app.sync.store import SCREEN_INDEXES, DeviceStore
+    from app.sync.store import SCREEN_INDEXES
 
-    DeviceStore(path).close()  # the device's schema and indexes
-    source = central_db(ctx.prospects, ctx.seed)
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("ATTACH DATABASE ? AS central", (str(source),))
-    conn.execute("BEGIN")
-    for table in ("outlet", "user", "whitelist_batch", "prospect"):
-        mine = [r[1] for r in conn.execute(f'PRAGMA main.table_info("{table}")')]
-        theirs = {r[1] for r in conn.execute(f'PRAGMA central.table_info("{table}")')}
-        cols = ", ".join(f'"{c}"' for c in mine if c in theirs)
-        conn.execute(f'INSERT INTO main."{table}" ({cols}) SELECT {cols} FROM central."{table}"')
-    for ddl in SCREEN_INDEXES:  # after the rows, as when a first sync lands
-        conn.execute(ddl)
-    conn.execute("COMMIT")
-    conn.execute("DETACH DATABASE central")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    return path
+    return device_from_central(ctx, "search-device.sqlite3",
+                               ("outlet", "user", "whitelist_batch", "prospect"), SCREEN_INDEXES)  # fmt: skip
 
 
 def _p95(values: list[float]) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -56,7 +57,11 @@ def Root() -> ft.Control:
     page = ft.context.page
 
     async def start() -> None:
-        state.wide = (page.width or 0) >= WIDE  # the client's size is known once mounted
+        for _ in range(20):  # the client's size arrives with (or just after) the mount
+            if page.width:
+                break
+            await asyncio.sleep(0.05)
+        state.wide = (page.width or 0) >= WIDE
         await state.wb.open()
 
     ft.use_effect(start, [])  # after mount, so every state change re-renders

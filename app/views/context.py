@@ -121,6 +121,7 @@ class Workbench:
         self.state.progress = self.engine.progress
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task] = set()  # fire-and-forget work, kept alive
+        self.search_draft: str | None = None  # the search box as typed, not yet submitted
         self.engine.subscribe(self._on_progress)
         self.maps_dir = maps_dir  # served by the web server under /maps
 

@@ -34,12 +34,16 @@ def SyncBar() -> ft.Control:
         pieces.append(t("sync.pending", lang, count=p.pending))
     if p.rejected:
         pieces.append(t("sync.rejected", lang, count=p.rejected))
+    waiting = ""  # what has not reached the store: its own line, so it never wraps mid-phrase
     if p.running:
         status_text = t(f"sync.{p.phase}", lang, done=p.done, total=p.total or "…")
     elif p.error_code:
         status_text = t(p.error_code, lang, status=p.error_message) + " · " + pieces[0]
     else:
-        status_text = " · ".join(pieces)
+        status_text, waiting = pieces[0], " · ".join(pieces[1:])
+    lines: list[ft.Control] = [ft.Text(status_text, size=13, max_lines=2)]
+    if waiting:
+        lines.append(ft.Text(waiting, size=13, weight=ft.FontWeight.W_600, color=BRAND))
 
     async def on_sync(_e: ft.Event) -> None:
         await state.wb.sync()
@@ -57,7 +61,7 @@ def SyncBar() -> ft.Control:
                         ft.Icon(icon, color=ft.Colors.ERROR if p.error_code else BRAND),
                         ft.Semantics(identifier="sync-status", expand=True, button=True,
                                      content=ft.Container(
-                                         ft.Text(status_text, size=13, max_lines=2),
+                                         ft.Column(lines, spacing=0, tight=True),
                                          on_click=lambda _e: ft.context.page.navigate("/sync"))),
                         ft.Semantics(identifier="sync", button=True, content=ft.FilledButton(
                             t("sync.button", lang), icon=ft.Icons.SYNC, disabled=p.running,
@@ -97,7 +101,10 @@ def Shell() -> ft.Control:
     )  # fmt: skip
     body = ft.Column([header, SyncBar(), ft.Container(outlet, expand=True)], spacing=0,
                      expand=True)  # fmt: skip
-    if state.wide:
+    # The page's own width at each render, with the resize events (state.wide) as the
+    # trigger: a size the client reports without an event still wins at the next render.
+    wide = (page.width or 0) >= WIDE if page.width else state.wide
+    if wide:
         rail = ft.NavigationRail(
             selected_index=selected,
             label_type=ft.NavigationRailLabelType.ALL,

@@ -82,7 +82,10 @@ def WhitelistScreen() -> ft.Control:
         ft.Semantics(identifier="search", content=ft.TextField(
             label=t("whitelist.search", lang), hint_text=t("whitelist.search_hint", lang),
             prefix_icon=ft.Icons.SEARCH,
-            value=state.query_text, on_submit=search, dense=True)),
+            # what is typed survives a re-render (a sync finishing) before it is submitted
+            value=wb.search_draft if wb.search_draft is not None else state.query_text,
+            on_change=lambda e: setattr(wb, "search_draft", e.control.value),
+            on_submit=search, dense=True)),
     ]  # fmt: skip
     if not p.snapshot_complete and state.session is not None:
         header.append(ft.Container(

@@ -13,7 +13,15 @@ import re
 import pytest
 from sqlalchemy import text
 
-from tests.e2e.conftest import DESKTOP, PHONE, open_app, screenshot, wait_for_text, wait_sync_idle
+from tests.e2e.conftest import (
+    DESKTOP,
+    PHONE,
+    open_app,
+    screenshot,
+    texts,
+    wait_for_text,
+    wait_sync_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -43,8 +51,14 @@ def nav(page, label: str) -> None:  # type: ignore[no-untyped-def]
 def open_card(page, prospect_id: str) -> None:  # type: ignore[no-untyped-def]
     """Tap a whitelist tile until its card opens: a sync finishing at that moment
     redraws the list, and a tap on the old tile goes nowhere (a user taps again)."""
+    tile = semantic(page, f"prospect-{prospect_id}")
+    try:
+        tile.wait_for(timeout=30_000)
+    except Exception as exc:  # say what the screen shows instead
+        raise AssertionError(f"no tile prospect-{prospect_id}; the screen shows: "
+                             f"{texts(page)[:40]}") from exc  # fmt: skip
     for _ in range(3):
-        semantic(page, f"prospect-{prospect_id}").click()
+        tile.click()
         try:
             wait_for_text(page, "营销状态", timeout=8)
             return

@@ -27,6 +27,13 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]  # fmt: skip
+# Every end-to-end test: one retry for a headless Chromium that hiccups (a test failing
+# twice fails the run), and a per-test limit that fails the test, not the whole run.
+E2E_MARKS = [
+    pytest.mark.e2e,
+    pytest.mark.flaky(reruns=1, reruns_delay=2),
+    pytest.mark.timeout(240, method="signal"),
+]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 
@@ -146,8 +153,12 @@ _TEXTS_JS = """() => Array.from(document.querySelectorAll('flt-semantics')).flat
 
 
 def texts(page) -> list[str]:  # type: ignore[no-untyped-def]
-    """Every text and label Flutter's semantics tree exposes right now."""
-    return page.evaluate(_TEXTS_JS)
+    """Every text and label Flutter's semantics tree exposes right now.
+
+    Through ``wait_for_function`` (an array is truthy at once) rather than
+    ``evaluate``: a renderer that stops answering fails the test in 15 s instead of
+    blocking it until the run's timeout."""
+    return page.wait_for_function(_TEXTS_JS, timeout=15_000).json_value()
 
 
 def wait_for_text(page, pattern: str, timeout: float = 60) -> str:  # type: ignore[no-untyped-def]

@@ -8,9 +8,17 @@ from sqlalchemy import text
 from app.models.ids import new_id, utcnow
 from app.server.changes import bulk_insert
 from app.server.db import write_session
-from tests.e2e.conftest import DESKTOP, PHONE, open_app, screenshot, wait_for_text, wait_sync_idle
+from tests.e2e.conftest import (
+    DESKTOP,
+    E2E_MARKS,
+    PHONE,
+    open_app,
+    screenshot,
+    wait_for_text,
+    wait_sync_idle,
+)
 
-pytestmark = pytest.mark.e2e
+pytestmark = E2E_MARKS
 
 
 @pytest.mark.parametrize("size,viewport", [("phone", PHONE), ("desktop", DESKTOP)])

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import text
 
 from tests.e2e.conftest import (
     DESKTOP,
+    E2E_MARKS,
     PHONE,
     open_app,
     screenshot,
@@ -23,7 +23,7 @@ from tests.e2e.conftest import (
     wait_sync_idle,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = E2E_MARKS
 
 
 def semantic(page, identifier: str):  # type: ignore[no-untyped-def]

@@ -41,3 +41,13 @@ def map_markers(conn: Connection, hits: list[tuple[str, float]]) -> list[dict[st
                              line=int(r[5] or 0), distance_km=distances[r[0]]))  # fmt: skip
     rows.sort(key=lambda m: m["distance_km"])
     return rows
+
+
+def prospect_place(conn: Connection, prospect_id: str) -> tuple[float, float, str] | None:
+    """A prospect's (lat, lon, company name): where "show on the map" centres."""
+    row = conn.execute(
+        text("SELECT lat, lon, company_name FROM prospect WHERE id = :id"), {"id": prospect_id}
+    ).first()
+    if row is None or row[0] is None or row[1] is None:
+        return None
+    return float(row[0]), float(row[1]), str(row[2])

@@ -17,7 +17,6 @@ from typing import Any
 
 import flet as ft
 import httpx
-from sqlalchemy import text
 
 from app.config import Settings
 from app.i18n import DISPLAY_TZ
@@ -412,11 +411,9 @@ class Workbench:
             with self.store.read() as conn:
                 kind, label = ("me", "") if around_me else ("outlet", "")
                 center = around_me or wl.outlet_position(conn, session.outlet_id)
-                if focus is not None:  # the card's "show on the map": around the prospect
-                    row = conn.execute(text("SELECT lat, lon, company_name FROM prospect"
-                                            " WHERE id = :id"), {"id": focus}).first()  # fmt: skip
-                    if row is not None and row[0] is not None:
-                        center, kind, label = (float(row[0]), float(row[1])), "prospect", row[2]
+                place = mapdata.prospect_place(conn, focus) if focus is not None else None
+                if place is not None:  # the card's "show on the map": around the prospect
+                    center, kind, label = (place[0], place[1]), "prospect", place[2]
                 if center is None:
                     return "", [], 0
                 where, params = mapdata.scope_sql(self.state.query_scope, session.user_id,

@@ -330,6 +330,13 @@ def branch_ranks(conn: Connection, today: date) -> dict[str, Any]:
     return out
 
 
+def marketer_ids(conn: Connection, outlet_id: str | None = None) -> list[str]:
+    """The branch's marketers, or one outlet's: whose ranks a manager (or admin) sees."""
+    where = "" if outlet_id is None else " AND outlet_id = :oid"
+    sql = f"SELECT id FROM \"user\" WHERE role = 'marketer'{where} ORDER BY employee_no"
+    return [str(r[0]) for r in conn.execute(text(sql), {"oid": outlet_id})]
+
+
 def _rank_entries(tallies: Mapping[str, Tally]) -> dict[str, list[int]]:
     ids = list(tallies)
     keys = [tallies[i].rank_key for i in ids]

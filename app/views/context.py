@@ -387,10 +387,10 @@ class Workbench:
                 else:
                     report = perf.marketer_report(conn, session.user_id, period, today)
                     rows, who = [], {"user_id": session.user_id}
+            stored = json.loads(raw) if raw else {}
             if session.role != "admin":  # only an admin's device holds the whole branch
-                stored = json.loads(raw) if raw else None
                 report = perf.with_stored_rank(report, stored, period, today, **who)
-            return report, rows, (json.loads(raw).get("as_of") if raw else None)
+            return report, rows, stored.get("as_of")
 
         report, rows, ranked_at = await asyncio.to_thread(read)
         self.state.performance, self.state.breakdown = report, rows

@@ -17,13 +17,13 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from app.models.ids import utcnow
 from app.models.user import Role
 from app.server.db import read_session
 from app.server.deps import CurrentUser, EngineDep, ProtocolDep
-from app.services.performance import branch_ranks
+from app.services.performance import branch_ranks, marketer_ids
 from app.services.whitelist import beijing_today
 
 RANKS_TTL = 60.0  # seconds a ranking is served before it is computed again
@@ -64,17 +64,13 @@ def ranks(request: Request, user: CurrentUser, engine: EngineDep, _v: ProtocolDe
     today = beijing_today()
     table, as_of = _cache(request).get(engine, today)
     if user.role == Role.MARKETER:
-        marketer_ids = [user.id]
-    else:
-        where = "" if user.role == Role.ADMIN else " AND outlet_id = :oid"
+        shown = [user.id]
+    else:  # a manager: the outlet's marketers; an admin: the branch's
         with engine.connect() as conn:
-            marketer_ids = list(conn.execute(
-                text(f"SELECT id FROM \"user\" WHERE role = 'marketer'{where}"),
-                {"oid": user.outlet_id},
-            ).scalars())  # fmt: skip
+            shown = marketer_ids(conn, None if user.role == Role.ADMIN else user.outlet_id)
     periods = {
         period: {
-            "marketers": {u: entry["marketers"][u] for u in marketer_ids if u in entry["marketers"]},
+            "marketers": {u: entry["marketers"][u] for u in shown if u in entry["marketers"]},
             "outlet": entry["outlets"].get(user.outlet_id) if user.outlet_id else None,
         }
         for period, entry in table.items()

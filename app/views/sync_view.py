@@ -27,7 +27,7 @@ def SyncSection() -> ft.Control:
         for r in state.rejections
     ] or [note(t("sync.no_rejections", lang))]  # fmt: skip
     status = t(f"sync.{p.phase}", lang, done=p.done, total=p.total or "…")
-    return ft.Column(spacing=12, controls=[
+    return ft.Column(spacing=12, horizontal_alignment=ft.CrossAxisAlignment.STRETCH, controls=[
         section(t("sync.title", lang),
                 labelled(t("sync.last", lang, time=""), format_datetime(p.last_sync_at, lang)),
                 labelled(t("sync.pending_title", lang), str(p.pending)),

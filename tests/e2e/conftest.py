@@ -38,6 +38,16 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 
 
+def die_with_this_process() -> None:
+    """For ``Popen(preexec_fn=...)``: the child is ended when the test process ends, even
+    when a timeout ends the test process without its fixtures' teardown (Linux)."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -64,6 +74,7 @@ class Workbench:
             [sys.executable, "main.py", "run", "--no-store", "--store-port", str(server.port),
              "--port", str(self.port), *extra],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            preexec_fn=die_with_this_process,
         )  # fmt: skip
         _wait_port(self.port, self.proc)
 

@@ -80,7 +80,7 @@ def test_make_run_on_a_new_machine_serves_the_whitelist(browser, tmp_path):
     import sys
 
     from tests.conftest import free_port
-    from tests.e2e.conftest import ROOT, _wait_port
+    from tests.e2e.conftest import ROOT, _wait_port, die_with_this_process
 
     port, store_port = free_port(), free_port()
     log = open(tmp_path / "run.log", "w")  # noqa: SIM115
@@ -88,7 +88,7 @@ def test_make_run_on_a_new_machine_serves_the_whitelist(browser, tmp_path):
     env.pop("DISPLAY", None)  # no desktop: web mode, as on a server or in CI
     proc = subprocess.Popen(
         [sys.executable, "main.py", "run", "--port", str(port), "--store-port", str(store_port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_this_process,
     )  # fmt: skip
     try:
         _wait_port(port, proc, timeout=120)

@@ -3,10 +3,11 @@
 SQLite cannot index a two-character Chinese term (FTS5's trigrams need three), so
 without this every search scans the names of every local prospect: ~25 ms of CPU
 over 100,000 rows, ~45 ms at p95 with the page and counts (bench/search.py). This
-index keeps, per prospect, its company name, legal representative and credit code
-joined into one string, with the status, assignee and outlet beside it. A term is
-found by ``str.find`` over that string (C speed, skipping to the next prospect after
-a hit), and the matches are counted per status without reading a table row.
+index keeps every prospect's company name, legal representative and credit code as
+three UTF-8 blobs, a line per prospect (ASCII lowered), with the status, scope,
+position, line and score beside them. A term is found by ``bytes.find`` (C speed,
+skipping to the next line after a hit); the matches are counted per status and,
+when asked (``PageOrder``), one page of them is sorted, without reading a table row.
 
 Kept current by the store, not by the caller (``TEXT_INDEX_DDL``): triggers on
 ``prospect`` note the rowid of every row inserted, deleted, or changed in a column

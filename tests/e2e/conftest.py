@@ -144,10 +144,15 @@ def open_app(browser, url: str, viewport: dict, **context: object):  # type: ign
     else:
         page = browser.new_page(viewport=viewport)
     page.goto(url)
-    placeholder = page.locator("flt-semantics-placeholder")
-    placeholder.wait_for(state="attached", timeout=90_000)
-    placeholder.dispatch_event("click")
+    enable_semantics(page)
     return page
+
+
+def enable_semantics(page, timeout: float = 90_000) -> None:  # type: ignore[no-untyped-def]
+    """Switch on Flutter's semantics tree (after any page load)."""
+    placeholder = page.locator("flt-semantics-placeholder")
+    placeholder.wait_for(state="attached", timeout=timeout)
+    placeholder.dispatch_event("click")
 
 
 def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]

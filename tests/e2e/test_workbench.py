@@ -18,6 +18,7 @@ from tests.e2e.conftest import (
     DESKTOP,
     E2E_MARKS,
     PHONE,
+    enable_semantics,
     open_app,
     screenshot,
     texts,
@@ -220,8 +221,7 @@ def test_a_manager_reassigns_a_prospect(workbench_manager, central, browser):
         wait_for_text(page, "网点负责人")
         wait_sync_idle(page)
         page.goto(f"{workbench_manager.url}/prospect/{target['id']}")
-        page.locator("flt-semantics-placeholder").wait_for(state="attached", timeout=60_000)
-        page.locator("flt-semantics-placeholder").dispatch_event("click")
+        enable_semantics(page, timeout=60_000)
         wait_for_text(page, "分配给营销人员")
         page.locator('[flt-semantics-identifier^="assignee-"]').first.click()
         semantic(page, "assign").click()

@@ -22,8 +22,10 @@ def LoginScreen() -> ft.Control:
         # Enter in the password box: take its value now, before on_change re-renders
         typed = e.control.value if isinstance(e.control, ft.TextField) else password
         set_busy(True)
-        await wb.login(employee_no, typed or "")
+        signed_in = await wb.login(employee_no, typed or "")
         set_busy(False)
+        if not signed_in and state.login_error == "auth.invalid_credentials":
+            set_password("")  # a wrong password is typed again from an empty box
 
     error = t(state.login_error, lang, **state.login_params) if state.login_error else None
     return ft.Container(

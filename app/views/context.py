@@ -54,6 +54,7 @@ class WorkbenchState:
     session: DeviceSession | None = None
     ready: bool = False  # the first sign-in attempt has finished
     login_error: str = ""
+    login_password: str = ""  # the password box as typed; emptied with a wrong-password error
     login_params: dict[str, Any] = field(default_factory=dict)
     notice: str = ""  # a one-line message for the snack bar (i18n key)
     notice_params: dict[str, Any] = field(default_factory=dict)
@@ -161,12 +162,15 @@ class Workbench:
                 offline_hours=self.settings.offline_session_hours,
             )  # fmt: skip
         except SignInError as exc:
+            if exc.code == "auth.invalid_credentials":
+                self.state.login_password = ""  # in the same render as the error
             self.state.login_error, self.state.login_params = exc.code, exc.params
             return False
         except Exception as exc:  # a sync error other than the network: say so in words
             self.state.login_error = getattr(exc, "code", "sync.failed")
             self.state.login_params = {"status": getattr(exc, "status", "") or ""}
             return False
+        self.state.login_password = ""
         if session.offline:
             self.notify("login.offline", hours=self.settings.offline_session_hours)
         await self._enter(session)

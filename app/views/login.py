@@ -15,17 +15,14 @@ def LoginScreen() -> ft.Control:
     wb = state.wb
     lang = state.lang
     employee_no, set_employee_no = ft.use_state(lambda: wb.remembered_employee_no())
-    password, set_password = ft.use_state("")
     busy, set_busy = ft.use_state(False)
 
     async def submit(e: ft.Event) -> None:
         # Enter in the password box: take its value now, before on_change re-renders
-        typed = e.control.value if isinstance(e.control, ft.TextField) else password
+        typed = e.control.value if isinstance(e.control, ft.TextField) else state.login_password
         set_busy(True)
-        signed_in = await wb.login(employee_no, typed or "")
+        await wb.login(employee_no, typed or "")  # a wrong password empties the box
         set_busy(False)
-        if not signed_in and state.login_error == "auth.invalid_credentials":
-            set_password("")  # a wrong password is typed again from an empty box
 
     error = t(state.login_error, lang, **state.login_params) if state.login_error else None
     return ft.Container(
@@ -45,9 +42,10 @@ def LoginScreen() -> ft.Control:
                     ft.TextField(label=t("login.employee_no", lang), value=employee_no,
                                  on_change=lambda e: set_employee_no(e.control.value),
                                  prefix_icon=ft.Icons.BADGE, autofocus=not employee_no),
-                    ft.TextField(label=t("login.password", lang), value=password, password=True,
-                                 can_reveal_password=True, on_submit=submit,
-                                 on_change=lambda e: set_password(e.control.value),
+                    ft.TextField(label=t("login.password", lang), value=state.login_password,
+                                 password=True, can_reveal_password=True, on_submit=submit,
+                                 on_change=lambda e: setattr(state, "login_password",
+                                                             e.control.value),
                                  prefix_icon=ft.Icons.LOCK, error=error),
                     ft.FilledButton(t("login.submit", lang), on_click=submit, disabled=busy,
                                     height=52),

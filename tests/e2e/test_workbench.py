@@ -80,9 +80,20 @@ def open_card(page, prospect_id: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def type_into(page, label: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    """Tap a text box and type ``value`` into it.
+
+    Flutter connects its text input to the box a few frames after the tap and then writes
+    the box's own text (e.g. a password the app has just emptied) over the DOM input: a
+    fill that lands before that is lost. So the fill is repeated until it holds.
+    """
     box = page.get_by_role("textbox", name=label).first
     box.click()
-    box.fill(value)
+    for _ in range(5):
+        box.fill(value)
+        page.wait_for_timeout(300)
+        if box.input_value() == value:
+            return
+    raise AssertionError(f"the box {label!r} does not keep {value!r}: {box.input_value()!r}")
 
 
 @pytest.mark.flaky(reruns=0)  # one device's whole day: a second attempt starts signed in
@@ -96,6 +107,9 @@ def test_a_marketers_day(workbench_login, central, browser):
         type_into(page, "密码", "wrong-password")
         page.keyboard.press("Enter")
         wait_for_text(page, "员工号或密码错误")
+        password = page.get_by_role("textbox", name="密码").first
+        password.click()  # the wrong password is gone: the next is typed into an empty box
+        page.wait_for_function("e => e.value === ''", arg=password.element_handle(), timeout=5000)
 
         type_into(page, "密码", "Puhui@2026")
         page.keyboard.press("Enter")

@@ -1,9 +1,9 @@
 """Puhui Workbench command line: wiring only.
 
-    python main.py run                      central store (SQLite, demo data) + workbench
-    python main.py serve --db URL --port P  the central store alone
-    python main.py demo-data --db URL       load generated demo data into a central store
-    python main.py create-user ...          add a user to a central store
+python main.py run                      central store (SQLite, demo data) + workbench
+python main.py serve --db URL --port P  the central store alone
+python main.py demo-data --db URL       load generated demo data into a central store
+python main.py create-user ...          add a user to a central store
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The store's errors: each has a code (an i18n key) and answers as JSON.
 
-    {"code": "auth.invalid_credentials", "message": "员工号或密码错误"}
+{"code": "auth.invalid_credentials", "message": "员工号或密码错误"}
 """
 
 from __future__ import annotations

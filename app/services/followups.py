@@ -80,5 +80,3 @@ def split_due(rows: Iterable[FollowUpRow], today: date) -> FollowUps:
         overdue=[r for r in ordered if r.next_follow_up < today],
         today=[r for r in ordered if r.next_follow_up == today],
     )
-
-

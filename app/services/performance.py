@@ -729,4 +729,3 @@ def _utc_midnight(day: date) -> datetime:
 def _stamp(value: datetime) -> str:
     # The stored form: "YYYY-MM-DD HH:MM:SS[.ffffff]", so text order is time order.
     return value.strftime("%Y-%m-%d %H:%M:%S")
-

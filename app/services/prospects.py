@@ -49,18 +49,22 @@ class ProspectCard:
 
 
 def get_card(conn: Connection, prospect_id: str) -> ProspectCard | None:
-    r = conn.execute(
-        text(
-            "SELECT p.*, b.name AS batch_name, b.product AS batch_product,"
-            " b.valid_until AS batch_valid_until, u.name AS assignee_name,"
-            " o.name AS outlet_name, o.lat AS outlet_lat, o.lon AS outlet_lon,"
-            " (SELECT count(*) FROM outbox x WHERE x.entity_id = p.id) AS pending"
-            " FROM prospect p LEFT JOIN whitelist_batch b ON b.id = p.batch_id"
-            ' LEFT JOIN "user" u ON u.id = p.assignee_id LEFT JOIN outlet o ON o.id = p.outlet_id'
-            " WHERE p.id = :id"
-        ),
-        {"id": prospect_id},
-    ).mappings().first()
+    r = (
+        conn.execute(
+            text(
+                "SELECT p.*, b.name AS batch_name, b.product AS batch_product,"
+                " b.valid_until AS batch_valid_until, u.name AS assignee_name,"
+                " o.name AS outlet_name, o.lat AS outlet_lat, o.lon AS outlet_lon,"
+                " (SELECT count(*) FROM outbox x WHERE x.entity_id = p.id) AS pending"
+                " FROM prospect p LEFT JOIN whitelist_batch b ON b.id = p.batch_id"
+                ' LEFT JOIN "user" u ON u.id = p.assignee_id LEFT JOIN outlet o ON o.id = p.outlet_id'
+                " WHERE p.id = :id"
+            ),
+            {"id": prospect_id},
+        )
+        .mappings()
+        .first()
+    )
     if r is None:
         return None
     distance = None
@@ -84,8 +88,6 @@ def get_card(conn: Connection, prospect_id: str) -> ProspectCard | None:
         disbursed_amount=r["disbursed_amount"], next_follow_up=stored_date(r["next_follow_up"]),
         last_contact_at=stored_datetime(r["last_contact_at"]), pending_changes=int(r["pending"]),
     )  # fmt: skip
-
-
 
 
 def outlet_marketers(conn: Connection, outlet_id: str | None) -> list[tuple[str, str]]:

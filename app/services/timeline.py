@@ -216,5 +216,3 @@ def _pending_moves(
         )
         last = to_status
     return out
-
-

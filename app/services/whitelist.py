@@ -781,5 +781,3 @@ def _is_tail(term: str) -> bool:
 
 def _escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-

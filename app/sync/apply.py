@@ -32,8 +32,7 @@ def _upsert_sql(entity: str, columns: list[str]) -> str:
     marks = ", ".join("?" for _ in columns)
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "id")
     return (
-        f'INSERT INTO "{entity}" ({cols}) VALUES ({marks}) '
-        f"ON CONFLICT(id) DO UPDATE SET {updates}"
+        f'INSERT INTO "{entity}" ({cols}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}'
     )
 
 

@@ -67,7 +67,9 @@ class SyncClient:
         return self._send("GET", "/sync/pull", params=params)
 
     def push(self, device_id: str, mutations: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._send("POST", "/sync/push", json={"device_id": device_id, "mutations": mutations})
+        return self._send(
+            "POST", "/sync/push", json={"device_id": device_id, "mutations": mutations}
+        )
 
     def checksum(self, cursor: str) -> dict[str, Any]:
         return self._send("GET", "/sync/checksum", params={"cursor": cursor})

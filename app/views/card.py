@@ -14,21 +14,31 @@ def _timeline_item(item, lang: str) -> ft.Control:  # type: ignore[no-untyped-de
     who = item.actor_name or ""
     when = format_datetime(item.when, lang)
     if item.kind == "log":
-        title = f"{t('log.channel.' + item.channel, lang)} · {t('log.outcome.' + item.outcome, lang)}"
+        title = (
+            f"{t('log.channel.' + item.channel, lang)} · {t('log.outcome.' + item.outcome, lang)}"
+        )
         lines = [item.note] if item.note else []
         if item.next_follow_up:
-            lines.append(t("whitelist.follow_up", lang, date=format_date(item.next_follow_up, lang)))
+            lines.append(
+                t("whitelist.follow_up", lang, date=format_date(item.next_follow_up, lang))
+            )
         icon = ft.Icons.CHAT
     elif item.kind == "status":
         title = f"{t('funnel.' + item.from_status, lang)} → {t('funnel.' + item.to_status, lang)}"
-        lines = [] if item.applied else [t("card.not_applied", lang, reason=t(item.reason_code, lang))]
+        lines = (
+            [] if item.applied else [t("card.not_applied", lang, reason=t(item.reason_code, lang))]
+        )
         if item.amount:
             lines.append(format_money(item.amount, lang))
         icon = ft.Icons.TRENDING_UP
     else:
         pool = t("timeline.pool", lang)
-        title = t("timeline.transfer", lang, from_user=item.from_user_name or pool,
-                  to_user=item.to_user_name or pool)
+        title = t(
+            "timeline.transfer",
+            lang,
+            from_user=item.from_user_name or pool,
+            to_user=item.to_user_name or pool,
+        )
         lines = [item.reason] if item.reason else []
         icon = ft.Icons.SWAP_HORIZ
     meta = f"{when} · {who}" + (f" · {t('card.pending', lang)}" if item.pending else "")
@@ -116,12 +126,22 @@ def CardScreen() -> ft.Control:
                 ft.Text(f"{t('card.score', lang)} {card.score}", size=14)], wrap=True, spacing=12),
     ]  # fmt: skip
     if steps:
-        status_controls += [ft.Text(t("card.next_steps", lang), size=13),
-                            ft.Row(steps, wrap=True, spacing=8, run_spacing=8)]
+        status_controls += [
+            ft.Text(t("card.next_steps", lang), size=13),
+            ft.Row(steps, wrap=True, spacing=8, run_spacing=8),
+        ]
     if "disbursed" in card.next_statuses:
-        status_controls.append(ft.TextField(label=t("card.amount", lang), value=amount, width=220,
-                                            keyboard_type=ft.KeyboardType.NUMBER, dense=True,
-                                            on_change=lambda e: set_amount(e.control.value)))
+        status_controls.append(
+            ft.TextField(
+                label=t("card.amount", lang),
+                value=amount,
+                width=220,
+                keyboard_type=ft.KeyboardType.NUMBER,
+                dense=True,
+                on_change=lambda e: set_amount(e.control.value),
+            )
+        )
+
     def show_on_map(prospect_id: str) -> None:
         state.map_focus = prospect_id  # the map centres on it, with its neighbours
         page.navigate("/map")

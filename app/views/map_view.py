@@ -66,8 +66,9 @@ def MapScreen() -> ft.Control:
             fwv.WebView(url=_absolute(page, state.map_url)), height=420,
             border_radius=12, clip_behavior=ft.ClipBehavior.HARD_EDGE))  # fmt: skip
     elif state.map_url:
-        view = ft.FilledButton(t("map.open_browser", lang), icon=ft.Icons.OPEN_IN_BROWSER,
-                               on_click=open_browser)
+        view = ft.FilledButton(
+            t("map.open_browser", lang), icon=ft.Icons.OPEN_IN_BROWSER, on_click=open_browser
+        )
     else:
         view = ft.Row([ft.ProgressRing(width=20, height=20), ft.Text(t("map.building", lang))])
     nearest = [

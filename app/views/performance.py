@@ -102,8 +102,9 @@ def _mix(report, lang: str) -> ft.Control:  # type: ignore[no-untyped-def]
 def PerformanceScreen() -> ft.Control:
     state: WorkbenchState = ft.use_context(StateContext)
     wb, lang = state.wb, state.lang
-    ft.use_effect(wb.load_performance,
-                  [state.perf_period, state.perf_subject, state.progress.last_sync_at])
+    ft.use_effect(
+        wb.load_performance, [state.perf_period, state.perf_subject, state.progress.last_sync_at]
+    )
     report = state.performance
 
     async def pick_period(e: ft.Event) -> None:
@@ -117,8 +118,11 @@ def PerformanceScreen() -> ft.Control:
                                                                            "quarter")])  # fmt: skip
     controls: list[ft.Control] = [ft.Row([periods], wrap=True)]
     session = state.session
-    if session and session.role in ("outlet_manager", "admin") or (
-            session and session.role == "marketer"):
+    if (
+        session
+        and session.role in ("outlet_manager", "admin")
+        or (session and session.role == "marketer")
+    ):
         controls[0] = ft.Row([periods, ft.SegmentedButton(
             selected=[state.perf_subject], on_change=pick_subject, segments=[
                 ft.Segment(value=s, label=ft.Text(t(f"perf.{s}", lang)))

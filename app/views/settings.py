@@ -69,6 +69,13 @@ def SettingsScreen() -> ft.Control:
                                   on_click=lambda _e: set_confirm(False)),
                 ], wrap=True),
             ]))))  # fmt: skip
-    controls.append(ft.Semantics(identifier="logout", button=True, content=ft.OutlinedButton(
-        t("settings.logout", lang), icon=ft.Icons.LOGOUT, on_click=logout, height=48)))
+    controls.append(
+        ft.Semantics(
+            identifier="logout",
+            button=True,
+            content=ft.OutlinedButton(
+                t("settings.logout", lang), icon=ft.Icons.LOGOUT, on_click=logout, height=48
+            ),
+        )
+    )
     return screen(t("settings.title", lang), *controls)

@@ -92,6 +92,7 @@ def WhitelistScreen() -> ft.Control:
             bgcolor=ft.Colors.AMBER_100, border_radius=8, padding=10,
             content=ft.Text(t("whitelist.first_sync", lang, done=p.done, total=p.total or "?"),
                             size=13)))  # fmt: skip
+
     async def pick_batch(batch_id: str) -> None:
         await wb.set_query(batch="" if state.query_batch == batch_id else batch_id)
 
@@ -114,20 +115,39 @@ def WhitelistScreen() -> ft.Control:
 
     def badge(b) -> ft.Control:  # type: ignore[no-untyped-def]
         urgent = b.expired or b.days_left <= 21
-        label = (t("whitelist.batch_expired", lang, product=b.product) if b.expired else
-                 t("whitelist.batch_days", lang, product=b.product, days=b.days_left))
-        return ft.Semantics(identifier=f"batch-{b.id}", button=True, content=ft.Chip(
-            label=ft.Text(label, size=12), selected=state.query_batch == b.id,
-            bgcolor=ft.Colors.ERROR_CONTAINER if urgent else None,
-            on_select=lambda _e: page.run_task(pick_batch, b.id)))
+        label = (
+            t("whitelist.batch_expired", lang, product=b.product)
+            if b.expired
+            else t("whitelist.batch_days", lang, product=b.product, days=b.days_left)
+        )
+        return ft.Semantics(
+            identifier=f"batch-{b.id}",
+            button=True,
+            content=ft.Chip(
+                label=ft.Text(label, size=12),
+                selected=state.query_batch == b.id,
+                bgcolor=ft.Colors.ERROR_CONTAINER if urgent else None,
+                on_select=lambda _e: page.run_task(pick_batch, b.id),
+            ),
+        )
 
     badges = [badge(b) for b in state.batches]
-    badges.append(ft.Dropdown(
-        value=state.query_industry or "*", on_select=pick_industry, width=170, dense=True,
-        label=t("whitelist.filter.industry", lang),
-        options=[ft.DropdownOption(key="*", text=t("whitelist.filter.all", lang)),
-                 *[ft.DropdownOption(key=i.industry, text=f"{i.industry} {i.count}")
-                   for i in state.industries]]))
+    badges.append(
+        ft.Dropdown(
+            value=state.query_industry or "*",
+            on_select=pick_industry,
+            width=170,
+            dense=True,
+            label=t("whitelist.filter.industry", lang),
+            options=[
+                ft.DropdownOption(key="*", text=t("whitelist.filter.all", lang)),
+                *[
+                    ft.DropdownOption(key=i.industry, text=f"{i.industry} {i.count}")
+                    for i in state.industries
+                ],
+            ],
+        )
+    )
     chips: list[ft.Control] = [
         ft.Chip(label=ft.Text(f"{t(f'funnel.{s}', lang)} {n}", size=12),
                 selected=state.query_status == s,
@@ -138,9 +158,15 @@ def WhitelistScreen() -> ft.Control:
         label=ft.Text(t("whitelist.filter.from_me", lang), size=12),
         selected=state.query_origin is not None, on_select=toggle_from_me,
         leading=ft.Icon(ft.Icons.MY_LOCATION, size=16))))  # fmt: skip
-    chips.insert(0, ft.Chip(label=ft.Text(t("whitelist.filter.near", lang), size=12),
-                            selected=state.query_near, on_select=toggle_near,
-                            leading=ft.Icon(ft.Icons.NEAR_ME, size=16)))
+    chips.insert(
+        0,
+        ft.Chip(
+            label=ft.Text(t("whitelist.filter.near", lang), size=12),
+            selected=state.query_near,
+            on_select=toggle_near,
+            leading=ft.Icon(ft.Icons.NEAR_ME, size=16),
+        ),
+    )
     chips.insert(0, ft.Chip(label=ft.Text(t("whitelist.filter.due", lang), size=12),
                             selected=state.query_due, on_select=toggle_due,
                             leading=ft.Icon(ft.Icons.ALARM, size=16)))  # fmt: skip

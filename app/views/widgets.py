@@ -42,8 +42,9 @@ def note(text: str) -> ft.Control:
     return ft.Container(ft.Text(text, color=ft.Colors.ON_SURFACE_VARIANT), padding=24)
 
 
-def screen(title: str, *controls: ft.Control, actions: list[ft.Control] | None = None,
-           on_back=None) -> ft.Control:  # type: ignore[no-untyped-def]
+def screen(
+    title: str, *controls: ft.Control, actions: list[ft.Control] | None = None, on_back=None
+) -> ft.Control:  # type: ignore[no-untyped-def]
     """A scrolling screen with a header row (optional back button and actions)."""
     head: list[ft.Control] = []
     if on_back is not None:
@@ -57,10 +58,15 @@ def screen(title: str, *controls: ft.Control, actions: list[ft.Control] | None =
         scroll=ft.ScrollMode.AUTO,
         spacing=12,
         controls=[
-            ft.Container(ft.Row(head, vertical_alignment=ft.CrossAxisAlignment.CENTER),
-                         padding=ft.Padding.only(left=8, right=16, top=8)),  # fmt: skip
-            ft.Container(ft.Column(list(controls), spacing=12,
-                                   horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
-                         padding=ft.Padding.only(left=16, right=16, bottom=24)),  # fmt: skip
+            ft.Container(
+                ft.Row(head, vertical_alignment=ft.CrossAxisAlignment.CENTER),
+                padding=ft.Padding.only(left=8, right=16, top=8),
+            ),  # fmt: skip
+            ft.Container(
+                ft.Column(
+                    list(controls), spacing=12, horizontal_alignment=ft.CrossAxisAlignment.STRETCH
+                ),
+                padding=ft.Padding.only(left=16, right=16, bottom=24),
+            ),  # fmt: skip
         ],
     )

@@ -59,7 +59,7 @@ def add_pool_prospect(engine, employee_no: str, company: str) -> None:
         outlet_id, lat, lon, batch_id = session.execute(
             text(
                 "SELECT o.id, o.lat, o.lon, (SELECT id FROM whitelist_batch LIMIT 1)"
-                " FROM outlet o JOIN \"user\" u ON u.outlet_id = o.id WHERE u.employee_no = :no"
+                ' FROM outlet o JOIN "user" u ON u.outlet_id = o.id WHERE u.employee_no = :no'
             ),
             {"no": employee_no},
         ).one()

@@ -36,10 +36,18 @@ def semantic(page, identifier: str):  # type: ignore[no-untyped-def]
 def demo_prospect(central, employee_no: str = "M0001") -> dict:
     """One of the marketer's assigned prospects, as the store has it."""
     with central.engine.connect() as conn:
-        row = conn.execute(text(
-            'SELECT p.id, p.company_name, p.phone FROM prospect p JOIN "user" u'
-            " ON u.id = p.assignee_id WHERE u.employee_no = :no AND p.status = 'assigned'"
-            " ORDER BY p.pre_approved_line DESC LIMIT 1"), {"no": employee_no}).mappings().one()
+        row = (
+            conn.execute(
+                text(
+                    'SELECT p.id, p.company_name, p.phone FROM prospect p JOIN "user" u'
+                    " ON u.id = p.assignee_id WHERE u.employee_no = :no AND p.status = 'assigned'"
+                    " ORDER BY p.pre_approved_line DESC LIMIT 1"
+                ),
+                {"no": employee_no},
+            )
+            .mappings()
+            .one()
+        )
     return dict(row)
 
 
@@ -147,8 +155,10 @@ def test_a_marketers_day(workbench_login, central, browser):
         wait_until_gone(page, r"待上传 \d+ 条")
         wait_sync_idle(page)
         with central.engine.connect() as conn:
-            logs = conn.execute(text("SELECT count(*) FROM marketing_log WHERE note = :n"),
-                                {"n": "老板在店，有扩大经营的资金需求"}).scalar_one()
+            logs = conn.execute(
+                text("SELECT count(*) FROM marketing_log WHERE note = :n"),
+                {"n": "老板在店，有扩大经营的资金需求"},
+            ).scalar_one()
             reveals = conn.execute(text("SELECT count(*) FROM audit_event WHERE prospect_id = :p"
                                         " AND action = 'reveal_phone'"),
                                    {"p": target["id"]}).scalar_one()  # fmt: skip
@@ -220,7 +230,8 @@ def test_desktop_uses_a_navigation_rail(workbench, browser):
         screenshot(page, "performance-desktop")
         nav(page, "地图")
         page.frame_locator("iframe").first.locator(".leaflet-container").first.wait_for(
-            timeout=30_000)
+            timeout=30_000
+        )
         page.wait_for_timeout(2000)
         screenshot(page, "map-desktop")
     finally:

@@ -60,7 +60,8 @@ def screen(
         controls=[
             ft.Container(
                 ft.Row(head, vertical_alignment=ft.CrossAxisAlignment.CENTER),
-                padding=ft.Padding.only(left=8, right=16, top=8),
+                # the back button brings its own padding; a bare title lines up with the body
+                padding=ft.Padding.only(left=8 if on_back is not None else 16, right=16, top=8),
             ),  # fmt: skip
             ft.Container(
                 ft.Column(

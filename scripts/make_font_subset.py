@@ -3,7 +3,8 @@
 Takes Noto Sans CJK SC (face 2 of Debian's fonts-noto-cjk collection files) and keeps only
 the characters the app needs: ASCII, Latin-1, common punctuation, CJK symbols, full-width
 forms, all of GB2312 (6,763 hanzi plus its symbols) and a few extra characters seen in
-company and person names. Hinting is dropped.
+company and person names; the regular face also keeps every CJK Unified Ideograph
+(U+4E00-U+9FFF), so rare characters in names render too. Hinting is dropped.
 
 The Noto CJK faces carry the Japanese, Korean and Traditional Chinese (TW/HK) glyph forms
 behind the OpenType `locl` feature of the JAN/KOR/ZHT/ZHH language systems. The app is
@@ -40,11 +41,16 @@ NOTO_DIR = Path("/usr/share/fonts/opentype/noto")
 # (0 JP, 1 KR, 2 SC, 3 TC, 4 HK, then the Mono faces).
 SC_FACE = 2
 
-# (source collection, output file, required?)
+# (source collection, output file, required?, every unified ideograph?)
+# The app draws all its text, bold included, from the regular face, so that face carries
+# every CJK Unified Ideograph: a customer's name never shows as boxes, and there is no
+# fallback to reach (Flutter's Noto fallback is not served offline). The bold face is only
+# for the map pages' CSS and keeps the GB2312 set.
 WEIGHTS = [
-    ("NotoSansCJK-Regular.ttc", "NotoSansSC-Regular-subset.otf", True),
-    ("NotoSansCJK-Bold.ttc", "NotoSansSC-Bold-subset.otf", False),
+    ("NotoSansCJK-Regular.ttc", "NotoSansSC-Regular-subset.otf", True, True),
+    ("NotoSansCJK-Bold.ttc", "NotoSansSC-Bold-subset.otf", False, False),
 ]
+UNIFIED_IDEOGRAPHS = (0x4E00, 0x9FFF)  # the basic block: every hanzi of GBK and GB 18030's BMP
 
 # Characters used in company/person names and units that may lie outside GB2312.
 EXTRA_CHARS = "镕堃喆玥琇珺婧祎犇淼焱垚鑫昇晟昊旻炜烜熠䶮·•×÷≤≥→←↑↓✓✔★☆%‰¥￥"
@@ -72,12 +78,14 @@ def gb2312_chars() -> set[int]:
     return chars
 
 
-def build_charset() -> list[int]:
+def build_charset(all_ideographs: bool = False) -> list[int]:
     chars: set[int] = set()
     for first, last in RANGES:
         chars.update(range(first, last + 1))
     chars.update(gb2312_chars())
     chars.update(ord(c) for c in EXTRA_CHARS)
+    if all_ideographs:
+        chars.update(range(UNIFIED_IDEOGRAPHS[0], UNIFIED_IDEOGRAPHS[1] + 1))
     return sorted(chars)
 
 
@@ -134,9 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the JP/KR/TW/HK glyph variants reached through locl (about +1.2 MB/weight)",
     )
     args = parser.parse_args(argv)
-    unicodes = build_charset()
-    print(f"charset: {len(unicodes)} code points requested")
-    for source_name, target_name, required in WEIGHTS:
+    for source_name, target_name, required, all_ideographs in WEIGHTS:
+        unicodes = build_charset(all_ideographs)
+        print(f"{target_name}: {len(unicodes)} code points requested")
         source = NOTO_DIR / source_name
         if not source.exists():
             if required:

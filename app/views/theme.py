@@ -5,10 +5,10 @@ from __future__ import annotations
 import flet as ft
 
 FONT_FAMILY = "NotoSansSC"
-FONTS = {
-    FONT_FAMILY: "fonts/NotoSansSC-Regular-subset.otf",
-    f"{FONT_FAMILY}Bold": "fonts/NotoSansSC-Bold-subset.otf",
-}
+# One face for all text, bold included (Flutter emboldens it; a registered bold face was
+# never picked and cost a 1.6 MB download). It holds every CJK Unified Ideograph, so a
+# rare character in a name renders instead of a box: see assets/fonts/README.md.
+FONTS = {FONT_FAMILY: "fonts/NotoSansSC-Regular-subset.otf"}
 BRAND = "#C8102E"  # bank red
 
 STATUS_COLORS = {

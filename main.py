@@ -98,6 +98,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 
     from app.services.demo import DEMO_MARKETER, DEMO_PASSWORD
     from app.views.app import build_main
+    from app.views.theme import write_web_font_manifest
 
     store_url = f"http://127.0.0.1:{args.store_port}"
     settings = _settings(database_url=args.db, server_url=store_url)
@@ -111,6 +112,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         return
     if not args.open:
         os.environ["FLET_FORCE_WEB_SERVER"] = "true"  # serve only; do not launch a browser
+    write_web_font_manifest(ROOT / "assets")
     print(f"普惠营销工作台 Puhui Workbench: http://{args.host}:{args.port}", flush=True)
     ft.run(main, view=ft.AppView.WEB_BROWSER, host=args.host, port=args.port,
            assets_dir=assets, no_cdn=True)  # fmt: skip

@@ -177,6 +177,26 @@ def texts(page) -> list[str]:  # type: ignore[no-untyped-def]
     return page.wait_for_function(_TEXTS_JS, timeout=15_000).json_value()
 
 
+_WIDTHS_JS = """(label) => [...document.querySelectorAll('flt-semantics')]
+    .filter(e => (e.getAttribute('aria-label') || e.textContent || '').trim() === label)
+    .map(e => e.getBoundingClientRect().width)"""
+
+
+def assert_not_cut(page, label: str, font_px: float = 12, extra_px: float = 40) -> None:  # type: ignore[no-untyped-def]
+    """A chip or button labelled with CJK ``label`` is wide enough to show all of it.
+
+    Text laid out before the CJK font has loaded keeps the width of the missing glyphs and
+    is drawn cut off ("待跟进" as "待"); the control is then narrower than its characters.
+    ``extra_px``: the least an icon and paddings add (chips: a 16 px icon, 2 × 12 px).
+    """
+    widths = page.evaluate(_WIDTHS_JS, label)
+    assert widths, f"nothing labelled {label!r}"
+    least = font_px * len(label) + extra_px
+    assert min(widths) >= least, (
+        f"{label!r} is {min(widths):.0f} px wide, under {least:.0f}: cut off"
+    )
+
+
 def wait_for_text(page, pattern: str, timeout: float = 60) -> str:  # type: ignore[no-untyped-def]
     """Wait until some exposed text matches ``pattern`` (a regex); return it."""
     import re

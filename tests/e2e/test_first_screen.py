@@ -12,6 +12,7 @@ from tests.e2e.conftest import (
     DESKTOP,
     E2E_MARKS,
     PHONE,
+    assert_not_cut,
     open_app,
     screenshot,
     wait_for_text,
@@ -33,6 +34,7 @@ def test_whitelist_opens_synced_in_chinese(workbench, browser, size, viewport):
         wait_for_text(page, r"预授信 [\d,.]+ ?万?元")
         wait_for_text(page, r"距网点 [\d.]+ ?(公里|米)")
         page.wait_for_timeout(1500)
+        assert_not_cut(page, "待跟进")  # laid out with the CJK font, not before it loaded
         screenshot(page, f"whitelist-{size}")
     finally:
         page.close()

@@ -6,6 +6,7 @@ lacks is drawn as a box. These read the font files the theme registers.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from fontTools.ttLib import TTFont
 
 from app.i18n import CATALOGUES
 from app.services.demo import generate
-from app.views.theme import FONT_FAMILY, FONTS
+from app.views.theme import FONT_FAMILY, FONTS, write_web_font_manifest
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -74,3 +75,17 @@ def _decode_gbk(pair: bytes) -> str:
         return pair.decode("gbk")
     except UnicodeDecodeError:
         return ""
+
+
+def test_the_web_client_loads_the_font_at_start_up(tmp_path: Path) -> None:
+    """The web manifest keeps flet's own fonts and points at our font file, once."""
+    target = write_web_font_manifest(tmp_path)
+    manifest = json.loads(target.read_text("utf-8"))
+    families = [entry["family"] for entry in manifest]
+    assert "MaterialIcons" in families
+    assert families.count(FONT_FAMILY) == 1
+    (ours,) = [entry for entry in manifest if entry["family"] == FONT_FAMILY]
+    for font in ours["fonts"]:
+        # the client asks for assets/<asset>; ``..`` climbs back to the app's assets root
+        assert (tmp_path / "assets" / font["asset"]).resolve() == (tmp_path / FONTS[FONT_FAMILY]).resolve()
+    assert write_web_font_manifest(tmp_path).read_text("utf-8") == target.read_text("utf-8")

@@ -87,5 +87,7 @@ def test_the_web_client_loads_the_font_at_start_up(tmp_path: Path) -> None:
     (ours,) = [entry for entry in manifest if entry["family"] == FONT_FAMILY]
     for font in ours["fonts"]:
         # the client asks for assets/<asset>; ``..`` climbs back to the app's assets root
-        assert (tmp_path / "assets" / font["asset"]).resolve() == (tmp_path / FONTS[FONT_FAMILY]).resolve()
+        assert (tmp_path / "assets" / font["asset"]).resolve() == (
+            tmp_path / FONTS[FONT_FAMILY]
+        ).resolve()
     assert write_web_font_manifest(tmp_path).read_text("utf-8") == target.read_text("utf-8")

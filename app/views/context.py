@@ -122,6 +122,7 @@ class Workbench:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task] = set()  # fire-and-forget work, kept alive
         self.search_draft: str | None = None  # the search box as typed, not yet submitted
+        self._started: dict[str, int] = {}  # reads started per screen: see _begin
         self.engine.subscribe(self._on_progress)
         self.maps_dir = maps_dir  # served by the web server under /maps
 
@@ -258,6 +259,7 @@ class Workbench:
             self.state.loading = False
             return
         query = self._query(limit)
+        ticket = self._begin("whitelist")
 
         def read():  # type: ignore[no-untyped-def]
             with self.store.read() as conn:
@@ -267,6 +269,8 @@ class Workbench:
                 return page, badges, wl.industries(conn, **where)
 
         page, badges, industries = await asyncio.to_thread(read)
+        if not self._latest("whitelist", ticket):
+            return  # e.g. a sync's redraw overtaken by a search typed meanwhile
         self.state.industries = industries
         self.state.rows, self.state.total = page.rows, page.total
         self.state.status_counts, self.state.batches = page.status_counts, badges
@@ -274,6 +278,16 @@ class Workbench:
 
     async def load_more(self) -> None:
         await self.refresh(limit=len(self.state.rows) + PAGE_SIZE)
+
+    def _begin(self, screen: str) -> int:
+        """Number a read for ``screen``; reads run in threads and may come back out of order."""
+        self._started[screen] = self._started.get(screen, 0) + 1
+        return self._started[screen]
+
+    def _latest(self, screen: str, ticket: int) -> bool:
+        """Only the last read started for a screen may show its answer: an older one that
+        comes back later (a slower query, another card, another period) is dropped."""
+        return self._started.get(screen) == ticket
 
     async def set_query(self, **changes: Any) -> None:
         for name, value in changes.items():
@@ -289,7 +303,10 @@ class Workbench:
             with self.store.read() as conn:
                 return get_card(conn, prospect_id), timeline(conn, prospect_id)
 
+        ticket = self._begin("card")
         card, items = await asyncio.to_thread(read)
+        if not self._latest("card", ticket):
+            return
         if self.state.card is None or self.state.card.id != prospect_id:
             self.state.revealed = frozenset()
         self.state.card, self.state.timeline = card, items
@@ -396,7 +413,10 @@ class Workbench:
                 report = perf.with_stored_rank(report, stored, period, today, **who)
             return report, rows, stored.get("as_of")
 
+        ticket = self._begin("performance")
         report, rows, ranked_at = await asyncio.to_thread(read)
+        if not self._latest("performance", ticket):
+            return
         self.state.performance, self.state.breakdown = report, rows
         self.state.ranked_at = ranked_at
 
@@ -435,7 +455,10 @@ class Workbench:
             write_map(self.maps_dir / name, html)
             return name, markers[:20], len(markers)
 
+        ticket = self._begin("map")
         name, nearest, count = await asyncio.to_thread(build)
+        if not self._latest("map", ticket):
+            return
         self.state.map_url = f"/maps/{name}?t={int(utcnow().timestamp())}" if name else ""
         self.state.map_nearest, self.state.map_count = nearest, count
 

@@ -142,6 +142,9 @@ MESSAGES: dict[str, str] = {
     "card.not_applied": "未生效：{reason}",
     "timeline.transfer": "{from_user} → {to_user}",
     "timeline.pool": "待领取池",
+    "timeline.person": "{name}",
+    "timeline.staff_of": "{outlet}人员",
+    "timeline.staff_elsewhere": "其他网点人员",
     # marketing log
     "log.title": "写营销日志",
     "log.channel": "营销方式",

@@ -71,6 +71,37 @@ class TimelineItem:
     to_outlet_name: str | None = None
     reason: str | None = None
 
+    def transfer_parties(self) -> tuple[Party, Party]:
+        """Who the prospect left and whom it went to, for the transfer's title."""
+        return (
+            Party.of(self.from_user_id, self.from_user_name, self.from_outlet_name),
+            Party.of(self.to_user_id, self.to_user_name, self.to_outlet_name),
+        )
+
+
+@dataclass(frozen=True)
+class Party:
+    """One side of a transfer, as the card names it: a person, the outlet pool, or someone
+    at another outlet (a device holds only its own outlet's staff)."""
+
+    key: str  # i18n key: timeline.person / .pool / .staff_of / .staff_elsewhere
+    name: str = ""
+    outlet: str = ""
+
+    @classmethod
+    def of(cls, user_id: str | None, name: str | None, outlet: str | None) -> Party:
+        if user_id is None:
+            return cls("timeline.pool", outlet=outlet or "")
+        if name:
+            return cls("timeline.person", name=name)
+        if outlet:
+            return cls("timeline.staff_of", outlet=outlet)
+        return cls("timeline.staff_elsewhere")
+
+    def label(self) -> dict[str, str]:
+        """Parameters for the i18n key."""
+        return {"name": self.name, "outlet": self.outlet}
+
 
 def timeline(
     conn: Connection, prospect_id: str, *, include_outbox: bool = False, me: str | None = None

@@ -32,12 +32,12 @@ def _timeline_item(item, lang: str) -> ft.Control:  # type: ignore[no-untyped-de
             lines.append(format_money(item.amount, lang))
         icon = ft.Icons.TRENDING_UP
     else:
-        pool = t("timeline.pool", lang)
+        left, went = item.transfer_parties()
         title = t(
             "timeline.transfer",
             lang,
-            from_user=item.from_user_name or pool,
-            to_user=item.to_user_name or pool,
+            from_user=t(left.key, lang, **left.label()),
+            to_user=t(went.key, lang, **went.label()),
         )
         lines = [item.reason] if item.reason else []
         icon = ft.Icons.SWAP_HORIZ

@@ -87,6 +87,14 @@ def open_card(page, prospect_id: str) -> None:  # type: ignore[no-untyped-def]
     wait_for_text(page, "营销状态", timeout=1)
 
 
+def search_and_open(page, target: dict) -> None:  # type: ignore[no-untyped-def]
+    """Search the whitelist by a piece of the company name and open its card."""
+    type_into(page, "搜索客户", target["company_name"][-6:])
+    page.keyboard.press("Enter")
+    wait_for_text(page, r"共 [1-9]\d* 户")
+    open_card(page, target["id"])
+
+
 def type_into(page, label: str, value: str) -> None:  # type: ignore[no-untyped-def]
     """Tap a text box and type ``value`` into it.
 
@@ -124,11 +132,7 @@ def test_a_marketers_day(workbench_login, central, browser):
         wait_for_text(page, "我的白名单")
         wait_sync_idle(page)
 
-        # search by a piece of the company name, open the card
-        type_into(page, "搜索客户", target["company_name"][-6:])
-        page.keyboard.press("Enter")
-        wait_for_text(page, r"共 [1-9]\d* 户")
-        open_card(page, target["id"])
+        search_and_open(page, target)
         masked = target["phone"][:3] + "****" + target["phone"][-4:]
         wait_for_text(page, masked.replace("*", r"\*"))
         page.wait_for_timeout(800)
@@ -296,10 +300,7 @@ def test_show_a_prospect_on_the_map(workbench, central, browser):
     try:
         wait_for_text(page, "我的白名单")
         wait_sync_idle(page)
-        type_into(page, "搜索客户", target["company_name"][-6:])
-        page.keyboard.press("Enter")
-        wait_for_text(page, r"共 [1-9]\d* 户")
-        open_card(page, target["id"])
+        search_and_open(page, target)
         semantic(page, "show-map").click()
         wait_for_text(page, f"围绕 {target['company_name']}")
         frame = page.frame_locator("iframe").first

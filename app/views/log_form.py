@@ -79,7 +79,8 @@ def LogScreen() -> ft.Control:
         ft.Text(card.company_name if card else "", size=16, weight=ft.FontWeight.W_600),
         ft.Text(t("log.channel", lang), size=13),
         ft.Semantics(identifier="channel", content=ft.SegmentedButton(
-            selected=[channel], on_change=lambda e: set_channel(
+            selected=[channel], show_selected_icon=False,  # 上门拜访 fits a phone's quarter
+            on_change=lambda e: set_channel(
                 (list(e.control.selected) or ["visit"])[0]),
             segments=[ft.Segment(value=c.value, label=ft.Text(t(f"log.channel.{c.value}", lang)))
                       for c in Channel])),

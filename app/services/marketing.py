@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from app.models.marketing_log import Channel, Outcome
 
 NOTE_LIMIT = 500
+FOLLOW_UP_IN_DAYS = (1, 3, 7)  # the one-tap choices for the next follow-up
+
+
+def follow_up_choices(today: date) -> list[tuple[int, str]]:
+    """(days, ISO date) for the one-tap follow-up buttons, counted from ``today``."""
+    return [(n, (today + timedelta(days=n)).isoformat()) for n in FOLLOW_UP_IN_DAYS]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import flet as ft
 from app.geo.distance import haversine_km
 from app.i18n import format_distance, t
 from app.models.marketing_log import Channel, Outcome
-from app.services.marketing import check_log_input
+from app.services.marketing import check_log_input, follow_up_choices
 from app.views.context import StateContext, WorkbenchState, beijing_today
 from app.views.widgets import screen
 
@@ -97,6 +97,10 @@ def LogScreen() -> ft.Control:
                      hint_text=t("log.next_follow_up_hint", lang), error=err("next_follow_up"),
                      on_change=lambda e: set_follow_up(e.control.value),
                      keyboard_type=ft.KeyboardType.DATETIME),
+        ft.Row([ft.Semantics(identifier=f"follow-up-in-{n}", button=True, content=ft.Chip(
+            label=ft.Text(t(f"log.follow_up_in.{n}", lang)), selected=follow_up == day,
+            on_select=lambda _e, day=day: set_follow_up("" if follow_up == day else day)))
+            for n, day in follow_up_choices(beijing_today())], wrap=True, spacing=8, run_spacing=8),
         ft.Row([ft.Icon(ft.Icons.PLACE), ft.Text(where or "…", size=13, expand=True)]),
         ft.Semantics(identifier="save-log", button=True, content=ft.FilledButton(
             t("log.save", lang), icon=ft.Icons.SAVE, on_click=save, disabled=saving, height=52)),

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
+from app.views.context import beijing_today
 from tests.e2e.conftest import (
     DESKTOP,
     E2E_MARKS,
@@ -146,11 +148,14 @@ def test_a_marketers_day(workbench_login, central, browser):
         wait_for_text(page, "营销结果")
         semantic(page, "outcome-interested").click()
         type_into(page, "备注", "老板在店，有扩大经营的资金需求")
+        semantic(page, "follow-up-in-3").click()  # one tap: back in three days
         page.wait_for_timeout(500)
         screenshot(page, "log-form-phone")
         semantic(page, "save-log").click()
         wait_for_text(page, "营销时间线")
         wait_for_text(page, "上门拜访 · 有意向")
+        in_three_days = beijing_today() + timedelta(days=3)
+        wait_for_text(page, f"跟进 {in_three_days.month}月{in_three_days.day}日")
         wait_for_text(page, "待上传")
 
         # sync: the pending line goes, the store has the log once, and the audited reveal
@@ -160,13 +165,13 @@ def test_a_marketers_day(workbench_login, central, browser):
         wait_sync_idle(page)
         with central.engine.connect() as conn:
             logs = conn.execute(
-                text("SELECT count(*) FROM marketing_log WHERE note = :n"),
+                text("SELECT next_follow_up FROM marketing_log WHERE note = :n"),
                 {"n": "老板在店，有扩大经营的资金需求"},
-            ).scalar_one()
+            ).all()
             reveals = conn.execute(text("SELECT count(*) FROM audit_event WHERE prospect_id = :p"
                                         " AND action = 'reveal_phone'"),
                                    {"p": target["id"]}).scalar_one()  # fmt: skip
-        assert logs == 1
+        assert [str(row[0]) for row in logs] == [in_three_days.isoformat()]  # once, dated
         assert reveals >= 1
 
         # performance counts the contact

@@ -26,6 +26,7 @@ from enum import StrEnum
 
 from sqlalchemy import Connection, text
 
+from app.i18n import t
 from app.models.sync import MutationKind
 from app.services.stored import stored_date, stored_datetime
 
@@ -71,12 +72,11 @@ class TimelineItem:
     to_outlet_name: str | None = None
     reason: str | None = None
 
-    def transfer_parties(self) -> tuple[Party, Party]:
-        """Who the prospect left and whom it went to, for the transfer's title."""
-        return (
-            Party.of(self.from_user_id, self.from_user_name, self.from_outlet_name),
-            Party.of(self.to_user_id, self.to_user_name, self.to_outlet_name),
-        )
+    def transfer_title(self, lang: str) -> str:
+        """ "张伟 → 李娜", "待领取池 → 张伟", "红花岗网点人员 → 张伟"."""
+        left = Party.of(self.from_user_id, self.from_user_name, self.from_outlet_name)
+        went = Party.of(self.to_user_id, self.to_user_name, self.to_outlet_name)
+        return t("timeline.transfer", lang, from_user=left.text(lang), to_user=went.text(lang))
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,8 @@ class Party:
             return cls("timeline.staff_of", outlet=outlet)
         return cls("timeline.staff_elsewhere")
 
-    def label(self) -> dict[str, str]:
-        """Parameters for the i18n key."""
-        return {"name": self.name, "outlet": self.outlet}
+    def text(self, lang: str) -> str:
+        return t(self.key, lang, name=self.name, outlet=self.outlet)
 
 
 def timeline(

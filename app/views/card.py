@@ -32,13 +32,7 @@ def _timeline_item(item, lang: str) -> ft.Control:  # type: ignore[no-untyped-de
             lines.append(format_money(item.amount, lang))
         icon = ft.Icons.TRENDING_UP
     else:
-        left, went = item.transfer_parties()
-        title = t(
-            "timeline.transfer",
-            lang,
-            from_user=t(left.key, lang, **left.label()),
-            to_user=t(went.key, lang, **went.label()),
-        )
+        title = item.transfer_title(lang)
         lines = [item.reason] if item.reason else []
         icon = ft.Icons.SWAP_HORIZ
     meta = f"{when} · {who}" + (f" · {t('card.pending', lang)}" if item.pending else "")

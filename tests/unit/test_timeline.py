@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, text
 
-from app.i18n import t
 from app.services.timeline import Party, TimelineItem, TimelineKind, newest_first, timeline
 from app.sync import local
 from app.sync.store import DeviceStore
@@ -222,12 +221,6 @@ def test_pending_moves_chain_from_the_last_known_status(store: DeviceStore) -> N
     ]
 
 
-def _title(item: TimelineItem, lang: str = "zh") -> str:
-    left, went = item.transfer_parties()
-    return t("timeline.transfer", lang, from_user=t(left.key, lang, **left.label()),
-             to_user=t(went.key, lang, **went.label()))  # fmt: skip
-
-
 def test_transfer_titles_tell_the_pool_from_staff_of_other_outlets(store: DeviceStore) -> None:
     """A device holds only its own outlet's staff: someone it does not know is named by
     their outlet, never mistaken for the pool."""
@@ -237,9 +230,9 @@ def test_transfer_titles_tell_the_pool_from_staff_of_other_outlets(store: Device
                 reason="", created_at="2026-03-08 08:00:00", rev=6)  # fmt: skip
     with store.read() as conn:
         items = {i.id: i for i in timeline(conn, "p")}
-    assert _title(items["t9"]) == "红花岗网点人员 → 张伟"
-    assert _title(items["t9"], "en") == "staff of 红花岗网点 → 张伟"
-    assert _title(items["t3"]) == "李娜 → 待领取池"
-    assert _title(items["t1"]) == "待领取池 → 张伟"
+    assert items["t9"].transfer_title("zh") == "红花岗网点人员 → 张伟"
+    assert items["t9"].transfer_title("en") == "staff of 红花岗网点 → 张伟"
+    assert items["t3"].transfer_title("zh") == "李娜 → 待领取池"
+    assert items["t1"].transfer_title("zh") == "待领取池 → 张伟"
     nowhere = Party.of("far-away", None, None)
-    assert t(nowhere.key, "zh", **nowhere.label()) == "其他网点人员"
+    assert nowhere.text("zh") == "其他网点人员"

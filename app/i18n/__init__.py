@@ -6,13 +6,13 @@ back to Chinese, then to the key itself, and formats ``{params}``.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from app.i18n import en, zh
+from app.services.clock import BEIJING, to_beijing
 
 DEFAULT_LANG = "zh"
-DISPLAY_TZ = ZoneInfo("Asia/Shanghai")  # stored times are naive UTC; people read Beijing time
+DISPLAY_TZ = BEIJING  # stored times are naive UTC; people read Beijing time
 CATALOGUES: dict[str, dict[str, str]] = {"zh": zh.MESSAGES, "en": en.MESSAGES}
 
 
@@ -37,9 +37,7 @@ def format_money(yuan: int | float | None, lang: str = DEFAULT_LANG) -> str:
 def format_datetime(value: datetime | None, lang: str = DEFAULT_LANG) -> str:
     if value is None:
         return t("common.never", lang)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M")
+    return to_beijing(value).strftime("%Y-%m-%d %H:%M")
 
 
 def format_date(value: date | None, lang: str = DEFAULT_LANG) -> str:

@@ -25,7 +25,7 @@ from sqlmodel import Session
 from app.models import TABLES_BY_ENTITY, ChangeLog, Role
 from app.models.sync import CHILD_ENTITIES, SYNC_COLUMNS, SYNC_ENTITIES
 from app.server.errors import StoreError
-from app.server.scope import Scope
+from app.server.scope import Scope, prospect_clause
 
 _log = ChangeLog.__table__
 _prospect = TABLES_BY_ENTITY["prospect"]
@@ -110,12 +110,12 @@ def _scoped(entity: str, scope: Scope, stmt: Select[Any]) -> Select[Any]:
         users = TABLES_BY_ENTITY["user"]
         return stmt.where(or_(users.c.outlet_id == scope.outlet_id, users.c.role == Role.ADMIN))
     if entity == "prospect":
-        return stmt.where(scope.prospect_clause(_prospect))
+        return stmt.where(prospect_clause(scope, _prospect))
     if entity in CHILD_ENTITIES:
         if scope.role == Role.ADMIN:  # every child is in scope; IN (all ids) would sort them all
             return stmt
         table = TABLES_BY_ENTITY[entity]
-        inner = select(_prospect.c.id).where(scope.prospect_clause(_prospect))
+        inner = select(_prospect.c.id).where(prospect_clause(scope, _prospect))
         return stmt.where(table.c.prospect_id.in_(inner))
     return stmt
 

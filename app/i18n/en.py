@@ -2,6 +2,7 @@
 
 MESSAGES: dict[str, str] = {
     "app.title": "Puhui Workbench",
+    "common.close": "Close",
     "common.never": "never",
     "funnel.unassigned": "Unassigned",
     "funnel.assigned": "Assigned",

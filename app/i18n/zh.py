@@ -2,6 +2,7 @@
 
 MESSAGES: dict[str, str] = {
     "app.title": "普惠营销工作台",
+    "common.close": "关闭",
     "common.never": "从未",
     # funnel
     "funnel.unassigned": "待分配",

@@ -34,6 +34,22 @@ class SyncClient:
         self.token = token
         self.protocol = protocol
 
+    @classmethod
+    def connect(cls, base_url: str, *, timeout: float = 30, connect: float = 5) -> SyncClient:
+        """A client of the store at ``base_url`` over its own HTTP connection pool."""
+        return cls(httpx.Client(base_url=base_url, timeout=httpx.Timeout(timeout, connect=connect)))
+
+    @property
+    def base_url(self) -> str:
+        return str(self.http.base_url).rstrip("/")
+
+    def point_to(self, base_url: str) -> None:
+        """Talk to another central store from the next request on (settings)."""
+        self.http.base_url = httpx.URL(base_url)
+
+    def close(self) -> None:
+        self.http.close()
+
     def _send(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = {PROTOCOL_HEADER: str(self.protocol)}
         if self.token:

@@ -9,11 +9,14 @@ number for a replay and drop the mutation).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from app.models.ids import new_id, utcnow
+from app.services.stored import stored_datetime
 from app.sync.state import StateKey
 from app.sync.store import DeviceStore
 
@@ -69,3 +72,37 @@ def pending_kinds(conn: Connection, kind: str) -> list[dict[str, Any]]:
         text("SELECT payload FROM outbox WHERE kind = :k ORDER BY seq"), {"k": kind}
     ).all()
     return [json.loads(r.payload) for r in rows]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A local change the central store refused, kept for the user to see."""
+
+    seq: int
+    kind: str
+    entity_id: str
+    code: str
+    message: str  # the store's words, in its language
+    rejected_at: datetime | None  # naive UTC
+
+
+def rejections(conn: Connection, limit: int = 100) -> list[Rejection]:
+    """The newest refusals first."""
+    rows = conn.execute(
+        text(
+            "SELECT seq, kind, entity_id, code, message, rejected_at FROM rejection"
+            " ORDER BY seq DESC LIMIT :limit"
+        ),
+        {"limit": limit},
+    )
+    return [
+        Rejection(
+            seq=int(r[0]),
+            kind=str(r[1]),
+            entity_id=str(r[2]),
+            code=str(r[3] or ""),
+            message=str(r[4] or ""),
+            rejected_at=stored_datetime(r[5]),
+        )
+        for r in rows
+    ]

@@ -11,7 +11,7 @@ import flet as ft
 from app.config import Settings
 from app.i18n import t
 from app.views.card import CardScreen
-from app.views.context import StateContext, Workbench, WorkbenchState
+from app.views.context import WorkbenchContext, use_observed, use_workbench
 from app.views.followups import FollowupsScreen
 from app.views.log_form import LogScreen
 from app.views.login import LoginScreen
@@ -21,39 +21,59 @@ from app.views.settings import SettingsScreen
 from app.views.shell import WIDE, Shell
 from app.views.sync_view import SyncScreen
 from app.views.whitelist import WhitelistScreen
+from app.workbench import Workbench
 
 ROUTES = [
-    ft.Route(path="/", component=Shell, children=[
-        ft.Route(index=True, component=WhitelistScreen),
-        ft.Route(path="followups", component=FollowupsScreen),
-        ft.Route(path="performance", component=PerformanceScreen),
-        ft.Route(path="map", component=MapScreen),
-        ft.Route(path="settings", component=SettingsScreen),
-        ft.Route(path="sync", component=SyncScreen),
-        ft.Route(path="prospect/:pid", component=CardScreen),
-        ft.Route(path="prospect/:pid/log", component=LogScreen),
-    ]),
-]  # fmt: skip
+    ft.Route(
+        path="/",
+        component=Shell,
+        children=[
+            ft.Route(index=True, component=WhitelistScreen),
+            ft.Route(path="followups", component=FollowupsScreen),
+            ft.Route(path="performance", component=PerformanceScreen),
+            ft.Route(path="map", component=MapScreen),
+            ft.Route(path="settings", component=SettingsScreen),
+            ft.Route(path="sync", component=SyncScreen),
+            ft.Route(path="prospect/:pid", component=CardScreen),
+            ft.Route(path="prospect/:pid/log", component=LogScreen),
+        ],
+    ),
+]
 
 
 @ft.component
-def Notice() -> ft.Control:
+def NoticeBar() -> ft.Control:
     """The one-line message of the last action, in words."""
-    state: WorkbenchState = ft.use_context(StateContext)
-    if not state.notice:
+    wb = use_workbench()
+    app = use_observed(wb.state)
+    if app.notice is None:
         return ft.Container()
-    text = t(state.notice, state.lang, **state.notice_params)
-    return ft.Semantics(identifier="notice", live_region=True, content=ft.Container(
-        bgcolor=ft.Colors.INVERSE_SURFACE, padding=12, content=ft.Row([
-            ft.Text(text, color=ft.Colors.ON_INVERSE_SURFACE, expand=True),
-            ft.IconButton(ft.Icons.CLOSE, icon_color=ft.Colors.ON_INVERSE_SURFACE,
-                          on_click=lambda _e: setattr(state, "notice", "")),
-        ])))  # fmt: skip
+    text = t(app.notice.code, app.lang, **app.notice.params)
+    return ft.Semantics(
+        identifier="notice",
+        live_region=True,
+        content=ft.Container(
+            bgcolor=ft.Colors.INVERSE_SURFACE,
+            padding=12,
+            content=ft.Row(
+                [
+                    ft.Text(text, color=ft.Colors.ON_INVERSE_SURFACE, expand=True),
+                    ft.IconButton(
+                        ft.Icons.CLOSE,
+                        icon_color=ft.Colors.ON_INVERSE_SURFACE,
+                        tooltip=t("common.close", app.lang),
+                        on_click=lambda _e: wb.dismiss_notice(),
+                    ),
+                ]
+            ),
+        ),
+    )
 
 
 @ft.component
 def Root() -> ft.Control:
-    state: WorkbenchState = ft.use_context(StateContext)
+    wb = use_workbench()
+    app = use_observed(wb.state)
     page = ft.context.page
 
     async def start() -> None:
@@ -61,19 +81,19 @@ def Root() -> ft.Control:
             if page.width:
                 break
             await asyncio.sleep(0.05)
-        state.wide = (page.width or 0) >= WIDE
-        await state.wb.open()
+        wb.set_wide((page.width or 0) >= WIDE)
+        await wb.open()
 
     ft.use_effect(start, [])  # after mount, so every state change re-renders
-    if not state.ready:
+    if not app.ready:
         return ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, expand=True)
-    main = ft.Router(ROUTES) if state.session else LoginScreen()
-    return ft.Column([ft.Container(main, expand=True), Notice()], spacing=0, expand=True)
+    main = ft.Router(ROUTES) if app.session else LoginScreen()
+    return ft.Column([ft.Container(main, expand=True), NoticeBar()], spacing=0, expand=True)
 
 
 @ft.component
-def App(state: WorkbenchState) -> ft.Control:
-    return StateContext(state, lambda: Root())
+def App(wb: Workbench) -> ft.Control:
+    return WorkbenchContext(wb, lambda: Root())
 
 
 def build_main(
@@ -88,15 +108,9 @@ def build_main(
         page.padding = 0
         apply_theme(page)
         wb = Workbench(settings, login=login, maps_dir=assets_dir / "maps")
-        wb.state.wide = (page.width or 0) >= WIDE
-
-        def on_resize(e: ft.PageResizeEvent) -> None:
-            wide = e.width >= WIDE
-            if wide != wb.state.wide:
-                wb.state.wide = wide
-
-        page.on_resize = on_resize
+        wb.set_wide((page.width or 0) >= WIDE)
+        page.on_resize = lambda e: wb.set_wide(e.width >= WIDE)
         page.on_close = lambda _e: wb.close()
-        page.render(App, wb.state)
+        page.render(App, wb)
 
     return main

@@ -5,37 +5,48 @@ from __future__ import annotations
 import flet as ft
 
 from app.i18n import format_money, t
-from app.views.context import StateContext, WorkbenchState
+from app.services.followups import FollowUpRow
+from app.views.context import use_observed, use_workbench
 from app.views.widgets import note, screen, section, status_chip
 
 
 @ft.component
 def FollowupsScreen() -> ft.Control:
-    state: WorkbenchState = ft.use_context(StateContext)
-    wb, lang = state.wb, state.lang
+    wb = use_workbench()
+    app = use_observed(wb.state)
+    state = use_observed(wb.followups.state)
+    lang = app.lang
     page = ft.context.page
-    ft.use_effect(wb.load_followups, [state.progress.last_sync_at])
-    data = state.followups
-    if data is None:
+    ft.use_effect(wb.followups.load, [app.progress.last_sync_at])
+    due = state.due
+    if due is None:
         return ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, expand=True)
 
-    def tile(row, overdue: bool) -> ft.Control:  # type: ignore[no-untyped-def]
+    def tile(row: FollowUpRow, overdue: bool) -> ft.Control:
         sub = [row.legal_rep, format_money(row.pre_approved_line, lang)]
         if overdue:
             sub.append(t("followups.days_overdue", lang, days=row.days_overdue))
-        return ft.Semantics(identifier=f"followup-{row.prospect_id}", button=True,
-                            content=ft.ListTile(
-            title=ft.Text(row.company_name, weight=ft.FontWeight.W_600),
-            subtitle=ft.Text(" · ".join(sub), color=ft.Colors.ERROR if overdue else None),
-            trailing=status_chip(row.status, lang), min_height=64,
-            on_click=lambda _e: page.navigate(f"/prospect/{row.prospect_id}")))  # fmt: skip
+        return ft.Semantics(
+            identifier=f"followup-{row.prospect_id}",
+            button=True,
+            content=ft.ListTile(
+                title=ft.Text(row.company_name, weight=ft.FontWeight.W_600),
+                subtitle=ft.Text(" · ".join(sub), color=ft.Colors.ERROR if overdue else None),
+                trailing=status_chip(row.status, lang),
+                min_height=64,
+                on_click=lambda _e: page.navigate(f"/prospect/{row.prospect_id}"),
+            ),
+        )
 
-    if not data.overdue and not data.today:
+    if not due.overdue and not due.today:
         return screen(t("followups.title", lang), note(t("followups.none", lang)))
     return screen(
         t("followups.title", lang),
-        section(t("followups.overdue", lang, count=len(data.overdue)),
-                *[tile(r, True) for r in data.overdue]),
-        section(t("followups.today", lang, count=len(data.today)),
-                *[tile(r, False) for r in data.today]),
-    )  # fmt: skip
+        section(
+            t("followups.overdue", lang, count=len(due.overdue)),
+            *[tile(r, True) for r in due.overdue],
+        ),
+        section(
+            t("followups.today", lang, count=len(due.today)), *[tile(r, False) for r in due.today]
+        ),
+    )

@@ -5,26 +5,27 @@ from __future__ import annotations
 import flet as ft
 
 from app.i18n import t
-from app.views.context import StateContext, WorkbenchState
+from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
 
 
 @ft.component
 def LoginScreen() -> ft.Control:
-    state: WorkbenchState = ft.use_context(StateContext)
-    wb = state.wb
-    lang = state.lang
-    employee_no, set_employee_no = ft.use_state(lambda: wb.remembered_employee_no())
-    busy, set_busy = ft.use_state(False)
+    wb = use_workbench()
+    app = use_observed(wb.state)
+    form = use_observed(wb.login.state)
+    lang = app.lang
+    employee_no, set_employee_no = ft.use_state(wb.login.remembered_employee_no)
 
     async def submit(e: ft.Event) -> None:
         # Enter in the password box: take its value now, before on_change re-renders
-        typed = e.control.value if isinstance(e.control, ft.TextField) else state.login_password
-        set_busy(True)
-        await wb.login(employee_no, typed or "")  # a wrong password empties the box
-        set_busy(False)
+        typed = e.control.value if isinstance(e.control, ft.TextField) else form.password
+        await wb.login.submit(employee_no, typed or "")  # a wrong password empties the box
 
-    error = t(state.login_error, lang, **state.login_params) if state.login_error else None
+    def typed_password(e: ft.Event) -> None:
+        form.password = e.control.value
+
+    error = t(form.error, lang, **form.error_params) if form.error else None
     return ft.Container(
         expand=True,
         alignment=ft.Alignment.CENTER,
@@ -37,22 +38,40 @@ def LoginScreen() -> ft.Control:
                 horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
                 controls=[
                     ft.Icon(ft.Icons.STOREFRONT, size=56, color=BRAND),
-                    ft.Text(t("app.title", lang), size=26, weight=ft.FontWeight.BOLD,
-                            text_align=ft.TextAlign.CENTER),
-                    ft.TextField(label=t("login.employee_no", lang), value=employee_no,
-                                 on_change=lambda e: set_employee_no(e.control.value),
-                                 prefix_icon=ft.Icons.BADGE, autofocus=not employee_no),
-                    ft.TextField(label=t("login.password", lang), value=state.login_password,
-                                 password=True, can_reveal_password=True, on_submit=submit,
-                                 on_change=lambda e: setattr(state, "login_password",
-                                                             e.control.value),
-                                 prefix_icon=ft.Icons.LOCK, error=error),
-                    ft.FilledButton(t("login.submit", lang), on_click=submit, disabled=busy,
-                                    height=52),
-                    ft.ProgressBar(visible=busy, color=BRAND),
-                    ft.Text(t("login.server", lang, url=state.server_url), size=12,
-                            color=ft.Colors.ON_SURFACE_VARIANT, text_align=ft.TextAlign.CENTER),
+                    ft.Text(
+                        t("app.title", lang),
+                        size=26,
+                        weight=ft.FontWeight.BOLD,
+                        text_align=ft.TextAlign.CENTER,
+                    ),
+                    ft.TextField(
+                        label=t("login.employee_no", lang),
+                        value=employee_no,
+                        on_change=lambda e: set_employee_no(e.control.value),
+                        prefix_icon=ft.Icons.BADGE,
+                        autofocus=not employee_no,
+                    ),
+                    ft.TextField(
+                        label=t("login.password", lang),
+                        value=form.password,
+                        password=True,
+                        can_reveal_password=True,
+                        on_submit=submit,
+                        on_change=typed_password,
+                        prefix_icon=ft.Icons.LOCK,
+                        error=error,
+                    ),
+                    ft.FilledButton(
+                        t("login.submit", lang), on_click=submit, disabled=form.busy, height=52
+                    ),
+                    ft.ProgressBar(visible=form.busy, color=BRAND),
+                    ft.Text(
+                        t("login.server", lang, url=app.server_url),
+                        size=12,
+                        color=ft.Colors.ON_SURFACE_VARIANT,
+                        text_align=ft.TextAlign.CENTER,
+                    ),
                 ],
             ),
         ),
-    )  # fmt: skip
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import flet as ft
 
 from app.i18n import format_datetime, t
-from app.views.context import StateContext, WorkbenchState
+from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
 
 TABS = [
@@ -27,8 +27,9 @@ def tab_index(location: str) -> int:
 
 @ft.component
 def SyncBar() -> ft.Control:
-    state: WorkbenchState = ft.use_context(StateContext)
-    p, lang = state.progress, state.lang
+    wb = use_workbench()
+    app = use_observed(wb.state)
+    p, lang = app.progress, app.lang
     pieces = [t("sync.last", lang, time=format_datetime(p.last_sync_at, lang))]
     if p.pending:
         pieces.append(t("sync.pending", lang, count=p.pending))
@@ -45,11 +46,32 @@ def SyncBar() -> ft.Control:
     if waiting:
         lines.append(ft.Text(waiting, size=13, weight=ft.FontWeight.W_600, color=BRAND))
 
-    async def on_sync(_e: ft.Event) -> None:
-        await state.wb.sync()
-
-    icon = (ft.Icons.CLOUD_SYNC if p.running else
-            ft.Icons.CLOUD_OFF if p.error_code else ft.Icons.CLOUD_DONE)  # fmt: skip
+    if p.running:
+        icon = ft.Icons.CLOUD_SYNC
+    elif p.error_code:
+        icon = ft.Icons.CLOUD_OFF
+    else:
+        icon = ft.Icons.CLOUD_DONE
+    details = ft.Semantics(
+        identifier="sync-status",
+        expand=True,
+        button=True,
+        content=ft.Container(
+            ft.Column(lines, spacing=0, tight=True),
+            on_click=lambda _e: ft.context.page.navigate("/sync"),
+        ),
+    )
+    button = ft.Semantics(
+        identifier="sync",
+        button=True,
+        content=ft.FilledButton(
+            t("sync.button", lang),
+            icon=ft.Icons.SYNC,
+            disabled=p.running,
+            on_click=lambda _e: ft.context.page.run_task(wb.sync),
+            height=44,
+        ),
+    )
     return ft.Container(
         bgcolor=ft.Colors.SURFACE_CONTAINER_HIGH,
         padding=ft.Padding.symmetric(horizontal=12, vertical=6),
@@ -59,65 +81,70 @@ def SyncBar() -> ft.Control:
                 ft.Row(
                     [
                         ft.Icon(icon, color=ft.Colors.ERROR if p.error_code else BRAND),
-                        ft.Semantics(identifier="sync-status", expand=True, button=True,
-                                     content=ft.Container(
-                                         ft.Column(lines, spacing=0, tight=True),
-                                         on_click=lambda _e: ft.context.page.navigate("/sync"))),
-                        ft.Semantics(identifier="sync", button=True, content=ft.FilledButton(
-                            t("sync.button", lang), icon=ft.Icons.SYNC, disabled=p.running,
-                            on_click=on_sync, height=44)),
+                        details,
+                        button,
                     ],
                     vertical_alignment=ft.CrossAxisAlignment.CENTER,
                 ),
                 ft.ProgressBar(value=p.fraction, visible=p.running, color=BRAND),
             ],
         ),
-    )  # fmt: skip
+    )
 
 
 @ft.component
 def Shell() -> ft.Control:
-    state: WorkbenchState = ft.use_context(StateContext)
-    lang = state.lang
+    wb = use_workbench()
+    app = use_observed(wb.state)
+    lang = app.lang
     page = ft.context.page
-    location = ft.use_route_location()
-    selected = tab_index(location)
+    selected = tab_index(ft.use_route_location())
     outlet = ft.use_route_outlet()
 
     def go(index: int) -> None:
         page.navigate(TABS[index][0])
 
-    session = state.session
+    session = app.session
     who = f"{session.name} · {t('role.' + session.role, lang)}" if session else ""
     header = ft.Container(
         bgcolor=BRAND,
         padding=ft.Padding.symmetric(horizontal=16, vertical=10),
-        content=ft.Row([
-            ft.Icon(ft.Icons.STOREFRONT, color=ft.Colors.WHITE),
-            ft.Text(t("app.title", lang), size=18, color=ft.Colors.WHITE,
-                    weight=ft.FontWeight.BOLD, expand=True),
-            ft.Text(who, size=13, color=ft.Colors.WHITE),
-        ]),
-    )  # fmt: skip
-    body = ft.Column([header, SyncBar(), ft.Container(outlet, expand=True)], spacing=0,
-                     expand=True)  # fmt: skip
-    # The page's own width at each render, with the resize events (state.wide) as the
+        content=ft.Row(
+            [
+                ft.Icon(ft.Icons.STOREFRONT, color=ft.Colors.WHITE),
+                ft.Text(
+                    t("app.title", lang),
+                    size=18,
+                    color=ft.Colors.WHITE,
+                    weight=ft.FontWeight.BOLD,
+                    expand=True,
+                ),
+                ft.Text(who, size=13, color=ft.Colors.WHITE),
+            ]
+        ),
+    )
+    body = ft.Column([header, SyncBar(), ft.Container(outlet, expand=True)], spacing=0, expand=True)
+    # The page's own width at each render, with the resize events (app.wide) as the
     # trigger: a size the client reports without an event still wins at the next render.
-    wide = (page.width or 0) >= WIDE if page.width else state.wide
+    wide = (page.width or 0) >= WIDE if page.width else app.wide
     if wide:
         rail = ft.NavigationRail(
             selected_index=selected,
             label_type=ft.NavigationRailLabelType.ALL,
             on_change=lambda e: go(int(e.control.selected_index or 0)),
-            destinations=[ft.NavigationRailDestination(icon=icon, label=t(key, lang))
-                          for _, key, icon in TABS],
-        )  # fmt: skip
-        return ft.SafeArea(expand=True, content=ft.Row(
-            [rail, ft.VerticalDivider(width=1), body], spacing=0, expand=True))  # fmt: skip
+            destinations=[
+                ft.NavigationRailDestination(icon=icon, label=t(key, lang)) for _, key, icon in TABS
+            ],
+        )
+        return ft.SafeArea(
+            expand=True,
+            content=ft.Row([rail, ft.VerticalDivider(width=1), body], spacing=0, expand=True),
+        )
     bar = ft.NavigationBar(
         selected_index=selected,
         on_change=lambda e: go(int(e.control.selected_index or 0)),
-        destinations=[ft.NavigationBarDestination(icon=icon, label=t(key, lang))
-                      for _, key, icon in TABS],
-    )  # fmt: skip
+        destinations=[
+            ft.NavigationBarDestination(icon=icon, label=t(key, lang)) for _, key, icon in TABS
+        ],
+    )
     return ft.SafeArea(expand=True, content=ft.Column([body, bar], spacing=0, expand=True))

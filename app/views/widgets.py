@@ -48,9 +48,13 @@ def screen(
     """A scrolling screen with a header row (optional back button and actions)."""
     head: list[ft.Control] = []
     if on_back is not None:
-        head.append(ft.Semantics(identifier="back", button=True,
-                                 content=ft.IconButton(ft.Icons.ARROW_BACK, on_click=on_back,
-                                                       icon_size=26)))  # fmt: skip
+        head.append(
+            ft.Semantics(
+                identifier="back",
+                button=True,
+                content=ft.IconButton(ft.Icons.ARROW_BACK, on_click=on_back, icon_size=26),
+            )
+        )
     head.append(ft.Text(title, size=22, weight=ft.FontWeight.BOLD, expand=True))
     head.extend(actions or [])
     return ft.Column(
@@ -62,12 +66,12 @@ def screen(
                 ft.Row(head, vertical_alignment=ft.CrossAxisAlignment.CENTER),
                 # the back button brings its own padding; a bare title lines up with the body
                 padding=ft.Padding.only(left=8 if on_back is not None else 16, right=16, top=8),
-            ),  # fmt: skip
+            ),
             ft.Container(
                 ft.Column(
                     list(controls), spacing=12, horizontal_alignment=ft.CrossAxisAlignment.STRETCH
                 ),
                 padding=ft.Padding.only(left=16, right=16, bottom=24),
-            ),  # fmt: skip
+            ),
         ],
     )

@@ -1,79 +1,175 @@
-"""The workbench controller against a real central store: what the whitelist screen shows."""
+"""The application layer against a real central store: what the screens would show."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from app.config import Settings
-from app.views import context
-from app.views.context import Workbench
+from app.models.ids import new_id, utcnow
+from app.services import policy
+from app.services.policy import Action
+from app.services.scope import Scope
+from app.sync import local
+from app.workbench import Workbench
+from app.workbench import card as card_module
+from app.workbench import whitelist as whitelist_module
+from tests.conftest import Device
 from tests.world import PASSWORD, build_world
 
 
 @pytest.fixture
-def workbench(live_server, tmp_path):  # type: ignore[no-untyped-def]
-    build_world(live_server.engine, per_marketer=6, pool=4)
+def world_and_workbench(live_server, tmp_path):  # type: ignore[no-untyped-def]
+    world = build_world(live_server.engine, per_marketer=6, pool=4)
     settings = Settings(server_url=live_server.url, data_dir=tmp_path / "device")
     wb = Workbench(settings, maps_dir=tmp_path / "maps")
-    yield wb
-    wb.http.close()
-    wb.store.close()
+    yield world, wb
+    wb.close()
+
+
+@pytest.fixture
+def workbench(world_and_workbench):  # type: ignore[no-untyped-def]
+    return world_and_workbench[1]
+
+
+async def signed_in(wb: Workbench, employee_no: str = "M1") -> Workbench:
+    assert await wb.login.submit(employee_no, PASSWORD)
+    await asyncio.to_thread(wb.engine.sync_once)
+    await wb.whitelist.refresh()
+    return wb
 
 
 async def test_a_search_is_not_overwritten_by_an_older_slower_read(workbench, monkeypatch):
     """A sync finishing redraws the list with the query of that moment; a search submitted
     meanwhile must win, whichever read comes back last."""
-    wb = workbench
-    assert await wb.login("M1", PASSWORD)
-    await asyncio.to_thread(wb.engine.sync_once)
-    await wb.refresh()
-    everything = wb.state.total
+    wb = await signed_in(workbench)
+    lists = wb.whitelist.state
+    everything = lists.total
     assert everything > 1
 
-    real = context.wl.query_whitelist
+    real = whitelist_module.query_whitelist
 
     def slow_when_unfiltered(conn, query, **kwargs):  # type: ignore[no-untyped-def]
         if not query.text:
-            import time
-
             time.sleep(0.5)  # the redraw of the sync that just finished: slower
         return real(conn, query, **kwargs)
 
-    monkeypatch.setattr(context.wl, "query_whitelist", slow_when_unfiltered)
-    redraw = asyncio.create_task(wb.refresh())  # started first, with no search text
+    monkeypatch.setattr(whitelist_module, "query_whitelist", slow_when_unfiltered)
+    redraw = asyncio.create_task(wb.whitelist.refresh())  # started first, with no search text
     await asyncio.sleep(0.05)
-    first = wb.state.rows[0].company_name
-    await wb.set_query(text=first[-3:])
+    first = lists.rows[0].company_name
+    await wb.whitelist.set_filters(text=first[-3:])
     await redraw
 
-    assert wb.state.query_text == first[-3:]
-    assert 1 <= wb.state.total < everything
-    assert all(first[-3:] in row.company_name for row in wb.state.rows)
+    assert lists.filters.text == first[-3:]
+    assert 1 <= lists.total < everything
+    assert all(first[-3:] in row.company_name for row in lists.rows)
 
 
 async def test_the_card_tapped_last_is_the_card_shown(workbench, monkeypatch):
     """Tap one customer, back, tap another: the first card's slower read must not land last
     (the screen would wait for the second card for ever)."""
-    wb = workbench
-    assert await wb.login("M1", PASSWORD)
-    await asyncio.to_thread(wb.engine.sync_once)
-    await wb.refresh()
-    first, second = (row.id for row in wb.state.rows[:2])
+    wb = await signed_in(workbench)
+    first, second = (row.id for row in wb.whitelist.state.rows[:2])
 
-    real = context.get_card
+    real = card_module.get_card
 
     def slow_for_the_first(conn, prospect_id):  # type: ignore[no-untyped-def]
         if prospect_id == first:
-            import time
-
             time.sleep(0.5)
         return real(conn, prospect_id)
 
-    monkeypatch.setattr(context, "get_card", slow_for_the_first)
-    tapped_first = asyncio.create_task(wb.open_card(first))
+    monkeypatch.setattr(card_module, "get_card", slow_for_the_first)
+    tapped_first = asyncio.create_task(wb.card.open(first))
     await asyncio.sleep(0.05)
-    await wb.open_card(second)
+    await wb.card.open(second)
     await tapped_first
-    assert wb.state.card is not None and wb.state.card.id == second
+    assert wb.card.state.card is not None and wb.card.state.card.id == second
+
+
+async def test_an_offline_status_change_shows_on_the_card_at_once_marked_pending(workbench):
+    wb = await signed_in(workbench)
+    mine = next(r for r in wb.whitelist.state.rows if r.assignee_id == wb.scope.user_id)
+    assert await wb.settings_screen.set_server_url("http://127.0.0.1:9")  # the network is gone
+    await wb.card.open(mine.id)
+
+    await wb.card.move("interested")
+
+    shown = wb.card.state
+    assert shown.card is not None and shown.card.status == "interested"
+    newest = shown.timeline[0]
+    assert (newest.kind, newest.to_status, newest.pending) == ("status", "interested", True)
+    assert newest.applied is None  # not judged by the store yet: no "not applied" line
+    assert wb.state.progress.pending == 1
+    row = next(r for r in wb.whitelist.state.rows if r.id == mine.id)
+    assert row.status == "interested"
+
+
+async def test_the_rejections_screen_reads_times_as_stored_utc(workbench, live_server, tmp_path):
+    """The store's refusals keep their time as naive UTC, so the screen can show Beijing
+    time like everywhere else (it used to print the UTC text)."""
+    wb = await signed_in(workbench)
+    theirs = next(r for r in wb.whitelist.state.rows if r.assignee_id is None)
+    manager = Device(live_server.url, tmp_path / "manager.sqlite")
+    manager.login("G1", PASSWORD)
+    manager.sync()
+    local.move_funnel(
+        manager.store, Scope(**_who(manager)), prospect_id=theirs.id, to_status="invalid"
+    )
+    manager.sync()  # the store now holds it as invalid: final
+
+    await wb.card.open(theirs.id)
+    await wb.card.move("declined")  # offline the marketer still sees it open
+    await asyncio.to_thread(wb.engine.sync_once)
+    await wb.sync_screen.load_rejections()
+    manager.close()
+
+    (refused,) = wb.sync_screen.state.rejections
+    assert refused.code == "funnel.closed"
+    assert refused.rejected_at is not None
+    assert abs((utcnow() - refused.rejected_at).total_seconds()) < 60
+
+
+def _who(device: Device) -> dict[str, str | None]:
+    me = device.client.login("G1", PASSWORD)["user"]
+    return {"user_id": me["id"], "role": me["role"], "outlet_id": me["outlet_id"]}
+
+
+def _claim(prospect_id: str) -> dict:
+    return {
+        "seq": 1,
+        "id": new_id(),
+        "kind": "prospect.claim",
+        "payload": {
+            "transfer_id": new_id(),
+            "prospect_id": prospect_id,
+            "occurred_at": str(utcnow()),
+        },
+        "created_at": str(utcnow()),
+    }
+
+
+@pytest.mark.parametrize("marketers_may_claim", [True, False])
+async def test_one_policy_decides_the_cards_buttons_and_the_stores_verdict(
+    world_and_workbench, monkeypatch, marketers_may_claim
+):
+    """Change who may claim in the one policy table: the card's 领取 button and the central
+    store's answer to a claim follow together."""
+    world, wb = world_and_workbench
+    roles = policy.ROLES[Action.CLAIM] if marketers_may_claim else frozenset({"admin"})
+    monkeypatch.setitem(policy.ROLES, Action.CLAIM, roles)
+    wb = await signed_in(wb)
+    pool = next(r for r in wb.whitelist.state.rows if r.assignee_id is None)
+
+    await wb.card.open(pool.id)
+    assert wb.card.state.actions.claim is marketers_may_claim
+
+    # the store judges a claim itself, whatever a device decided (an old app, a script)
+    answer = await asyncio.to_thread(wb.client.push, "device-policy-test", [_claim(pool.id)])
+    (result,) = answer["results"]
+    if marketers_may_claim:
+        assert result["status"] == "applied"
+    else:
+        assert (result["status"], result["code"]) == ("rejected", "auth.forbidden")

@@ -1,0 +1,181 @@
+"""The customer card: profile, masked contacts with audited reveal, status, timeline, and
+the actions the signed-in user may take (asked of the one policy the store asks too)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import flet as ft
+from sqlalchemy import Connection
+
+from app.services.funnel import FunnelStatus, needs_amount
+from app.services.policy import Action, ProspectFacts, allowed_actions, next_statuses
+from app.services.prospects import ProspectCard, get_card, outlet_marketers
+from app.services.timeline import TimelineItem, timeline
+from app.sync import local
+from app.workbench.reads import LatestRead
+
+if TYPE_CHECKING:
+    from app.workbench.workbench import Workbench
+
+
+@dataclass(frozen=True)
+class CardActions:
+    """What the card offers the signed-in user for this prospect."""
+
+    claim: bool = False
+    assign: bool = False
+    log: bool = False
+    reveal: bool = False
+    next_statuses: tuple[FunnelStatus, ...] = ()
+
+    @property
+    def needs_amount(self) -> bool:
+        """A step on offer asks for the disbursed amount."""
+        return any(needs_amount(s) for s in self.next_statuses)
+
+
+@dataclass(frozen=True)
+class Marketer:
+    id: str
+    name: str
+
+
+@ft.observable
+@dataclass
+class CardState:
+    card: ProspectCard | None = None
+    timeline: list[TimelineItem] = field(default_factory=list)
+    actions: CardActions = field(default_factory=CardActions)
+    revealed: frozenset[str] = frozenset()  # "phone", "credit_code"
+    marketers: list[Marketer] = field(default_factory=list)  # who a manager may assign to
+
+
+@dataclass(frozen=True)
+class _Read:
+    card: ProspectCard | None
+    timeline: list[TimelineItem]
+
+
+class CardController:
+    def __init__(self, wb: Workbench) -> None:
+        self.wb = wb
+        self.state = CardState()
+        self._reads = LatestRead()
+
+    def clear(self) -> None:
+        self.state.card, self.state.timeline = None, []
+
+    async def open(self, prospect_id: str) -> None:
+        """Read the card; changes not yet uploaded show in the timeline, marked pending."""
+        me = self.wb.scope
+
+        def read(conn: Connection) -> _Read:
+            return _Read(
+                get_card(conn, prospect_id),
+                timeline(conn, prospect_id, include_outbox=True, me=me.user_id),
+            )
+
+        ticket = self._reads.begin()
+        found = await self.wb.read(read)
+        if not self._reads.is_latest(ticket):
+            return  # another card was tapped meanwhile
+        s = self.state
+        if s.card is None or s.card.id != prospect_id:
+            s.revealed = frozenset()
+        s.actions = self._actions(found.card)
+        s.card, s.timeline = found.card, found.timeline
+        if s.actions.assign and not s.marketers:
+            await self.load_marketers()
+
+    def _actions(self, card: ProspectCard | None) -> CardActions:
+        if card is None:
+            return CardActions()
+        me = self.wb.scope
+        facts = ProspectFacts(card.outlet_id, card.assignee_id, card.status)
+        allowed = allowed_actions(me, facts)
+        return CardActions(
+            claim=Action.CLAIM in allowed,
+            assign=Action.ASSIGN in allowed,
+            log=Action.LOG in allowed,
+            reveal=Action.REVEAL in allowed,
+            next_statuses=tuple(next_statuses(me, facts)),
+        )
+
+    async def load_marketers(self) -> None:
+        me = self.wb.scope
+        outlet = None if me.role == "admin" else me.outlet_id
+        rows = await self.wb.read(lambda conn: outlet_marketers(conn, outlet))
+        self.state.marketers = [Marketer(uid, name) for uid, name in rows]
+
+    def assignees(self) -> list[Marketer]:
+        """The marketers this card's prospect can be handed to (not its assignee)."""
+        card = self.state.card
+        current = card.assignee_id if card else None
+        return [m for m in self.state.marketers if m.id != current]
+
+    async def reveal(self, field_name: str) -> None:
+        card = self.state.card
+        if card is None:
+            return
+        await asyncio.to_thread(
+            local.record_reveal,
+            self.wb.store,
+            self.wb.scope,
+            prospect_id=card.id,
+            field=field_name,
+        )
+        self.state.revealed = self.state.revealed | {field_name}
+        await self.wb.after_local_change(card.id, "card.revealed")
+
+    async def move(self, to_status: str, amount_text: str = "") -> None:
+        """Ask for a status change; the amount (yuan, digits) when the step needs one."""
+        card = self.state.card
+        if card is None:
+            return
+        amount = int(amount_text) if amount_text.strip().isdigit() else None
+        try:
+            await asyncio.to_thread(
+                local.move_funnel,
+                self.wb.store,
+                self.wb.scope,
+                prospect_id=card.id,
+                to_status=to_status,
+                amount=amount,
+            )
+        except local.LocalError as exc:
+            self.wb.notify(exc.code)
+            return
+        await self.wb.after_local_change(card.id, "card.moved", status=f"funnel.{to_status}")
+
+    async def assign(self, to_user_id: str, reason: str) -> None:
+        card = self.state.card
+        if card is None:
+            return
+        name = next((m.name for m in self.state.marketers if m.id == to_user_id), "")
+        try:
+            await asyncio.to_thread(
+                local.assign,
+                self.wb.store,
+                self.wb.scope,
+                prospect_id=card.id,
+                to_user_id=to_user_id,
+                reason=reason.strip(),
+            )
+        except local.LocalError as exc:
+            self.wb.notify(exc.code)
+            return
+        await self.wb.after_local_change(card.id, "card.assigned", name=name)
+
+    async def claim(self) -> None:
+        card = self.state.card
+        if card is None:
+            return
+        try:
+            await asyncio.to_thread(local.claim, self.wb.store, self.wb.scope, prospect_id=card.id)
+        except local.LocalError as exc:
+            self.wb.notify(exc.code)
+            return
+        await self.wb.after_local_change(card.id, "card.claimed")

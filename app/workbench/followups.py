@@ -1,0 +1,30 @@
+"""Follow-ups due today and overdue, for the signed-in marketer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import flet as ft
+
+from app.services.clock import beijing_today
+from app.services.followups import FollowUps, due_followups
+
+if TYPE_CHECKING:
+    from app.workbench.workbench import Workbench
+
+
+@ft.observable
+@dataclass
+class FollowupsState:
+    due: FollowUps | None = None  # None until the first read lands
+
+
+class FollowupsController:
+    def __init__(self, wb: Workbench) -> None:
+        self.wb = wb
+        self.state = FollowupsState()
+
+    async def load(self) -> None:
+        user_id, today = self.wb.scope.user_id, beijing_today()
+        self.state.due = await self.wb.read(lambda conn: due_followups(conn, user_id, today))

@@ -1,0 +1,101 @@
+"""Writing a marketing log: the form's checks, the check-in position, saving on the device."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from app.geo.distance import haversine_km
+from app.models.ids import utcnow
+from app.services.clock import beijing_today
+from app.services.marketing import check_log_input, follow_up_choices
+from app.services.prospects import ProspectCard
+from app.sync import local
+
+if TYPE_CHECKING:
+    from app.workbench.workbench import Workbench
+
+
+class CheckInSource(StrEnum):
+    DEVICE = "device"  # the device's own position fix
+    OUTLET = "outlet"  # no fix to be had: the outlet's position stands in
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """Where a visit was logged from, and how far that is from the registered address."""
+
+    lat: float
+    lon: float
+    source: CheckInSource
+    distance_km: float | None
+
+
+def check_in(card: ProspectCard | None, fix: tuple[float, float] | None) -> CheckIn | None:
+    """The device's fix when there is one, else the outlet's position, else none."""
+    if fix is not None:
+        lat, lon, source = fix[0], fix[1], CheckInSource.DEVICE
+    elif card is not None and card.outlet_lat is not None and card.outlet_lon is not None:
+        lat, lon, source = card.outlet_lat, card.outlet_lon, CheckInSource.OUTLET
+    else:
+        return None
+    km = haversine_km(lat, lon, card.lat, card.lon) if card is not None else None
+    return CheckIn(lat, lon, source, km)
+
+
+class LogController:
+    def __init__(self, wb: Workbench) -> None:
+        self.wb = wb
+
+    @staticmethod
+    def follow_up_choices() -> list[tuple[int, str]]:
+        """(days, ISO date) of the one-tap next follow-ups, from today in Beijing."""
+        return follow_up_choices(beijing_today())
+
+    async def prepare(self, prospect_id: str) -> None:
+        """The form needs its prospect's card (company name, address, outlet)."""
+        card = self.wb.card.state.card
+        if card is None or card.id != prospect_id:
+            await self.wb.card.open(prospect_id)
+
+    async def save(
+        self,
+        prospect_id: str,
+        *,
+        channel: str | None,
+        outcome: str | None,
+        note: str,
+        next_follow_up: str,
+        where: CheckIn | None,
+    ) -> dict[str, str]:
+        """Save the log on the device and queue it; returns the field errors (i18n codes),
+        empty when saved."""
+        clean, problems = check_log_input(
+            channel=channel,
+            outcome=outcome,
+            note=note,
+            next_follow_up=next_follow_up,
+            today=beijing_today(),
+        )
+        if clean is None:
+            return problems
+        try:
+            await asyncio.to_thread(
+                local.record_log,
+                self.wb.store,
+                self.wb.scope,
+                prospect_id=prospect_id,
+                channel=clean.channel,
+                outcome=clean.outcome,
+                note=clean.note,
+                occurred_at=utcnow(),
+                next_follow_up=clean.next_follow_up,
+                lat=where.lat if where else None,
+                lon=where.lon if where else None,
+            )
+        except local.LocalError as exc:
+            return {"form": exc.code}
+        await self.wb.after_local_change(prospect_id, "log.saved")
+        return {}

@@ -1,0 +1,95 @@
+"""Performance: mine, or my outlet's with each marketer; week, month or quarter."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import flet as ft
+from sqlalchemy import Connection
+
+from app.models.user import Role
+from app.services import performance as perf
+from app.services.clock import beijing_today
+from app.sync.state import StateKey
+from app.sync.store import DeviceStore
+from app.workbench.reads import LatestRead
+
+if TYPE_CHECKING:
+    from app.workbench.workbench import Workbench
+
+PERIODS = tuple(p.value for p in perf.Period)
+MINE, OUTLET = "mine", "outlet"
+
+
+def ranks_from_store(role: str) -> bool:
+    """Whose rank comes from the central store: an admin's device holds the whole branch
+    and ranks it itself; everyone else shows the store's ranks, as of the last sync."""
+    return role != Role.ADMIN
+
+
+@ft.observable
+@dataclass
+class PerformanceState:
+    period: str = perf.Period.MONTH.value
+    subject: str = MINE
+    report: perf.PerformanceReport | None = None
+    breakdown: list[perf.MarketerRow] = field(default_factory=list)  # the outlet's marketers
+    ranked_at: datetime | None = None  # when the central store ranked the branch (UTC)
+
+
+@dataclass(frozen=True)
+class _Read:
+    report: perf.PerformanceReport
+    breakdown: list[perf.MarketerRow]
+    ranked_at: datetime | None
+
+
+class PerformanceController:
+    def __init__(self, wb: Workbench) -> None:
+        self.wb = wb
+        self.state = PerformanceState()
+        self._reads = LatestRead()
+
+    def subjects(self) -> tuple[str, ...]:
+        """Whose figures the user may pick: their own, and their outlet's when they have one."""
+        session = self.wb.session
+        return (MINE, OUTLET) if session and session.outlet_id else (MINE,)
+
+    async def pick(self, *, period: str | None = None, subject: str | None = None) -> None:
+        if period in PERIODS:
+            self.state.period = period
+        if subject in self.subjects():
+            self.state.subject = subject
+        await self.load()
+
+    async def load(self) -> None:
+        me = self.wb.scope
+        period = perf.Period(self.state.period)
+        outlet = me.outlet_id if self.state.subject == OUTLET else None
+        today = beijing_today()
+
+        def read(conn: Connection) -> _Read:
+            raw = DeviceStore.get(conn, StateKey.BRANCH_RANKS)
+            if outlet:
+                report = perf.outlet_report(conn, outlet, period, today)
+                rows = perf.marketer_breakdown(conn, outlet, period, today)
+                who = {"outlet_id": outlet}
+            else:
+                report = perf.marketer_report(conn, me.user_id, period, today)
+                rows, who = [], {"user_id": me.user_id}
+            stored = json.loads(raw) if raw else {}
+            if not ranks_from_store(me.role):
+                return _Read(report, rows, None)
+            report = perf.with_stored_rank(report, stored, period, today, **who)
+            as_of = stored.get("as_of")
+            return _Read(report, rows, datetime.fromisoformat(as_of) if as_of else None)
+
+        ticket = self._reads.begin()
+        found = await self.wb.read(read)
+        if not self._reads.is_latest(ticket):
+            return
+        s = self.state
+        s.report, s.breakdown, s.ranked_at = found.report, found.breakdown, found.ranked_at

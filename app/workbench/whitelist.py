@@ -1,0 +1,161 @@
+"""The whitelist (home): what is searched and filtered, and the page of prospects it gives."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import flet as ft
+from sqlalchemy import Connection
+
+from app.services.clock import beijing_today
+from app.services.scope import ViewScope
+from app.services.whitelist import (
+    BatchBadge,
+    IndustryCount,
+    WhitelistPage,
+    WhitelistQuery,
+    WhitelistRow,
+    batch_badges,
+    industries,
+    query_whitelist,
+)
+from app.workbench.reads import LatestRead
+
+if TYPE_CHECKING:
+    from app.workbench.workbench import Workbench
+
+PAGE_SIZE = 50
+NEAR_KM = 3.0  # the "within 3 km" chip
+SORTS = ("distance", "line", "score", "last_contact")
+
+
+@dataclass(frozen=True)
+class WhitelistFilters:
+    """What the user asked the list for."""
+
+    text: str = ""
+    scope: ViewScope = ViewScope.MINE_AND_POOL
+    status: str = ""  # one funnel status, or every one
+    sort: str = "distance"
+    due: bool = False  # follow-up due today or overdue
+    batch: str = ""
+    industry: str = ""
+    near: bool = False  # within NEAR_KM of the origin
+    origin: tuple[float, float] | None = None  # my position; None: the outlet's
+
+
+@ft.observable
+@dataclass
+class WhitelistState:
+    filters: WhitelistFilters = field(default_factory=WhitelistFilters)
+    rows: list[WhitelistRow] = field(default_factory=list)
+    total: int = 0
+    status_counts: dict[str, int] = field(default_factory=dict)
+    batches: list[BatchBadge] = field(default_factory=list)
+    industries: list[IndustryCount] = field(default_factory=list)
+    loading: bool = True
+
+
+@dataclass(frozen=True)
+class _Read:
+    page: WhitelistPage
+    batches: list[BatchBadge]
+    industries: list[IndustryCount]
+
+
+class WhitelistController:
+    def __init__(self, wb: Workbench) -> None:
+        self.wb = wb
+        self.state = WhitelistState()
+        self.search_draft: str | None = None  # the search box as typed, not yet submitted
+        self._reads = LatestRead()
+
+    async def reset(self, scope: ViewScope) -> None:
+        """A new session: its default scope, no filters."""
+        self.state.filters = WhitelistFilters(scope=scope)
+        self.search_draft = None
+        await self.refresh()
+
+    def clear(self) -> None:
+        self.state.rows, self.state.total, self.state.loading = [], 0, True
+
+    async def set_filters(self, **changes: object) -> None:
+        """Change some filters (``text="…"``, ``due=True``, …) and read the list again."""
+        self.state.filters = replace(self.state.filters, **changes)  # type: ignore[arg-type]
+        if "text" in changes:
+            self.search_draft = None
+        await self.refresh()
+
+    async def toggle(self, name: str, value: str) -> None:
+        """A chip: pick ``value`` for filter ``name``, or drop it when already picked."""
+        current = getattr(self.state.filters, name)
+        await self.set_filters(**{name: "" if current == value else value})
+
+    async def refresh(self, *, keep_shown: bool = False) -> None:
+        """Read the list again; ``keep_shown`` keeps as many rows as are on screen."""
+        wb = self.wb
+        if wb.session is None:
+            self.state.loading = False
+            return
+        limit = max(PAGE_SIZE, len(self.state.rows)) if keep_shown else PAGE_SIZE
+        await self._read(limit)
+
+    async def load_more(self) -> None:
+        await self._read(len(self.state.rows) + PAGE_SIZE)
+
+    async def _read(self, limit: int) -> None:
+        query = self._query(limit)
+        text_index = self.wb.store.text_index
+
+        def read(conn: Connection) -> _Read:
+            where = {"scope": query.scope, "user_id": query.user_id, "outlet_id": query.outlet_id}
+            return _Read(
+                page=query_whitelist(conn, query, text_index=text_index),
+                batches=batch_badges(conn, query.today, **where),
+                industries=industries(conn, **where),
+            )
+
+        ticket = self._reads.begin()
+        found = await self.wb.read(read)
+        if not self._reads.is_latest(ticket):
+            return  # e.g. a sync's redraw overtaken by a search typed meanwhile
+        s = self.state
+        s.industries, s.batches = found.industries, found.batches
+        s.rows, s.total, s.status_counts = (
+            found.page.rows,
+            found.page.total,
+            found.page.status_counts,
+        )
+        s.loading = False
+
+    def _query(self, limit: int) -> WhitelistQuery:
+        f, scope = self.state.filters, self.wb.scope
+        return WhitelistQuery(
+            scope=f.scope,
+            user_id=scope.user_id,
+            outlet_id=scope.outlet_id,
+            text=f.text.strip(),
+            statuses=frozenset({f.status}) if f.status else frozenset(),
+            follow_up="due" if f.due else None,
+            sort=f.sort,
+            batch_id=f.batch or None,
+            industry=f.industry or None,
+            max_distance_km=NEAR_KM if f.near else None,
+            origin=f.origin,
+            offset=0,
+            limit=limit,
+            today=beijing_today(),
+        )
+
+    def warm_search(self) -> None:
+        """Bring the search box's text index up to date off the UI, before the next search
+        (a first build over 100,000 prospects takes about half a second)."""
+        store = self.wb.store
+
+        def warm() -> None:
+            with store.read() as conn:
+                store.text_index.refresh(conn)
+
+        self.wb.spawn(lambda: asyncio.to_thread(warm))

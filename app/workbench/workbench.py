@@ -1,0 +1,216 @@
+"""One workbench per signed-in device session: the stores, the sync engine, the screens.
+
+``Workbench`` owns the device store, the central store's client and the sync
+engine, holds the state every screen shares (``AppState``: language, session,
+sync progress, the one-line notice) and one controller per screen. It is made per
+browser session, never at module level.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import flet as ft
+from sqlalchemy import Connection
+
+from app.config import Settings
+from app.services.scope import Scope, default_view
+from app.sync.client import SyncClient
+from app.sync.engine import SyncEngine
+from app.sync.session import DeviceSession, SignInError, resume, sign_out
+from app.sync.state import SyncProgress
+from app.sync.store import DeviceStore
+from app.workbench.card import CardController
+from app.workbench.followups import FollowupsController
+from app.workbench.log import LogController
+from app.workbench.login import LoginController
+from app.workbench.map import MapController
+from app.workbench.performance import PerformanceController
+from app.workbench.settings import SettingsController
+from app.workbench.sync import SyncController
+from app.workbench.whitelist import WhitelistController
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+NOTICE_SECONDS = 6
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A one-line message: an i18n code and its parameters."""
+
+    code: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+
+@ft.observable
+@dataclass
+class AppState:
+    """What every screen may show: language, who is signed in, sync, the last notice."""
+
+    lang: str = "zh"
+    session: DeviceSession | None = None
+    ready: bool = False  # the first sign-in attempt has finished
+    notice: Notice | None = None
+    progress: SyncProgress = field(default_factory=SyncProgress)
+    server_url: str = ""
+    wide: bool = False  # laid out for a desktop (NavigationRail)
+
+
+class Workbench:
+    def __init__(
+        self, settings: Settings, *, login: tuple[str, str] | None = None, maps_dir: Path
+    ) -> None:
+        self.settings = settings
+        self.auto_login = login
+        self.store = DeviceStore(settings.device_database_path())
+        self.client = SyncClient.connect(self.store.state("server_url") or settings.server_url)
+        self.engine = SyncEngine(
+            self.store,
+            self.client,
+            push_batch=settings.push_batch_size,
+            verify_interval=timedelta(hours=settings.verify_interval_hours),
+        )
+        self.state = AppState(
+            lang=self.store.state("lang") or "zh",
+            server_url=self.client.base_url,
+            progress=self.engine.progress,
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._background: set[asyncio.Task[object]] = set()  # fire-and-forget, kept alive
+        self.engine.subscribe(self._on_progress)
+
+        self.login = LoginController(self)
+        self.whitelist = WhitelistController(self)
+        self.card = CardController(self)
+        self.log = LogController(self)
+        self.followups = FollowupsController(self)
+        self.performance = PerformanceController(self)
+        self.map = MapController(self, maps_dir=maps_dir)
+        self.sync_screen = SyncController(self)
+        self.settings_screen = SettingsController(self)
+
+    # -- the signed-in user ----------------------------------------------------------------
+
+    @property
+    def session(self) -> DeviceSession | None:
+        return self.state.session
+
+    @property
+    def scope(self) -> Scope:
+        """The signed-in user's reach (the policy's actor)."""
+        s = self.session
+        if s is None:
+            raise RuntimeError("nobody is signed in")
+        return Scope(s.user_id, s.role, s.outlet_id)
+
+    async def open(self) -> None:
+        """On start: the demo's sign-in, else a saved session; then ready either way."""
+        self._loop = asyncio.get_running_loop()
+        try:
+            if self.auto_login:
+                await self.login.submit(*self.auto_login)
+            else:
+                hours = self.settings.offline_session_hours
+                session = await asyncio.to_thread(resume, self.store, offline_hours=hours)
+                if session:
+                    self.client.token = session.token
+                    await self.enter(session)
+        except Exception:
+            log.exception("opening the workbench failed")
+        finally:
+            self.state.ready = True
+
+    async def enter(self, session: DeviceSession) -> None:
+        """Signed in (online or offline): open the list, then sync in the background."""
+        self.state.session = session
+        await self.whitelist.reset(default_view(session.role))
+        self.whitelist.warm_search()
+        if not session.offline:
+            self.spawn(self.sync)
+
+    async def logout(self, *, discard: bool = False) -> bool:
+        """False when unsynced changes need the user's explicit confirmation."""
+        try:
+            await asyncio.to_thread(sign_out, self.store, discard_pending=discard)
+        except SignInError:
+            return False
+        self.client.token = None
+        self.state.session = None
+        self.whitelist.clear()
+        self.card.clear()
+        self.state.progress = self.engine.snapshot_progress()
+        return True
+
+    # -- sync --------------------------------------------------------------------------------
+
+    async def sync(self) -> None:
+        if self.session is None:
+            return
+        progress = await self.engine.start()
+        self.state.progress = progress
+        if progress.error_code:
+            self.notify(progress.error_code, status=progress.error_message)
+        await self.whitelist.refresh()
+        self.whitelist.warm_search()
+
+    def _on_progress(self, progress: SyncProgress) -> None:
+        # called on the sync worker thread: hand the value to the event loop
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(setattr, self.state, "progress", progress)
+
+    # -- helpers for the controllers ----------------------------------------------------------
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` over a read connection of the device store, off the event loop."""
+
+        def run() -> T:
+            with self.store.read() as conn:
+                return fn(conn)
+
+        return await asyncio.to_thread(run)
+
+    def spawn(self, work: Callable[[], Coroutine[object, object, object]]) -> None:
+        """Run ``work()`` in the background, kept alive until it ends (once the workbench is
+        open on an event loop; before that there is no UI to keep current)."""
+        if self._loop is None:
+            return
+        task = self._loop.create_task(work())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def after_local_change(self, prospect_id: str, notice: str, **params: object) -> None:
+        """A change saved on the device: show it on the card and the list, and say so."""
+        self.state.progress = self.engine.snapshot_progress()
+        await self.card.open(prospect_id)
+        await self.whitelist.refresh(keep_shown=True)
+        self.notify(notice, **params)
+
+    def notify(self, code: str, **params: object) -> None:
+        """Show a one-line message; it clears itself after a few seconds."""
+        notice = Notice(code, params)
+        self.state.notice = notice
+        if self._loop is not None:
+            self._loop.call_later(NOTICE_SECONDS, self._clear_notice, notice)
+
+    def dismiss_notice(self) -> None:
+        self.state.notice = None
+
+    def _clear_notice(self, notice: Notice) -> None:
+        if self.state.notice is notice:
+            self.state.notice = None
+
+    def set_wide(self, wide: bool) -> None:
+        if wide != self.state.wide:
+            self.state.wide = wide
+
+    def close(self) -> None:
+        self.engine.cancel()
+        self.client.close()
+        self.store.close()

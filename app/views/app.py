@@ -44,8 +44,8 @@ ROUTES = [
 @ft.component
 def NoticeBar() -> ft.Control:
     """The one-line message of the last action, in words."""
-    wb = use_workbench()
-    app = use_observed(wb.state)
+    workbench = use_workbench()
+    app = use_observed(workbench.state)
     if app.notice is None:
         return ft.Container()
     text = t(app.notice.code, app.lang, **app.notice.params)
@@ -62,7 +62,7 @@ def NoticeBar() -> ft.Control:
                         ft.Icons.CLOSE,
                         icon_color=ft.Colors.ON_INVERSE_SURFACE,
                         tooltip=t("common.close", app.lang),
-                        on_click=lambda _e: wb.dismiss_notice(),
+                        on_click=lambda _e: workbench.dismiss_notice(),
                     ),
                 ]
             ),
@@ -72,8 +72,8 @@ def NoticeBar() -> ft.Control:
 
 @ft.component
 def Root() -> ft.Control:
-    wb = use_workbench()
-    app = use_observed(wb.state)
+    workbench = use_workbench()
+    app = use_observed(workbench.state)
     page = ft.context.page
 
     async def start() -> None:
@@ -81,8 +81,8 @@ def Root() -> ft.Control:
             if page.width:
                 break
             await asyncio.sleep(0.05)
-        wb.set_wide((page.width or 0) >= WIDE)
-        await wb.open()
+        workbench.set_wide((page.width or 0) >= WIDE)
+        await workbench.open()
 
     ft.use_effect(start, [])  # after mount, so every state change re-renders
     if not app.ready:
@@ -92,8 +92,8 @@ def Root() -> ft.Control:
 
 
 @ft.component
-def App(wb: Workbench) -> ft.Control:
-    return WorkbenchContext(wb, lambda: Root())
+def App(workbench: Workbench) -> ft.Control:
+    return WorkbenchContext(workbench, lambda: Root())
 
 
 def build_main(
@@ -107,10 +107,10 @@ def build_main(
         page.title = t("app.title")
         page.padding = 0
         apply_theme(page)
-        wb = Workbench(settings, login=login, maps_dir=assets_dir / "maps")
-        wb.set_wide((page.width or 0) >= WIDE)
-        page.on_resize = lambda e: wb.set_wide(e.width >= WIDE)
-        page.on_close = lambda _e: wb.close()
-        page.render(App, wb)
+        workbench = Workbench(settings, login=login, maps_dir=assets_dir / "maps")
+        workbench.set_wide((page.width or 0) >= WIDE)
+        page.on_resize = lambda e: workbench.set_wide(e.width >= WIDE)
+        page.on_close = lambda _e: workbench.close()
+        page.render(App, workbench)
 
     return main

@@ -64,9 +64,9 @@ def _button(identifier: str, control: ft.Control) -> ft.Control:
 
 @ft.component
 def CardScreen() -> ft.Control:
-    wb = use_workbench()
-    app = use_observed(wb.state)
-    cards = wb.card
+    workbench = use_workbench()
+    app = use_observed(workbench.state)
+    cards = workbench.card
     state = use_observed(cards.state)
     lang = app.lang
     page = ft.context.page
@@ -88,7 +88,7 @@ def CardScreen() -> ft.Control:
         await ft.UrlLauncher().launch_url(f"tel:{card.phone}")
 
     def show_on_map(_e: ft.Event) -> None:
-        wb.map.focus(card.id)  # the map centres on it, with its neighbours
+        workbench.map.focus(card.id)  # the map centres on it, with its neighbours
         page.navigate("/map")
 
     def masked(field: str, plain: str, hidden: str) -> ft.Control:

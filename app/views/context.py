@@ -14,10 +14,10 @@ WorkbenchContext = ft.create_context(None)
 
 def use_workbench() -> Workbench:
     """The session's workbench (provided by ``App``)."""
-    wb = ft.use_context(WorkbenchContext)
-    if not isinstance(wb, Workbench):
+    workbench = ft.use_context(WorkbenchContext)
+    if not isinstance(workbench, Workbench):
         raise RuntimeError("a screen rendered outside App")
-    return wb
+    return workbench
 
 
 def use_observed(state: S) -> S:

@@ -12,12 +12,12 @@ from app.views.widgets import note, screen, section, status_chip
 
 @ft.component
 def FollowupsScreen() -> ft.Control:
-    wb = use_workbench()
-    app = use_observed(wb.state)
-    state = use_observed(wb.followups.state)
+    workbench = use_workbench()
+    app = use_observed(workbench.state)
+    state = use_observed(workbench.followups.state)
     lang = app.lang
     page = ft.context.page
-    ft.use_effect(wb.followups.load, [app.progress.last_sync_at])
+    ft.use_effect(workbench.followups.load, [app.progress.last_sync_at])
     due = state.due
     if due is None:
         return ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, expand=True)

@@ -24,9 +24,9 @@ def _where(spot: CheckIn | None, lang: str) -> str:
 
 @ft.component
 def LogScreen() -> ft.Control:
-    wb = use_workbench()
-    app = use_observed(wb.state)
-    cards = use_observed(wb.card.state)
+    workbench = use_workbench()
+    app = use_observed(workbench.state)
+    cards = use_observed(workbench.card.state)
     lang = app.lang
     page = ft.context.page
     pid = ft.use_route_params().get("pid", "")
@@ -39,7 +39,7 @@ def LogScreen() -> ft.Control:
     saving, set_saving = ft.use_state(False)
 
     async def locate() -> None:
-        await wb.log.prepare(pid)
+        await workbench.log.prepare(pid)
         set_fix(await device_position())
 
     ft.use_effect(locate, [pid])
@@ -48,7 +48,7 @@ def LogScreen() -> ft.Control:
 
     async def save(_e: ft.Event) -> None:
         set_saving(True)
-        problems = await wb.log.save(
+        problems = await workbench.log.save(
             pid,
             channel=channel,
             outcome=outcome,
@@ -95,7 +95,7 @@ def LogScreen() -> ft.Control:
                 on_select=lambda _e, day=day: set_follow_up("" if follow_up == day else day),
             ),
         )
-        for n, day in wb.log.follow_up_choices()
+        for n, day in workbench.log.follow_up_choices()
     ]
     form_error = err("outcome") or err("form") or ""
     return screen(

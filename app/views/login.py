@@ -11,16 +11,16 @@ from app.views.theme import BRAND
 
 @ft.component
 def LoginScreen() -> ft.Control:
-    wb = use_workbench()
-    app = use_observed(wb.state)
-    form = use_observed(wb.login.state)
+    workbench = use_workbench()
+    app = use_observed(workbench.state)
+    form = use_observed(workbench.login.state)
     lang = app.lang
-    employee_no, set_employee_no = ft.use_state(wb.login.remembered_employee_no)
+    employee_no, set_employee_no = ft.use_state(workbench.login.remembered_employee_no)
 
     async def submit(e: ft.Event) -> None:
         # Enter in the password box: take its value now, before on_change re-renders
         typed = e.control.value if isinstance(e.control, ft.TextField) else form.password
-        await wb.login.submit(employee_no, typed or "")  # a wrong password empties the box
+        await workbench.login.submit(employee_no, typed or "")  # a wrong password empties the box
 
     def typed_password(e: ft.Event) -> None:
         form.password = e.control.value

@@ -21,9 +21,9 @@ def _absolute(page: ft.Page, path: str) -> str:
 
 @ft.component
 def MapScreen() -> ft.Control:
-    wb = use_workbench()
-    app = use_observed(wb.state)
-    maps = wb.map
+    workbench = use_workbench()
+    app = use_observed(workbench.state)
+    maps = workbench.map
     state = use_observed(maps.state)
     lang = app.lang
     page = ft.context.page

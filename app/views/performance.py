@@ -155,9 +155,9 @@ def _mix(report: PerformanceReport, lang: str) -> ft.Control:
 
 @ft.component
 def PerformanceScreen() -> ft.Control:
-    wb = use_workbench()
-    app = use_observed(wb.state)
-    perf = wb.performance
+    workbench = use_workbench()
+    app = use_observed(workbench.state)
+    perf = workbench.performance
     state = use_observed(perf.state)
     lang = app.lang
     ft.use_effect(perf.load, [app.progress.last_sync_at])

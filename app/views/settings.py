@@ -12,33 +12,33 @@ from app.views.widgets import screen, section
 
 @ft.component
 def SettingsScreen() -> ft.Control:
-    wb = use_workbench()
-    app = use_observed(wb.state)
+    workbench = use_workbench()
+    app = use_observed(workbench.state)
     lang = app.lang
     page = ft.context.page
     url, set_url = ft.use_state(app.server_url)
     confirm, set_confirm = ft.use_state(False)
 
     async def pick_lang(e: ft.Event) -> None:
-        await wb.settings_screen.set_language((list(e.control.selected) or ["zh"])[0])
+        await workbench.settings_screen.set_language((list(e.control.selected) or ["zh"])[0])
 
     async def save_url(_e: ft.Event) -> None:
-        await wb.settings_screen.set_server_url(url)
+        await workbench.settings_screen.set_server_url(url)
 
     async def logout(_e: ft.Event) -> None:
-        if await wb.logout():
+        if await workbench.logout():
             page.navigate("/")
         else:
             set_confirm(True)
 
     async def discard(_e: ft.Event) -> None:
         set_confirm(False)
-        await wb.logout(discard=True)
+        await workbench.logout(discard=True)
         page.navigate("/")
 
     async def sync_first(_e: ft.Event) -> None:
         set_confirm(False)
-        await wb.sync()
+        await workbench.sync()
 
     controls: list[ft.Control] = []
     if app.session:

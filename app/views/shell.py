@@ -27,8 +27,8 @@ def tab_index(location: str) -> int:
 
 @ft.component
 def SyncBar() -> ft.Control:
-    wb = use_workbench()
-    app = use_observed(wb.state)
+    workbench = use_workbench()
+    app = use_observed(workbench.state)
     p, lang = app.progress, app.lang
     pieces = [t("sync.last", lang, time=format_datetime(p.last_sync_at, lang))]
     if p.pending:
@@ -68,7 +68,7 @@ def SyncBar() -> ft.Control:
             t("sync.button", lang),
             icon=ft.Icons.SYNC,
             disabled=p.running,
-            on_click=lambda _e: ft.context.page.run_task(wb.sync),
+            on_click=lambda _e: ft.context.page.run_task(workbench.sync),
             height=44,
         ),
     )
@@ -94,8 +94,8 @@ def SyncBar() -> ft.Control:
 
 @ft.component
 def Shell() -> ft.Control:
-    wb = use_workbench()
-    app = use_observed(wb.state)
+    workbench = use_workbench()
+    app = use_observed(workbench.state)
     lang = app.lang
     page = ft.context.page
     selected = tab_index(ft.use_route_location())

@@ -11,11 +11,11 @@ from app.views.widgets import labelled, note, screen, section
 
 @ft.component
 def SyncSection() -> ft.Control:
-    wb = use_workbench()
-    app = use_observed(wb.state)
-    state = use_observed(wb.sync_screen.state)
+    workbench = use_workbench()
+    app = use_observed(workbench.state)
+    state = use_observed(workbench.sync_screen.state)
     lang, p = app.lang, app.progress
-    ft.use_effect(wb.sync_screen.load_rejections, [p.last_sync_at, p.rejected])
+    ft.use_effect(workbench.sync_screen.load_rejections, [p.last_sync_at, p.rejected])
 
     rejections = [
         ft.ListTile(
@@ -49,7 +49,7 @@ def SyncSection() -> ft.Control:
                 ft.FilledButton(
                     t("sync.now", lang),
                     icon=ft.Icons.SYNC,
-                    on_click=lambda _e: ft.context.page.run_task(wb.sync),
+                    on_click=lambda _e: ft.context.page.run_task(workbench.sync),
                     disabled=p.running,
                     height=48,
                 ),
@@ -61,7 +61,7 @@ def SyncSection() -> ft.Control:
 
 @ft.component
 def SyncScreen() -> ft.Control:
-    wb = use_workbench()
-    app = use_observed(wb.state)
+    workbench = use_workbench()
+    app = use_observed(workbench.state)
     page = ft.context.page
     return screen(t("sync.title", app.lang), SyncSection(), on_back=lambda _e: page.navigate("/"))

@@ -85,9 +85,9 @@ def _chip(label: str, selected: bool, on_select, icon: ft.IconData | None = None
 
 @ft.component
 def WhitelistScreen() -> ft.Control:
-    wb = use_workbench()
-    app = use_observed(wb.state)
-    lists = wb.whitelist
+    workbench = use_workbench()
+    app = use_observed(workbench.state)
+    lists = workbench.whitelist
     state = use_observed(lists.state)
     lang, p, f = app.lang, app.progress, state.filters
     page = ft.context.page
@@ -108,7 +108,7 @@ def WhitelistScreen() -> ft.Control:
             return
         me = await device_position()
         if me is None:
-            wb.notify("whitelist.no_position")  # distances stay from the outlet
+            workbench.notify("whitelist.no_position")  # distances stay from the outlet
             return
         await lists.set_filters(origin=me)
 

@@ -60,8 +60,8 @@ class _Read:
 
 
 class CardController:
-    def __init__(self, wb: Workbench) -> None:
-        self.wb = wb
+    def __init__(self, workbench: Workbench) -> None:
+        self.workbench = workbench
         self.state = CardState()
         self._reads = LatestRead()
 
@@ -70,7 +70,7 @@ class CardController:
 
     async def open(self, prospect_id: str) -> None:
         """Read the card; changes not yet uploaded show in the timeline, marked pending."""
-        me = self.wb.scope
+        me = self.workbench.scope
 
         def read(conn: Connection) -> _Read:
             return _Read(
@@ -79,7 +79,7 @@ class CardController:
             )
 
         ticket = self._reads.begin()
-        found = await self.wb.read(read)
+        found = await self.workbench.read(read)
         if not self._reads.is_latest(ticket):
             return  # another card was tapped meanwhile
         s = self.state
@@ -93,7 +93,7 @@ class CardController:
     def _actions(self, card: ProspectCard | None) -> CardActions:
         if card is None:
             return CardActions()
-        me = self.wb.scope
+        me = self.workbench.scope
         facts = ProspectFacts(card.outlet_id, card.assignee_id, card.status)
         allowed = allowed_actions(me, facts)
         return CardActions(
@@ -105,9 +105,9 @@ class CardController:
         )
 
     async def load_marketers(self) -> None:
-        me = self.wb.scope
+        me = self.workbench.scope
         outlet = None if me.role == "admin" else me.outlet_id
-        rows = await self.wb.read(lambda conn: outlet_marketers(conn, outlet))
+        rows = await self.workbench.read(lambda conn: outlet_marketers(conn, outlet))
         self.state.marketers = [Marketer(uid, name) for uid, name in rows]
 
     def assignees(self) -> list[Marketer]:
@@ -122,13 +122,13 @@ class CardController:
             return
         await asyncio.to_thread(
             local.record_reveal,
-            self.wb.store,
-            self.wb.scope,
+            self.workbench.store,
+            self.workbench.scope,
             prospect_id=card.id,
             field=field_name,
         )
         self.state.revealed = self.state.revealed | {field_name}
-        await self.wb.after_local_change(card.id, "card.revealed")
+        await self.workbench.after_local_change(card.id, "card.revealed")
 
     async def move(self, to_status: str, amount_text: str = "") -> None:
         """Ask for a status change; the amount (yuan, digits) when the step needs one."""
@@ -139,16 +139,16 @@ class CardController:
         try:
             await asyncio.to_thread(
                 local.move_funnel,
-                self.wb.store,
-                self.wb.scope,
+                self.workbench.store,
+                self.workbench.scope,
                 prospect_id=card.id,
                 to_status=to_status,
                 amount=amount,
             )
         except local.LocalError as exc:
-            self.wb.notify(exc.code)
+            self.workbench.notify(exc.code)
             return
-        await self.wb.after_local_change(card.id, "card.moved", status=f"funnel.{to_status}")
+        await self.workbench.after_local_change(card.id, "card.moved", status=f"funnel.{to_status}")
 
     async def assign(self, to_user_id: str, reason: str) -> None:
         card = self.state.card
@@ -158,24 +158,26 @@ class CardController:
         try:
             await asyncio.to_thread(
                 local.assign,
-                self.wb.store,
-                self.wb.scope,
+                self.workbench.store,
+                self.workbench.scope,
                 prospect_id=card.id,
                 to_user_id=to_user_id,
                 reason=reason.strip(),
             )
         except local.LocalError as exc:
-            self.wb.notify(exc.code)
+            self.workbench.notify(exc.code)
             return
-        await self.wb.after_local_change(card.id, "card.assigned", name=name)
+        await self.workbench.after_local_change(card.id, "card.assigned", name=name)
 
     async def claim(self) -> None:
         card = self.state.card
         if card is None:
             return
         try:
-            await asyncio.to_thread(local.claim, self.wb.store, self.wb.scope, prospect_id=card.id)
+            await asyncio.to_thread(
+                local.claim, self.workbench.store, self.workbench.scope, prospect_id=card.id
+            )
         except local.LocalError as exc:
-            self.wb.notify(exc.code)
+            self.workbench.notify(exc.code)
             return
-        await self.wb.after_local_change(card.id, "card.claimed")
+        await self.workbench.after_local_change(card.id, "card.claimed")

@@ -21,10 +21,10 @@ class FollowupsState:
 
 
 class FollowupsController:
-    def __init__(self, wb: Workbench) -> None:
-        self.wb = wb
+    def __init__(self, workbench: Workbench) -> None:
+        self.workbench = workbench
         self.state = FollowupsState()
 
     async def load(self) -> None:
-        user_id, today = self.wb.scope.user_id, beijing_today()
-        self.state.due = await self.wb.read(lambda conn: due_followups(conn, user_id, today))
+        user_id, today = self.workbench.scope.user_id, beijing_today()
+        self.state.due = await self.workbench.read(lambda conn: due_followups(conn, user_id, today))

@@ -46,8 +46,8 @@ def check_in(card: ProspectCard | None, fix: tuple[float, float] | None) -> Chec
 
 
 class LogController:
-    def __init__(self, wb: Workbench) -> None:
-        self.wb = wb
+    def __init__(self, workbench: Workbench) -> None:
+        self.workbench = workbench
 
     @staticmethod
     def follow_up_choices() -> list[tuple[int, str]]:
@@ -56,9 +56,9 @@ class LogController:
 
     async def prepare(self, prospect_id: str) -> None:
         """The form needs its prospect's card (company name, address, outlet)."""
-        card = self.wb.card.state.card
+        card = self.workbench.card.state.card
         if card is None or card.id != prospect_id:
-            await self.wb.card.open(prospect_id)
+            await self.workbench.card.open(prospect_id)
 
     async def save(
         self,
@@ -84,8 +84,8 @@ class LogController:
         try:
             await asyncio.to_thread(
                 local.record_log,
-                self.wb.store,
-                self.wb.scope,
+                self.workbench.store,
+                self.workbench.scope,
                 prospect_id=prospect_id,
                 channel=clean.channel,
                 outcome=clean.outcome,
@@ -97,5 +97,5 @@ class LogController:
             )
         except local.LocalError as exc:
             return {"form": exc.code}
-        await self.wb.after_local_change(prospect_id, "log.saved")
+        await self.workbench.after_local_change(prospect_id, "log.saved")
         return {}

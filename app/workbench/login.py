@@ -28,25 +28,25 @@ class LoginState:
 
 
 class LoginController:
-    def __init__(self, wb: Workbench) -> None:
-        self.wb = wb
+    def __init__(self, workbench: Workbench) -> None:
+        self.workbench = workbench
         self.state = LoginState()
 
     def remembered_employee_no(self) -> str:
-        return last_employee_no(self.wb.store)
+        return last_employee_no(self.workbench.store)
 
     async def submit(self, employee_no: str, password: str) -> bool:
         """Sign in; on failure the state carries the reason in words."""
-        wb, s = self.wb, self.state
+        workbench, s = self.workbench, self.state
         s.error, s.busy = "", True
         try:
             session = await asyncio.to_thread(
                 sign_in,
-                wb.store,
-                wb.client,
+                workbench.store,
+                workbench.client,
                 employee_no,
                 password,
-                offline_hours=wb.settings.offline_session_hours,
+                offline_hours=workbench.settings.offline_session_hours,
             )
         except SignInError as exc:
             if exc.code == "auth.invalid_credentials":
@@ -64,6 +64,6 @@ class LoginController:
             s.busy = False
         s.password = ""
         if session.offline:
-            wb.notify("login.offline", hours=wb.settings.offline_session_hours)
-        await wb.enter(session)
+            workbench.notify("login.offline", hours=workbench.settings.offline_session_hours)
+        await workbench.enter(session)
         return True

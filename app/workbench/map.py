@@ -47,8 +47,8 @@ class _Found:
 
 
 class MapController:
-    def __init__(self, wb: Workbench, *, maps_dir: Path) -> None:
-        self.wb = wb
+    def __init__(self, workbench: Workbench, *, maps_dir: Path) -> None:
+        self.workbench = workbench
         self.maps_dir = maps_dir  # served by the web server under /maps
         self.state = MapState()
         self._reads = LatestRead()
@@ -64,11 +64,11 @@ class MapController:
     async def build(self, *, around_me: tuple[float, float] | None = None) -> None:
         """Draw the map around ``around_me`` (a position fix), the focused prospect, or the
         outlet, in the whitelist's scope."""
-        wb, s = self.wb, self.state
-        me = wb.scope
-        radius, lang = s.radius, wb.state.lang
+        workbench, s = self.workbench, self.state
+        me = workbench.scope
+        radius, lang = s.radius, workbench.state.lang
         focus = None if around_me else s.focus
-        view = wb.whitelist.state.filters.scope
+        view = workbench.whitelist.state.filters.scope
 
         def find(conn: Connection) -> _Found:
             kind: Centre = "me" if around_me else "outlet"
@@ -100,8 +100,8 @@ class MapController:
                 center=found.center,
                 radius_km=radius,
                 markers=found.markers,
-                tile_url=wb.settings.tile_url,
-                attribution=wb.settings.tile_attribution,
+                tile_url=workbench.settings.tile_url,
+                attribution=workbench.settings.tile_attribution,
                 asset_base="/leaflet",
                 lang=lang,
                 center_kind=found.kind,
@@ -112,7 +112,7 @@ class MapController:
             return name
 
         ticket = self._reads.begin()
-        found = await wb.read(find)
+        found = await workbench.read(find)
         name = await asyncio.to_thread(draw, found)
         if not self._reads.is_latest(ticket):
             return

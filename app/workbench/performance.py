@@ -48,14 +48,14 @@ class _Read:
 
 
 class PerformanceController:
-    def __init__(self, wb: Workbench) -> None:
-        self.wb = wb
+    def __init__(self, workbench: Workbench) -> None:
+        self.workbench = workbench
         self.state = PerformanceState()
         self._reads = LatestRead()
 
     def subjects(self) -> tuple[str, ...]:
         """Whose figures the user may pick: their own, and their outlet's when they have one."""
-        session = self.wb.session
+        session = self.workbench.session
         return (MINE, OUTLET) if session and session.outlet_id else (MINE,)
 
     async def pick(self, *, period: str | None = None, subject: str | None = None) -> None:
@@ -66,7 +66,7 @@ class PerformanceController:
         await self.load()
 
     async def load(self) -> None:
-        me = self.wb.scope
+        me = self.workbench.scope
         period = perf.Period(self.state.period)
         outlet = me.outlet_id if self.state.subject == OUTLET else None
         today = beijing_today()
@@ -88,7 +88,7 @@ class PerformanceController:
             return _Read(report, rows, datetime.fromisoformat(as_of) if as_of else None)
 
         ticket = self._reads.begin()
-        found = await self.wb.read(read)
+        found = await self.workbench.read(read)
         if not self._reads.is_latest(ticket):
             return
         s = self.state

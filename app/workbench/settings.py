@@ -12,28 +12,28 @@ LANGUAGES = ("zh", "en")
 
 
 class SettingsController:
-    def __init__(self, wb: Workbench) -> None:
-        self.wb = wb
+    def __init__(self, workbench: Workbench) -> None:
+        self.workbench = workbench
 
     async def set_language(self, lang: str) -> None:
         if lang not in LANGUAGES:
             return
         await asyncio.to_thread(self._save, "lang", lang)
-        self.wb.state.lang = lang
+        self.workbench.state.lang = lang
 
     async def set_server_url(self, url: str) -> bool:
         """Talk to another central store; False (and a notice) for an address that is not one."""
         url = url.strip().rstrip("/")
         if not url.startswith(("http://", "https://")) or len(url) <= len("https://"):
-            self.wb.notify("settings.server_invalid")
+            self.workbench.notify("settings.server_invalid")
             return False
         await asyncio.to_thread(self._save, "server_url", url)
-        self.wb.client.point_to(url)
-        self.wb.state.server_url = url
-        self.wb.notify("settings.server_saved")
+        self.workbench.client.point_to(url)
+        self.workbench.state.server_url = url
+        self.workbench.notify("settings.server_saved")
         return True
 
     def _save(self, key: str, value: str) -> None:
-        store = self.wb.store
+        store = self.workbench.store
         with store.transaction() as conn:
             store.put(conn, key, value)

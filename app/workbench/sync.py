@@ -20,9 +20,9 @@ class SyncScreenState:
 
 
 class SyncController:
-    def __init__(self, wb: Workbench) -> None:
-        self.wb = wb
+    def __init__(self, workbench: Workbench) -> None:
+        self.workbench = workbench
         self.state = SyncScreenState()
 
     async def load_rejections(self) -> None:
-        self.state.rejections = await self.wb.read(rejections)
+        self.state.rejections = await self.workbench.read(rejections)

@@ -66,8 +66,8 @@ class _Read:
 
 
 class WhitelistController:
-    def __init__(self, wb: Workbench) -> None:
-        self.wb = wb
+    def __init__(self, workbench: Workbench) -> None:
+        self.workbench = workbench
         self.state = WhitelistState()
         self.search_draft: str | None = None  # the search box as typed, not yet submitted
         self._reads = LatestRead()
@@ -95,8 +95,8 @@ class WhitelistController:
 
     async def refresh(self, *, keep_shown: bool = False) -> None:
         """Read the list again; ``keep_shown`` keeps as many rows as are on screen."""
-        wb = self.wb
-        if wb.session is None:
+        workbench = self.workbench
+        if workbench.session is None:
             self.state.loading = False
             return
         limit = max(PAGE_SIZE, len(self.state.rows)) if keep_shown else PAGE_SIZE
@@ -107,7 +107,7 @@ class WhitelistController:
 
     async def _read(self, limit: int) -> None:
         query = self._query(limit)
-        text_index = self.wb.store.text_index
+        text_index = self.workbench.store.text_index
 
         def read(conn: Connection) -> _Read:
             where = {"scope": query.scope, "user_id": query.user_id, "outlet_id": query.outlet_id}
@@ -118,7 +118,7 @@ class WhitelistController:
             )
 
         ticket = self._reads.begin()
-        found = await self.wb.read(read)
+        found = await self.workbench.read(read)
         if not self._reads.is_latest(ticket):
             return  # e.g. a sync's redraw overtaken by a search typed meanwhile
         s = self.state
@@ -131,7 +131,7 @@ class WhitelistController:
         s.loading = False
 
     def _query(self, limit: int) -> WhitelistQuery:
-        f, scope = self.state.filters, self.wb.scope
+        f, scope = self.state.filters, self.workbench.scope
         return WhitelistQuery(
             scope=f.scope,
             user_id=scope.user_id,
@@ -152,10 +152,10 @@ class WhitelistController:
     def warm_search(self) -> None:
         """Bring the search box's text index up to date off the UI, before the next search
         (a first build over 100,000 prospects takes about half a second)."""
-        store = self.wb.store
+        store = self.workbench.store
 
         def warm() -> None:
             with store.read() as conn:
                 store.text_index.refresh(conn)
 
-        self.wb.spawn(lambda: asyncio.to_thread(warm))
+        self.workbench.spawn(lambda: asyncio.to_thread(warm))

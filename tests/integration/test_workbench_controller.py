@@ -24,9 +24,9 @@ from tests.world import PASSWORD, build_world
 def world_and_workbench(live_server, tmp_path):  # type: ignore[no-untyped-def]
     world = build_world(live_server.engine, per_marketer=6, pool=4)
     settings = Settings(server_url=live_server.url, data_dir=tmp_path / "device")
-    wb = Workbench(settings, maps_dir=tmp_path / "maps")
-    yield world, wb
-    wb.close()
+    workbench = Workbench(settings, maps_dir=tmp_path / "maps")
+    yield world, workbench
+    workbench.close()
 
 
 @pytest.fixture
@@ -34,18 +34,18 @@ def workbench(world_and_workbench):  # type: ignore[no-untyped-def]
     return world_and_workbench[1]
 
 
-async def signed_in(wb: Workbench, employee_no: str = "M1") -> Workbench:
-    assert await wb.login.submit(employee_no, PASSWORD)
-    await asyncio.to_thread(wb.engine.sync_once)
-    await wb.whitelist.refresh()
-    return wb
+async def signed_in(workbench: Workbench, employee_no: str = "M1") -> Workbench:
+    assert await workbench.login.submit(employee_no, PASSWORD)
+    await asyncio.to_thread(workbench.engine.sync_once)
+    await workbench.whitelist.refresh()
+    return workbench
 
 
 async def test_a_search_is_not_overwritten_by_an_older_slower_read(workbench, monkeypatch):
     """A sync finishing redraws the list with the query of that moment; a search submitted
     meanwhile must win, whichever read comes back last."""
-    wb = await signed_in(workbench)
-    lists = wb.whitelist.state
+    workbench = await signed_in(workbench)
+    lists = workbench.whitelist.state
     everything = lists.total
     assert everything > 1
 
@@ -57,10 +57,12 @@ async def test_a_search_is_not_overwritten_by_an_older_slower_read(workbench, mo
         return real(conn, query, **kwargs)
 
     monkeypatch.setattr(whitelist_module, "query_whitelist", slow_when_unfiltered)
-    redraw = asyncio.create_task(wb.whitelist.refresh())  # started first, with no search text
+    redraw = asyncio.create_task(
+        workbench.whitelist.refresh()
+    )  # started first, with no search text
     await asyncio.sleep(0.05)
     first = lists.rows[0].company_name
-    await wb.whitelist.set_filters(text=first[-3:])
+    await workbench.whitelist.set_filters(text=first[-3:])
     await redraw
 
     assert lists.filters.text == first[-3:]
@@ -71,8 +73,8 @@ async def test_a_search_is_not_overwritten_by_an_older_slower_read(workbench, mo
 async def test_the_card_tapped_last_is_the_card_shown(workbench, monkeypatch):
     """Tap one customer, back, tap another: the first card's slower read must not land last
     (the screen would wait for the second card for ever)."""
-    wb = await signed_in(workbench)
-    first, second = (row.id for row in wb.whitelist.state.rows[:2])
+    workbench = await signed_in(workbench)
+    first, second = (row.id for row in workbench.whitelist.state.rows[:2])
 
     real = card_module.get_card
 
@@ -82,36 +84,40 @@ async def test_the_card_tapped_last_is_the_card_shown(workbench, monkeypatch):
         return real(conn, prospect_id)
 
     monkeypatch.setattr(card_module, "get_card", slow_for_the_first)
-    tapped_first = asyncio.create_task(wb.card.open(first))
+    tapped_first = asyncio.create_task(workbench.card.open(first))
     await asyncio.sleep(0.05)
-    await wb.card.open(second)
+    await workbench.card.open(second)
     await tapped_first
-    assert wb.card.state.card is not None and wb.card.state.card.id == second
+    assert workbench.card.state.card is not None and workbench.card.state.card.id == second
 
 
 async def test_an_offline_status_change_shows_on_the_card_at_once_marked_pending(workbench):
-    wb = await signed_in(workbench)
-    mine = next(r for r in wb.whitelist.state.rows if r.assignee_id == wb.scope.user_id)
-    assert await wb.settings_screen.set_server_url("http://127.0.0.1:9")  # the network is gone
-    await wb.card.open(mine.id)
+    workbench = await signed_in(workbench)
+    mine = next(
+        r for r in workbench.whitelist.state.rows if r.assignee_id == workbench.scope.user_id
+    )
+    assert await workbench.settings_screen.set_server_url(
+        "http://127.0.0.1:9"
+    )  # the network is gone
+    await workbench.card.open(mine.id)
 
-    await wb.card.move("interested")
+    await workbench.card.move("interested")
 
-    shown = wb.card.state
+    shown = workbench.card.state
     assert shown.card is not None and shown.card.status == "interested"
     newest = shown.timeline[0]
     assert (newest.kind, newest.to_status, newest.pending) == ("status", "interested", True)
     assert newest.applied is None  # not judged by the store yet: no "not applied" line
-    assert wb.state.progress.pending == 1
-    row = next(r for r in wb.whitelist.state.rows if r.id == mine.id)
+    assert workbench.state.progress.pending == 1
+    row = next(r for r in workbench.whitelist.state.rows if r.id == mine.id)
     assert row.status == "interested"
 
 
 async def test_the_rejections_screen_reads_times_as_stored_utc(workbench, live_server, tmp_path):
     """The store's refusals keep their time as naive UTC, so the screen can show Beijing
     time like everywhere else (it used to print the UTC text)."""
-    wb = await signed_in(workbench)
-    theirs = next(r for r in wb.whitelist.state.rows if r.assignee_id is None)
+    workbench = await signed_in(workbench)
+    theirs = next(r for r in workbench.whitelist.state.rows if r.assignee_id is None)
     manager = Device(live_server.url, tmp_path / "manager.sqlite")
     manager.login("G1", PASSWORD)
     manager.sync()
@@ -120,13 +126,13 @@ async def test_the_rejections_screen_reads_times_as_stored_utc(workbench, live_s
     )
     manager.sync()  # the store now holds it as invalid: final
 
-    await wb.card.open(theirs.id)
-    await wb.card.move("declined")  # offline the marketer still sees it open
-    await asyncio.to_thread(wb.engine.sync_once)
-    await wb.sync_screen.load_rejections()
+    await workbench.card.open(theirs.id)
+    await workbench.card.move("declined")  # offline the marketer still sees it open
+    await asyncio.to_thread(workbench.engine.sync_once)
+    await workbench.sync_screen.load_rejections()
     manager.close()
 
-    (refused,) = wb.sync_screen.state.rejections
+    (refused,) = workbench.sync_screen.state.rejections
     assert refused.code == "funnel.closed"
     assert refused.rejected_at is not None
     assert abs((utcnow() - refused.rejected_at).total_seconds()) < 60
@@ -157,17 +163,17 @@ async def test_one_policy_decides_the_cards_buttons_and_the_stores_verdict(
 ):
     """Change who may claim in the one policy table: the card's 领取 button and the central
     store's answer to a claim follow together."""
-    world, wb = world_and_workbench
+    world, workbench = world_and_workbench
     roles = policy.ROLES[Action.CLAIM] if marketers_may_claim else frozenset({"admin"})
     monkeypatch.setitem(policy.ROLES, Action.CLAIM, roles)
-    wb = await signed_in(wb)
-    pool = next(r for r in wb.whitelist.state.rows if r.assignee_id is None)
+    workbench = await signed_in(workbench)
+    pool = next(r for r in workbench.whitelist.state.rows if r.assignee_id is None)
 
-    await wb.card.open(pool.id)
-    assert wb.card.state.actions.claim is marketers_may_claim
+    await workbench.card.open(pool.id)
+    assert workbench.card.state.actions.claim is marketers_may_claim
 
     # the store judges a claim itself, whatever a device decided (an old app, a script)
-    answer = await asyncio.to_thread(wb.client.push, "device-policy-test", [_claim(pool.id)])
+    answer = await asyncio.to_thread(workbench.client.push, "device-policy-test", [_claim(pool.id)])
     (result,) = answer["results"]
     if marketers_may_claim:
         assert result["status"] == "applied"

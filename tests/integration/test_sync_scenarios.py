@@ -120,6 +120,15 @@ def scope_of_marketer(world: World, employee_no: str, outlet_id: str) -> set[str
     return {p["id"] for p in world.prospects_of(employee_no) + world.pool(outlet_id)}
 
 
+SNAPSHOT_START = {"phase": "snapshot", "high_water": 0, "entity": 0, "after_key": "", "done": 0,
+                  "total": 0}  # fmt: skip
+
+
+def cursor_text(data: dict[str, Any]) -> str:
+    """A cursor as the store spells one (base64 JSON), for forging."""
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -409,26 +418,37 @@ def test_marketer_never_receives_another_outlets_prospects(live_server, make_dev
     # A cursor is no key to someone else's scope.
     with pytest.raises(CursorInvalid):
         m1.client.pull(m3.store.state(StateKey.CURSOR))
-    sc = f"{other.user_id}:{other.role}:{other.outlet_id}"
-    for forged in ({"p": "l", "h": 0, "sc": sc}, {"p": "s", "h": 0, "e": 0, "k": "", "d": 0,
-                                                  "t": 0, "sc": sc}):  # fmt: skip
-        raw = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
+    theirs_scope = f"{other.user_id}:{other.role}:{other.outlet_id}"
+    for forged in (
+        {"phase": "log", "high_water": 0, "scope": theirs_scope},
+        {**SNAPSHOT_START, "scope": theirs_scope},
+    ):
         with pytest.raises(CursorInvalid):
-            m1.client.pull(raw)
+            m1.client.pull(cursor_text(forged))
 
 
 def test_forged_cursor_of_my_own_scope_is_refused_not_a_server_error(live_server, make_device):
     """A damaged cursor must get 409 (resync), not 500 (retry forever)."""
     build_world(live_server.engine)
     m1, me = signed_in(make_device, live_server, "M1")
-    sc = f"{me.user_id}:{me.role}:{me.outlet_id}"
-    for forged in ({"p": "s", "h": 0, "sc": sc}, {"p": "s", "h": 0, "e": "x", "sc": sc},
-                   {"p": "s", "h": 0, "e": 99, "k": "", "d": 0, "t": 0, "sc": sc},
-                   {"p": "s", "h": 0, "e": 0, "k": 5, "d": 0, "t": 0, "sc": sc},
-                   {"p": "l", "h": 1e999, "sc": sc}, {"p": "l", "h": 10**30, "sc": sc}):  # fmt: skip
-        raw = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
+    mine = f"{me.user_id}:{me.role}:{me.outlet_id}"
+    start = {**SNAPSHOT_START, "scope": mine}
+    m1.client.pull(cursor_text(start))  # the forgeries below differ from this one cursor
+    for forged in (
+        {"phase": "snapshot", "high_water": 0, "scope": mine},
+        {**start, "entity": "x"},
+        {**start, "entity": 99},
+        {**start, "after_key": 5},
+        {**start, "done": -1},
+        {**start, "total": 1.5},
+        {**start, "extra": 1},
+        {"phase": "log", "high_water": 1e999, "scope": mine},
+        {"phase": "log", "high_water": 10**30, "scope": mine},
+        {"phase": "log", "high_water": "7", "scope": mine},
+        {"phase": "done", "high_water": 0, "scope": mine},
+    ):
         with pytest.raises(CursorInvalid):
-            m1.client.pull(raw)
+            m1.client.pull(cursor_text(forged))
     for garbage in ("%%%", "bm90IGpzb24", base64.urlsafe_b64encode(b"[1,2]").decode()):
         with pytest.raises(CursorInvalid):
             m1.client.pull(garbage)
@@ -437,6 +457,25 @@ def test_forged_cursor_of_my_own_scope_is_refused_not_a_server_error(live_server
         DeviceStore.put(conn, StateKey.CURSOR, "bm90IGpzb24")
     progress = synced(m1)
     assert progress.resynced and progress.snapshot_complete
+
+
+def test_cursor_of_the_old_format_restarts_the_pull(live_server, make_device):
+    """A device that saved a cursor before the keys were renamed (p/h/sc) is told it is
+    invalid and pulls its scope again by itself, instead of failing for good."""
+    world = build_world(live_server.engine)
+    m1, me = signed_in(make_device, live_server, "M1")
+    synced(m1)
+    old = cursor_text({"p": "l", "h": 10**6, "sc": f"{me.user_id}:{me.role}:{me.outlet_id}"})
+    with pytest.raises(CursorInvalid):
+        m1.client.pull(old)
+    with m1.store.transaction() as conn:
+        DeviceStore.put(conn, StateKey.CURSOR, old)
+
+    progress = synced(m1)
+
+    assert progress.resynced and progress.snapshot_complete
+    assert m1.ids() == scope_of_marketer(world, "M1", world.outlet_a)
+    assert m1.client.pull(m1.store.state(StateKey.CURSOR))["entities"] == {}
 
 
 def _advisory_waiters(server: LiveServer) -> int:

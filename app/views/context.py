@@ -23,8 +23,9 @@ from app.i18n import DISPLAY_TZ
 from app.models.ids import utcnow
 from app.services import mapdata
 from app.services import whitelist as wl
-from app.services.marketing import LogInput
+from app.services.marketing import LogInput, new_log
 from app.services.prospects import ProspectCard, get_card
+from app.services.scope import Scope
 from app.sync import local
 from app.sync.client import SyncClient
 from app.sync.engine import SyncEngine
@@ -311,16 +312,20 @@ class Workbench:
             self.state.revealed = frozenset()
         self.state.card, self.state.timeline = card, items
 
-    def _actor(self) -> local.Actor:
+    def _actor(self) -> Scope:
         assert self.session is not None
         s = self.session
-        return local.Actor(user_id=s.user_id, role=s.role, outlet_id=s.outlet_id)
+        return Scope(user_id=s.user_id, role=s.role, outlet_id=s.outlet_id)
 
     async def reveal(self, prospect_id: str, field_name: str) -> None:
-        await asyncio.to_thread(
-            local.record_reveal, self.store, self._actor(), prospect_id=prospect_id,
-            field=field_name,
-        )  # fmt: skip
+        try:
+            await asyncio.to_thread(
+                local.record_reveal, self.store, self._actor(), prospect_id=prospect_id,
+                field=field_name,
+            )  # fmt: skip
+        except local.LocalError as exc:
+            self.notify(exc.code)
+            return
         self.state.revealed = self.state.revealed | {field_name}
         await self._after_local_change(prospect_id, "card.revealed")
 
@@ -336,10 +341,14 @@ class Workbench:
         await self._after_local_change(prospect_id, "card.moved", status=f"funnel.{to_status}")
 
     async def assign(self, prospect_id: str, to_user_id: str, name: str, reason: str) -> None:
-        await asyncio.to_thread(
-            local.assign, self.store, self._actor(), prospect_id=prospect_id,
-            to_user_id=to_user_id, reason=reason,
-        )  # fmt: skip
+        try:
+            await asyncio.to_thread(
+                local.assign, self.store, self._actor(), prospect_id=prospect_id,
+                to_user_id=to_user_id, reason=reason,
+            )  # fmt: skip
+        except local.LocalError as exc:
+            self.notify(exc.code)
+            return
         await self._after_local_change(prospect_id, "card.assigned", name=name)
 
     async def marketers(self) -> list[tuple[str, str]]:
@@ -355,18 +364,21 @@ class Workbench:
         return await asyncio.to_thread(read)
 
     async def claim(self, prospect_id: str) -> None:
-        await asyncio.to_thread(local.claim, self.store, self._actor(), prospect_id=prospect_id)
+        try:
+            await asyncio.to_thread(local.claim, self.store, self._actor(), prospect_id=prospect_id)
+        except local.LocalError as exc:
+            self.notify(exc.code)
+            return
         await self._after_local_change(prospect_id, "card.claimed")
 
     async def write_log(
         self, prospect_id: str, entry: LogInput, position: tuple[float, float] | None
     ) -> None:
         lat, lon = position if position else (None, None)
-        await asyncio.to_thread(
-            local.record_log, self.store, self._actor(), prospect_id=prospect_id,
-            channel=entry.channel, outcome=entry.outcome, note=entry.note,
-            occurred_at=utcnow(), next_follow_up=entry.next_follow_up, lat=lat, lon=lon,
-        )  # fmt: skip
+        log = new_log(prospect_id=prospect_id, channel=entry.channel, outcome=entry.outcome,
+                      note=entry.note, occurred_at=utcnow(), next_follow_up=entry.next_follow_up,
+                      lat=lat, lon=lon)  # fmt: skip
+        await asyncio.to_thread(local.record_log, self.store, self._actor(), log)
         await self._after_local_change(prospect_id, "log.saved")
 
     async def _after_local_change(self, prospect_id: str, notice: str, **params: Any) -> None:

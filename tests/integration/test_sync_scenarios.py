@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -35,6 +35,8 @@ from app.models.ids import new_id, utcnow
 from app.models.sync import MutationKind
 from app.server.changes import bulk_insert, record_change
 from app.server.db import write_session
+from app.services.marketing import new_log
+from app.services.scope import Scope
 from app.sync import local, outbox
 from app.sync.apply import local_checksums
 from app.sync.client import SyncClient
@@ -58,11 +60,11 @@ _changes = ChangeLog.__table__
 
 
 def signed_in(make_device: Callable[..., Device], server: LiveServer, employee_no: str,
-              name: str | None = None) -> tuple[Device, local.Actor]:  # fmt: skip
+              name: str | None = None) -> tuple[Device, Scope]:  # fmt: skip
     """A new device with ``employee_no`` logged in, and the actor its use cases take."""
     device = make_device(server, name or employee_no)
     user = device.login(employee_no, PASSWORD)["user"]
-    return device, local.Actor(user["id"], user["role"], user["outlet_id"])
+    return device, Scope(user["id"], user["role"], user["outlet_id"])
 
 
 def synced(device: Device, **kwargs: Any) -> SyncProgress:
@@ -149,8 +151,8 @@ def test_log_recorded_while_the_store_is_unreachable_arrives_exactly_once(live_s
     nobody_listens = httpx.Client(base_url=f"http://127.0.0.1:{free_port()}", timeout=2)
     device.client.http = nobody_listens
     try:
-        log_id = local.record_log(device.store, me, prospect_id=prospect, channel="visit",
-                                  outcome="interested", note="市场走访有意向")  # fmt: skip
+        log_id = local.record_log(device.store, me, new_log(prospect_id=prospect, channel="visit",
+                                  outcome="interested", note="市场走访有意向"))  # fmt: skip
         progress = device.sync()
         assert progress.phase == SyncPhase.FAILED
         assert progress.error_code == "sync.network"
@@ -180,8 +182,8 @@ def test_outbox_sequence_is_never_reused_after_acknowledged_rows_are_deleted(
     mine = [p["id"] for p in world.prospects_of("M1")]
 
     def log(prospect_id: str) -> str:
-        return local.record_log(device.store, me, prospect_id=prospect_id, channel="phone",
-                                outcome="considering")  # fmt: skip
+        return local.record_log(device.store, me, new_log(prospect_id=prospect_id, channel="phone",
+                                outcome="considering"))  # fmt: skip
 
     first = [log(mine[0]), log(mine[1])]
     first_seqs = [seq for seq, _, _ in outbox_rows(device)]
@@ -232,8 +234,8 @@ def test_push_whose_answer_is_lost_three_times_applies_once(live_server, make_de
     device, me = signed_in(make_device, live_server, "M1")
     synced(device)
     prospect = world.prospects_of("M1")[0]["id"]
-    log_id = local.record_log(device.store, me, prospect_id=prospect, channel="visit",
-                              outcome="interested")  # fmt: skip
+    log_id = local.record_log(device.store, me, new_log(prospect_id=prospect, channel="visit",
+                              outcome="interested"))  # fmt: skip
     event_id = local.move_funnel(device.store, me, prospect_id=prospect, to_status="contacted")
 
     lossy = LosesPushAnswers(3)
@@ -305,8 +307,8 @@ def test_rejected_mutation_is_quarantined_and_the_rest_goes_through(live_server,
         outbox.enqueue(conn, MutationKind.FUNNEL_MOVE, ghost,
                        {"event_id": new_id(), "prospect_id": ghost, "to_status": "contacted",
                         "occurred_at": str(utcnow())})  # fmt: skip
-    log_id = local.record_log(device.store, me, prospect_id=mine[0], channel="wechat",
-                              outcome="considering")  # fmt: skip
+    log_id = local.record_log(device.store, me, new_log(prospect_id=mine[0], channel="wechat",
+                              outcome="considering"))  # fmt: skip
     local.move_funnel(device.store, me, prospect_id=mine[1], to_status="contacted")
 
     progress = synced(device)
@@ -338,8 +340,8 @@ def test_log_for_a_prospect_that_left_my_scope_is_still_accepted(live_server, ma
     for d in (m1, g1, m2):
         synced(d)
     prospect = world.prospects_of("M1")[0]["id"]
-    log_id = local.record_log(m1.store, me, prospect_id=prospect, channel="visit",
-                              outcome="agreed_to_apply", note="下周带材料来网点")  # fmt: skip
+    log_id = local.record_log(m1.store, me, new_log(prospect_id=prospect, channel="visit",
+                              outcome="agreed_to_apply", note="下周带材料来网点"))  # fmt: skip
     local.assign(g1.store, manager, prospect_id=prospect, to_user_id=world.user_id("M2"),
                  reason="客户经营地址变更")  # fmt: skip
     synced(g1)  # the transfer reaches the store before M1's log
@@ -368,8 +370,8 @@ def test_transferred_prospect_leaves_the_former_assignee_and_arrives_with_its_hi
     for d in (m1, m2, g1):
         synced(d)
     prospect, kept = (p["id"] for p in world.prospects_of("M1")[:2])
-    log_id = local.record_log(m1.store, me, prospect_id=prospect, channel="visit",
-                              outcome="interested", note="老板在店")  # fmt: skip
+    log_id = local.record_log(m1.store, me, new_log(prospect_id=prospect, channel="visit",
+                              outcome="interested", note="老板在店"))  # fmt: skip
     local.move_funnel(m1.store, me, prospect_id=prospect, to_status="contacted")
     synced(m1)
     synced(m2)  # the history is now older than M2's cursor
@@ -405,7 +407,9 @@ def test_marketer_never_receives_another_outlets_prospects(live_server, make_dev
     synced(m1)
     outlet_b = {p["id"] for p in world.prospects if p["outlet_id"] == world.outlet_b}
     theirs = world.prospects_of("M3")[0]["id"]
-    local.record_log(m3.store, other, prospect_id=theirs, channel="visit", outcome="interested")
+    local.record_log(
+        m3.store, other, new_log(prospect_id=theirs, channel="visit", outcome="interested")
+    )
     local.move_funnel(m3.store, other, prospect_id=theirs, to_status="contacted")
     synced(m3)
     synced(m1)
@@ -725,26 +729,28 @@ def test_stale_offline_move_never_moves_a_status_backwards(live_server, make_dev
 # -- 8. device clocks order nothing ------------------------------------------------------------
 
 
-def test_device_clock_years_ahead_does_not_win_over_a_later_arrival(live_server, make_device):
+def test_device_clock_ahead_does_not_win_over_a_later_arrival(live_server, make_device):
+    """A clock running ahead (by less than the day the wire model tolerates: further
+    ahead, a time is refused as invalid) neither keeps its plan nor its status."""
     world = build_world(live_server.engine)
     ahead, me = signed_in(make_device, live_server, "M1", "clock-ahead")
     right, _ = signed_in(make_device, live_server, "M1", "clock-right")
     synced(ahead)
     synced(right)
     prospect = world.prospects_of("M1")[0]["id"]
-    future = datetime(2031, 6, 1, 9, 30)
+    future = utcnow() + timedelta(hours=20)
     soon = date.today() + timedelta(days=3)
 
     local.move_funnel(ahead.store, me, prospect_id=prospect, to_status="interested",
                       occurred_at=future)  # fmt: skip
-    local.record_log(ahead.store, me, prospect_id=prospect, channel="visit",
+    local.record_log(ahead.store, me, new_log(prospect_id=prospect, channel="visit",
                      outcome="interested", occurred_at=future,
-                     next_follow_up=date(2031, 6, 8))  # fmt: skip
+                     next_follow_up=soon + timedelta(days=60)))  # fmt: skip
     synced(ahead)
     synced(right)  # the phone now holds the far-future contact too
     local.move_funnel(right.store, me, prospect_id=prospect, to_status="declined")
-    local.record_log(right.store, me, prospect_id=prospect, channel="phone",
-                     outcome="not_interested", next_follow_up=soon)  # fmt: skip
+    local.record_log(right.store, me, new_log(prospect_id=prospect, channel="phone",
+                     outcome="not_interested", next_follow_up=soon))  # fmt: skip
     assert right.row("prospect", prospect)["next_follow_up"] == soon.isoformat()  # offline view
     synced(right)
     synced(ahead)
@@ -767,8 +773,8 @@ def test_too_old_client_is_told_so_and_keeps_its_outbox(live_server, make_device
     current, me = signed_in(make_device, live_server, "M1")
     synced(current)
     mine = [p["id"] for p in world.prospects_of("M1")]
-    logs = [local.record_log(current.store, me, prospect_id=pid, channel="visit",
-                             outcome="considering") for pid in mine[:2]]  # fmt: skip
+    logs = [local.record_log(current.store, me, new_log(prospect_id=pid, channel="visit",
+                             outcome="considering")) for pid in mine[:2]]  # fmt: skip
     local.move_funnel(current.store, me, prospect_id=mine[2], to_status="contacted")
     queued = outbox_rows(current)
     token, path = current.client.token, current.store.path

@@ -17,6 +17,8 @@ from sqlalchemy import text
 
 from app.models.ids import new_id
 from app.models.sync import SYNC_COLUMNS
+from app.services.marketing import new_log
+from app.services.scope import Scope
 from app.sync import local, outbox
 from app.sync.apply import PageError, apply_page, local_checksums, reset_for_resync
 from app.sync.client import SyncClient
@@ -25,7 +27,7 @@ from app.sync.pull import pull_all
 from app.sync.state import StateKey
 from app.sync.store import DeviceStore
 
-ME = local.Actor(user_id="u-m1", role="marketer", outlet_id="o-a")
+ME = Scope(user_id="u-m1", role="marketer", outlet_id="o-a")
 
 
 @pytest.fixture
@@ -167,8 +169,8 @@ def test_pending_local_move_is_not_undone_by_a_pull(store):
 def test_resync_forgets_the_stores_rows_but_keeps_unsynced_work(store):
     prospect = row("prospect")
     apply(store, page("c1", snapshot=False, prospect=([prospect], [])))
-    log_id = local.record_log(store, ME, prospect_id=prospect[0], channel="phone",
-                              outcome="considering", note="还没上传")  # fmt: skip
+    log_id = local.record_log(store, ME, new_log(prospect_id=prospect[0], channel="phone",
+                              outcome="considering", note="还没上传"))  # fmt: skip
 
     with store.transaction() as conn:
         reset_for_resync(conn)
@@ -194,8 +196,8 @@ def test_local_change_and_its_outbox_row_commit_together(store):
                              " BEGIN SELECT RAISE(ABORT, 'disk full'); END")  # fmt: skip
 
     with pytest.raises(Exception, match="disk full"):
-        local.record_log(store, ME, prospect_id=prospect[0], channel="visit",
-                         outcome="interested", next_follow_up=None)  # fmt: skip
+        local.record_log(store, ME, new_log(prospect_id=prospect[0], channel="visit",
+                         outcome="interested", next_follow_up=None))  # fmt: skip
     with pytest.raises(Exception, match="disk full"):
         local.move_funnel(store, ME, prospect_id=prospect[0], to_status="contacted")
 
@@ -213,7 +215,9 @@ def test_local_change_refused_by_the_rules_writes_nothing(store):
         local.move_funnel(store, ME, prospect_id=prospect[0], to_status="contacted")
     assert exc.value.code == "funnel.backwards"
     with pytest.raises(local.LocalError):
-        local.record_log(store, ME, prospect_id=new_id(), channel="visit", outcome="interested")
+        local.record_log(
+            store, ME, new_log(prospect_id=new_id(), channel="visit", outcome="interested")
+        )
     with store.read() as conn:
         assert outbox.count(conn) == 0
     assert ids(store, "marketing_log") == set()

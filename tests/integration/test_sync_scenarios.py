@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -32,7 +32,7 @@ from app.models import (
     Transfer,
 )
 from app.models.ids import new_id, utcnow
-from app.models.sync import MutationKind
+from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION, MutationKind
 from app.server.changes import bulk_insert, record_change
 from app.server.db import write_session
 from app.services.marketing import new_log
@@ -41,7 +41,7 @@ from app.sync import local, outbox
 from app.sync.apply import local_checksums
 from app.sync.client import SyncClient
 from app.sync.engine import SyncEngine
-from app.sync.errors import CursorInvalid, ProtocolTooOld
+from app.sync.errors import CursorInvalid, ProtocolTooOld, RequestRejected
 from app.sync.state import StateKey, SyncPhase, SyncProgress
 from app.sync.store import DeviceStore
 from tests.conftest import Device, LiveServer, free_port
@@ -807,3 +807,156 @@ def test_too_old_client_is_told_so_and_keeps_its_outbox(live_server, make_device
         assert outbox_rows(upgraded) == []
     finally:
         upgraded.close()
+
+
+# -- the wire model and the policy: one contract on both sides --------------------------------
+
+
+def _raw(seq: int, kind: MutationKind, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"seq": seq, "id": new_id(), "kind": kind, "payload": payload,
+            "created_at": str(utcnow())}  # fmt: skip
+
+
+def push_raw(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
+    """A push as any client could send it: JSON with NaN, lone surrogates and all."""
+    body = json.dumps({"device_id": device.store.device_id, "mutations": mutations})
+    response = device.http.post(
+        "/sync/push",
+        content=body,
+        headers={"Authorization": f"Bearer {device.client.token}",
+                 PROTOCOL_HEADER: str(PROTOCOL_VERSION), "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_an_invalid_payload_is_rejected_alone_and_the_next_one_applies(live_server, make_device):
+    """Raw pushes (an old or broken client): each bad payload is one rejection with
+    mutation.invalid, never a server error, and the batch goes on."""
+    world = build_world(live_server.engine)
+    device, me = signed_in(make_device, live_server, "M1")
+    prospect = world.prospects_of("M1")[0]["id"]
+    now = str(utcnow())
+
+    def log(**changes: Any) -> dict[str, Any]:
+        return {"id": new_id(), "prospect_id": prospect, "channel": "visit", "occurred_at": now,
+                "outcome": "interested", "note": "", "lat": 27.7, "lon": 106.9} | changes  # fmt: skip
+
+    def move(**changes: Any) -> dict[str, Any]:
+        return {"event_id": new_id(), "prospect_id": prospect, "to_status": "contacted",
+                "occurred_at": now} | changes  # fmt: skip
+
+    bad = [
+        (MutationKind.LOG_CREATE, log(channel="carrier pigeon")),
+        (MutationKind.LOG_CREATE, log(lat=91)),
+        (MutationKind.LOG_CREATE, log(lat=math.nan)),
+        (MutationKind.LOG_CREATE, log(lon=None)),
+        (MutationKind.LOG_CREATE, log(occurred_at="9999-01-01 00:00:00")),
+        (MutationKind.LOG_CREATE, log(note="长" * 501)),
+        (MutationKind.LOG_CREATE, log(note="NUL\x00in text")),  # PostgreSQL text refuses NUL
+        (MutationKind.LOG_CREATE, log(note="\ud800")),  # no encoding takes a lone surrogate
+        (MutationKind.LOG_CREATE, log(prospect_id="\x00")),
+        (MutationKind.LOG_CREATE, log(attachments=["x"])),
+        (MutationKind.FUNNEL_MOVE, move(to_status="signed")),
+        (MutationKind.FUNNEL_MOVE, move(to_status="disbursed", amount=10**19)),
+        (MutationKind.PROSPECT_ASSIGN, {"transfer_id": new_id(), "prospect_id": prospect,
+                                        "to_user_id": None, "reason": "长" * 201,
+                                        "occurred_at": now}),
+        (MutationKind.AUDIT_REVEAL, {"event_id": new_id(), "prospect_id": prospect,
+                                     "field": "email", "occurred_at": now}),
+    ]  # fmt: skip
+    good_log = log(note="老板在店")
+    mutations = [_raw(i + 1, kind, payload) for i, (kind, payload) in enumerate(bad)]
+    mutations.append(_raw(len(bad) + 1, MutationKind.LOG_CREATE, good_log))
+    mutations.append(_raw(len(bad) + 2, MutationKind.FUNNEL_MOVE, move()))
+
+    answer = push_raw(device, mutations)
+
+    results = answer["results"]
+    assert [(r["status"], r["code"]) for r in results[: len(bad)]] == [
+        ("rejected", "mutation.invalid")
+    ] * len(bad)
+    assert all(CHINESE.search(r["message"]) for r in results[: len(bad)])
+    assert "channel" in results[0]["message"] and "lat" in results[1]["message"]
+    assert [r["status"] for r in results[len(bad) :]] == ["applied", "applied"]
+    assert answer["last_seq"] == len(bad) + 2
+    [stored_log] = stored(live_server, _log, _log.c.prospect_id == prospect)
+    assert stored_log["id"] == good_log["id"] and stored_log["note"] == "老板在店"
+    assert status_on_store(live_server, prospect) == "contacted"
+    assert count(live_server, _event, _event.c.prospect_id == prospect) == 1  # no "signed" event
+    kept = stored(live_server, _record, _record.c.device_id == device.store.device_id,
+                  order_by=_record.c.seq)  # fmt: skip
+    assert len(kept) == len(bad) + 2  # every refusal is kept for a manager to see
+    assert "\\ud800" in kept[7]["payload"]
+
+
+def test_a_malformed_envelope_is_a_request_error_not_a_server_error(live_server, make_device):
+    build_world(live_server.engine)
+    device, _ = signed_in(make_device, live_server, "M1")
+    for envelope in ({"seq": 2**63}, {"seq": 0}, {"kind": "log.delete"}, {"id": "m\x00"}):
+        mutation = _raw(1, MutationKind.AUDIT_REVEAL, {}) | envelope
+        with pytest.raises(RequestRejected):
+            device.client.push(device.store.device_id, [mutation])
+    with pytest.raises(RequestRejected):
+        device.client.push("device\x00\x00", [])
+
+
+def _plant(device: Device, server: LiveServer, prospect_id: str) -> None:
+    """Put the store's row of a prospect on a device, as if it had been in its scope."""
+    [values] = stored(server, _prospect, _prospect.c.id == prospect_id)
+    values = {k: (str(v) if isinstance(v, datetime | date) else v) for k, v in values.items()}
+    with device.store.transaction() as conn:
+        names = ", ".join(values)
+        conn.execute(text(f"INSERT OR REPLACE INTO prospect ({names}) VALUES"
+                          f" ({', '.join(':' + k for k in values)})"), values)  # fmt: skip
+
+
+def test_the_device_and_the_store_refuse_alike(live_server, make_device):
+    """Each refusal: the device says it before saving, and a raw push of the same payload
+    gets the same code from the store."""
+    world = build_world(live_server.engine)
+    m1, me = signed_in(make_device, live_server, "M1")
+    g1, manager = signed_in(make_device, live_server, "G1")
+    synced(m1)
+    synced(g1)
+    their_pool = world.pool(world.outlet_b)[0]["id"]
+    our_pool = world.pool(world.outlet_a)[0]["id"]
+    m2s = world.prospects_of("M2")[0]["id"]
+    for planted in (their_pool, m2s):  # as if they had left M1's scope while it was offline
+        _plant(m1, live_server, planted)
+    now = str(utcnow())
+    cases = [
+        (m1, me, lambda: local.claim(m1.store, me, prospect_id=their_pool),
+         MutationKind.PROSPECT_CLAIM,
+         {"transfer_id": new_id(), "prospect_id": their_pool, "occurred_at": now},
+         "prospect.out_of_scope"),
+        (g1, manager, lambda: local.claim(g1.store, manager, prospect_id=our_pool),
+         MutationKind.PROSPECT_CLAIM,
+         {"transfer_id": new_id(), "prospect_id": our_pool, "occurred_at": now},
+         "auth.forbidden"),
+        (m1, me, lambda: local.assign(m1.store, me, prospect_id=our_pool,
+                                      to_user_id=me.user_id),
+         MutationKind.PROSPECT_ASSIGN,
+         {"transfer_id": new_id(), "prospect_id": our_pool, "to_user_id": me.user_id,
+          "occurred_at": now},
+         "auth.forbidden"),
+        (m1, me, lambda: local.claim(m1.store, me, prospect_id=m2s),
+         MutationKind.PROSPECT_CLAIM,
+         {"transfer_id": new_id(), "prospect_id": m2s, "occurred_at": now},
+         "prospect.already_assigned"),
+    ]  # fmt: skip
+    for device, _, change, kind, payload, code in cases:
+        with pytest.raises(local.LocalError) as refused:
+            change()
+        assert refused.value.code == code
+        assert outbox_rows(device) == []
+        seq = int(device.store.state(StateKey.NEXT_SEQ) or 1)
+        with device.store.transaction() as conn:
+            DeviceStore.put(conn, StateKey.NEXT_SEQ, str(seq + 1))
+        [result] = device.client.push(device.store.device_id, [_raw(seq, kind, payload)])["results"]
+        assert (result["status"], result["code"]) == ("rejected", code), payload
+
+    assert count(live_server, Transfer.__table__) == 0
+    assert {p["id"]: p["assignee_id"] for p in stored(live_server, _prospect)} == {
+        p["id"]: p["assignee_id"] for p in world.prospects
+    }

@@ -64,8 +64,10 @@ def write_session(engine: Engine) -> Iterator[Session]:
     bind = engine.execution_options(**WRITER)
     with Session(bind) as session:
         if engine.dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"),
-                            {"k": CHANGE_LOG_LOCK})  # fmt: skip
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"),
+                {"k": CHANGE_LOG_LOCK},
+            )
         try:
             yield session
             session.commit()

@@ -58,10 +58,14 @@ def sign_in(
         raise SignInError(exc.code, status=exc.status or "") from exc
     user = data["user"]
     session = DeviceSession(
-        token=data["token"], user_id=user["id"], employee_no=user["employee_no"],
-        name=user["name"], role=user["role"], outlet_id=user["outlet_id"],
+        token=data["token"],
+        user_id=user["id"],
+        employee_no=user["employee_no"],
+        name=user["name"],
+        role=user["role"],
+        outlet_id=user["outlet_id"],
         logged_in_at=utcnow(),
-    )  # fmt: skip
+    )
     saved = {**_as_dict(session), "verifier": hash_password(password)}
     with store.transaction() as conn:
         store.put(conn, SESSION_KEY, json.dumps(saved, ensure_ascii=False))
@@ -121,5 +125,7 @@ def _from_saved(saved: dict, *, offline: bool) -> DeviceSession:
 
 
 def _as_dict(session: DeviceSession) -> dict[str, object]:
-    return {k: (str(getattr(session, k)) if k == "logged_in_at" else getattr(session, k))
-            for k in _FIELDS}  # fmt: skip
+    return {
+        k: (str(getattr(session, k)) if k == "logged_in_at" else getattr(session, k))
+        for k in _FIELDS
+    }

@@ -122,8 +122,14 @@ def scope_of_marketer(world: World, employee_no: str, outlet_id: str) -> set[str
     return {p["id"] for p in world.prospects_of(employee_no) + world.pool(outlet_id)}
 
 
-SNAPSHOT_START = {"phase": "snapshot", "high_water": 0, "entity": 0, "after_key": "", "done": 0,
-                  "total": 0}  # fmt: skip
+SNAPSHOT_START = {
+    "phase": "snapshot",
+    "high_water": 0,
+    "entity": 0,
+    "after_key": "",
+    "done": 0,
+    "total": 0,
+}
 
 
 def cursor_text(data: dict[str, Any]) -> str:
@@ -813,8 +819,13 @@ def test_too_old_client_is_told_so_and_keeps_its_outbox(live_server, make_device
 
 
 def _raw(seq: int, kind: MutationKind, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"seq": seq, "id": new_id(), "kind": kind, "payload": payload,
-            "created_at": str(utcnow())}  # fmt: skip
+    return {
+        "seq": seq,
+        "id": new_id(),
+        "kind": kind,
+        "payload": payload,
+        "created_at": str(utcnow()),
+    }
 
 
 def push_raw(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
@@ -823,9 +834,12 @@ def push_raw(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
     response = device.http.post(
         "/sync/push",
         content=body,
-        headers={"Authorization": f"Bearer {device.client.token}",
-                 PROTOCOL_HEADER: str(PROTOCOL_VERSION), "Content-Type": "application/json"},
-    )  # fmt: skip
+        headers={
+            "Authorization": f"Bearer {device.client.token}",
+            PROTOCOL_HEADER: str(PROTOCOL_VERSION),
+            "Content-Type": "application/json",
+        },
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -839,12 +853,24 @@ def test_an_invalid_payload_is_rejected_alone_and_the_next_one_applies(live_serv
     now = str(utcnow())
 
     def log(**changes: Any) -> dict[str, Any]:
-        return {"id": new_id(), "prospect_id": prospect, "channel": "visit", "occurred_at": now,
-                "outcome": "interested", "note": "", "lat": 27.7, "lon": 106.9} | changes  # fmt: skip
+        return {
+            "id": new_id(),
+            "prospect_id": prospect,
+            "channel": "visit",
+            "occurred_at": now,
+            "outcome": "interested",
+            "note": "",
+            "lat": 27.7,
+            "lon": 106.9,
+        } | changes
 
     def move(**changes: Any) -> dict[str, Any]:
-        return {"event_id": new_id(), "prospect_id": prospect, "to_status": "contacted",
-                "occurred_at": now} | changes  # fmt: skip
+        return {
+            "event_id": new_id(),
+            "prospect_id": prospect,
+            "to_status": "contacted",
+            "occurred_at": now,
+        } | changes
 
     bad = [
         (MutationKind.LOG_CREATE, log(channel="carrier pigeon")),
@@ -859,12 +885,21 @@ def test_an_invalid_payload_is_rejected_alone_and_the_next_one_applies(live_serv
         (MutationKind.LOG_CREATE, log(attachments=["x"])),
         (MutationKind.FUNNEL_MOVE, move(to_status="signed")),
         (MutationKind.FUNNEL_MOVE, move(to_status="disbursed", amount=10**19)),
-        (MutationKind.PROSPECT_ASSIGN, {"transfer_id": new_id(), "prospect_id": prospect,
-                                        "to_user_id": None, "reason": "长" * 201,
-                                        "occurred_at": now}),
-        (MutationKind.AUDIT_REVEAL, {"event_id": new_id(), "prospect_id": prospect,
-                                     "field": "email", "occurred_at": now}),
-    ]  # fmt: skip
+        (
+            MutationKind.PROSPECT_ASSIGN,
+            {
+                "transfer_id": new_id(),
+                "prospect_id": prospect,
+                "to_user_id": None,
+                "reason": "长" * 201,
+                "occurred_at": now,
+            },
+        ),
+        (
+            MutationKind.AUDIT_REVEAL,
+            {"event_id": new_id(), "prospect_id": prospect, "field": "email", "occurred_at": now},
+        ),
+    ]
     good_log = log(note="老板在店")
     mutations = [_raw(i + 1, kind, payload) for i, (kind, payload) in enumerate(bad)]
     mutations.append(_raw(len(bad) + 1, MutationKind.LOG_CREATE, good_log))
@@ -884,8 +919,9 @@ def test_an_invalid_payload_is_rejected_alone_and_the_next_one_applies(live_serv
     assert stored_log["id"] == good_log["id"] and stored_log["note"] == "老板在店"
     assert status_on_store(live_server, prospect) == "contacted"
     assert count(live_server, _event, _event.c.prospect_id == prospect) == 1  # no "signed" event
-    kept = stored(live_server, _record, _record.c.device_id == device.store.device_id,
-                  order_by=_record.c.seq)  # fmt: skip
+    kept = stored(
+        live_server, _record, _record.c.device_id == device.store.device_id, order_by=_record.c.seq
+    )
     assert len(kept) == len(bad) + 2  # every refusal is kept for a manager to see
     assert "\\ud800" in kept[7]["payload"]
 
@@ -907,8 +943,13 @@ def _plant(device: Device, server: LiveServer, prospect_id: str) -> None:
     values = {k: (str(v) if isinstance(v, datetime | date) else v) for k, v in values.items()}
     with device.store.transaction() as conn:
         names = ", ".join(values)
-        conn.execute(text(f"INSERT OR REPLACE INTO prospect ({names}) VALUES"
-                          f" ({', '.join(':' + k for k in values)})"), values)  # fmt: skip
+        conn.execute(
+            text(
+                f"INSERT OR REPLACE INTO prospect ({names}) VALUES"
+                f" ({', '.join(':' + k for k in values)})"
+            ),
+            values,
+        )
 
 
 def test_the_device_and_the_store_refuse_alike(live_server, make_device):
@@ -926,25 +967,44 @@ def test_the_device_and_the_store_refuse_alike(live_server, make_device):
         _plant(m1, live_server, planted)
     now = str(utcnow())
     cases = [
-        (m1, me, lambda: local.claim(m1.store, me, prospect_id=their_pool),
-         MutationKind.PROSPECT_CLAIM,
-         {"transfer_id": new_id(), "prospect_id": their_pool, "occurred_at": now},
-         "prospect.out_of_scope"),
-        (g1, manager, lambda: local.claim(g1.store, manager, prospect_id=our_pool),
-         MutationKind.PROSPECT_CLAIM,
-         {"transfer_id": new_id(), "prospect_id": our_pool, "occurred_at": now},
-         "auth.forbidden"),
-        (m1, me, lambda: local.assign(m1.store, me, prospect_id=our_pool,
-                                      to_user_id=me.user_id),
-         MutationKind.PROSPECT_ASSIGN,
-         {"transfer_id": new_id(), "prospect_id": our_pool, "to_user_id": me.user_id,
-          "occurred_at": now},
-         "auth.forbidden"),
-        (m1, me, lambda: local.claim(m1.store, me, prospect_id=m2s),
-         MutationKind.PROSPECT_CLAIM,
-         {"transfer_id": new_id(), "prospect_id": m2s, "occurred_at": now},
-         "prospect.already_assigned"),
-    ]  # fmt: skip
+        (
+            m1,
+            me,
+            lambda: local.claim(m1.store, me, prospect_id=their_pool),
+            MutationKind.PROSPECT_CLAIM,
+            {"transfer_id": new_id(), "prospect_id": their_pool, "occurred_at": now},
+            "prospect.out_of_scope",
+        ),
+        (
+            g1,
+            manager,
+            lambda: local.claim(g1.store, manager, prospect_id=our_pool),
+            MutationKind.PROSPECT_CLAIM,
+            {"transfer_id": new_id(), "prospect_id": our_pool, "occurred_at": now},
+            "auth.forbidden",
+        ),
+        (
+            m1,
+            me,
+            lambda: local.assign(m1.store, me, prospect_id=our_pool, to_user_id=me.user_id),
+            MutationKind.PROSPECT_ASSIGN,
+            {
+                "transfer_id": new_id(),
+                "prospect_id": our_pool,
+                "to_user_id": me.user_id,
+                "occurred_at": now,
+            },
+            "auth.forbidden",
+        ),
+        (
+            m1,
+            me,
+            lambda: local.claim(m1.store, me, prospect_id=m2s),
+            MutationKind.PROSPECT_CLAIM,
+            {"transfer_id": new_id(), "prospect_id": m2s, "occurred_at": now},
+            "prospect.already_assigned",
+        ),
+    ]
     for device, _, change, kind, payload, code in cases:
         with pytest.raises(local.LocalError) as refused:
             change()

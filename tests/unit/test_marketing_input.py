@@ -51,18 +51,29 @@ def test_one_tap_follow_ups_are_valid_dates_past_the_month_end():
 
 
 def test_a_follow_up_more_than_five_years_ahead_is_refused():
-    _, errors = check_log_input(channel="phone", outcome="considering", note="",
-                                next_follow_up="2099-01-01", today=TODAY)  # fmt: skip
+    _, errors = check_log_input(
+        channel="phone", outcome="considering", note="", next_follow_up="2099-01-01", today=TODAY
+    )
     assert errors == {"next_follow_up": "log.error.date_far"}
 
 
 def test_whatever_the_form_passes_the_wire_model_accepts():
     far = TODAY + DATE_HORIZON - timedelta(days=1)  # the last date the form allows
-    clean, errors = check_log_input(channel="visit", outcome="interested", note="字" * 500,
-                                    next_follow_up=far.isoformat(), today=TODAY)  # fmt: skip
+    clean, errors = check_log_input(
+        channel="visit",
+        outcome="interested",
+        note="字" * 500,
+        next_follow_up=far.isoformat(),
+        today=TODAY,
+    )
     assert errors == {} and clean is not None
-    log = new_log(prospect_id="p", channel=clean.channel, outcome=clean.outcome, note=clean.note,
-                  next_follow_up=clean.next_follow_up)  # fmt: skip
+    log = new_log(
+        prospect_id="p",
+        channel=clean.channel,
+        outcome=clean.outcome,
+        note=clean.note,
+        next_follow_up=clean.next_follow_up,
+    )
     assert log.next_follow_up == far
 
 
@@ -72,8 +83,13 @@ MAR_1, MAR_5 = datetime(2026, 3, 1, 2, 0), datetime(2026, 3, 5, 2, 0)
 
 
 def _log(occurred_at: datetime, next_follow_up: date | None) -> MarketingLogCreate:
-    return new_log(prospect_id="p", channel="phone", outcome="considering",
-                   occurred_at=occurred_at, next_follow_up=next_follow_up)  # fmt: skip
+    return new_log(
+        prospect_id="p",
+        channel="phone",
+        outcome="considering",
+        occurred_at=occurred_at,
+        next_follow_up=next_follow_up,
+    )
 
 
 def test_a_first_log_sets_last_contact_and_the_plan():

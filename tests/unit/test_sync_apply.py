@@ -269,8 +269,12 @@ def test_pull_interrupted_by_the_network_resumes_from_the_last_saved_page(store)
 
 def _contact(store: DeviceStore, prospect_id: str) -> tuple[Any, Any]:
     with store.read() as conn:
-        return tuple(conn.execute(text("SELECT last_contact_at, next_follow_up FROM prospect"
-                                       " WHERE id = :i"), {"i": prospect_id}).one())  # fmt: skip
+        return tuple(
+            conn.execute(
+                text("SELECT last_contact_at, next_follow_up FROM prospect WHERE id = :i"),
+                {"i": prospect_id},
+            ).one()
+        )
 
 
 def _nothing_queued(store: DeviceStore) -> bool:
@@ -280,20 +284,37 @@ def _nothing_queued(store: DeviceStore) -> bool:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"channel": "carrier pigeon"}, {"lat": 91.0, "lon": 106.9}, {"lat": math.nan, "lon": 1.0},
-     {"lat": 27.7}, {"occurred_at": datetime(9999, 1, 1)}, {"note": "长" * 501},
-     {"note": "\x00"}, {"attachments": ["photo.jpg"]}],
+    [
+        {"channel": "carrier pigeon"},
+        {"lat": 91.0, "lon": 106.9},
+        {"lat": math.nan, "lon": 1.0},
+        {"lat": 27.7},
+        {"occurred_at": datetime(9999, 1, 1)},
+        {"note": "长" * 501},
+        {"note": "\x00"},
+        {"attachments": ["photo.jpg"]},
+    ],
     ids=repr,
-)  # fmt: skip
+)
 def test_a_log_the_wire_model_refuses_is_never_saved(store, bad):
     prospect = row("prospect")
     apply(store, page("c1", prospect=([prospect], [])))
-    good = new_log(prospect_id=prospect[0], channel="visit", outcome="interested",
-                   next_follow_up=date.today() + timedelta(days=3))  # fmt: skip
+    good = new_log(
+        prospect_id=prospect[0],
+        channel="visit",
+        outcome="interested",
+        next_follow_up=date.today() + timedelta(days=3),
+    )
     with pytest.raises(ValidationError):  # built as the form's caller builds it
-        new_log(**{"prospect_id": prospect[0], "channel": "visit", "outcome": "interested",
-                   **{k: v for k, v in bad.items() if k != "attachments"},
-                   "attachments": bad.get("attachments", ())})  # fmt: skip
+        new_log(
+            **{
+                "prospect_id": prospect[0],
+                "channel": "visit",
+                "outcome": "interested",
+                **{k: v for k, v in bad.items() if k != "attachments"},
+                "attachments": bad.get("attachments", ()),
+            }
+        )
     smuggled = MarketingLogCreate.model_construct(**(good.model_dump() | bad))  # not validated
 
     with pytest.raises(local.LocalError) as refused:
@@ -309,16 +330,29 @@ def test_a_log_moves_last_contact_forward_only_and_the_newest_sets_the_plan(stor
     apply(store, page("c1", prospect=([prospect], [])))
     later, earlier = datetime(2026, 11, 20, 2, 0), datetime(2026, 11, 18, 2, 0)
     plan = date.today() + timedelta(days=7)
-    local.record_log(store, ME, new_log(prospect_id=prospect[0], channel="visit",
-                                        outcome="interested", occurred_at=later))  # fmt: skip
-    local.record_log(store, ME, new_log(prospect_id=prospect[0], channel="phone",
-                                        outcome="considering", occurred_at=earlier,
-                                        next_follow_up=plan))  # fmt: skip
+    local.record_log(
+        store,
+        ME,
+        new_log(prospect_id=prospect[0], channel="visit", outcome="interested", occurred_at=later),
+    )
+    local.record_log(
+        store,
+        ME,
+        new_log(
+            prospect_id=prospect[0],
+            channel="phone",
+            outcome="considering",
+            occurred_at=earlier,
+            next_follow_up=plan,
+        ),
+    )
 
     assert _contact(store, prospect[0]) == (str(later), plan.isoformat())
     with store.read() as conn:
-        queued = [json.loads(p) for (p,) in conn.exec_driver_sql(
-            "SELECT payload FROM outbox ORDER BY seq")]  # fmt: skip
+        queued = [
+            json.loads(p)
+            for (p,) in conn.exec_driver_sql("SELECT payload FROM outbox ORDER BY seq")
+        ]
     assert [MarketingLogCreate.model_validate(q).occurred_at for q in queued] == [later, earlier]
 
 
@@ -337,33 +371,74 @@ MANAGER = Scope(user_id="u-g1", role="outlet_manager", outlet_id="o-a")
         (ME, lambda s, a: local.claim(s, a, prospect_id="p-b-pool"), "prospect.out_of_scope"),
         (ME, lambda s, a: local.claim(s, a, prospect_id="p-m2"), "prospect.already_assigned"),
         (MANAGER, lambda s, a: local.claim(s, a, prospect_id="p-a-pool"), "auth.forbidden"),
-        (ME, lambda s, a: local.assign(s, a, prospect_id="p-a-pool", to_user_id="u-m1"),
-         "auth.forbidden"),
-        (MANAGER, lambda s, a: local.assign(s, a, prospect_id="p-b-pool", to_user_id="u-m1"),
-         "prospect.out_of_scope"),
-        (MANAGER, lambda s, a: local.assign(s, a, prospect_id="p-a-pool", to_user_id="u-m3"),
-         "user.other_outlet"),
-        (MANAGER, lambda s, a: local.assign(s, a, prospect_id="p-a-pool", to_user_id="u-g1"),
-         "user.not_marketer"),
-        (MANAGER, lambda s, a: local.assign(s, a, prospect_id="p-a-pool", to_user_id="ghost"),
-         "user.not_found"),
-        (ME, lambda s, a: local.move_funnel(s, a, prospect_id="p-m2", to_status="contacted"),
-         "prospect.out_of_scope"),
-        (ME, lambda s, a: local.record_reveal(s, a, prospect_id="p-b-pool", field="phone"),
-         "prospect.out_of_scope"),
-        (ME, lambda s, a: local.move_funnel(s, a, prospect_id="p-mine", to_status="assigned"),
-         "funnel.use_claim"),
+        (
+            ME,
+            lambda s, a: local.assign(s, a, prospect_id="p-a-pool", to_user_id="u-m1"),
+            "auth.forbidden",
+        ),
+        (
+            MANAGER,
+            lambda s, a: local.assign(s, a, prospect_id="p-b-pool", to_user_id="u-m1"),
+            "prospect.out_of_scope",
+        ),
+        (
+            MANAGER,
+            lambda s, a: local.assign(s, a, prospect_id="p-a-pool", to_user_id="u-m3"),
+            "user.other_outlet",
+        ),
+        (
+            MANAGER,
+            lambda s, a: local.assign(s, a, prospect_id="p-a-pool", to_user_id="u-g1"),
+            "user.not_marketer",
+        ),
+        (
+            MANAGER,
+            lambda s, a: local.assign(s, a, prospect_id="p-a-pool", to_user_id="ghost"),
+            "user.not_found",
+        ),
+        (
+            ME,
+            lambda s, a: local.move_funnel(s, a, prospect_id="p-m2", to_status="contacted"),
+            "prospect.out_of_scope",
+        ),
+        (
+            ME,
+            lambda s, a: local.record_reveal(s, a, prospect_id="p-b-pool", field="phone"),
+            "prospect.out_of_scope",
+        ),
+        (
+            ME,
+            lambda s, a: local.move_funnel(s, a, prospect_id="p-mine", to_status="assigned"),
+            "funnel.use_claim",
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
-)  # fmt: skip
+)
 def test_the_device_refuses_what_the_policy_refuses_and_queues_nothing(store, actor, change, code):
-    apply(store, page("c1", user=([_user("u-m1", "marketer", "o-a"),
-                                   _user("u-m2", "marketer", "o-a"),
-                                   _user("u-g1", "outlet_manager", "o-a"),
-                                   _user("u-m3", "marketer", "o-b")], []),
-                      prospect=([row("prospect", **OTHER_POOL), row("prospect", **OUR_POOL),
-                                 row("prospect", id="p-m2", assignee_id="u-m2"),
-                                 row("prospect", id="p-mine")], [])))  # fmt: skip
+    apply(
+        store,
+        page(
+            "c1",
+            user=(
+                [
+                    _user("u-m1", "marketer", "o-a"),
+                    _user("u-m2", "marketer", "o-a"),
+                    _user("u-g1", "outlet_manager", "o-a"),
+                    _user("u-m3", "marketer", "o-b"),
+                ],
+                [],
+            ),
+            prospect=(
+                [
+                    row("prospect", **OTHER_POOL),
+                    row("prospect", **OUR_POOL),
+                    row("prospect", id="p-m2", assignee_id="u-m2"),
+                    row("prospect", id="p-mine"),
+                ],
+                [],
+            ),
+        ),
+    )
     with store.read() as conn:
         before = conn.exec_driver_sql("SELECT * FROM prospect ORDER BY id").all()
 
@@ -377,16 +452,24 @@ def test_the_device_refuses_what_the_policy_refuses_and_queues_nothing(store, ac
 
 
 def test_claim_and_assign_change_the_prospect_as_the_store_will(store):
-    apply(store, page("c1", user=([_user("u-m2", "marketer", "o-a")], []),
-                      prospect=([row("prospect", **OUR_POOL),
-                                 row("prospect", id="p-mine")], [])))  # fmt: skip
+    apply(
+        store,
+        page(
+            "c1",
+            user=([_user("u-m2", "marketer", "o-a")], []),
+            prospect=([row("prospect", **OUR_POOL), row("prospect", id="p-mine")], []),
+        ),
+    )
     local.claim(store, ME, prospect_id="p-a-pool")
     local.claim(store, ME, prospect_id="p-a-pool")  # mine already: nothing more to do
     local.assign(store, MANAGER, prospect_id="p-mine", to_user_id="u-m2", reason="调岗")
 
     with store.read() as conn:
-        rows = dict(conn.exec_driver_sql("SELECT id, assignee_id || ':' || status FROM prospect"
-                                         " ORDER BY id").all())  # fmt: skip
+        rows = dict(
+            conn.exec_driver_sql(
+                "SELECT id, assignee_id || ':' || status FROM prospect ORDER BY id"
+            ).all()
+        )
         kinds = [k for (k,) in conn.exec_driver_sql("SELECT kind FROM outbox ORDER BY seq")]
     assert rows == {"p-a-pool": "u-m1:assigned", "p-mine": "u-m2:assigned"}
     assert kinds == ["prospect.claim", "prospect.assign"]

@@ -30,10 +30,17 @@ DIGEST = "ab" * 32
 
 def good_log(**changes: Any) -> dict[str, Any]:
     return {
-        "id": new_id(), "prospect_id": new_id(), "channel": "visit", "occurred_at": NOW,
-        "outcome": "interested", "note": "老板在店，下周带材料来网点", "lat": 27.7, "lon": 106.9,
-        "next_follow_up": str(date.today() + timedelta(days=3)), "attachments": [DIGEST],
-    } | changes  # fmt: skip
+        "id": new_id(),
+        "prospect_id": new_id(),
+        "channel": "visit",
+        "occurred_at": NOW,
+        "outcome": "interested",
+        "note": "老板在店，下周带材料来网点",
+        "lat": 27.7,
+        "lon": 106.9,
+        "next_follow_up": str(date.today() + timedelta(days=3)),
+        "attachments": [DIGEST],
+    } | changes
 
 
 def test_a_good_log_travels_as_json_and_comes_back_equal() -> None:
@@ -95,13 +102,23 @@ def test_the_bounds_themselves_are_accepted() -> None:
 
 
 GOOD: dict[type[BaseModel], dict[str, Any]] = {
-    FunnelMovePayload: {"event_id": "e1", "prospect_id": "p1", "to_status": "disbursed",
-                        "amount": 300_000, "occurred_at": NOW},
+    FunnelMovePayload: {
+        "event_id": "e1",
+        "prospect_id": "p1",
+        "to_status": "disbursed",
+        "amount": 300_000,
+        "occurred_at": NOW,
+    },
     ClaimPayload: {"transfer_id": "t1", "prospect_id": "p1", "occurred_at": NOW},
-    AssignPayload: {"transfer_id": "t1", "prospect_id": "p1", "to_user_id": "u1",
-                    "reason": "张伟休假", "occurred_at": NOW},
+    AssignPayload: {
+        "transfer_id": "t1",
+        "prospect_id": "p1",
+        "to_user_id": "u1",
+        "reason": "张伟休假",
+        "occurred_at": NOW,
+    },
     RevealPayload: {"event_id": "e1", "prospect_id": "p1", "field": "phone", "occurred_at": NOW},
-}  # fmt: skip
+}
 BAD: list[tuple[type[BaseModel], dict[str, Any]]] = [
     (FunnelMovePayload, {"to_status": "signed"}),
     (FunnelMovePayload, {"amount": 0}),

@@ -375,9 +375,16 @@ class Workbench:
         self, prospect_id: str, entry: LogInput, position: tuple[float, float] | None
     ) -> None:
         lat, lon = position if position else (None, None)
-        log = new_log(prospect_id=prospect_id, channel=entry.channel, outcome=entry.outcome,
-                      note=entry.note, occurred_at=utcnow(), next_follow_up=entry.next_follow_up,
-                      lat=lat, lon=lon)  # fmt: skip
+        log = new_log(
+            prospect_id=prospect_id,
+            channel=entry.channel,
+            outcome=entry.outcome,
+            note=entry.note,
+            occurred_at=utcnow(),
+            next_follow_up=entry.next_follow_up,
+            lat=lat,
+            lon=lon,
+        )
         await asyncio.to_thread(local.record_log, self.store, self._actor(), log)
         await self._after_local_change(prospect_id, "log.saved")
 

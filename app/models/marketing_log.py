@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import Field as WireField
-from pydantic import NaiveDatetime, model_validator
+from pydantic import NaiveDatetime, field_validator, model_validator
 from sqlmodel import Field, SQLModel
 
 from app.models.wire import (
@@ -81,6 +81,12 @@ class MarketingLogCreate(WireModel):
     lat: Latitude | None = None  # check-in position, WGS-84; both or neither
     lon: Longitude | None = None
     attachments: list[Sha256] = WireField(default_factory=list, max_length=ATTACHMENT_LIMIT)
+
+    @field_validator("attachments", mode="before")
+    @classmethod
+    def _legacy_text(cls, value: object) -> object:
+        # Logs queued before this model sent the column's JSON text ("[]"): still theirs.
+        return json.loads(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _position_whole(self) -> MarketingLogCreate:

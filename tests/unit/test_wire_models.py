@@ -78,13 +78,23 @@ def test_a_good_log_travels_as_json_and_comes_back_equal() -> None:
         {"attachments": ["not-a-digest"]},
         {"attachments": [DIGEST.upper()]},
         {"attachments": [DIGEST] * 10},
-        {"attachments": json.dumps([DIGEST])},  # the stored form is not the wire form
+        {"attachments": "not json"},
+        {"attachments": json.dumps(["photo.jpg"])},
     ],
     ids=repr,
 )
 def test_a_log_out_of_bounds_is_refused(changes: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         MarketingLogCreate.model_validate(good_log(**changes))
+
+
+def test_a_log_queued_before_the_wire_model_still_parses() -> None:
+    """Outboxes written by the previous release carry the column's JSON text."""
+    legacy = good_log(attachments="[]", occurred_at="2026-11-30 08:00:00.123456")
+    assert MarketingLogCreate.model_validate(legacy).attachments == []
+    assert MarketingLogCreate.model_validate(
+        good_log(attachments=json.dumps([DIGEST]))
+    ).attachments == [DIGEST]
 
 
 def test_a_log_needs_no_position_nor_note() -> None:

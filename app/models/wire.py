@@ -55,7 +55,7 @@ Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 Amount = Annotated[int, Field(gt=0, le=AMOUNT_LIMIT)]
 
 
-def free_text(limit: int) -> object:
+def free_text(limit: int) -> StringConstraints:
     """Text of at most ``limit`` characters, line breaks allowed, NUL not."""
     return StringConstraints(max_length=limit, pattern=r"^[^\x00]*$")
 

@@ -18,7 +18,15 @@ CATALOGUES: dict[str, dict[str, str]] = {"zh": zh.MESSAGES, "en": en.MESSAGES}
 
 def t(key: str, lang: str = DEFAULT_LANG, /, **params: object) -> str:
     text = CATALOGUES.get(lang, zh.MESSAGES).get(key) or zh.MESSAGES.get(key) or key
-    return text.format(**params) if params else text
+    return text.format_map(_Params(params))
+
+
+class _Params(dict[str, object]):
+    """A message's parameters; one the caller did not give reads as nothing, never as
+    ``{detail}`` on screen."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 def format_money(yuan: int | float | None, lang: str = DEFAULT_LANG) -> str:

@@ -168,6 +168,8 @@ MESSAGES: dict[str, str] = {
     "log.error.outcome": "Choose an outcome",
     "log.error.date": "Use the format YYYY-MM-DD",
     "log.error.date_past": "The next follow-up cannot be before today",
+    "log.error.position": "No valid check-in position; try again in a moment",
+    "log.error.date_far": "The next follow-up must be within five years",
     "log.error.note": "The note is limited to 500 characters",
     "followups.title": "Follow-ups",
     "followups.overdue": "Overdue ({count})",

@@ -176,6 +176,8 @@ MESSAGES: dict[str, str] = {
     "log.error.outcome": "请选择营销结果",
     "log.error.date": "日期格式应为 YYYY-MM-DD",
     "log.error.date_past": "下次跟进日期不能早于今天",
+    "log.error.position": "无法取得有效的签到位置，请稍后重试",
+    "log.error.date_far": "下次跟进日期太远，请选五年以内的日期",
     "log.error.note": "备注不能超过 500 字",
     # follow-ups
     "followups.title": "跟进提醒",

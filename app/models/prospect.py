@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
 from pydantic import NaiveDatetime
 from sqlmodel import Field, SQLModel
+
+
+class FunnelStatus(StrEnum):
+    """A prospect's place in the funnel; the rules over it are ``app.services.funnel``."""
+
+    UNASSIGNED = "unassigned"
+    ASSIGNED = "assigned"
+    CONTACTED = "contacted"
+    INTERESTED = "interested"
+    APPLIED = "applied"
+    APPROVED = "approved"
+    DISBURSED = "disbursed"
+    DECLINED = "declined"
+    INVALID = "invalid"
 
 
 class ProspectBase(SQLModel):

@@ -22,9 +22,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
+
+from app.models.marketing_log import MarketingLogCreate
+from app.models.prospect import FunnelStatus
+from app.models.wire import SEQ_LIMIT, Amount, EntityId, OccurredAt, WireModel, free_text
 
 PROTOCOL_VERSION = 1
 MIN_PROTOCOL_VERSION = 1
@@ -75,15 +79,17 @@ class MutationStatus(StrEnum):
 
 
 class Mutation(BaseModel):
-    seq: int = Field(ge=1)
-    id: str
-    kind: str
-    payload: dict[str, Any]
+    """One outbox entry on the wire; its payload is the model its ``kind`` names."""
+
+    seq: int = Field(ge=1, le=SEQ_LIMIT)
+    id: EntityId
+    kind: MutationKind
+    payload: dict[str, Any]  # parsed per mutation, so one bad payload is one rejection
     created_at: datetime  # device time, data only
 
 
 class PushRequest(BaseModel):
-    device_id: str = Field(min_length=8, max_length=64)
+    device_id: Annotated[EntityId, Field(min_length=8)]
     mutations: list[Mutation]
 
 
@@ -147,30 +153,48 @@ def scope_digest(pairs: list[tuple[str, int]]) -> str:
 # -- mutation payloads ------------------------------------------------------------------
 
 
-class FunnelMovePayload(BaseModel):
-    event_id: str
-    prospect_id: str
-    to_status: str
-    amount: int | None = Field(default=None, ge=0)
-    occurred_at: datetime
+class RevealField(StrEnum):
+    PHONE = "phone"
+    CREDIT_CODE = "credit_code"
 
 
-class ClaimPayload(BaseModel):
-    transfer_id: str
-    prospect_id: str
-    occurred_at: datetime
+REASON_LIMIT = 200  # characters
 
 
-class AssignPayload(BaseModel):
-    transfer_id: str
-    prospect_id: str
-    to_user_id: str | None  # None: back to the outlet pool
-    reason: str = Field(default="", max_length=200)
-    occurred_at: datetime
+class FunnelMovePayload(WireModel):
+    event_id: EntityId
+    prospect_id: EntityId
+    to_status: FunnelStatus
+    amount: Amount | None = None  # 元, for disbursed
+    occurred_at: OccurredAt
 
 
-class RevealPayload(BaseModel):
-    event_id: str
-    prospect_id: str
-    field: str = Field(pattern="^(phone|credit_code)$")
-    occurred_at: datetime
+class ClaimPayload(WireModel):
+    transfer_id: EntityId
+    prospect_id: EntityId
+    occurred_at: OccurredAt
+
+
+class AssignPayload(WireModel):
+    transfer_id: EntityId
+    prospect_id: EntityId
+    to_user_id: EntityId | None  # None: back to the outlet pool
+    reason: Annotated[str, free_text(REASON_LIMIT)] = ""
+    occurred_at: OccurredAt
+
+
+class RevealPayload(WireModel):
+    event_id: EntityId
+    prospect_id: EntityId
+    field: RevealField
+    occurred_at: OccurredAt
+
+
+# What each kind carries; MarketingLogCreate is the log's own model.
+PAYLOADS: dict[MutationKind, type[BaseModel]] = {
+    MutationKind.LOG_CREATE: MarketingLogCreate,
+    MutationKind.FUNNEL_MOVE: FunnelMovePayload,
+    MutationKind.PROSPECT_CLAIM: ClaimPayload,
+    MutationKind.PROSPECT_ASSIGN: AssignPayload,
+    MutationKind.AUDIT_REVEAL: RevealPayload,
+}

@@ -12,6 +12,7 @@ are data only.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -27,13 +28,13 @@ from app.models import (
     MarketingLog,
     MutationRecord,
     Prospect,
-    Role,
     Transfer,
     User,
 )
 from app.models.ids import utcnow
 from app.models.marketing_log import MarketingLogCreate
 from app.models.sync import (
+    PAYLOADS,
     AssignPayload,
     ClaimPayload,
     FunnelMovePayload,
@@ -46,8 +47,10 @@ from app.models.sync import (
 )
 from app.server.changes import record_change
 from app.server.errors import Rejected
-from app.server.scope import Scope
 from app.services.funnel import FunnelError, FunnelStatus, check_transition
+from app.services.marketing import log_effect
+from app.services.policy import Action, AssigneeFacts, ProspectFacts, decide, decide_assignee
+from app.services.scope import Scope
 
 
 def apply_push(
@@ -64,17 +67,17 @@ def apply_push(
         if m.seq <= state.last_seq:
             results.append(_replayed(session, device_id, user.id, m.seq))
             continue
+        payload: BaseModel | None = None
+        params: dict[str, object] = {}
         try:
+            payload = _parse(PAYLOADS[m.kind], m.payload)
             with session.begin_nested():
-                code = _apply_one(session, user, device_id, m)
-            status = MutationStatus.APPLIED if not code else MutationStatus.REJECTED
+                code = _HANDLERS[m.kind](session, user, device_id, payload)
         except Rejected as exc:
-            status, code = MutationStatus.REJECTED, exc.code
-            params = exc.params
-        else:
-            params = {}
-        if code:
-            _resend_prospect(session, m.payload)
+            code, params = exc.code, exc.params
+        status = MutationStatus.REJECTED if code else MutationStatus.APPLIED
+        if code and payload is not None:
+            _resend_prospect(session, getattr(payload, "prospect_id", None))
         message = t(code, **params) if code else ""
         session.add(
             MutationRecord(
@@ -83,7 +86,7 @@ def apply_push(
                 mutation_id=m.id,
                 user_id=user.id,
                 kind=m.kind,
-                payload=json.dumps(m.payload, ensure_ascii=False, default=str),
+                payload=_as_text(m.payload),
                 status=status,
                 code=code,
                 message=message,
@@ -96,17 +99,31 @@ def apply_push(
     return PushResponse(results=results, last_seq=state.last_seq)
 
 
-def _resend_prospect(session: Session, payload: dict[str, Any]) -> None:
+def _as_text(payload: dict[str, Any]) -> str:
+    """The payload as kept for managers: readable JSON, or escaped if it holds text no
+    database encoding takes (a lone surrogate)."""
+    text = json.dumps(payload, ensure_ascii=False, default=str)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(payload, default=str)
+    return text
+
+
+def _resend_prospect(session: Session, prospect_id: str | None) -> None:
     """After a refusal, send the prospect's true state again, so no device keeps an
     optimistic local change the store did not accept."""
-    prospect_id = payload.get("prospect_id")
-    if not isinstance(prospect_id, str):
-        return
-    prospect = session.get(Prospect, prospect_id)
+    prospect = session.get(Prospect, prospect_id) if prospect_id else None
     if prospect is not None:
         scope = (prospect.outlet_id, prospect.assignee_id)
-        record_change(session, "prospect", prospect.id, prospect_id=prospect.id,
-                      old_scope=scope, new_scope=scope)  # fmt: skip
+        record_change(
+            session,
+            "prospect",
+            prospect.id,
+            prospect_id=prospect.id,
+            old_scope=scope,
+            new_scope=scope,
+        )
 
 
 def _replayed(session: Session, device_id: str, user_id: str, seq: int) -> MutationResult:
@@ -120,19 +137,12 @@ P = TypeVar("P", bound=BaseModel)
 
 
 def _parse(model: type[P], payload: dict[str, Any]) -> P:
+    """The payload as its wire model, or ``mutation.invalid`` naming each bad field."""
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise Rejected("mutation.invalid", detail=detail[:300]) from exc
-
-
-def _apply_one(session: Session, user: User, device_id: str, m: Mutation) -> str:
-    """Apply one mutation; returns "" or the code of a recorded refusal."""
-    handler = _HANDLERS.get(m.kind)
-    if handler is None:
-        raise Rejected("mutation.unknown_kind", kind=m.kind)
-    return handler(session, user, device_id, m.payload)
 
 
 def _prospect(session: Session, prospect_id: str) -> Prospect:
@@ -145,6 +155,14 @@ def _prospect(session: Session, prospect_id: str) -> Prospect:
 
 def _scope(user: User) -> Scope:
     return Scope(user.id, user.role, user.outlet_id)
+
+
+def _allow(user: User, action: Action, prospect: Prospect) -> None:
+    """Ask the policy the device asked; a refusal is the mutation's answer."""
+    facts = ProspectFacts(prospect.outlet_id, prospect.assignee_id, prospect.status)
+    decision = decide(_scope(user), action, facts)
+    if not decision:
+        raise Rejected(decision.code)
 
 
 def _touch(session: Session, p: Prospect, old_scope: tuple[str | None, str | None]) -> None:
@@ -160,47 +178,49 @@ def _touch(session: Session, p: Prospect, old_scope: tuple[str | None, str | Non
     )
 
 
-def _log_create(session: Session, user: User, device_id: str, payload: dict[str, Any]) -> str:
-    data = _parse(MarketingLogCreate, payload)
+def _log_create(session: Session, user: User, device_id: str, data: MarketingLogCreate) -> str:
     if session.get(MarketingLog, data.id) is not None:
         return ""  # the same log pushed again under a new seq: already here
     prospect = _prospect(session, data.prospect_id)
-    # Logs are append-only facts: accepted even if the prospect has left the author.
-    log = MarketingLog(
-        **data.model_dump(), author_id=user.id, device_id=device_id, recorded_at=utcnow()
-    )
+    _allow(user, Action.LOG, prospect)  # logs are facts: accepted even out of scope
+    log = MarketingLog(**data.row(), author_id=user.id, device_id=device_id, recorded_at=utcnow())
     session.add(log)
     session.flush()
     record_change(session, "marketing_log", log.id, prospect_id=prospect.id)
-    # Device clocks order nothing: the follow-up plan is the latest-arriving log's.
-    # Last contact is data (when the latest contact happened), hence the maximum.
     scope = (prospect.outlet_id, prospect.assignee_id)
-    if prospect.last_contact_at is None or data.occurred_at > prospect.last_contact_at:
-        prospect.last_contact_at = data.occurred_at
-    prospect.next_follow_up = data.next_follow_up
+    effect = log_effect(prospect.last_contact_at, data)
+    prospect.last_contact_at = effect.last_contact_at
+    prospect.next_follow_up = effect.next_follow_up
     _touch(session, prospect, scope)
     return ""
 
 
-def _funnel_move(session: Session, user: User, device_id: str, payload: dict[str, Any]) -> str:
-    data = _parse(FunnelMovePayload, payload)
+def _funnel_move(session: Session, user: User, device_id: str, data: FunnelMovePayload) -> str:
     if session.get(FunnelEvent, data.event_id) is not None:
         return ""
     prospect = _prospect(session, data.prospect_id)
-    if not _scope(user).contains(prospect.outlet_id, prospect.assignee_id):
-        raise Rejected("prospect.out_of_scope")
+    _allow(user, Action.MOVE, prospect)  # the funnel then judges the step, recorded either way
     code = ""
     if data.to_status == FunnelStatus.ASSIGNED:
         code = "funnel.use_claim"
-    elif data.to_status == FunnelStatus.DISBURSED and not data.amount:
+    elif data.to_status == FunnelStatus.DISBURSED and data.amount is None:
         raise Rejected("funnel.amount_required")
     else:
         try:
             check_transition(prospect.status, data.to_status)
         except FunnelError as exc:
             code = exc.code
-    _add_event(session, data.event_id, prospect, user, data.to_status, data.occurred_at,
-               applied=not code, reason_code=code, amount=data.amount)  # fmt: skip
+    _add_event(
+        session,
+        data.event_id,
+        prospect,
+        user,
+        data.to_status,
+        data.occurred_at,
+        applied=not code,
+        reason_code=code,
+        amount=data.amount,
+    )
     if not code:
         scope = (prospect.outlet_id, prospect.assignee_id)
         prospect.status = data.to_status
@@ -240,35 +260,27 @@ def _add_event(
     record_change(session, "funnel_event", event.id, prospect_id=prospect.id)
 
 
-def _claim(session: Session, user: User, device_id: str, payload: dict[str, Any]) -> str:
-    data = _parse(ClaimPayload, payload)
+def _claim(session: Session, user: User, device_id: str, data: ClaimPayload) -> str:
     prospect = _prospect(session, data.prospect_id)
     if prospect.assignee_id == user.id:
-        return ""
-    if prospect.assignee_id is not None:
-        raise Rejected("prospect.already_assigned")
-    if user.role != Role.ADMIN and prospect.outlet_id != user.outlet_id:
-        raise Rejected("prospect.out_of_scope")
+        return ""  # already mine: a repeated claim changes nothing
+    _allow(user, Action.CLAIM, prospect)
     _move(session, prospect, user, user, data.transfer_id, "", data.occurred_at)
     return ""
 
 
-def _assign(session: Session, user: User, device_id: str, payload: dict[str, Any]) -> str:
-    data = _parse(AssignPayload, payload)
-    if user.role not in (Role.OUTLET_MANAGER, Role.ADMIN):
-        raise Rejected("auth.forbidden")
+def _assign(session: Session, user: User, device_id: str, data: AssignPayload) -> str:
     prospect = _prospect(session, data.prospect_id)
-    if not _scope(user).contains(prospect.outlet_id, prospect.assignee_id):
-        raise Rejected("prospect.out_of_scope")
+    _allow(user, Action.ASSIGN, prospect)
     target = None
     if data.to_user_id is not None:
         target = session.get(User, data.to_user_id)
-        if target is None or not target.active:
+        if target is None:
             raise Rejected("user.not_found")
-        if target.role != Role.MARKETER:
-            raise Rejected("user.not_marketer")
-        if user.role != Role.ADMIN and target.outlet_id != user.outlet_id:
-            raise Rejected("user.other_outlet")
+    facts = AssigneeFacts(target.role, target.outlet_id, target.active) if target else None
+    decision = decide_assignee(_scope(user), facts)
+    if not decision:
+        raise Rejected(decision.code)
     if session.get(Transfer, data.transfer_id) is not None:
         return ""
     _move(session, prospect, user, target, data.transfer_id, data.reason, data.occurred_at)
@@ -302,19 +314,19 @@ def _move(
     prospect.assignee_id = target.id if target else None
     prospect.outlet_id = to_outlet
     if target is not None and prospect.status == FunnelStatus.UNASSIGNED:
-        _add_event(session, f"{transfer_id}-assign", prospect, actor,
-                   FunnelStatus.ASSIGNED, occurred_at)  # fmt: skip
+        _add_event(
+            session, f"{transfer_id}-assign", prospect, actor, FunnelStatus.ASSIGNED, occurred_at
+        )
         prospect.status = FunnelStatus.ASSIGNED
     session.flush()
     record_change(session, "transfer", transfer.id, prospect_id=prospect.id)
     _touch(session, prospect, old_scope)
 
 
-def _reveal(session: Session, user: User, device_id: str, payload: dict[str, Any]) -> str:
-    data = _parse(RevealPayload, payload)
+def _reveal(session: Session, user: User, device_id: str, data: RevealPayload) -> str:
     if session.get(AuditEvent, data.event_id) is not None:
         return ""
-    _prospect(session, data.prospect_id)
+    _allow(user, Action.REVEAL, _prospect(session, data.prospect_id))
     session.add(
         AuditEvent(
             id=data.event_id,
@@ -329,7 +341,7 @@ def _reveal(session: Session, user: User, device_id: str, payload: dict[str, Any
     return ""
 
 
-_HANDLERS = {
+_HANDLERS: dict[MutationKind, Callable[[Session, User, str, Any], str]] = {
     MutationKind.LOG_CREATE: _log_create,
     MutationKind.FUNNEL_MOVE: _funnel_move,
     MutationKind.PROSPECT_CLAIM: _claim,

@@ -17,6 +17,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
 
+from app.sqlite import WRITER, sqlite_engine
+
 CHANGE_LOG_LOCK = 0x50_55_48_55  # "PUHU"; with the schema's hash: one lock per central store
 # A connection left inside a transaction (a crashed worker) is closed by PostgreSQL after
 # this long, so it cannot hold the writer lock, or any row lock, for ever.
@@ -26,11 +28,7 @@ _ALEMBIC_DIR = Path(__file__).parent / "alembic"
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        _sqlite_pragmas(engine)
-        return engine
+        return sqlite_engine(url)
     engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
     _postgres_session(engine)
     return engine
@@ -43,22 +41,6 @@ def _postgres_session(engine: Engine) -> None:
         cur.execute(f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_TIMEOUT}'")
         cur.close()
         dbapi_conn.commit()
-
-
-def _sqlite_pragmas(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn):  # type: ignore[no-untyped-def]
-        immediate = conn.get_execution_options().get("sqlite_immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def alembic_config(url: str) -> Config:
@@ -79,11 +61,13 @@ def migrate(engine: Engine) -> None:
 @contextmanager
 def write_session(engine: Engine) -> Iterator[Session]:
     """A serialised writing transaction; commits on success, rolls back on error."""
-    bind = engine.execution_options(sqlite_immediate=True)
+    bind = engine.execution_options(**WRITER)
     with Session(bind) as session:
         if engine.dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"),
-                            {"k": CHANGE_LOG_LOCK})  # fmt: skip
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"),
+                {"k": CHANGE_LOG_LOCK},
+            )
         try:
             yield session
             session.commit()

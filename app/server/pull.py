@@ -1,8 +1,8 @@
 """Building pull pages for one user's scope.
 
-A pull without a cursor starts a snapshot: it reads the change-log high-water mark
-``h``, then pages each entity of the scope by id (keyset). Changes committed during
-the snapshot have seq > h and arrive afterwards from the log, so nothing is missed
+A pull without a cursor starts a snapshot: it reads the change-log high-water mark,
+then pages each entity of the scope by id (keyset). Changes committed during
+the snapshot have a higher seq and arrive afterwards from the log, so nothing is missed
 and re-sent rows are harmless (devices upsert by id). After the snapshot the cursor
 is the last change-log seq the device has seen.
 
@@ -16,7 +16,9 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -34,37 +36,77 @@ _prospect = TABLES_BY_ENTITY["prospect"]
 # -- cursor -------------------------------------------------------------------------
 
 
-def encode_cursor(data: dict[str, Any]) -> str:
+class Phase(StrEnum):
+    SNAPSHOT = "snapshot"  # paging the scope entity by entity, bounded by high_water
+    LOG = "log"  # following the change log after high_water
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a device stands; sent as base64 JSON, opaque to the device."""
+
+    phase: Phase
+    high_water: int  # snapshot: the change-log seq it is bounded by; log: the last seq seen
+    scope: str  # the fingerprint of the scope it was issued for
+    entity: int = 0  # snapshot: index into SYNC_ENTITIES
+    after_key: str = ""  # snapshot: the last id sent of that entity
+    done: int = 0  # snapshot: rows sent so far
+    total: int = 0  # snapshot: rows in the scope when it started
+
+
+_LOG_KEYS = ("phase", "high_water", "scope")
+_SNAPSHOT_KEYS = (*_LOG_KEYS, "entity", "after_key", "done", "total")
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    data = {
+        k: v for k, v in asdict(cursor).items() if cursor.phase == Phase.SNAPSHOT or k in _LOG_KEYS
+    }
     raw = json.dumps(data, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str, scope: Scope) -> dict[str, Any]:
+def decode_cursor(text: str, scope: Scope) -> Cursor:
+    """The cursor ``text`` stands for; ``sync.cursor_invalid`` (409: the device starts
+    its pull again) if it is damaged, of another format or of another scope."""
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(data, dict) or data.get("p") not in ("s", "l"):
-            raise ValueError(cursor)
-        if not 0 <= int(data["h"]) < 2**63:
-            raise ValueError(cursor)
+        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        if not isinstance(data, dict):
+            raise ValueError(text)
+        phase = Phase(data["phase"])
+        keys = _SNAPSHOT_KEYS if phase == Phase.SNAPSHOT else _LOG_KEYS
+        if set(data) != set(keys):
+            raise ValueError(text)
+        cursor = Cursor(
+            phase=phase,
+            high_water=_count(data["high_water"]),
+            scope=str(data["scope"]),
+            entity=_count(data.get("entity", 0)),
+            after_key=data.get("after_key", ""),
+            done=_count(data.get("done", 0)),
+            total=_count(data.get("total", 0)),
+        )
         # A damaged snapshot position must ask for a resync (409), not fail later (500).
-        if data["p"] == "s" and (
-            not 0 <= int(data["e"]) < len(SYNC_ENTITIES)
-            or not isinstance(data["k"], str)
-            or int(data["d"]) < 0
-            or int(data["t"]) < 0
-        ):
-            raise ValueError(cursor)
+        if cursor.entity >= len(SYNC_ENTITIES) or not isinstance(cursor.after_key, str):
+            raise ValueError(text)
     except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise StoreError("sync.cursor_invalid", 409) from exc
-    if data.get("sc") != scope.fingerprint:
+    if cursor.scope != scope.fingerprint:
         raise StoreError("sync.cursor_invalid", 409)
-    return data
+    return cursor
 
 
-def cursor_seq(cursor: str, scope: Scope) -> int | None:
+def _count(value: object) -> int:
+    """A non-negative 64-bit integer, or ValueError (floats and booleans included)."""
+    if type(value) is not int or not 0 <= value < 2**63:
+        raise ValueError(value)
+    return value
+
+
+def cursor_seq(text: str, scope: Scope) -> int | None:
     """The change-log seq a finished-snapshot cursor stands at, else None."""
-    data = decode_cursor(cursor, scope)
-    return int(data["h"]) if data["p"] == "l" else None
+    cursor = decode_cursor(text, scope)
+    return cursor.high_water if cursor.phase == Phase.LOG else None
 
 
 def high_water(session: Session) -> int:
@@ -148,11 +190,8 @@ class Page:
 
 
 def pull_page(session: Session, scope: Scope, cursor: str | None, page_size: int) -> dict[str, Any]:
-    if cursor:
-        state = decode_cursor(cursor, scope)
-    else:
-        state = _start_snapshot(session, scope)
-    if state["p"] == "s":
+    state = decode_cursor(cursor, scope) if cursor else _start_snapshot(session, scope)
+    if state.phase == Phase.SNAPSHOT:
         return _snapshot_page(session, scope, state, page_size)
     return _log_page(session, scope, state, page_size)
 
@@ -166,23 +205,18 @@ def scope_count(session: Session, scope: Scope) -> int:
     return total
 
 
-def _start_snapshot(session: Session, scope: Scope) -> dict[str, Any]:
-    return {
-        "p": "s",
-        "h": high_water(session),
-        "e": 0,
-        "k": "",
-        "d": 0,
-        "t": scope_count(session, scope),
-        "sc": scope.fingerprint,
-    }
+def _start_snapshot(session: Session, scope: Scope) -> Cursor:
+    return Cursor(
+        phase=Phase.SNAPSHOT,
+        high_water=high_water(session),
+        scope=scope.fingerprint,
+        total=scope_count(session, scope),
+    )
 
 
-def _snapshot_page(
-    session: Session, scope: Scope, state: dict[str, Any], page_size: int
-) -> dict[str, Any]:
+def _snapshot_page(session: Session, scope: Scope, state: Cursor, page_size: int) -> dict[str, Any]:
     page = Page()
-    entity_index, last_key, done = int(state["e"]), str(state["k"]), int(state["d"])
+    entity_index, last_key, done = state.entity, state.after_key, state.done
     budget = page_size
     while budget > 0 and entity_index < len(SYNC_ENTITIES):
         entity = SYNC_ENTITIES[entity_index]
@@ -197,24 +231,22 @@ def _snapshot_page(
         else:
             last_key = rows[-1][0]
     if entity_index >= len(SYNC_ENTITIES):
-        next_state = {"p": "l", "h": state["h"], "sc": scope.fingerprint}
+        next_state = Cursor(Phase.LOG, state.high_water, scope.fingerprint)
         snapshot = False
     else:
-        next_state = {**state, "e": entity_index, "k": last_key, "d": done}
+        next_state = replace(state, entity=entity_index, after_key=last_key, done=done)
         snapshot = True
     return {
         "cursor": encode_cursor(next_state),
         "has_more": True,  # after the snapshot the log may hold newer changes
         "snapshot": snapshot,
-        "progress": {"done": done, "total": max(int(state["t"]), done)},
+        "progress": {"done": done, "total": max(state.total, done)},
         "entities": page.entities,
     }
 
 
-def _log_page(
-    session: Session, scope: Scope, state: dict[str, Any], page_size: int
-) -> dict[str, Any]:
-    since = int(state["h"])
+def _log_page(session: Session, scope: Scope, state: Cursor, page_size: int) -> dict[str, Any]:
+    since = state.high_water
     high = high_water(session)
     changes = session.execute(
         select(_log)
@@ -267,7 +299,7 @@ def _log_page(
 
     new_since = int(changes[-1].seq) if len(changes) == page_size else high
     return {
-        "cursor": encode_cursor({"p": "l", "h": new_since, "sc": scope.fingerprint}),
+        "cursor": encode_cursor(Cursor(Phase.LOG, new_since, scope.fingerprint)),
         "has_more": new_since < high,
         "snapshot": False,
         "progress": {"done": new_since - since, "total": high - since},

@@ -1,4 +1,4 @@
-"""Password hashing (argon2) and expiring, HMAC-signed bearer tokens.
+"""Password hashing (``app.services.passwords``) and expiring, HMAC-signed bearer tokens.
 
 Tokens are stateless (``base64(payload).base64(hmac)``) so replicas behind a load
 balancer need only share the secret key.
@@ -12,23 +12,10 @@ import hmac
 import json
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from app.models.ids import utcnow
+from app.services.passwords import hash_password, verify_password
 
-_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password: str, password_hash: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+__all__ = ["TokenError", "hash_password", "issue_token", "read_token", "verify_password"]
 
 
 class TokenError(Exception):

@@ -11,19 +11,21 @@ the central store judges every move against the status it holds, in its own orde
 
 from __future__ import annotations
 
-from enum import StrEnum
+from app.models.prospect import FunnelStatus
 
-
-class FunnelStatus(StrEnum):
-    UNASSIGNED = "unassigned"
-    ASSIGNED = "assigned"
-    CONTACTED = "contacted"
-    INTERESTED = "interested"
-    APPLIED = "applied"
-    APPROVED = "approved"
-    DISBURSED = "disbursed"
-    DECLINED = "declined"
-    INVALID = "invalid"
+__all__ = [
+    "CLOSED",
+    "MAIN_LINE",
+    "TERMINAL",
+    "FunnelError",
+    "FunnelStatus",
+    "can_transition",
+    "check_transition",
+    "needs_amount",
+    "next_steps",
+    "parse_status",
+    "rank",
+]
 
 
 MAIN_LINE: tuple[FunnelStatus, ...] = (

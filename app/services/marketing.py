@@ -1,13 +1,31 @@
-"""Checking a marketing log as the user typed it; errors are codes per field."""
+"""Marketing logs: the form's check, a new log's making, and its effect on the prospect.
+
+    form input --check_log_input--> LogInput --new_log--> MarketingLogCreate
+        --> device store + outbox (JSON) --> central store (the same model)
+
+Both sides apply a log to its prospect with ``log_effect``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from app.models.marketing_log import Channel, Outcome
+from app.models.ids import new_id, utcnow
+from app.models.marketing_log import NOTE_LIMIT, Channel, MarketingLogCreate, Outcome
+from app.models.wire import DATE_HORIZON
 
-NOTE_LIMIT = 500
+__all__ = [
+    "FOLLOW_UP_IN_DAYS",
+    "NOTE_LIMIT",
+    "ContactUpdate",
+    "LogInput",
+    "check_log_input",
+    "follow_up_choices",
+    "log_effect",
+    "new_log",
+]
 FOLLOW_UP_IN_DAYS = (1, 3, 7)  # the one-tap choices for the next follow-up
 
 
@@ -34,7 +52,7 @@ def check_log_input(
     if outcome not in {o.value for o in Outcome}:
         errors["outcome"] = "log.error.outcome"
     note = (note or "").strip()
-    if len(note) > NOTE_LIMIT:
+    if len(note) > NOTE_LIMIT or "\x00" in note:
         errors["note"] = "log.error.note"
     follow_up: date | None = None
     raw = (next_follow_up or "").strip()
@@ -46,6 +64,59 @@ def check_log_input(
         else:
             if follow_up < today:
                 errors["next_follow_up"] = "log.error.date_past"
+            elif follow_up >= today + DATE_HORIZON:  # a day inside the model's bound (UTC)
+                errors["next_follow_up"] = "log.error.date_far"
     if errors:
         return None, errors
     return LogInput(str(channel), str(outcome), note, follow_up), {}
+
+
+def new_log(
+    *,
+    prospect_id: str,
+    channel: str,
+    outcome: str,
+    note: str = "",
+    occurred_at: datetime | None = None,
+    next_follow_up: date | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    attachments: Sequence[str] = (),
+) -> MarketingLogCreate:
+    """A log made now on this device (its id is born here); ``ValidationError`` if a value
+    is out of the wire model's bounds."""
+    return MarketingLogCreate.model_validate(
+        {
+            "id": new_id(),
+            "prospect_id": prospect_id,
+            "channel": channel,
+            "occurred_at": occurred_at or utcnow(),
+            "outcome": outcome,
+            "note": note,
+            "next_follow_up": next_follow_up,
+            "lat": lat,
+            "lon": lon,
+            "attachments": list(attachments),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ContactUpdate:
+    """What a log changes on its prospect."""
+
+    last_contact_at: datetime
+    next_follow_up: date | None
+
+
+def log_effect(last_contact_at: datetime | None, log: MarketingLogCreate) -> ContactUpdate:
+    """The prospect's contact fields once ``log`` has arrived.
+
+    Last contact is data (when the latest contact happened): the later of the two. The
+    follow-up plan is the latest-arriving log's, whatever its device clock says, so a
+    clock running ahead cannot pin an old plan (device clocks order nothing).
+    """
+    latest = log.occurred_at
+    if last_contact_at is not None and last_contact_at > latest:
+        latest = last_contact_at
+    return ContactUpdate(last_contact_at=latest, next_follow_up=log.next_follow_up)

@@ -1,19 +1,35 @@
 """Device-side use cases: each local change and its outbox row in one transaction.
 
-Rules come from ``app.services``; the store's verdict arrives with the next sync.
-Ids are made here, on the device, so a record exists from the moment it is saved.
+Every change is asked of ``app.services.policy`` first, with the same facts the
+central store will judge it by, so an offline device refuses what the store would
+refuse (``LocalError`` with the store's code) and saves nothing. Each payload is
+built as its wire model and queued as that model's JSON; the store parses the same
+model. Ids are made here, on the device, so a record exists from the moment it is
+saved. The store's verdict still arrives with the next sync.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
-from sqlalchemy import text
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Connection, text
 
 from app.models.ids import new_id, utcnow
-from app.models.sync import MutationKind
-from app.services.funnel import FunnelError, check_transition, needs_amount
+from app.models.marketing_log import MarketingLogCreate
+from app.models.sync import (
+    AssignPayload,
+    ClaimPayload,
+    FunnelMovePayload,
+    MutationKind,
+    RevealPayload,
+)
+from app.services.funnel import FunnelError, FunnelStatus, check_transition
+from app.services.marketing import log_effect
+from app.services.policy import Action, AssigneeFacts, ProspectFacts, decide, decide_assignee
+from app.services.scope import Scope
+from app.services.stored import stored_datetime
 from app.sync import outbox
 from app.sync.store import DeviceStore
 
@@ -26,43 +42,12 @@ class LocalError(ValueError):
         self.code = code
 
 
-@dataclass(frozen=True)
-class Actor:
-    user_id: str
-    role: str
-    outlet_id: str | None
-
-
-def record_log(
-    store: DeviceStore,
-    actor: Actor,
-    *,
-    prospect_id: str,
-    channel: str,
-    outcome: str,
-    note: str = "",
-    occurred_at: datetime | None = None,
-    next_follow_up: date | None = None,
-    lat: float | None = None,
-    lon: float | None = None,
-) -> str:
+def record_log(store: DeviceStore, actor: Scope, log: MarketingLogCreate) -> str:
     """Save a marketing log on the device and queue it; returns its id."""
-    log_id = new_id()
-    when = occurred_at or utcnow()
-    payload = {
-        "id": log_id,
-        "prospect_id": prospect_id,
-        "channel": channel,
-        "occurred_at": str(when),
-        "outcome": outcome,
-        "note": note,
-        "next_follow_up": next_follow_up.isoformat() if next_follow_up else None,
-        "lat": lat,
-        "lon": lon,
-        "attachments": "[]",
-    }
+    log = _checked(log)
     with store.transaction() as conn:
-        _require_prospect(conn, prospect_id)
+        facts = _require_prospect(conn, log.prospect_id)
+        _allow(actor, Action.LOG, facts)
         conn.execute(
             text(
                 "INSERT INTO marketing_log (id, prospect_id, author_id, channel, occurred_at,"
@@ -70,103 +55,174 @@ def record_log(
                 " VALUES (:id, :prospect_id, :author, :channel, :occurred_at, :outcome, :note,"
                 " :next_follow_up, :lat, :lon, :attachments, :device, 0)"
             ),
-            {**payload, "author": actor.user_id, "device": DeviceStore.get(conn, "device_id")},
+            {
+                **_sqlite_values(log.row()),
+                "author": actor.user_id,
+                "device": DeviceStore.get(conn, "device_id"),
+            },
         )
-        # As the store does: the newest log sets the plan, whatever its device clock says.
+        last = conn.execute(
+            text("SELECT last_contact_at FROM prospect WHERE id = :id"), {"id": log.prospect_id}
+        ).scalar_one()
+        effect = log_effect(stored_datetime(last), log)
         conn.execute(
-            text(
-                "UPDATE prospect SET next_follow_up = :nf, last_contact_at = CASE WHEN"
-                " last_contact_at IS NULL OR last_contact_at < :at THEN :at"
-                " ELSE last_contact_at END WHERE id = :id"
+            text("UPDATE prospect SET last_contact_at = :at, next_follow_up = :nf WHERE id = :id"),
+            _sqlite_values(
+                {"at": effect.last_contact_at, "nf": effect.next_follow_up, "id": log.prospect_id}
             ),
-            {"at": str(when), "nf": payload["next_follow_up"], "id": prospect_id},
         )
-        outbox.enqueue(conn, MutationKind.LOG_CREATE, prospect_id, payload)
-    return log_id
+        _enqueue(conn, MutationKind.LOG_CREATE, log.prospect_id, log)
+    return log.id
 
 
 def move_funnel(
     store: DeviceStore,
-    actor: Actor,
+    actor: Scope,
     *,
     prospect_id: str,
     to_status: str,
     amount: int | None = None,
     occurred_at: datetime | None = None,
 ) -> str:
-    """Change a prospect's status locally (checked by the funnel rules) and queue it."""
-    if needs_amount(to_status) and not amount:
+    """Change a prospect's status locally (checked by policy and funnel) and queue it."""
+    if to_status == FunnelStatus.DISBURSED and not amount:
         raise LocalError("funnel.amount_required")
-    event_id = new_id()
+    move = _build(
+        FunnelMovePayload,
+        event_id=new_id(),
+        prospect_id=prospect_id,
+        to_status=to_status,
+        amount=amount,
+        occurred_at=occurred_at or utcnow(),
+    )
     with store.transaction() as conn:
-        current = _require_prospect(conn, prospect_id)
+        facts = _require_prospect(conn, prospect_id)
+        _allow(actor, Action.MOVE, facts)
+        if move.to_status == FunnelStatus.ASSIGNED:
+            raise LocalError("funnel.use_claim")
         try:
-            check_transition(current, to_status)
+            check_transition(facts.status, move.to_status)
         except FunnelError as exc:
             raise LocalError(exc.code) from exc
         conn.execute(
             text("UPDATE prospect SET status = :s WHERE id = :id"),
-            {"s": to_status, "id": prospect_id},
+            {"s": move.to_status, "id": prospect_id},
         )
-        outbox.enqueue(
-            conn,
-            MutationKind.FUNNEL_MOVE,
-            prospect_id,
-            {
-                "event_id": event_id,
-                "prospect_id": prospect_id,
-                "to_status": to_status,
-                "amount": amount,
-                "occurred_at": str(occurred_at or utcnow()),
-            },
-        )
-    return event_id
+        _enqueue(conn, MutationKind.FUNNEL_MOVE, prospect_id, move)
+    return move.event_id
 
 
-def claim(store: DeviceStore, actor: Actor, *, prospect_id: str) -> None:
-    """Take an unassigned prospect from the outlet pool."""
+def claim(store: DeviceStore, actor: Scope, *, prospect_id: str) -> None:
+    """Take an unassigned prospect from the outlet pool (claiming one's own: nothing)."""
+    payload = _build(
+        ClaimPayload, transfer_id=new_id(), prospect_id=prospect_id, occurred_at=utcnow()
+    )
     with store.transaction() as conn:
-        _require_prospect(conn, prospect_id)
-        conn.execute(
-            text(
-                "UPDATE prospect SET assignee_id = :u, status = 'assigned'"
-                " WHERE id = :id AND assignee_id IS NULL"
-            ),
-            {"u": actor.user_id, "id": prospect_id},
-        )
-        outbox.enqueue(conn, MutationKind.PROSPECT_CLAIM, prospect_id,
-                       {"transfer_id": new_id(), "prospect_id": prospect_id,
-                        "occurred_at": str(utcnow())})  # fmt: skip
+        facts = _require_prospect(conn, prospect_id)
+        if facts.assignee_id == actor.user_id:
+            return  # as the store answers a repeated claim
+        _allow(actor, Action.CLAIM, facts)
+        _hand_over(conn, prospect_id, actor.user_id, actor.outlet_id)
+        _enqueue(conn, MutationKind.PROSPECT_CLAIM, prospect_id, payload)
 
 
 def assign(
-    store: DeviceStore, actor: Actor, *, prospect_id: str, to_user_id: str | None, reason: str = ""
+    store: DeviceStore, actor: Scope, *, prospect_id: str, to_user_id: str | None, reason: str = ""
 ) -> None:
     """Manager: assign or transfer a prospect to a marketer (None: back to the pool)."""
+    payload = _build(
+        AssignPayload,
+        transfer_id=new_id(),
+        prospect_id=prospect_id,
+        to_user_id=to_user_id,
+        reason=reason,
+        occurred_at=utcnow(),
+    )
     with store.transaction() as conn:
-        _require_prospect(conn, prospect_id)
-        conn.execute(
-            text("UPDATE prospect SET assignee_id = :u WHERE id = :id"),
-            {"u": to_user_id, "id": prospect_id},
-        )
-        outbox.enqueue(conn, MutationKind.PROSPECT_ASSIGN, prospect_id,
-                       {"transfer_id": new_id(), "prospect_id": prospect_id,
-                        "to_user_id": to_user_id, "reason": reason,
-                        "occurred_at": str(utcnow())})  # fmt: skip
+        facts = _require_prospect(conn, prospect_id)
+        _allow(actor, Action.ASSIGN, facts)
+        target = None if to_user_id is None else _require_user(conn, to_user_id)
+        decision = decide_assignee(actor, target)
+        if not decision:
+            raise LocalError(decision.code)
+        _hand_over(conn, prospect_id, to_user_id, target.outlet_id if target else None)
+        _enqueue(conn, MutationKind.PROSPECT_ASSIGN, prospect_id, payload)
 
 
-def record_reveal(store: DeviceStore, actor: Actor, *, prospect_id: str, field: str) -> None:
+def record_reveal(store: DeviceStore, actor: Scope, *, prospect_id: str, field: str) -> None:
     """An audited reveal of a masked phone number or credit code."""
+    payload = _build(
+        RevealPayload, event_id=new_id(), prospect_id=prospect_id, field=field, occurred_at=utcnow()
+    )
     with store.transaction() as conn:
-        outbox.enqueue(conn, MutationKind.AUDIT_REVEAL, prospect_id,
-                       {"event_id": new_id(), "prospect_id": prospect_id, "field": field,
-                        "occurred_at": str(utcnow())})  # fmt: skip
+        _allow(actor, Action.REVEAL, _require_prospect(conn, prospect_id))
+        _enqueue(conn, MutationKind.AUDIT_REVEAL, prospect_id, payload)
 
 
-def _require_prospect(conn, prospect_id: str) -> str:  # type: ignore[no-untyped-def]
+# -- helpers -----------------------------------------------------------------------------
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _build(model: type[M], **values: object) -> M:
+    """A payload as its wire model; ``LocalError("mutation.invalid")`` if a value is out
+    of bounds (the store would refuse it with the same code)."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise LocalError("mutation.invalid") from exc
+
+
+def _checked(log: MarketingLogCreate) -> MarketingLogCreate:
+    """``log`` validated again: a model built without validation is caught here too."""
+    return _build(MarketingLogCreate, **log.model_dump())
+
+
+def _enqueue(conn: Connection, kind: MutationKind, prospect_id: str, payload: BaseModel) -> None:
+    outbox.enqueue(conn, kind, prospect_id, payload.model_dump(mode="json"))
+
+
+def _allow(actor: Scope, action: Action, facts: ProspectFacts) -> None:
+    decision = decide(actor, action, facts)
+    if not decision:
+        raise LocalError(decision.code)
+
+
+def _require_prospect(conn: Connection, prospect_id: str) -> ProspectFacts:
     row = conn.execute(
-        text("SELECT status FROM prospect WHERE id = :id"), {"id": prospect_id}
+        text("SELECT outlet_id, assignee_id, status FROM prospect WHERE id = :id"),
+        {"id": prospect_id},
     ).first()
     if row is None:
         raise LocalError("prospect.not_found")
-    return str(row[0])
+    return ProspectFacts(outlet_id=row[0], assignee_id=row[1], status=str(row[2]))
+
+
+def _require_user(conn: Connection, user_id: str) -> AssigneeFacts:
+    row = conn.execute(
+        text('SELECT role, outlet_id, active FROM "user" WHERE id = :id'), {"id": user_id}
+    ).first()
+    if row is None:
+        raise LocalError("user.not_found")
+    return AssigneeFacts(role=str(row[0]), outlet_id=row[1], active=bool(row[2]))
+
+
+def _hand_over(
+    conn: Connection, prospect_id: str, user_id: str | None, outlet_id: str | None
+) -> None:
+    """As the store moves a prospect: to the new assignee (and their outlet), and out of
+    ``unassigned`` when someone takes it."""
+    conn.execute(
+        text(
+            "UPDATE prospect SET assignee_id = :u, outlet_id = coalesce(:o, outlet_id),"
+            " status = CASE WHEN :u IS NOT NULL AND status = 'unassigned' THEN 'assigned'"
+            " ELSE status END WHERE id = :id"
+        ),
+        {"u": user_id, "o": outlet_id, "id": prospect_id},
+    )
+
+
+def _sqlite_values(values: dict[str, object]) -> dict[str, object]:
+    """Dates and times as the device stores them (``str``: ``2026-03-10 08:00:00``)."""
+    return {k: str(v) if isinstance(v, datetime | date) else v for k, v in values.items()}

@@ -13,16 +13,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from app.models.ids import utcnow
+from app.services.passwords import hash_password, verify_password
 from app.sync.client import SyncClient
 from app.sync.errors import SyncError, TransportError
 from app.sync.state import StateKey
 from app.sync.store import DeviceStore
 
-_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 SESSION_KEY = "session"
 LAST_EMPLOYEE_KEY = "last_employee_no"
 
@@ -61,11 +58,15 @@ def sign_in(
         raise SignInError(exc.code, status=exc.status or "") from exc
     user = data["user"]
     session = DeviceSession(
-        token=data["token"], user_id=user["id"], employee_no=user["employee_no"],
-        name=user["name"], role=user["role"], outlet_id=user["outlet_id"],
+        token=data["token"],
+        user_id=user["id"],
+        employee_no=user["employee_no"],
+        name=user["name"],
+        role=user["role"],
+        outlet_id=user["outlet_id"],
         logged_in_at=utcnow(),
-    )  # fmt: skip
-    saved = {**_as_dict(session), "verifier": _hasher.hash(password)}
+    )
+    saved = {**_as_dict(session), "verifier": hash_password(password)}
     with store.transaction() as conn:
         store.put(conn, SESSION_KEY, json.dumps(saved, ensure_ascii=False))
         store.put(conn, LAST_EMPLOYEE_KEY, session.employee_no)
@@ -77,10 +78,8 @@ def _offline(store, client, employee_no, password, hours, cause) -> DeviceSessio
     saved = json.loads(raw) if raw else None
     if not saved or saved["employee_no"] != employee_no:
         raise SignInError("login.offline_unavailable") from cause
-    try:
-        _hasher.verify(saved["verifier"], password)
-    except (VerificationError, InvalidHashError) as exc:
-        raise SignInError("auth.invalid_credentials") from exc
+    if not verify_password(password, saved["verifier"]):
+        raise SignInError("auth.invalid_credentials")
     session = _from_saved(saved, offline=True)
     if utcnow() - session.logged_in_at > timedelta(hours=hours):
         raise SignInError("login.offline_expired", hours=hours) from cause
@@ -126,5 +125,7 @@ def _from_saved(saved: dict, *, offline: bool) -> DeviceSession:
 
 
 def _as_dict(session: DeviceSession) -> dict[str, object]:
-    return {k: (str(getattr(session, k)) if k == "logged_in_at" else getattr(session, k))
-            for k in _FIELDS}  # fmt: skip
+    return {
+        k: (str(getattr(session, k)) if k == "logged_in_at" else getattr(session, k))
+        for k in _FIELDS
+    }

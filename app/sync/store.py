@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, text
 from sqlmodel import SQLModel
 
 from app.geo.nearby import LOCAL_GEO_DDL
@@ -14,6 +14,7 @@ from app.models import DEVICE_TABLES
 from app.models.ids import new_id
 from app.services.text_index import TEXT_INDEX_DDL, TEXT_INDEX_TRIGGERS, TextIndex, note_rebuild
 from app.services.whitelist import LOCAL_WHITELIST_DDL
+from app.sqlite import WRITER, sqlite_engine
 
 _LOCAL_INDEXES = (
     "CREATE INDEX IF NOT EXISTS ix_prospect_assignee_status ON prospect (assignee_id, status)",
@@ -53,12 +54,12 @@ class DeviceStore:
         self.path = Path(path)
         self.text_index = TextIndex()  # the search box's text in memory, kept current
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(
-            f"sqlite:///{self.path}", connect_args={"check_same_thread": False, "timeout": 30}
+        # The screens read the same few MB of indexes over and over: a 16 MB page cache per
+        # connection keeps them in memory (SQLite's default, 2 MB, re-reads them from the OS).
+        self.engine: Engine = sqlite_engine(
+            f"sqlite:///{self.path}", pragmas={"cache_size": -PAGE_CACHE_KB}
         )
-        event.listen(self.engine, "connect", _pragmas)
-        event.listen(self.engine, "begin", _begin)
-        self._writer = self.engine.execution_options(sqlite_immediate=True)
+        self._writer = self.engine.execution_options(**WRITER)
         SQLModel.metadata.create_all(self.engine, tables=DEVICE_TABLES)
         with self.transaction() as conn:
             if self.get(conn, "snapshot_complete") == "1":
@@ -107,21 +108,3 @@ class DeviceStore:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def _begin(conn: Connection) -> None:
-    # Writers take the lock up front; readers stay deferred and never wait (WAL).
-    immediate = conn.get_execution_options().get("sqlite_immediate", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-    dbapi_conn.isolation_level = None  # our "begin" listener issues BEGIN
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    # The screens read the same few MB of indexes over and over: a 16 MB page cache per
-    # connection keeps them in memory (SQLite's default, 2 MB, re-reads them from the OS).
-    cur.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KB}")
-    cur.close()

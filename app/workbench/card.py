@@ -120,13 +120,17 @@ class CardController:
         card = self.state.card
         if card is None:
             return
-        await asyncio.to_thread(
-            local.record_reveal,
-            self.workbench.store,
-            self.workbench.scope,
-            prospect_id=card.id,
-            field=field_name,
-        )
+        try:
+            await asyncio.to_thread(
+                local.record_reveal,
+                self.workbench.store,
+                self.workbench.scope,
+                prospect_id=card.id,
+                field=field_name,
+            )
+        except local.LocalError as exc:
+            self.workbench.notify(exc.code)
+            return
         self.state.revealed = self.state.revealed | {field_name}
         await self.workbench.after_local_change(card.id, "card.revealed")
 

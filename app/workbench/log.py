@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from app.geo.distance import haversine_km
 from app.models.ids import utcnow
 from app.services.clock import beijing_today
-from app.services.marketing import check_log_input, follow_up_choices
+from app.services.marketing import check_log_input, follow_up_choices, new_log
 from app.services.prospects import ProspectCard
 from app.sync import local
 
@@ -82,10 +84,7 @@ class LogController:
         if clean is None:
             return problems
         try:
-            await asyncio.to_thread(
-                local.record_log,
-                self.workbench.store,
-                self.workbench.scope,
+            log = new_log(
                 prospect_id=prospect_id,
                 channel=clean.channel,
                 outcome=clean.outcome,
@@ -95,6 +94,11 @@ class LogController:
                 lat=where.lat if where else None,
                 lon=where.lon if where else None,
             )
+            await asyncio.to_thread(
+                local.record_log, self.workbench.store, self.workbench.scope, log
+            )
+        except ValidationError:  # the form's checks passed: only the position can be off
+            return {"form": "log.error.position"}
         except local.LocalError as exc:
             return {"form": exc.code}
         await self.workbench.after_local_change(prospect_id, "log.saved")

@@ -59,6 +59,8 @@ def test_the_offline_session_expires(live_server, tmp_path):
 
 
 def test_log_out_refuses_to_drop_unsynced_changes_without_consent(live_server, tmp_path):
+    from app.services.marketing import new_log
+    from app.services.scope import Scope
     from app.sync import local
 
     world = build_world(live_server.engine)
@@ -68,9 +70,9 @@ def test_log_out_refuses_to_drop_unsynced_changes_without_consent(live_server, t
     from app.sync.engine import SyncEngine
 
     SyncEngine(store, client).sync_once()
-    actor = local.Actor(session.user_id, session.role, session.outlet_id)
-    local.record_log(store, actor, prospect_id=world.prospects_of("M1")[0]["id"],
-                     channel="visit", outcome="interested", note="未同步")  # fmt: skip
+    actor = Scope(session.user_id, session.role, session.outlet_id)
+    local.record_log(store, actor, new_log(prospect_id=world.prospects_of("M1")[0]["id"],
+                     channel="visit", outcome="interested", note="未同步"))  # fmt: skip
     with pytest.raises(SignInError) as refused:
         sign_out(store)
     assert refused.value.code == "settings.logout_confirm"

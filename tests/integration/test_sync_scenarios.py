@@ -32,14 +32,16 @@ from app.models import (
     Transfer,
 )
 from app.models.ids import new_id, utcnow
-from app.models.sync import MutationKind
+from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION, MutationKind
 from app.server.changes import bulk_insert, record_change
 from app.server.db import write_session
+from app.services.marketing import new_log
+from app.services.scope import Scope
 from app.sync import local, outbox
 from app.sync.apply import local_checksums
 from app.sync.client import SyncClient
 from app.sync.engine import SyncEngine
-from app.sync.errors import CursorInvalid, ProtocolTooOld
+from app.sync.errors import CursorInvalid, ProtocolTooOld, RequestRejected
 from app.sync.state import StateKey, SyncPhase, SyncProgress
 from app.sync.store import DeviceStore
 from tests.conftest import Device, LiveServer, free_port
@@ -58,11 +60,11 @@ _changes = ChangeLog.__table__
 
 
 def signed_in(make_device: Callable[..., Device], server: LiveServer, employee_no: str,
-              name: str | None = None) -> tuple[Device, local.Actor]:  # fmt: skip
+              name: str | None = None) -> tuple[Device, Scope]:  # fmt: skip
     """A new device with ``employee_no`` logged in, and the actor its use cases take."""
     device = make_device(server, name or employee_no)
     user = device.login(employee_no, PASSWORD)["user"]
-    return device, local.Actor(user["id"], user["role"], user["outlet_id"])
+    return device, Scope(user["id"], user["role"], user["outlet_id"])
 
 
 def synced(device: Device, **kwargs: Any) -> SyncProgress:
@@ -120,6 +122,21 @@ def scope_of_marketer(world: World, employee_no: str, outlet_id: str) -> set[str
     return {p["id"] for p in world.prospects_of(employee_no) + world.pool(outlet_id)}
 
 
+SNAPSHOT_START = {
+    "phase": "snapshot",
+    "high_water": 0,
+    "entity": 0,
+    "after_key": "",
+    "done": 0,
+    "total": 0,
+}
+
+
+def cursor_text(data: dict[str, Any]) -> str:
+    """A cursor as the store spells one (base64 JSON), for forging."""
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -140,8 +157,8 @@ def test_log_recorded_while_the_store_is_unreachable_arrives_exactly_once(live_s
     nobody_listens = httpx.Client(base_url=f"http://127.0.0.1:{free_port()}", timeout=2)
     device.client.http = nobody_listens
     try:
-        log_id = local.record_log(device.store, me, prospect_id=prospect, channel="visit",
-                                  outcome="interested", note="市场走访有意向")  # fmt: skip
+        log_id = local.record_log(device.store, me, new_log(prospect_id=prospect, channel="visit",
+                                  outcome="interested", note="市场走访有意向"))  # fmt: skip
         progress = device.sync()
         assert progress.phase == SyncPhase.FAILED
         assert progress.error_code == "sync.network"
@@ -171,8 +188,8 @@ def test_outbox_sequence_is_never_reused_after_acknowledged_rows_are_deleted(
     mine = [p["id"] for p in world.prospects_of("M1")]
 
     def log(prospect_id: str) -> str:
-        return local.record_log(device.store, me, prospect_id=prospect_id, channel="phone",
-                                outcome="considering")  # fmt: skip
+        return local.record_log(device.store, me, new_log(prospect_id=prospect_id, channel="phone",
+                                outcome="considering"))  # fmt: skip
 
     first = [log(mine[0]), log(mine[1])]
     first_seqs = [seq for seq, _, _ in outbox_rows(device)]
@@ -223,8 +240,8 @@ def test_push_whose_answer_is_lost_three_times_applies_once(live_server, make_de
     device, me = signed_in(make_device, live_server, "M1")
     synced(device)
     prospect = world.prospects_of("M1")[0]["id"]
-    log_id = local.record_log(device.store, me, prospect_id=prospect, channel="visit",
-                              outcome="interested")  # fmt: skip
+    log_id = local.record_log(device.store, me, new_log(prospect_id=prospect, channel="visit",
+                              outcome="interested"))  # fmt: skip
     event_id = local.move_funnel(device.store, me, prospect_id=prospect, to_status="contacted")
 
     lossy = LosesPushAnswers(3)
@@ -296,8 +313,8 @@ def test_rejected_mutation_is_quarantined_and_the_rest_goes_through(live_server,
         outbox.enqueue(conn, MutationKind.FUNNEL_MOVE, ghost,
                        {"event_id": new_id(), "prospect_id": ghost, "to_status": "contacted",
                         "occurred_at": str(utcnow())})  # fmt: skip
-    log_id = local.record_log(device.store, me, prospect_id=mine[0], channel="wechat",
-                              outcome="considering")  # fmt: skip
+    log_id = local.record_log(device.store, me, new_log(prospect_id=mine[0], channel="wechat",
+                              outcome="considering"))  # fmt: skip
     local.move_funnel(device.store, me, prospect_id=mine[1], to_status="contacted")
 
     progress = synced(device)
@@ -329,8 +346,8 @@ def test_log_for_a_prospect_that_left_my_scope_is_still_accepted(live_server, ma
     for d in (m1, g1, m2):
         synced(d)
     prospect = world.prospects_of("M1")[0]["id"]
-    log_id = local.record_log(m1.store, me, prospect_id=prospect, channel="visit",
-                              outcome="agreed_to_apply", note="下周带材料来网点")  # fmt: skip
+    log_id = local.record_log(m1.store, me, new_log(prospect_id=prospect, channel="visit",
+                              outcome="agreed_to_apply", note="下周带材料来网点"))  # fmt: skip
     local.assign(g1.store, manager, prospect_id=prospect, to_user_id=world.user_id("M2"),
                  reason="客户经营地址变更")  # fmt: skip
     synced(g1)  # the transfer reaches the store before M1's log
@@ -359,8 +376,8 @@ def test_transferred_prospect_leaves_the_former_assignee_and_arrives_with_its_hi
     for d in (m1, m2, g1):
         synced(d)
     prospect, kept = (p["id"] for p in world.prospects_of("M1")[:2])
-    log_id = local.record_log(m1.store, me, prospect_id=prospect, channel="visit",
-                              outcome="interested", note="老板在店")  # fmt: skip
+    log_id = local.record_log(m1.store, me, new_log(prospect_id=prospect, channel="visit",
+                              outcome="interested", note="老板在店"))  # fmt: skip
     local.move_funnel(m1.store, me, prospect_id=prospect, to_status="contacted")
     synced(m1)
     synced(m2)  # the history is now older than M2's cursor
@@ -396,7 +413,9 @@ def test_marketer_never_receives_another_outlets_prospects(live_server, make_dev
     synced(m1)
     outlet_b = {p["id"] for p in world.prospects if p["outlet_id"] == world.outlet_b}
     theirs = world.prospects_of("M3")[0]["id"]
-    local.record_log(m3.store, other, prospect_id=theirs, channel="visit", outcome="interested")
+    local.record_log(
+        m3.store, other, new_log(prospect_id=theirs, channel="visit", outcome="interested")
+    )
     local.move_funnel(m3.store, other, prospect_id=theirs, to_status="contacted")
     synced(m3)
     synced(m1)
@@ -409,26 +428,37 @@ def test_marketer_never_receives_another_outlets_prospects(live_server, make_dev
     # A cursor is no key to someone else's scope.
     with pytest.raises(CursorInvalid):
         m1.client.pull(m3.store.state(StateKey.CURSOR))
-    sc = f"{other.user_id}:{other.role}:{other.outlet_id}"
-    for forged in ({"p": "l", "h": 0, "sc": sc}, {"p": "s", "h": 0, "e": 0, "k": "", "d": 0,
-                                                  "t": 0, "sc": sc}):  # fmt: skip
-        raw = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
+    theirs_scope = f"{other.user_id}:{other.role}:{other.outlet_id}"
+    for forged in (
+        {"phase": "log", "high_water": 0, "scope": theirs_scope},
+        {**SNAPSHOT_START, "scope": theirs_scope},
+    ):
         with pytest.raises(CursorInvalid):
-            m1.client.pull(raw)
+            m1.client.pull(cursor_text(forged))
 
 
 def test_forged_cursor_of_my_own_scope_is_refused_not_a_server_error(live_server, make_device):
     """A damaged cursor must get 409 (resync), not 500 (retry forever)."""
     build_world(live_server.engine)
     m1, me = signed_in(make_device, live_server, "M1")
-    sc = f"{me.user_id}:{me.role}:{me.outlet_id}"
-    for forged in ({"p": "s", "h": 0, "sc": sc}, {"p": "s", "h": 0, "e": "x", "sc": sc},
-                   {"p": "s", "h": 0, "e": 99, "k": "", "d": 0, "t": 0, "sc": sc},
-                   {"p": "s", "h": 0, "e": 0, "k": 5, "d": 0, "t": 0, "sc": sc},
-                   {"p": "l", "h": 1e999, "sc": sc}, {"p": "l", "h": 10**30, "sc": sc}):  # fmt: skip
-        raw = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
+    mine = f"{me.user_id}:{me.role}:{me.outlet_id}"
+    start = {**SNAPSHOT_START, "scope": mine}
+    m1.client.pull(cursor_text(start))  # the forgeries below differ from this one cursor
+    for forged in (
+        {"phase": "snapshot", "high_water": 0, "scope": mine},
+        {**start, "entity": "x"},
+        {**start, "entity": 99},
+        {**start, "after_key": 5},
+        {**start, "done": -1},
+        {**start, "total": 1.5},
+        {**start, "extra": 1},
+        {"phase": "log", "high_water": 1e999, "scope": mine},
+        {"phase": "log", "high_water": 10**30, "scope": mine},
+        {"phase": "log", "high_water": "7", "scope": mine},
+        {"phase": "done", "high_water": 0, "scope": mine},
+    ):
         with pytest.raises(CursorInvalid):
-            m1.client.pull(raw)
+            m1.client.pull(cursor_text(forged))
     for garbage in ("%%%", "bm90IGpzb24", base64.urlsafe_b64encode(b"[1,2]").decode()):
         with pytest.raises(CursorInvalid):
             m1.client.pull(garbage)
@@ -437,6 +467,25 @@ def test_forged_cursor_of_my_own_scope_is_refused_not_a_server_error(live_server
         DeviceStore.put(conn, StateKey.CURSOR, "bm90IGpzb24")
     progress = synced(m1)
     assert progress.resynced and progress.snapshot_complete
+
+
+def test_cursor_of_the_old_format_restarts_the_pull(live_server, make_device):
+    """A device that saved a cursor before the keys were renamed (p/h/sc) is told it is
+    invalid and pulls its scope again by itself, instead of failing for good."""
+    world = build_world(live_server.engine)
+    m1, me = signed_in(make_device, live_server, "M1")
+    synced(m1)
+    old = cursor_text({"p": "l", "h": 10**6, "sc": f"{me.user_id}:{me.role}:{me.outlet_id}"})
+    with pytest.raises(CursorInvalid):
+        m1.client.pull(old)
+    with m1.store.transaction() as conn:
+        DeviceStore.put(conn, StateKey.CURSOR, old)
+
+    progress = synced(m1)
+
+    assert progress.resynced and progress.snapshot_complete
+    assert m1.ids() == scope_of_marketer(world, "M1", world.outlet_a)
+    assert m1.client.pull(m1.store.state(StateKey.CURSOR))["entities"] == {}
 
 
 def _advisory_waiters(server: LiveServer) -> int:
@@ -686,26 +735,28 @@ def test_stale_offline_move_never_moves_a_status_backwards(live_server, make_dev
 # -- 8. device clocks order nothing ------------------------------------------------------------
 
 
-def test_device_clock_years_ahead_does_not_win_over_a_later_arrival(live_server, make_device):
+def test_device_clock_ahead_does_not_win_over_a_later_arrival(live_server, make_device):
+    """A clock running ahead (by less than the day the wire model tolerates: further
+    ahead, a time is refused as invalid) neither keeps its plan nor its status."""
     world = build_world(live_server.engine)
     ahead, me = signed_in(make_device, live_server, "M1", "clock-ahead")
     right, _ = signed_in(make_device, live_server, "M1", "clock-right")
     synced(ahead)
     synced(right)
     prospect = world.prospects_of("M1")[0]["id"]
-    future = datetime(2031, 6, 1, 9, 30)
+    future = utcnow() + timedelta(hours=20)
     soon = date.today() + timedelta(days=3)
 
     local.move_funnel(ahead.store, me, prospect_id=prospect, to_status="interested",
                       occurred_at=future)  # fmt: skip
-    local.record_log(ahead.store, me, prospect_id=prospect, channel="visit",
+    local.record_log(ahead.store, me, new_log(prospect_id=prospect, channel="visit",
                      outcome="interested", occurred_at=future,
-                     next_follow_up=date(2031, 6, 8))  # fmt: skip
+                     next_follow_up=soon + timedelta(days=60)))  # fmt: skip
     synced(ahead)
     synced(right)  # the phone now holds the far-future contact too
     local.move_funnel(right.store, me, prospect_id=prospect, to_status="declined")
-    local.record_log(right.store, me, prospect_id=prospect, channel="phone",
-                     outcome="not_interested", next_follow_up=soon)  # fmt: skip
+    local.record_log(right.store, me, new_log(prospect_id=prospect, channel="phone",
+                     outcome="not_interested", next_follow_up=soon))  # fmt: skip
     assert right.row("prospect", prospect)["next_follow_up"] == soon.isoformat()  # offline view
     synced(right)
     synced(ahead)
@@ -728,8 +779,8 @@ def test_too_old_client_is_told_so_and_keeps_its_outbox(live_server, make_device
     current, me = signed_in(make_device, live_server, "M1")
     synced(current)
     mine = [p["id"] for p in world.prospects_of("M1")]
-    logs = [local.record_log(current.store, me, prospect_id=pid, channel="visit",
-                             outcome="considering") for pid in mine[:2]]  # fmt: skip
+    logs = [local.record_log(current.store, me, new_log(prospect_id=pid, channel="visit",
+                             outcome="considering")) for pid in mine[:2]]  # fmt: skip
     local.move_funnel(current.store, me, prospect_id=mine[2], to_status="contacted")
     queued = outbox_rows(current)
     token, path = current.client.token, current.store.path
@@ -762,3 +813,210 @@ def test_too_old_client_is_told_so_and_keeps_its_outbox(live_server, make_device
         assert outbox_rows(upgraded) == []
     finally:
         upgraded.close()
+
+
+# -- the wire model and the policy: one contract on both sides --------------------------------
+
+
+def _raw(seq: int, kind: MutationKind, payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "id": new_id(),
+        "kind": kind,
+        "payload": payload,
+        "created_at": str(utcnow()),
+    }
+
+
+def push_raw(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
+    """A push as any client could send it: JSON with NaN, lone surrogates and all."""
+    body = json.dumps({"device_id": device.store.device_id, "mutations": mutations})
+    response = device.http.post(
+        "/sync/push",
+        content=body,
+        headers={
+            "Authorization": f"Bearer {device.client.token}",
+            PROTOCOL_HEADER: str(PROTOCOL_VERSION),
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_an_invalid_payload_is_rejected_alone_and_the_next_one_applies(live_server, make_device):
+    """Raw pushes (an old or broken client): each bad payload is one rejection with
+    mutation.invalid, never a server error, and the batch goes on."""
+    world = build_world(live_server.engine)
+    device, me = signed_in(make_device, live_server, "M1")
+    prospect = world.prospects_of("M1")[0]["id"]
+    now = str(utcnow())
+
+    def log(**changes: Any) -> dict[str, Any]:
+        return {
+            "id": new_id(),
+            "prospect_id": prospect,
+            "channel": "visit",
+            "occurred_at": now,
+            "outcome": "interested",
+            "note": "",
+            "lat": 27.7,
+            "lon": 106.9,
+        } | changes
+
+    def move(**changes: Any) -> dict[str, Any]:
+        return {
+            "event_id": new_id(),
+            "prospect_id": prospect,
+            "to_status": "contacted",
+            "occurred_at": now,
+        } | changes
+
+    bad = [
+        (MutationKind.LOG_CREATE, log(channel="carrier pigeon")),
+        (MutationKind.LOG_CREATE, log(lat=91)),
+        (MutationKind.LOG_CREATE, log(lat=math.nan)),
+        (MutationKind.LOG_CREATE, log(lon=None)),
+        (MutationKind.LOG_CREATE, log(occurred_at="9999-01-01 00:00:00")),
+        (MutationKind.LOG_CREATE, log(note="长" * 501)),
+        (MutationKind.LOG_CREATE, log(note="NUL\x00in text")),  # PostgreSQL text refuses NUL
+        (MutationKind.LOG_CREATE, log(note="\ud800")),  # no encoding takes a lone surrogate
+        (MutationKind.LOG_CREATE, log(prospect_id="\x00")),
+        (MutationKind.LOG_CREATE, log(attachments=["x"])),
+        (MutationKind.FUNNEL_MOVE, move(to_status="signed")),
+        (MutationKind.FUNNEL_MOVE, move(to_status="disbursed", amount=10**19)),
+        (
+            MutationKind.PROSPECT_ASSIGN,
+            {
+                "transfer_id": new_id(),
+                "prospect_id": prospect,
+                "to_user_id": None,
+                "reason": "长" * 201,
+                "occurred_at": now,
+            },
+        ),
+        (
+            MutationKind.AUDIT_REVEAL,
+            {"event_id": new_id(), "prospect_id": prospect, "field": "email", "occurred_at": now},
+        ),
+    ]
+    good_log = log(note="老板在店")
+    mutations = [_raw(i + 1, kind, payload) for i, (kind, payload) in enumerate(bad)]
+    mutations.append(_raw(len(bad) + 1, MutationKind.LOG_CREATE, good_log))
+    mutations.append(_raw(len(bad) + 2, MutationKind.FUNNEL_MOVE, move()))
+
+    answer = push_raw(device, mutations)
+
+    results = answer["results"]
+    assert [(r["status"], r["code"]) for r in results[: len(bad)]] == [
+        ("rejected", "mutation.invalid")
+    ] * len(bad)
+    assert all(CHINESE.search(r["message"]) for r in results[: len(bad)])
+    assert "channel" in results[0]["message"] and "lat" in results[1]["message"]
+    assert [r["status"] for r in results[len(bad) :]] == ["applied", "applied"]
+    assert answer["last_seq"] == len(bad) + 2
+    [stored_log] = stored(live_server, _log, _log.c.prospect_id == prospect)
+    assert stored_log["id"] == good_log["id"] and stored_log["note"] == "老板在店"
+    assert status_on_store(live_server, prospect) == "contacted"
+    assert count(live_server, _event, _event.c.prospect_id == prospect) == 1  # no "signed" event
+    kept = stored(
+        live_server, _record, _record.c.device_id == device.store.device_id, order_by=_record.c.seq
+    )
+    assert len(kept) == len(bad) + 2  # every refusal is kept for a manager to see
+    assert "\\ud800" in kept[7]["payload"]
+
+
+def test_a_malformed_envelope_is_a_request_error_not_a_server_error(live_server, make_device):
+    build_world(live_server.engine)
+    device, _ = signed_in(make_device, live_server, "M1")
+    for envelope in ({"seq": 2**63}, {"seq": 0}, {"kind": "log.delete"}, {"id": "m\x00"}):
+        mutation = _raw(1, MutationKind.AUDIT_REVEAL, {}) | envelope
+        with pytest.raises(RequestRejected):
+            device.client.push(device.store.device_id, [mutation])
+    with pytest.raises(RequestRejected):
+        device.client.push("device\x00\x00", [])
+
+
+def _plant(device: Device, server: LiveServer, prospect_id: str) -> None:
+    """Put the store's row of a prospect on a device, as if it had been in its scope."""
+    [values] = stored(server, _prospect, _prospect.c.id == prospect_id)
+    values = {k: (str(v) if isinstance(v, datetime | date) else v) for k, v in values.items()}
+    with device.store.transaction() as conn:
+        names = ", ".join(values)
+        conn.execute(
+            text(
+                f"INSERT OR REPLACE INTO prospect ({names}) VALUES"
+                f" ({', '.join(':' + k for k in values)})"
+            ),
+            values,
+        )
+
+
+def test_the_device_and_the_store_refuse_alike(live_server, make_device):
+    """Each refusal: the device says it before saving, and a raw push of the same payload
+    gets the same code from the store."""
+    world = build_world(live_server.engine)
+    m1, me = signed_in(make_device, live_server, "M1")
+    g1, manager = signed_in(make_device, live_server, "G1")
+    synced(m1)
+    synced(g1)
+    their_pool = world.pool(world.outlet_b)[0]["id"]
+    our_pool = world.pool(world.outlet_a)[0]["id"]
+    m2s = world.prospects_of("M2")[0]["id"]
+    for planted in (their_pool, m2s):  # as if they had left M1's scope while it was offline
+        _plant(m1, live_server, planted)
+    now = str(utcnow())
+    cases = [
+        (
+            m1,
+            me,
+            lambda: local.claim(m1.store, me, prospect_id=their_pool),
+            MutationKind.PROSPECT_CLAIM,
+            {"transfer_id": new_id(), "prospect_id": their_pool, "occurred_at": now},
+            "prospect.out_of_scope",
+        ),
+        (
+            g1,
+            manager,
+            lambda: local.claim(g1.store, manager, prospect_id=our_pool),
+            MutationKind.PROSPECT_CLAIM,
+            {"transfer_id": new_id(), "prospect_id": our_pool, "occurred_at": now},
+            "auth.forbidden",
+        ),
+        (
+            m1,
+            me,
+            lambda: local.assign(m1.store, me, prospect_id=our_pool, to_user_id=me.user_id),
+            MutationKind.PROSPECT_ASSIGN,
+            {
+                "transfer_id": new_id(),
+                "prospect_id": our_pool,
+                "to_user_id": me.user_id,
+                "occurred_at": now,
+            },
+            "auth.forbidden",
+        ),
+        (
+            m1,
+            me,
+            lambda: local.claim(m1.store, me, prospect_id=m2s),
+            MutationKind.PROSPECT_CLAIM,
+            {"transfer_id": new_id(), "prospect_id": m2s, "occurred_at": now},
+            "prospect.already_assigned",
+        ),
+    ]
+    for device, _, change, kind, payload, code in cases:
+        with pytest.raises(local.LocalError) as refused:
+            change()
+        assert refused.value.code == code
+        assert outbox_rows(device) == []
+        seq = int(device.store.state(StateKey.NEXT_SEQ) or 1)
+        with device.store.transaction() as conn:
+            DeviceStore.put(conn, StateKey.NEXT_SEQ, str(seq + 1))
+        [result] = device.client.push(device.store.device_id, [_raw(seq, kind, payload)])["results"]
+        assert (result["status"], result["code"]) == ("rejected", code), payload
+
+    assert count(live_server, Transfer.__table__) == 0
+    assert {p["id"]: p["assignee_id"] for p in stored(live_server, _prospect)} == {
+        p["id"]: p["assignee_id"] for p in world.prospects
+    }

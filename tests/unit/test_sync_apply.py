@@ -6,17 +6,24 @@ No central store here: pages are built by hand in the wire format of
 
 from __future__ import annotations
 
+import json
+import math
 import sqlite3
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import text
 
 from app.models.ids import new_id
+from app.models.marketing_log import MarketingLogCreate
 from app.models.sync import SYNC_COLUMNS
+from app.services.marketing import new_log
+from app.services.scope import Scope
 from app.sync import local, outbox
 from app.sync.apply import PageError, apply_page, local_checksums, reset_for_resync
 from app.sync.client import SyncClient
@@ -25,7 +32,7 @@ from app.sync.pull import pull_all
 from app.sync.state import StateKey
 from app.sync.store import DeviceStore
 
-ME = local.Actor(user_id="u-m1", role="marketer", outlet_id="o-a")
+ME = Scope(user_id="u-m1", role="marketer", outlet_id="o-a")
 
 
 @pytest.fixture
@@ -167,8 +174,8 @@ def test_pending_local_move_is_not_undone_by_a_pull(store):
 def test_resync_forgets_the_stores_rows_but_keeps_unsynced_work(store):
     prospect = row("prospect")
     apply(store, page("c1", snapshot=False, prospect=([prospect], [])))
-    log_id = local.record_log(store, ME, prospect_id=prospect[0], channel="phone",
-                              outcome="considering", note="还没上传")  # fmt: skip
+    log_id = local.record_log(store, ME, new_log(prospect_id=prospect[0], channel="phone",
+                              outcome="considering", note="还没上传"))  # fmt: skip
 
     with store.transaction() as conn:
         reset_for_resync(conn)
@@ -194,8 +201,8 @@ def test_local_change_and_its_outbox_row_commit_together(store):
                              " BEGIN SELECT RAISE(ABORT, 'disk full'); END")  # fmt: skip
 
     with pytest.raises(Exception, match="disk full"):
-        local.record_log(store, ME, prospect_id=prospect[0], channel="visit",
-                         outcome="interested", next_follow_up=None)  # fmt: skip
+        local.record_log(store, ME, new_log(prospect_id=prospect[0], channel="visit",
+                         outcome="interested", next_follow_up=None))  # fmt: skip
     with pytest.raises(Exception, match="disk full"):
         local.move_funnel(store, ME, prospect_id=prospect[0], to_status="contacted")
 
@@ -213,7 +220,9 @@ def test_local_change_refused_by_the_rules_writes_nothing(store):
         local.move_funnel(store, ME, prospect_id=prospect[0], to_status="contacted")
     assert exc.value.code == "funnel.backwards"
     with pytest.raises(local.LocalError):
-        local.record_log(store, ME, prospect_id=new_id(), channel="visit", outcome="interested")
+        local.record_log(
+            store, ME, new_log(prospect_id=new_id(), channel="visit", outcome="interested")
+        )
     with store.read() as conn:
         assert outbox.count(conn) == 0
     assert ids(store, "marketing_log") == set()
@@ -253,3 +262,214 @@ def test_pull_interrupted_by_the_network_resumes_from_the_last_saved_page(store)
     assert len(ids(store)) == 4
     assert store.state(StateKey.SNAPSHOT_COMPLETE) == "1"
     assert store.state(StateKey.CURSOR) == "c4"
+
+
+# -- the device refuses what the store would refuse, before saving ------------------------------
+
+
+def _contact(store: DeviceStore, prospect_id: str) -> tuple[Any, Any]:
+    with store.read() as conn:
+        return tuple(
+            conn.execute(
+                text("SELECT last_contact_at, next_follow_up FROM prospect WHERE id = :i"),
+                {"i": prospect_id},
+            ).one()
+        )
+
+
+def _nothing_queued(store: DeviceStore) -> bool:
+    with store.read() as conn:
+        return outbox.count(conn) == 0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"channel": "carrier pigeon"},
+        {"lat": 91.0, "lon": 106.9},
+        {"lat": math.nan, "lon": 1.0},
+        {"lat": 27.7},
+        {"occurred_at": datetime(9999, 1, 1)},
+        {"note": "长" * 501},
+        {"note": "\x00"},
+        {"attachments": ["photo.jpg"]},
+    ],
+    ids=repr,
+)
+def test_a_log_the_wire_model_refuses_is_never_saved(store, bad):
+    prospect = row("prospect")
+    apply(store, page("c1", prospect=([prospect], [])))
+    good = new_log(
+        prospect_id=prospect[0],
+        channel="visit",
+        outcome="interested",
+        next_follow_up=date.today() + timedelta(days=3),
+    )
+    with pytest.raises(ValidationError):  # built as the form's caller builds it
+        new_log(
+            **{
+                "prospect_id": prospect[0],
+                "channel": "visit",
+                "outcome": "interested",
+                **{k: v for k, v in bad.items() if k != "attachments"},
+                "attachments": bad.get("attachments", ()),
+            }
+        )
+    smuggled = MarketingLogCreate.model_construct(**(good.model_dump() | bad))  # not validated
+
+    with pytest.raises(local.LocalError) as refused:
+        local.record_log(store, ME, smuggled)
+
+    assert refused.value.code == "mutation.invalid"
+    assert ids(store, "marketing_log") == set() and _nothing_queued(store)
+    assert _contact(store, prospect[0]) == (None, None)
+
+
+def test_a_log_moves_last_contact_forward_only_and_the_newest_sets_the_plan(store):
+    prospect = row("prospect")
+    apply(store, page("c1", prospect=([prospect], [])))
+    later, earlier = datetime(2026, 11, 20, 2, 0), datetime(2026, 11, 18, 2, 0)
+    plan = date.today() + timedelta(days=7)
+    local.record_log(
+        store,
+        ME,
+        new_log(prospect_id=prospect[0], channel="visit", outcome="interested", occurred_at=later),
+    )
+    local.record_log(
+        store,
+        ME,
+        new_log(
+            prospect_id=prospect[0],
+            channel="phone",
+            outcome="considering",
+            occurred_at=earlier,
+            next_follow_up=plan,
+        ),
+    )
+
+    assert _contact(store, prospect[0]) == (str(later), plan.isoformat())
+    with store.read() as conn:
+        queued = [
+            json.loads(p)
+            for (p,) in conn.exec_driver_sql("SELECT payload FROM outbox ORDER BY seq")
+        ]
+    assert [MarketingLogCreate.model_validate(q).occurred_at for q in queued] == [later, earlier]
+
+
+def _user(user_id: str, role: str, outlet_id: str | None) -> list[Any]:
+    return [user_id, user_id.upper(), user_id, role, outlet_id, True, 1]
+
+
+OTHER_POOL = dict(id="p-b-pool", outlet_id="o-b", assignee_id=None, status="unassigned")
+OUR_POOL = dict(id="p-a-pool", outlet_id="o-a", assignee_id=None, status="unassigned")
+MANAGER = Scope(user_id="u-g1", role="outlet_manager", outlet_id="o-a")
+
+
+@pytest.mark.parametrize(
+    ("actor", "change", "code"),
+    [
+        (ME, lambda s, a: local.claim(s, a, prospect_id="p-b-pool"), "prospect.out_of_scope"),
+        (ME, lambda s, a: local.claim(s, a, prospect_id="p-m2"), "prospect.already_assigned"),
+        (MANAGER, lambda s, a: local.claim(s, a, prospect_id="p-a-pool"), "auth.forbidden"),
+        (
+            ME,
+            lambda s, a: local.assign(s, a, prospect_id="p-a-pool", to_user_id="u-m1"),
+            "auth.forbidden",
+        ),
+        (
+            MANAGER,
+            lambda s, a: local.assign(s, a, prospect_id="p-b-pool", to_user_id="u-m1"),
+            "prospect.out_of_scope",
+        ),
+        (
+            MANAGER,
+            lambda s, a: local.assign(s, a, prospect_id="p-a-pool", to_user_id="u-m3"),
+            "user.other_outlet",
+        ),
+        (
+            MANAGER,
+            lambda s, a: local.assign(s, a, prospect_id="p-a-pool", to_user_id="u-g1"),
+            "user.not_marketer",
+        ),
+        (
+            MANAGER,
+            lambda s, a: local.assign(s, a, prospect_id="p-a-pool", to_user_id="ghost"),
+            "user.not_found",
+        ),
+        (
+            ME,
+            lambda s, a: local.move_funnel(s, a, prospect_id="p-m2", to_status="contacted"),
+            "prospect.out_of_scope",
+        ),
+        (
+            ME,
+            lambda s, a: local.record_reveal(s, a, prospect_id="p-b-pool", field="phone"),
+            "prospect.out_of_scope",
+        ),
+        (
+            ME,
+            lambda s, a: local.move_funnel(s, a, prospect_id="p-mine", to_status="assigned"),
+            "funnel.use_claim",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_the_device_refuses_what_the_policy_refuses_and_queues_nothing(store, actor, change, code):
+    apply(
+        store,
+        page(
+            "c1",
+            user=(
+                [
+                    _user("u-m1", "marketer", "o-a"),
+                    _user("u-m2", "marketer", "o-a"),
+                    _user("u-g1", "outlet_manager", "o-a"),
+                    _user("u-m3", "marketer", "o-b"),
+                ],
+                [],
+            ),
+            prospect=(
+                [
+                    row("prospect", **OTHER_POOL),
+                    row("prospect", **OUR_POOL),
+                    row("prospect", id="p-m2", assignee_id="u-m2"),
+                    row("prospect", id="p-mine"),
+                ],
+                [],
+            ),
+        ),
+    )
+    with store.read() as conn:
+        before = conn.exec_driver_sql("SELECT * FROM prospect ORDER BY id").all()
+
+    with pytest.raises(local.LocalError) as refused:
+        change(store, actor)
+
+    assert refused.value.code == code
+    assert _nothing_queued(store)
+    with store.read() as conn:
+        assert conn.exec_driver_sql("SELECT * FROM prospect ORDER BY id").all() == before
+
+
+def test_claim_and_assign_change_the_prospect_as_the_store_will(store):
+    apply(
+        store,
+        page(
+            "c1",
+            user=([_user("u-m2", "marketer", "o-a")], []),
+            prospect=([row("prospect", **OUR_POOL), row("prospect", id="p-mine")], []),
+        ),
+    )
+    local.claim(store, ME, prospect_id="p-a-pool")
+    local.claim(store, ME, prospect_id="p-a-pool")  # mine already: nothing more to do
+    local.assign(store, MANAGER, prospect_id="p-mine", to_user_id="u-m2", reason="调岗")
+
+    with store.read() as conn:
+        rows = dict(
+            conn.exec_driver_sql(
+                "SELECT id, assignee_id || ':' || status FROM prospect ORDER BY id"
+            ).all()
+        )
+        kinds = [k for (k,) in conn.exec_driver_sql("SELECT kind FROM outbox ORDER BY seq")]
+    assert rows == {"p-a-pool": "u-m1:assigned", "p-mine": "u-m2:assigned"}
+    assert kinds == ["prospect.claim", "prospect.assign"]

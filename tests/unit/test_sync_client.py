@@ -18,9 +18,15 @@ import httpx
 import pytest
 
 from app.i18n import t
-from app.models.ids import new_id
-from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION, SYNC_COLUMNS
-from app.sync import local, outbox
+from app.models.ids import new_id, utcnow
+from app.models.sync import (
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
+    SYNC_COLUMNS,
+    MutationKind,
+    RevealPayload,
+)
+from app.sync import outbox
 from app.sync.client import SyncClient
 from app.sync.engine import SyncEngine
 from app.sync.errors import (
@@ -226,8 +232,12 @@ def phases(seen: list[SyncProgress]) -> list[SyncPhase]:
 
 
 def queue_reveal(store: DeviceStore) -> None:
-    local.record_reveal(store, local.Actor("u", "marketer", "o"), prospect_id=new_id(),
-                        field="phone")  # fmt: skip
+    """One mutation in the outbox (what it says does not matter to the engine)."""
+    reveal = RevealPayload(event_id=new_id(), prospect_id=new_id(), field="phone",
+                           occurred_at=utcnow())  # fmt: skip
+    with store.transaction() as conn:
+        outbox.enqueue(conn, MutationKind.AUDIT_REVEAL, reveal.prospect_id,
+                       reveal.model_dump(mode="json"))  # fmt: skip
 
 
 def test_engine_goes_idle_pushing_pulling_done(device):

@@ -6,7 +6,7 @@ its spelling over the ``prospect`` table, tested against ``Scope.contains``.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Table, and_, or_, true
+from sqlalchemy import ColumnElement, Table, and_, or_
 
 from app.models import Role
 from app.services.scope import Scope

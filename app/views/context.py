@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,12 @@ import flet as ft
 import httpx
 
 from app.config import Settings
-from app.i18n import DISPLAY_TZ
 from app.models.ids import utcnow
-from app.services import mapdata
-from app.services import whitelist as wl
+from app.queries import mapdata, whitelist
+from app.queries.prospects import get_card
+from app.services.clock import beijing_today
 from app.services.marketing import LogInput
-from app.services.prospects import ProspectCard, get_card
+from app.services.prospects import ProspectCard
 from app.sync import local
 from app.sync.client import SyncClient
 from app.sync.engine import SyncEngine
@@ -41,10 +41,6 @@ from app.sync.store import DeviceStore
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
-
-
-def beijing_today() -> date:
-    return datetime.now(DISPLAY_TZ).date()
 
 
 @ft.observable
@@ -242,10 +238,10 @@ class Workbench:
 
     # -- whitelist -------------------------------------------------------------------------
 
-    def _query(self, limit: int) -> wl.WhitelistQuery:
+    def _query(self, limit: int) -> whitelist.WhitelistQuery:
         s, session = self.state, self.session
         assert session is not None
-        return wl.WhitelistQuery(
+        return whitelist.WhitelistQuery(
             scope=s.query_scope, user_id=session.user_id, outlet_id=session.outlet_id,
             text=s.query_text.strip(), statuses=frozenset({s.query_status}) if s.query_status
             else frozenset(), follow_up="due" if s.query_due else None, sort=s.query_sort,
@@ -264,9 +260,9 @@ class Workbench:
         def read():  # type: ignore[no-untyped-def]
             with self.store.read() as conn:
                 where = dict(scope=query.scope, user_id=query.user_id, outlet_id=query.outlet_id)
-                badges = wl.batch_badges(conn, query.today, **where)
-                page = wl.query_whitelist(conn, query, text_index=self.store.text_index)
-                return page, badges, wl.industries(conn, **where)
+                badges = whitelist.batch_badges(conn, query.today, **where)
+                page = whitelist.query_whitelist(conn, query, text_index=self.store.text_index)
+                return page, badges, whitelist.industries(conn, **where)
 
         page, badges, industries = await asyncio.to_thread(read)
         if not self._latest("whitelist", ticket):
@@ -297,7 +293,7 @@ class Workbench:
     # -- the customer card -----------------------------------------------------------------
 
     async def open_card(self, prospect_id: str) -> None:
-        from app.services.timeline import timeline
+        from app.queries.timeline import timeline
 
         def read():  # type: ignore[no-untyped-def]
             with self.store.read() as conn:
@@ -343,7 +339,7 @@ class Workbench:
         await self._after_local_change(prospect_id, "card.assigned", name=name)
 
     async def marketers(self) -> list[tuple[str, str]]:
-        from app.services.prospects import outlet_marketers
+        from app.queries.prospects import outlet_marketers
 
         session = self.session
         outlet = session.outlet_id if session and session.role != "admin" else None
@@ -378,7 +374,7 @@ class Workbench:
     # -- follow-ups, performance, map, sync screen ------------------------------------------
 
     async def load_followups(self) -> None:
-        from app.services.followups import due_followups
+        from app.queries.followups import due_followups
 
         assert self.session is not None
         uid = self.session.user_id
@@ -390,11 +386,12 @@ class Workbench:
         self.state.followups = await asyncio.to_thread(read)
 
     async def load_performance(self) -> None:
-        from app.services import performance as perf
+        from app.queries.performance import marketer_breakdown, marketer_report, outlet_report
+        from app.services.performance import Period, with_stored_rank
 
         session = self.session
         assert session is not None
-        period = perf.Period(self.state.perf_period)
+        period = Period(self.state.perf_period)
         subject = self.state.perf_subject
 
         def read():  # type: ignore[no-untyped-def]
@@ -402,15 +399,15 @@ class Workbench:
             with self.store.read() as conn:
                 raw = DeviceStore.get(conn, StateKey.BRANCH_RANKS)
                 if subject == "outlet" and session.outlet_id:
-                    report = perf.outlet_report(conn, session.outlet_id, period, today)
-                    rows = perf.marketer_breakdown(conn, session.outlet_id, period, today)
+                    report = outlet_report(conn, session.outlet_id, period, today)
+                    rows = marketer_breakdown(conn, session.outlet_id, period, today)
                     who = {"outlet_id": session.outlet_id}
                 else:
-                    report = perf.marketer_report(conn, session.user_id, period, today)
+                    report = marketer_report(conn, session.user_id, period, today)
                     rows, who = [], {"user_id": session.user_id}
             stored = json.loads(raw) if raw else {}
             if session.role != "admin":  # only an admin's device holds the whole branch
-                report = perf.with_stored_rank(report, stored, period, today, **who)
+                report = with_stored_rank(report, stored, period, today, **who)
             return report, rows, stored.get("as_of")
 
         ticket = self._begin("performance")
@@ -434,7 +431,7 @@ class Workbench:
         def build():  # type: ignore[no-untyped-def]
             with self.store.read() as conn:
                 kind, label = ("me", "") if around_me else ("outlet", "")
-                center = around_me or wl.outlet_position(conn, session.outlet_id)
+                center = around_me or whitelist.outlet_position(conn, session.outlet_id)
                 place = mapdata.prospect_place(conn, focus) if focus is not None else None
                 if place is not None:  # the card's "show on the map": around the prospect
                     center, kind, label = (place[0], place[1]), "prospect", place[2]

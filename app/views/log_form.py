@@ -9,8 +9,9 @@ import flet as ft
 from app.geo.distance import haversine_km
 from app.i18n import format_distance, t
 from app.models.marketing_log import Channel, Outcome
+from app.services.clock import beijing_today
 from app.services.marketing import check_log_input, follow_up_choices
-from app.views.context import StateContext, WorkbenchState, beijing_today
+from app.views.context import StateContext, WorkbenchState
 from app.views.widgets import screen
 
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from app.views.context import beijing_today
+from app.services.clock import beijing_today
 from tests.e2e.conftest import (
     DESKTOP,
     E2E_MARKS,

@@ -32,7 +32,7 @@ async def test_a_search_is_not_overwritten_by_an_older_slower_read(workbench, mo
     everything = wb.state.total
     assert everything > 1
 
-    real = context.wl.query_whitelist
+    real = context.whitelist.query_whitelist
 
     def slow_when_unfiltered(conn, query, **kwargs):  # type: ignore[no-untyped-def]
         if not query.text:
@@ -41,7 +41,7 @@ async def test_a_search_is_not_overwritten_by_an_older_slower_read(workbench, mo
             time.sleep(0.5)  # the redraw of the sync that just finished: slower
         return real(conn, query, **kwargs)
 
-    monkeypatch.setattr(context.wl, "query_whitelist", slow_when_unfiltered)
+    monkeypatch.setattr(context.whitelist, "query_whitelist", slow_when_unfiltered)
     redraw = asyncio.create_task(wb.refresh())  # started first, with no search text
     await asyncio.sleep(0.05)
     first = wb.state.rows[0].company_name

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, text
 
-from app.services.timeline import Party, TimelineItem, TimelineKind, newest_first, timeline
+from app.queries.timeline import timeline
+from app.services.timeline import Party, TimelineItem, TimelineKind, newest_first
 from app.sync import local
 from app.sync.store import DeviceStore
 

@@ -21,20 +21,17 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, text
 
 from app.geo.distance import EARTH_RADIUS_KM, haversine_km
-from app.services.whitelist import (
-    KM_PER_DEGREE,
-    LOCAL_WHITELIST_DDL,
-    PROBE_LIMIT,
+from app.queries.indexes import LOCAL_WHITELIST_DDL
+from app.queries.whitelist import (
     BatchBadge,
     WhitelistPage,
     WhitelistQuery,
     batch_badges,
-    distance_margin_km,
     industries,
     query_whitelist,
-    search_terms,
-    whitelist_page,
 )
+from app.queries.whitelist_plan import PROBE_LIMIT
+from app.services.whitelist import KM_PER_DEGREE, distance_margin_km, search_terms
 from app.sync.store import SCREEN_INDEXES, DeviceStore, create_screen_indexes
 
 TODAY = date(2026, 3, 10)
@@ -121,7 +118,7 @@ def add(store: DeviceStore, *rows: Row) -> None:
 
 def run(store: DeviceStore, **kwargs: Any) -> WhitelistPage:
     """The query's page, the same whether the text search scans SQL or uses the store's
-    in-memory text index (app/services/text_index.py)."""
+    in-memory text index (app/queries/text_index.py)."""
     kwargs.setdefault("scope", "all")
     kwargs.setdefault("today", TODAY)
     q = WhitelistQuery(**kwargs)
@@ -472,14 +469,6 @@ def test_industries_list_the_most_common_first(store: DeviceStore) -> None:
             ("餐饮", 2), ("建材", 1), ("茶叶", 1),
         ]  # fmt: skip
         assert [i.industry for i in industries(conn, scope="outlet", outlet_id="o2")] == ["茶叶"]
-
-
-def test_the_old_whitelist_page_call_still_answers(store: DeviceStore) -> None:
-    scoped_world(store)
-    with store.read() as conn:
-        page = whitelist_page(conn, user_id="m1", outlet_id="o1", limit=50)
-    assert set(ids(page)) == {"mine", "pool"}
-    assert page.total == 2 and page.status_counts == {"assigned": 1, "unassigned": 1}
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, text
 
-from app.services.followups import FollowUpRow, due_followups, split_due
+from app.queries.followups import due_followups
+from app.services.followups import FollowUpRow, split_due
 from app.sync import local
 from app.sync.store import DeviceStore
 

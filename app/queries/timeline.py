@@ -27,8 +27,8 @@ def timeline(
     items: list[TimelineItem] = []
     for r in conn.execute(
         text(
-            "SELECT l.id, l.occurred_at, l.author_id, u.name, l.channel, l.outcome, l.note,"
-            " l.next_follow_up, l.rev FROM marketing_log l"
+            "SELECT l.id, l.occurred_at, l.author_id, u.name AS author_name, l.channel,"
+            " l.outcome, l.note, l.next_follow_up, l.rev FROM marketing_log l"
             ' LEFT JOIN "user" u ON u.id = l.author_id WHERE l.prospect_id = :pid'
         ),
         params,
@@ -36,52 +36,53 @@ def timeline(
         items.append(
             TimelineItem(
                 kind=TimelineKind.LOG,
-                id=r[0],
-                when=stored_datetime(r[1]),
-                actor_id=r[2],
-                actor_name=r[3],
-                pending=int(r[8] or 0) == 0,
-                channel=r[4],
-                outcome=r[5],
-                note=r[6],
-                next_follow_up=stored_date(r[7]),
+                id=r.id,
+                when=stored_datetime(r.occurred_at),
+                actor_id=r.author_id,
+                actor_name=r.author_name,
+                pending=int(r.rev or 0) == 0,  # not yet back from the store
+                channel=r.channel,
+                outcome=r.outcome,
+                note=r.note,
+                next_follow_up=stored_date(r.next_follow_up),
             )
         )
     event_ids = set()
     store_status = None  # the last applied move, in the store's order (rev)
     for r in conn.execute(
         text(
-            "SELECT e.id, e.occurred_at, e.actor_id, u.name, e.from_status, e.to_status,"
-            " e.applied, e.reason_code, e.amount FROM funnel_event e"
+            "SELECT e.id, e.occurred_at, e.actor_id, u.name AS actor_name, e.from_status,"
+            " e.to_status, e.applied, e.reason_code, e.amount FROM funnel_event e"
             ' LEFT JOIN "user" u ON u.id = e.actor_id WHERE e.prospect_id = :pid'
             " ORDER BY e.rev, e.recorded_at"
         ),
         params,
     ):
-        event_ids.add(r[0])
-        if r[6]:
-            store_status = r[5]
+        event_ids.add(r.id)
+        if r.applied:
+            store_status = r.to_status
         items.append(
             TimelineItem(
                 kind=TimelineKind.STATUS,
-                id=r[0],
-                when=stored_datetime(r[1]),
-                actor_id=r[2],
-                actor_name=r[3],
-                from_status=r[4],
-                to_status=r[5],
-                applied=bool(r[6]),
-                reason_code=r[7] or "",
-                amount=r[8],
+                id=r.id,
+                when=stored_datetime(r.occurred_at),
+                actor_id=r.actor_id,
+                actor_name=r.actor_name,
+                from_status=r.from_status,
+                to_status=r.to_status,
+                applied=bool(r.applied),
+                reason_code=r.reason_code or "",
+                amount=r.amount,
             )
         )
     if include_outbox:
         items.extend(_pending_moves(conn, prospect_id, event_ids, store_status, me))
     for r in conn.execute(
         text(
-            "SELECT t.id, t.created_at, t.by_user_id, b.name, t.from_user_id, f.name,"
-            " t.to_user_id, u.name, t.from_outlet_id, fo.name, t.to_outlet_id, tou.name,"
-            " t.reason FROM transfer t"
+            "SELECT t.id, t.created_at, t.by_user_id, b.name AS by_name, t.from_user_id,"
+            " f.name AS from_user_name, t.to_user_id, u.name AS to_user_name,"
+            " t.from_outlet_id, fo.name AS from_outlet_name, t.to_outlet_id,"
+            " tou.name AS to_outlet_name, t.reason FROM transfer t"
             ' LEFT JOIN "user" b ON b.id = t.by_user_id'
             ' LEFT JOIN "user" f ON f.id = t.from_user_id'
             ' LEFT JOIN "user" u ON u.id = t.to_user_id'
@@ -94,19 +95,19 @@ def timeline(
         items.append(
             TimelineItem(
                 kind=TimelineKind.TRANSFER,
-                id=r[0],
-                when=stored_datetime(r[1]),
-                actor_id=r[2],
-                actor_name=r[3],
-                from_user_id=r[4],
-                from_user_name=r[5],
-                to_user_id=r[6],
-                to_user_name=r[7],
-                from_outlet_id=r[8],
-                from_outlet_name=r[9],
-                to_outlet_id=r[10],
-                to_outlet_name=r[11],
-                reason=r[12] or "",
+                id=r.id,
+                when=stored_datetime(r.created_at),
+                actor_id=r.by_user_id,
+                actor_name=r.by_name,
+                from_user_id=r.from_user_id,
+                from_user_name=r.from_user_name,
+                to_user_id=r.to_user_id,
+                to_user_name=r.to_user_name,
+                from_outlet_id=r.from_outlet_id,
+                from_outlet_name=r.from_outlet_name,
+                to_outlet_id=r.to_outlet_id,
+                to_outlet_name=r.to_outlet_name,
+                reason=r.reason or "",
             )
         )
     return newest_first(items)
@@ -119,19 +120,19 @@ def _pending_moves(
     name = None
     if me is not None:
         row = conn.execute(text('SELECT name FROM "user" WHERE id = :id'), {"id": me}).first()
-        name = row[0] if row else None
+        name = row.name if row else None
     out = []
     for r in conn.execute(
         text("SELECT seq, payload FROM outbox WHERE kind = :k AND entity_id = :pid ORDER BY seq"),
         {"k": MutationKind.FUNNEL_MOVE.value, "pid": prospect_id},
     ):
         try:
-            move = json.loads(r[1])
-            event_id = str(move.get("event_id") or f"outbox-{r[0]}")
+            move = json.loads(r.payload)
+            event_id = str(move.get("event_id") or f"outbox-{r.seq}")
             when = stored_datetime(move["occurred_at"])
             to_status = str(move["to_status"])
         except (ValueError, KeyError, TypeError, AttributeError):
-            log.warning("unreadable funnel move in the outbox (seq %s)", r[0])
+            log.warning("unreadable funnel move in the outbox (seq %s)", r.seq)
             continue
         if event_id in known:  # already back from the store
             continue

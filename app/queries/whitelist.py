@@ -11,7 +11,7 @@ matches nothing; it never widens.
 
 Search terms are app/services/whitelist.py's (``search_terms``). Follow-ups
 ``due`` (today or earlier) and ``overdue`` (before today) leave out disbursed,
-declined and invalid prospects, as app/services/followups.py does. Sorts:
+declined and invalid prospects, as the follow-up list does. Sorts:
 ``distance`` (nearest first; by ``score`` when there is no origin), ``line``
 (pre-approved line, largest first), ``score`` (highest first), ``last_contact``
 (most recent first, never contacted last: the work in hand before the untouched

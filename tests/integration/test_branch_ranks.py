@@ -26,9 +26,19 @@ from tests.world import build_world
 def disburse(server, world, employee_no: str, amount: int) -> None:  # type: ignore[no-untyped-def]
     prospect = world.prospects_of(employee_no)[0]
     now = utcnow()
-    event = dict(id=new_id(), prospect_id=prospect["id"], actor_id=world.user_id(employee_no),
-                 from_status="approved", to_status="disbursed", applied=True, reason_code="",
-                 amount=amount, occurred_at=now, recorded_at=now, rev=1)  # fmt: skip
+    event = dict(
+        id=new_id(),
+        prospect_id=prospect["id"],
+        actor_id=world.user_id(employee_no),
+        from_status="approved",
+        to_status="disbursed",
+        applied=True,
+        reason_code="",
+        amount=amount,
+        occurred_at=now,
+        recorded_at=now,
+        rev=1,
+    )
     with write_session(server.engine) as session:
         bulk_insert(session, "funnel_event", [event])
 
@@ -88,8 +98,7 @@ def test_a_rank_everyone_shares_says_so(live_server, make_device):
     assert stored["periods"]["week"]["marketers"] == {world.user_id("M1"): [1, 3, 3]}
     with device.store.read() as conn:
         report = marketer_report(conn, world.user_id("M1"), "week", beijing_today())
-    shown = with_stored_rank(report, stored, "week", beijing_today(),
-                                  user_id=world.user_id("M1"))  # fmt: skip
+    shown = with_stored_rank(report, stored, "week", beijing_today(), user_id=world.user_id("M1"))
     assert (shown.rank, shown.rank_shared) == (1, 3)
 
 

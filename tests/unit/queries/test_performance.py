@@ -73,49 +73,136 @@ class Seed:
         self.conn.execute(text(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})'), row)
 
     def outlet(self, id: str) -> str:
-        self._insert("outlet", dict(id=id, code=f"C-{id}", name=f"网点{id}", tier="general",
-                                    branch_name="汇川支行", address="", lat=27.7, lon=106.9, rev=1))  # fmt: skip
+        self._insert(
+            "outlet",
+            dict(
+                id=id,
+                code=f"C-{id}",
+                name=f"网点{id}",
+                tier="general",
+                branch_name="汇川支行",
+                address="",
+                lat=27.7,
+                lon=106.9,
+                rev=1,
+            ),
+        )
         return id
 
     def user(self, id: str, outlet: str | None, role: str = "marketer", active: bool = True) -> str:
-        self._insert("user", dict(id=id, employee_no=id, name=f"姓名{id}", role=role,
-                                  outlet_id=outlet, active=active, password_hash="", rev=1))  # fmt: skip
+        self._insert(
+            "user",
+            dict(
+                id=id,
+                employee_no=id,
+                name=f"姓名{id}",
+                role=role,
+                outlet_id=outlet,
+                active=active,
+                password_hash="",
+                rev=1,
+            ),
+        )
         return id
 
     def batch(self, id: str, valid_from: date) -> str:
-        self._insert("whitelist_batch", dict(id=id, name=f"批次{id}", product="经营快贷",
-                     source="head_office", valid_from=valid_from.isoformat(),
-                     valid_until=(valid_from + timedelta(days=90)).isoformat(),
-                     created_at="2026-01-01 00:00:00", rev=1))  # fmt: skip
+        self._insert(
+            "whitelist_batch",
+            dict(
+                id=id,
+                name=f"批次{id}",
+                product="经营快贷",
+                source="head_office",
+                valid_from=valid_from.isoformat(),
+                valid_until=(valid_from + timedelta(days=90)).isoformat(),
+                created_at="2026-01-01 00:00:00",
+                rev=1,
+            ),
+        )
         return id
 
-    def prospect(self, id: str, outlet: str, assignee: str | None, batch: str, status: str,
-                 **extra: Any) -> str:  # fmt: skip
+    def prospect(
+        self, id: str, outlet: str, assignee: str | None, batch: str, status: str, **extra: Any
+    ) -> str:
         self.n += 1
-        row = dict(id=id, batch_id=batch, company_name=f"公司{id}", credit_code=f"CC{self.n:016d}",
-                   legal_rep="赵六", phone="13800000000", industry="批发零售", address="",
-                   lat=27.7, lon=106.9, pre_approved_line=100_000, score=70, tags="[]",
-                   outlet_id=outlet, assignee_id=assignee, status=status, disbursed_amount=None,
-                   last_contact_at=None, next_follow_up=None, updated_at="2026-01-01 00:00:00",
-                   rev=1)  # fmt: skip
+        row = dict(
+            id=id,
+            batch_id=batch,
+            company_name=f"公司{id}",
+            credit_code=f"CC{self.n:016d}",
+            legal_rep="赵六",
+            phone="13800000000",
+            industry="批发零售",
+            address="",
+            lat=27.7,
+            lon=106.9,
+            pre_approved_line=100_000,
+            score=70,
+            tags="[]",
+            outlet_id=outlet,
+            assignee_id=assignee,
+            status=status,
+            disbursed_amount=None,
+            last_contact_at=None,
+            next_follow_up=None,
+            updated_at="2026-01-01 00:00:00",
+            rev=1,
+        )
         row.update(extra)
         self._insert("prospect", row)
         return id
 
     def log(self, id: str, prospect: str, author: str, at: str, rev: int = 1) -> None:
-        self._insert("marketing_log", dict(id=id, prospect_id=prospect, author_id=author,
-                     channel="phone", occurred_at=at, outcome="considering", note="",
-                     next_follow_up=None, lat=None, lon=None, attachments="[]", device_id="d",
-                     recorded_at=None if rev == 0 else at, rev=rev))  # fmt: skip
+        self._insert(
+            "marketing_log",
+            dict(
+                id=id,
+                prospect_id=prospect,
+                author_id=author,
+                channel="phone",
+                occurred_at=at,
+                outcome="considering",
+                note="",
+                next_follow_up=None,
+                lat=None,
+                lon=None,
+                attachments="[]",
+                device_id="d",
+                recorded_at=None if rev == 0 else at,
+                rev=rev,
+            ),
+        )
 
-    def event(self, prospect: str, actor: str, from_status: str, to_status: str, *,
-              at: str = "2026-02-10 02:00:00", recorded: str | None = None,
-              applied: bool = True, reason: str = "", amount: int | None = None) -> None:  # fmt: skip
+    def event(
+        self,
+        prospect: str,
+        actor: str,
+        from_status: str,
+        to_status: str,
+        *,
+        at: str = "2026-02-10 02:00:00",
+        recorded: str | None = None,
+        applied: bool = True,
+        reason: str = "",
+        amount: int | None = None,
+    ) -> None:
         self.n += 1
-        self._insert("funnel_event", dict(id=f"e{self.n}", prospect_id=prospect, actor_id=actor,
-                     from_status=from_status, to_status=to_status, applied=applied,
-                     reason_code=reason, amount=amount, occurred_at=at,
-                     recorded_at=recorded or at, rev=1))  # fmt: skip
+        self._insert(
+            "funnel_event",
+            dict(
+                id=f"e{self.n}",
+                prospect_id=prospect,
+                actor_id=actor,
+                from_status=from_status,
+                to_status=to_status,
+                applied=applied,
+                reason_code=reason,
+                amount=amount,
+                occurred_at=at,
+                recorded_at=recorded or at,
+                rev=1,
+            ),
+        )
 
     def path(self, prospect: str, actor: str, *steps: str, **last: Any) -> None:
         """Applied events along ``steps`` (from unassigned); ``last`` goes to the final one."""
@@ -136,19 +223,46 @@ def build_world(store: DeviceStore) -> None:
         k1, k2 = s.batch("K1", D(2026, 3, 1)), s.batch("K2", D(2026, 2, 1))
 
         s.prospect("p1", a, "M1", k1, "disbursed", disbursed_amount=300_000)
-        s.path("p1", "M1", "assigned", "contacted", "interested", "applied", "approved",
-               "disbursed", at="2026-03-24 02:00:00", amount=300_000)  # fmt: skip
+        s.path(
+            "p1",
+            "M1",
+            "assigned",
+            "contacted",
+            "interested",
+            "applied",
+            "approved",
+            "disbursed",
+            at="2026-03-24 02:00:00",
+            amount=300_000,
+        )
         s.prospect("p2", a, "M1", k1, "approved")
         s.path("p2", "G1", "assigned", "interested", "applied", "approved")
         s.prospect("p3", a, "M1", k1, "declined")
         s.path("p3", "M1", "assigned", "contacted", "interested", "declined")
-        s.event("p3", "M1", "declined", "disbursed", at="2026-03-24 05:00:00", applied=False,
-                reason="funnel.closed", amount=999_000)  # fmt: skip
+        s.event(
+            "p3",
+            "M1",
+            "declined",
+            "disbursed",
+            at="2026-03-24 05:00:00",
+            applied=False,
+            reason="funnel.closed",
+            amount=999_000,
+        )
         s.prospect("p4", a, "M1", k1, "contacted")
         s.path("p4", "M1", "assigned", "contacted")
         s.prospect("p5", a, "M2", k2, "disbursed", disbursed_amount=500_000)
-        s.path("p5", "G1", "assigned", "applied", "approved", "disbursed",
-               at="2026-03-02 02:00:00", recorded="2026-04-02 02:00:00", amount=500_000)  # fmt: skip
+        s.path(
+            "p5",
+            "G1",
+            "assigned",
+            "applied",
+            "approved",
+            "disbursed",
+            at="2026-03-02 02:00:00",
+            recorded="2026-04-02 02:00:00",
+            amount=500_000,
+        )
         s.prospect("p6", a, "M2", k2, "interested")  # moved here, event not back yet
         s.path("p6", "M2", "assigned", "contacted")
         s.prospect("p7", a, "M2", k2, "assigned")
@@ -194,17 +308,33 @@ def world(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_outlet_month_report(world: Connection) -> None:
     r = outlet_report(world, "A", Period.MONTH, TODAY)
-    assert (r.subject, r.subject_id, r.start, r.end) == (Subject.OUTLET, "A", D(2026, 3, 1),
-                                                         D(2026, 3, 31))  # fmt: skip
+    assert (r.subject, r.subject_id, r.start, r.end) == (
+        Subject.OUTLET,
+        "A",
+        D(2026, 3, 1),
+        D(2026, 3, 31),
+    )
     assert r.prospects == 10
     assert r.status_counts == {
-        "unassigned": 2, "assigned": 1, "contacted": 1, "interested": 1, "applied": 0,
-        "approved": 1, "disbursed": 2, "declined": 1, "invalid": 1,
-    }  # fmt: skip
+        "unassigned": 2,
+        "assigned": 1,
+        "contacted": 1,
+        "interested": 1,
+        "applied": 0,
+        "approved": 1,
+        "disbursed": 2,
+        "declined": 1,
+        "invalid": 1,
+    }
     assert r.reached == {
-        "unassigned": 10, "assigned": 8, "contacted": 6, "interested": 5,
-        "applied": 3, "approved": 3, "disbursed": 2,
-    }  # fmt: skip
+        "unassigned": 10,
+        "assigned": 8,
+        "contacted": 6,
+        "interested": 5,
+        "applied": 3,
+        "approved": 3,
+        "disbursed": 2,
+    }
     assert [c.rate for c in r.conversions] == pytest.approx([0.8, 0.75, 5 / 6, 0.6, 1.0, 2 / 3])
     assert r.status_mix["unassigned"] == 0.2 and r.status_mix["approved"] == 0.1
     # L1-L9 and L11-L13 (L10 is outlet B's); 8 prospects; the pending L3 counts.
@@ -246,19 +376,32 @@ def test_marketer_report(world: Connection) -> None:
     r = marketer_report(world, "M1", Period.MONTH, TODAY, weeks=4)
     assert (r.subject, r.subject_id, r.prospects) == (Subject.MARKETER, "M1", 5)
     assert {s: n for s, n in r.status_counts.items() if n} == {
-        "contacted": 1, "approved": 1, "disbursed": 1, "declined": 1, "invalid": 1,
-    }  # fmt: skip
+        "contacted": 1,
+        "approved": 1,
+        "disbursed": 1,
+        "declined": 1,
+        "invalid": 1,
+    }
     assert r.reached == {
-        "unassigned": 5, "assigned": 5, "contacted": 4, "interested": 3,
-        "applied": 2, "approved": 2, "disbursed": 1,
-    }  # fmt: skip
+        "unassigned": 5,
+        "assigned": 5,
+        "contacted": 4,
+        "interested": 3,
+        "applied": 2,
+        "approved": 2,
+        "disbursed": 1,
+    }
     # L1, L2, L3, L4, L5 (Mar 1 in Beijing), L11, L12 — M1's own logs, p2's included.
     assert (r.contacts, r.contacted_prospects) == (7, 5)
     assert (r.disbursed_count, r.disbursed_amount) == (1, 300_000)
     # Month: M2 500,000 / 4 contacts, M3 500,000 / 1 contact, M1 300,000; M5 and M6 nothing.
     assert (r.rank, r.rank_of) == (3, 5)
-    assert r.weekly_contacts == [(D(2026, 3, 2), 2), (D(2026, 3, 9), 0), (D(2026, 3, 16), 1),
-                                 (D(2026, 3, 23), 3)]  # fmt: skip
+    assert r.weekly_contacts == [
+        (D(2026, 3, 2), 2),
+        (D(2026, 3, 9), 0),
+        (D(2026, 3, 16), 1),
+        (D(2026, 3, 23), 3),
+    ]
     [k1] = r.batches  # p1, p2, p3, p4, p10 are all K1
     assert (k1.prospects, k1.within_7, k1.within_30) == (5, 2, 5)
 
@@ -307,8 +450,12 @@ def test_branch_ranking_rows(world: Connection) -> None:
     assert m3.conversion == 1.0
     a, b = ranking.outlets
     assert (a.outlet_id, a.rank, a.prospects, a.disbursed_amount, a.contacts) == (
-        "A", 1, 10, 800_000, 12,
-    )  # fmt: skip
+        "A",
+        1,
+        10,
+        800_000,
+        12,
+    )
     assert a.conversion == pytest.approx(2 / 6)
     assert (b.outlet_id, b.rank, b.disbursed_count, b.disbursed_amount) == ("B", 2, 2, 700_000)
 
@@ -381,8 +528,17 @@ def test_outlet_report_over_20000_prospects(tmp_path: Path) -> None:
     """A manager's device with 20,000 prospects: the report is computed in SQL (no timing)."""
     rng = random.Random(7)
     store = DeviceStore(tmp_path / "big.sqlite3")
-    statuses = ["unassigned", "assigned", "contacted", "interested", "applied", "approved",
-                "disbursed", "declined", "invalid"]  # fmt: skip
+    statuses = [
+        "unassigned",
+        "assigned",
+        "contacted",
+        "interested",
+        "applied",
+        "approved",
+        "disbursed",
+        "declined",
+        "invalid",
+    ]
     marketers = [f"M{i}" for i in range(20)]
     prospects, logs, events = [], [], []
     for i in range(20_000):
@@ -390,19 +546,76 @@ def test_outlet_report_over_20000_prospects(tmp_path: Path) -> None:
         assignee = None if status == "unassigned" else rng.choice(marketers)
         outlet = "A" if i % 4 else "B"
         pid = f"p{i}"
-        prospects.append((pid, "K" if i % 2 else "K2", f"公司{i}", f"CC{i:016d}", "法人", "138",
-                          "零售", "", 27.7, 106.9, 100_000, 60, "[]", outlet, assignee, status,
-                          "2026-01-01 00:00:00", 1))  # fmt: skip
+        prospects.append(
+            (
+                pid,
+                "K" if i % 2 else "K2",
+                f"公司{i}",
+                f"CC{i:016d}",
+                "法人",
+                "138",
+                "零售",
+                "",
+                27.7,
+                106.9,
+                100_000,
+                60,
+                "[]",
+                outlet,
+                assignee,
+                status,
+                "2026-01-01 00:00:00",
+                1,
+            )
+        )
         for j in range(rng.randint(0, 3)):
             at = datetime(2026, 3, 1) + timedelta(minutes=rng.randint(0, 40 * 24 * 60))
-            logs.append((f"l{i}-{j}", pid, assignee or "G", "phone", str(at), "considering",
-                         "", "[]", "d", 1))  # fmt: skip
+            logs.append(
+                (
+                    f"l{i}-{j}",
+                    pid,
+                    assignee or "G",
+                    "phone",
+                    str(at),
+                    "considering",
+                    "",
+                    "[]",
+                    "d",
+                    1,
+                )
+            )
         if status == "disbursed":
-            events.append((f"e{i}", pid, assignee, "approved", "disbursed", 1, "", 100_000,
-                           "2026-03-20 02:00:00", "2026-03-20 02:00:00", 1))  # fmt: skip
+            events.append(
+                (
+                    f"e{i}",
+                    pid,
+                    assignee,
+                    "approved",
+                    "disbursed",
+                    1,
+                    "",
+                    100_000,
+                    "2026-03-20 02:00:00",
+                    "2026-03-20 02:00:00",
+                    1,
+                )
+            )
         elif status in ("declined", "invalid"):
-            events.append((f"e{i}", pid, assignee, "contacted", status, 1, "", None,
-                           "2026-03-10 02:00:00", "2026-03-10 02:00:00", 1))  # fmt: skip
+            events.append(
+                (
+                    f"e{i}",
+                    pid,
+                    assignee,
+                    "contacted",
+                    status,
+                    1,
+                    "",
+                    None,
+                    "2026-03-10 02:00:00",
+                    "2026-03-10 02:00:00",
+                    1,
+                )
+            )
     with store.transaction() as conn:
         s = Seed(conn)
         s.outlet("A")

@@ -45,14 +45,14 @@ def test_finds_names_reps_and_codes_as_the_search_box_promises(tmp_path: Path) -
             company_name="遵义市红花岗区茶叶店",
             legal_rep="李茶",
             credit_code="91520302ABCDEF1234",
-        ),  # fmt: skip
+        ),
         prospect(
             "p3",
             company_name="遵义市播州区123号便利店",
             legal_rep="赵六",
             credit_code="91520321MA6E123456",
             status="contacted",
-        ),  # fmt: skip
+        ),
     )
     assert found(store, "ktv")[0] == {"p1"}  # ASCII letters ignore case
     assert found(store, "王")[0] == {"p1"}  # name and legal rep: one hit per prospect
@@ -162,18 +162,31 @@ def test_pages_sorted_in_memory_match_sqlites_order_with_ties_and_gaps(tmp_path:
     store = make_store(tmp_path / "d.sqlite3")
     rows = []
     for i in range(60):
-        rows.append(prospect(
-            f"p{i:02d}", company_name=f"遵义市同名酒业{i % 3}号", pre_approved_line=(i % 4) * 50_000,
-            score=50 + i % 5, lat=27.70 + (i % 7) * 0.001, lon=106.92 + (i % 7) * 0.001,
-            status="contacted" if i % 2 else "unassigned",
-        ))  # fmt: skip
+        rows.append(
+            prospect(
+                f"p{i:02d}",
+                company_name=f"遵义市同名酒业{i % 3}号",
+                pre_approved_line=(i % 4) * 50_000,
+                score=50 + i % 5,
+                lat=27.70 + (i % 7) * 0.001,
+                lon=106.92 + (i % 7) * 0.001,
+                status="contacted" if i % 2 else "unassigned",
+            )
+        )
     add(store, *rows)
     for sort in ("distance", "line", "score", "last_contact"):
         for offset in (0, 20, 55):
             page = run(store, text="酒业", sort=sort, offset=offset, limit=20, outlet_id="o1")
             assert page.total == 60
-            status_only = run(store, text="同名", sort=sort, offset=offset, limit=20,
-                              statuses=frozenset({"contacted"}), origin=(27.701, 106.925))  # fmt: skip
+            status_only = run(
+                store,
+                text="同名",
+                sort=sort,
+                offset=offset,
+                limit=20,
+                statuses=frozenset({"contacted"}),
+                origin=(27.701, 106.925),
+            )
             assert status_only.total == 30
     store.close()
 

@@ -17,14 +17,14 @@ declined and invalid prospects, as the follow-up list does. Sorts:
 (most recent first, never contacted last: the work in hand before the untouched
 pool). Ties break on the local rowid, so pages neither repeat nor skip a row.
 
+The query and the rows are plain values (app/services/whitelist.py, re-exported here).
 How it stays fast over 100,000 local prospects: app/queries/whitelist_plan.py.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import Connection, text
 
@@ -35,7 +35,15 @@ from app.services.clock import beijing_today
 from app.services.masking import mask_phone
 from app.services.scope import ViewScope, view_sql
 from app.services.stored import stored_date, stored_datetime
-from app.services.whitelist import FollowUpFilter, WhitelistSort
+from app.services.whitelist import (
+    BatchBadge,
+    FollowUpFilter,
+    IndustryCount,
+    WhitelistPage,
+    WhitelistQuery,
+    WhitelistRow,
+    WhitelistSort,
+)
 
 __all__ = [
     "BatchBadge",
@@ -50,83 +58,6 @@ __all__ = [
     "outlet_position",
     "query_whitelist",
 ]
-
-
-@dataclass(frozen=True)
-class WhitelistQuery:
-    """One screen of the whitelist: scope, search, filters, sort and page."""
-
-    scope: str = ViewScope.MINE_AND_POOL
-    user_id: str | None = None
-    outlet_id: str | None = None
-    text: str = ""
-    batch_id: str | None = None
-    product: str | None = None
-    statuses: frozenset[str] = frozenset()  # empty: every status
-    industry: str | None = None
-    follow_up: str | None = None  # FollowUpFilter
-    max_distance_km: float | None = None
-    origin: tuple[float, float] | None = None  # (lat, lon) WGS-84; None: the outlet's position
-    sort: str = WhitelistSort.DISTANCE
-    offset: int = 0
-    limit: int = 50
-    today: date | None = None  # Beijing calendar date; None: now
-
-    def __post_init__(self) -> None:
-        # Plain strings from a view become the enums; anything unknown is a caller's bug.
-        object.__setattr__(self, "scope", ViewScope(self.scope))
-        object.__setattr__(self, "sort", WhitelistSort(self.sort))
-        if self.follow_up is not None:
-            object.__setattr__(self, "follow_up", FollowUpFilter(self.follow_up))
-        object.__setattr__(self, "statuses", frozenset(self.statuses))
-        if self.offset < 0 or self.limit < 0:
-            raise ValueError("offset and limit must not be negative")
-        if self.max_distance_km is not None and self.max_distance_km < 0:
-            raise ValueError("max_distance_km must not be negative")
-
-
-@dataclass(frozen=True)
-class WhitelistRow:
-    id: str
-    company_name: str
-    legal_rep: str
-    status: str
-    pre_approved_line: int  # 元
-    score: int
-    industry: str
-    batch_product: str
-    batch_id: str
-    batch_valid_until: date | None
-    assignee_id: str | None
-    distance_km: float | None  # haversine from the query's origin
-    next_follow_up: date | None
-    last_contact_at: datetime | None  # naive UTC
-    phone_masked: str
-
-
-@dataclass(frozen=True)
-class WhitelistPage:
-    rows: list[WhitelistRow]
-    total: int  # prospects matching every condition
-    offset: int
-    status_counts: dict[str, int]  # matching every condition but the status filter
-
-
-@dataclass(frozen=True)
-class BatchBadge:
-    id: str
-    name: str
-    product: str
-    valid_until: date
-    days_left: int  # 0 on the last valid day
-    expired: bool
-    count: int  # prospects of the batch in scope
-
-
-@dataclass(frozen=True)
-class IndustryCount:
-    industry: str
-    count: int
 
 
 def query_whitelist(

@@ -52,7 +52,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -64,6 +64,7 @@ from app.services.whitelist import (
     DISTRICT_CODE_DIGITS,
     KM_PER_DEGREE,
     FollowUpFilter,
+    WhitelistQuery,
     WhitelistSort,
     box_around,
     distance_margin_km,
@@ -71,9 +72,6 @@ from app.services.whitelist import (
     is_phone_tail,
     search_terms,
 )
-
-if TYPE_CHECKING:
-    from app.queries.whitelist import WhitelistQuery
 
 PROBE_LIMIT = 5_000  # search matches kept as a rowid list; beyond it, the term is common
 _FIRST_BOX_KM = 0.25  # where an unbounded nearest-first search starts looking

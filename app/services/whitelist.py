@@ -1,5 +1,6 @@
-"""The whitelist's rules over plain values: sorts, follow-up filters, search terms and
-the distance arithmetic the device-store query (app/queries/whitelist.py) relies on.
+"""The whitelist's values and rules: the query a screen asks, the rows it gets back,
+sorts, follow-up filters, search terms and the distance arithmetic the device-store
+query (app/queries/whitelist.py) relies on.
 
 Search: the text splits on white space (after NFKC, so full-width input works) and
 every term must match. A term of 4 digits or more is a phone number's tail (or, past
@@ -12,9 +13,12 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 
 from app.geo.distance import EARTH_RADIUS_KM
+from app.services.scope import ViewScope
 
 KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180.0  # along a meridian
 DISTRICT_CODE_DIGITS = 8  # a credit code's first 8 digits: every code of a district shares them
@@ -30,6 +34,91 @@ class WhitelistSort(StrEnum):
 class FollowUpFilter(StrEnum):
     DUE = "due"  # next follow-up today or earlier
     OVERDUE = "overdue"  # next follow-up before today
+
+
+@dataclass(frozen=True)
+class WhitelistQuery:
+    """One screen of the whitelist: scope, search, filters, sort and page."""
+
+    scope: str = ViewScope.MINE_AND_POOL
+    user_id: str | None = None
+    outlet_id: str | None = None
+    text: str = ""
+    batch_id: str | None = None
+    product: str | None = None
+    statuses: frozenset[str] = frozenset()  # empty: every status
+    industry: str | None = None
+    follow_up: str | None = None  # FollowUpFilter
+    max_distance_km: float | None = None
+    origin: tuple[float, float] | None = None  # (lat, lon) WGS-84; None: the outlet's position
+    sort: str = WhitelistSort.DISTANCE
+    offset: int = 0
+    limit: int = 50
+    today: date | None = None  # Beijing calendar date; None: now
+
+    def __post_init__(self) -> None:
+        # Plain strings from a view become the enums; anything unknown is a caller's bug.
+        object.__setattr__(self, "scope", ViewScope(self.scope))
+        object.__setattr__(self, "sort", WhitelistSort(self.sort))
+        if self.follow_up is not None:
+            object.__setattr__(self, "follow_up", FollowUpFilter(self.follow_up))
+        object.__setattr__(self, "statuses", frozenset(self.statuses))
+        if self.offset < 0 or self.limit < 0:
+            raise ValueError("offset and limit must not be negative")
+        if self.max_distance_km is not None and self.max_distance_km < 0:
+            raise ValueError("max_distance_km must not be negative")
+
+
+@dataclass(frozen=True)
+class WhitelistRow:
+    """One prospect of the page, as a row of the list shows it."""
+
+    id: str
+    company_name: str
+    legal_rep: str
+    status: str
+    pre_approved_line: int  # 元
+    score: int
+    industry: str
+    batch_product: str
+    batch_id: str
+    batch_valid_until: date | None
+    assignee_id: str | None
+    distance_km: float | None  # haversine from the query's origin
+    next_follow_up: date | None
+    last_contact_at: datetime | None  # naive UTC
+    phone_masked: str
+
+
+@dataclass(frozen=True)
+class WhitelistPage:
+    """A page of rows, with the total and the chips' counts."""
+
+    rows: list[WhitelistRow]
+    total: int  # prospects matching every condition
+    offset: int
+    status_counts: dict[str, int]  # matching every condition but the status filter
+
+
+@dataclass(frozen=True)
+class BatchBadge:
+    """A whitelist batch with prospects in view, and the days it has left."""
+
+    id: str
+    name: str
+    product: str
+    valid_until: date
+    days_left: int  # 0 on the last valid day
+    expired: bool
+    count: int  # prospects of the batch in scope
+
+
+@dataclass(frozen=True)
+class IndustryCount:
+    """An industry of the filter menu, with its prospects in view."""
+
+    industry: str
+    count: int
 
 
 def search_terms(raw: str) -> list[str]:

@@ -37,9 +37,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_demo_data(args: argparse.Namespace) -> None:
+    from app.demo import generate
     from app.server.admin import is_empty, load_demo
     from app.server.db import make_engine, migrate
-    from app.services.demo import generate
 
     settings = _settings(database_url=args.db)
     engine = make_engine(settings.server_database_url())
@@ -67,9 +67,9 @@ def cmd_create_user(args: argparse.Namespace) -> None:
 def _start_store_in_background(settings, port: int) -> None:  # type: ignore[no-untyped-def]
     import uvicorn
 
+    from app.demo import generate
     from app.server.admin import is_empty, load_demo
     from app.server.app import create_app
-    from app.services.demo import generate
 
     app = create_app(settings)
     engine = app.state.engine
@@ -96,7 +96,7 @@ def _has_desktop() -> bool:
 def cmd_run(args: argparse.Namespace) -> None:
     import flet as ft
 
-    from app.services.demo import DEMO_MARKETER, DEMO_PASSWORD
+    from app.demo import DEMO_MARKETER, DEMO_PASSWORD
     from app.views.app import build_main
     from app.views.theme import write_web_font_manifest
 

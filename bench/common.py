@@ -193,7 +193,7 @@ def peak_rss_bytes() -> int:
 def _data_fingerprint() -> str:
     """Changes when the demo data or the schema does, so a stale cache is rebuilt."""
     h = hashlib.sha256()
-    sources = [ROOT / "app/services/demo.py", ROOT / "app/server/changes.py"]
+    sources = [ROOT / "app/demo.py", ROOT / "app/server/changes.py"]
     sources += sorted((ROOT / "app/server/alembic/versions").glob("*.py"))
     for path in sources:
         h.update(path.name.encode())
@@ -210,9 +210,9 @@ def central_db(prospects: int, seed: int) -> Path:
         return path
     for stale in CACHE_DIR.glob(f"{stem}-*.sqlite3"):
         stale.unlink()
+    from app.demo import generate
     from app.server.admin import load_demo
     from app.server.db import make_engine, migrate
-    from app.services.demo import generate
 
     log.info(
         "building the central store: %d prospects, seed %d (cached afterwards)", prospects, seed

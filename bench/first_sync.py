@@ -142,7 +142,7 @@ def run(ctx: Context) -> list[Result]:
 def _client(url: str) -> Any:
     import httpx
 
-    from app.services.demo import DEMO_ADMIN, DEMO_PASSWORD
+    from app.demo import DEMO_ADMIN, DEMO_PASSWORD
     from app.sync.client import SyncClient
 
     client = SyncClient(httpx.Client(base_url=url, timeout=httpx.Timeout(120, connect=5)))

@@ -1,9 +1,9 @@
 """Search and filter over the whitelist of 100,000 local prospects (DESIGN.md §7).
 
 The device store holds the central store's demo prospects (Zunyi, 遵义), batches,
-outlets and users, with the screens' indexes (``app.sync.store.SCREEN_INDEXES``, which
-hold ``app.services.whitelist.LOCAL_WHITELIST_DDL``); it is built here, untimed. An admin's device holds them all, so every query runs in the ``all``
-scope: the whole 100,000 in scope, the hardest case for the home screen.
+outlets and users, with the screens' indexes (``app.queries.indexes.SCREEN_INDEXES``);
+it is built here, untimed. An admin's device holds them all, so every query runs in
+the ``all`` scope: the whole 100,000 in scope, the hardest case for the home screen.
 
 QUERIES queries, first page of 50 (a tenth of them the next page, as "load more"),
 drawn once from the data with a fixed seed, a fifth of each kind:
@@ -57,10 +57,14 @@ KINDS = ("search 2 chars", "phone tail", "status", "nearest", "within 3 km")
 
 def device_db(ctx: Context) -> Path:
     """A device store with the central store's whitelist and the whitelist indexes."""
-    from app.sync.store import SCREEN_INDEXES
+    from app.queries.indexes import SCREEN_INDEXES
 
-    return device_from_central(ctx, "search-device.sqlite3",
-                               ("outlet", "user", "whitelist_batch", "prospect"), SCREEN_INDEXES)  # fmt: skip
+    return device_from_central(
+        ctx,
+        "search-device.sqlite3",
+        ("outlet", "user", "whitelist_batch", "prospect"),
+        SCREEN_INDEXES,
+    )
 
 
 def _p95(values: list[float]) -> float:
@@ -73,8 +77,7 @@ def run(ctx: Context) -> list[Result]:
     os.sync()  # the store was just written: its writeback must not run during the timing
     time.sleep(2)
     plain = run_child("bench.search", "child", str(db), str(ctx.seed))
-    cached = run_child("bench.search", "child", str(db), str(ctx.seed), "--cache-mb",
-                       str(CACHE_MB))  # fmt: skip
+    cached = run_child("bench.search", "child", str(db), str(ctx.seed), "--cache-mb", str(CACHE_MB))
     wall, cpu = plain["wall"], plain["cpu"]
     p95, median = _p95(wall), statistics.median(wall)
     per_kind = defaultdict(list)
@@ -141,16 +144,23 @@ def _queries(conn: sqlite3.Connection, seed: int) -> list[tuple[str, dict[str, A
     for _ in range(per_kind):
         out.append(("search 2 chars", {"text": two_chars(), **spot()}))
         out.append(("phone tail", {"text": rand.choice(phones)[-4:], **spot()}))
-        out.append((
-            "status",
-            {"statuses": frozenset({rand.choice(statuses)}), "sort": rand.choice(("distance", "line")),
-             **spot()},
-        ))  # fmt: skip
+        out.append(
+            (
+                "status",
+                {
+                    "statuses": frozenset({rand.choice(statuses)}),
+                    "sort": rand.choice(("distance", "line")),
+                    **spot(),
+                },
+            )
+        )
         out.append(("nearest", {"sort": "distance", **spot()}))
-        out.append((
-            "within 3 km",
-            {"max_distance_km": 3.0, "sort": rand.choice(("distance", "line")), **spot()},
-        ))  # fmt: skip
+        out.append(
+            (
+                "within 3 km",
+                {"max_distance_km": 3.0, "sort": rand.choice(("distance", "line")), **spot()},
+            )
+        )
     for _, fields in rand.sample(out, len(out) // 10):
         fields["offset"] = PAGE  # load more
     rand.shuffle(out)
@@ -173,7 +183,7 @@ def _core(name: str) -> str:
 def _child(db: Path, seed: int, cache_mb: int) -> dict[str, Any]:
     from sqlalchemy import event
 
-    from app.services.whitelist import WhitelistQuery, query_whitelist
+    from app.queries.whitelist import WhitelistQuery, query_whitelist
     from app.sync.store import DeviceStore, create_screen_indexes
 
     with sqlite3.connect(db) as raw:

@@ -26,7 +26,3 @@ class OutletBase(SQLModel):
 class Outlet(OutletBase, table=True):
     id: str = Field(primary_key=True)
     rev: int = 0  # seq of its last change on the central store
-
-
-class OutletPublic(OutletBase):
-    id: str

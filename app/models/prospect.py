@@ -48,8 +48,3 @@ class Prospect(ProspectBase, table=True):
     id: str = Field(primary_key=True)
     updated_at: NaiveDatetime
     rev: int = Field(default=0)
-
-
-class ProspectPublic(ProspectBase):
-    id: str
-    updated_at: NaiveDatetime

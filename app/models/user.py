@@ -30,7 +30,3 @@ class User(UserBase, table=True):
 
 class UserCreate(UserBase):
     password: str
-
-
-class UserPublic(UserBase):
-    id: str

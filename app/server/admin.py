@@ -7,12 +7,12 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
+from app.demo import DemoData
 from app.models import User
 from app.models.ids import new_id
 from app.server.changes import bulk_insert, record_change
 from app.server.db import write_session
 from app.server.security import hash_password
-from app.services.demo import DemoData
 
 _LOAD_ORDER = ("outlet", "user", "whitelist_batch", "prospect", "marketing_log", "funnel_event",
                "transfer")  # fmt: skip

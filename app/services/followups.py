@@ -1,5 +1,8 @@
 """Follow-ups due (跟进提醒): a marketer's open prospects whose next follow-up has come.
 
+The rows come from the device store (app/queries/followups.py); the order and the
+split into overdue and due today are here.
+
 A prospect is due when it is assigned to the user, still open (not disbursed,
 declined or invalid) and its ``next_follow_up`` (a Beijing date, set by the
 newest log) is today or earlier. Most overdue first; among equals, the larger
@@ -11,11 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-
-from sqlalchemy import Connection, text
-
-from app.services.funnel import TERMINAL
-from app.services.stored import stored_date, stored_datetime
 
 
 @dataclass(frozen=True)
@@ -38,36 +36,6 @@ class FollowUps:
     @property
     def total(self) -> int:
         return len(self.overdue) + len(self.today)
-
-
-def due_followups(conn: Connection, user_id: str, today: date) -> FollowUps:
-    """The user's open prospects due for a follow-up on or before ``today`` (Beijing date)."""
-    closed = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL))
-    rows = conn.execute(
-        text(
-            "SELECT id, company_name, legal_rep, status, pre_approved_line, next_follow_up,"
-            " last_contact_at FROM prospect"
-            f" WHERE assignee_id = :uid AND status NOT IN ({closed})"
-            " AND next_follow_up IS NOT NULL AND next_follow_up <= :today"
-        ),
-        {"uid": user_id, "today": today.isoformat()},
-    )
-    return split_due(
-        (
-            FollowUpRow(
-                prospect_id=r[0],
-                company_name=r[1],
-                legal_rep=r[2],
-                status=r[3],
-                pre_approved_line=int(r[4] or 0),
-                next_follow_up=stored_date(r[5]),
-                last_contact_at=stored_datetime(r[6]),
-                days_overdue=(today - stored_date(r[5])).days,
-            )
-            for r in rows
-        ),
-        today,
-    )
 
 
 def split_due(rows: Iterable[FollowUpRow], today: date) -> FollowUps:

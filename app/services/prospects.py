@@ -1,4 +1,4 @@
-"""One prospect as the customer card shows it, read from the device store."""
+"""One prospect as the customer card shows it (read by app/queries/prospects.py)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,11 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, text
-
-from app.geo.distance import haversine_km
-from app.services.funnel import next_steps
-from app.services.masking import mask_credit_code, mask_phone
-from app.services.stored import stored_date, stored_datetime
-
 
 @dataclass(frozen=True)
 class ProspectCard:
+    """A prospect with its batch, assignee, outlet, masked contacts and next moves."""
+
     id: str
     company_name: str
     legal_rep: str
@@ -48,55 +43,10 @@ class ProspectCard:
     pending_changes: int
 
 
-def get_card(conn: Connection, prospect_id: str) -> ProspectCard | None:
-    r = (
-        conn.execute(
-            text(
-                "SELECT p.*, b.name AS batch_name, b.product AS batch_product,"
-                " b.valid_until AS batch_valid_until, u.name AS assignee_name,"
-                " o.name AS outlet_name, o.lat AS outlet_lat, o.lon AS outlet_lon,"
-                " (SELECT count(*) FROM outbox x WHERE x.entity_id = p.id) AS pending"
-                " FROM prospect p LEFT JOIN whitelist_batch b ON b.id = p.batch_id"
-                ' LEFT JOIN "user" u ON u.id = p.assignee_id LEFT JOIN outlet o ON o.id = p.outlet_id'
-                " WHERE p.id = :id"
-            ),
-            {"id": prospect_id},
-        )
-        .mappings()
-        .first()
-    )
-    if r is None:
-        return None
-    distance = None
-    if r["outlet_lat"] is not None:
-        distance = haversine_km(r["outlet_lat"], r["outlet_lon"], r["lat"], r["lon"])
+def parse_tags(raw: str | None) -> list[str]:
+    """A prospect's tags from their stored JSON list; unreadable text gives none."""
     try:
-        tags = [str(x) for x in json.loads(r["tags"] or "[]")]
+        found = json.loads(raw or "[]")
     except ValueError:
-        tags = []
-    return ProspectCard(
-        id=r["id"], company_name=r["company_name"], legal_rep=r["legal_rep"],
-        credit_code=r["credit_code"], credit_code_masked=mask_credit_code(r["credit_code"]),
-        phone=r["phone"], phone_masked=mask_phone(r["phone"]), industry=r["industry"],
-        address=r["address"], lat=r["lat"], lon=r["lon"],
-        pre_approved_line=int(r["pre_approved_line"] or 0), score=int(r["score"] or 0),
-        tags=tags, status=r["status"], next_statuses=[str(s) for s in next_steps(r["status"])],
-        assignee_id=r["assignee_id"], assignee_name=r["assignee_name"],
-        outlet_id=r["outlet_id"], outlet_name=r["outlet_name"], outlet_lat=r["outlet_lat"],
-        outlet_lon=r["outlet_lon"], distance_km=distance, batch_name=r["batch_name"] or "",
-        batch_product=r["batch_product"] or "", batch_valid_until=stored_date(r["batch_valid_until"]),
-        disbursed_amount=r["disbursed_amount"], next_follow_up=stored_date(r["next_follow_up"]),
-        last_contact_at=stored_datetime(r["last_contact_at"]), pending_changes=int(r["pending"]),
-    )  # fmt: skip
-
-
-def outlet_marketers(conn: Connection, outlet_id: str | None) -> list[tuple[str, str]]:
-    """(id, name) of the active marketers of an outlet, by name: who a manager can assign to."""
-    rows = conn.execute(
-        text(
-            "SELECT id, name FROM \"user\" WHERE role = 'marketer' AND active"
-            " AND (:oid IS NULL OR outlet_id = :oid) ORDER BY name"
-        ),
-        {"oid": outlet_id},
-    )
-    return [(r[0], r[1]) for r in rows]
+        return []
+    return [str(x) for x in found] if isinstance(found, list) else []

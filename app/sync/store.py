@@ -9,22 +9,13 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 from sqlmodel import SQLModel
 
-from app.geo.nearby import LOCAL_GEO_DDL
 from app.models import DEVICE_TABLES
 from app.models.ids import new_id
-from app.services.text_index import TEXT_INDEX_DDL, TEXT_INDEX_TRIGGERS, TextIndex, note_rebuild
-from app.services.whitelist import LOCAL_WHITELIST_DDL
+from app.queries.indexes import SCREEN_INDEXES, index_name
+from app.queries.text_index import TEXT_INDEX_DDL, TEXT_INDEX_TRIGGERS, TextIndex, note_rebuild
 from app.sqlite import WRITER, sqlite_engine
 
-_LOCAL_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS ix_prospect_assignee_status ON prospect (assignee_id, status)",
-    "CREATE INDEX IF NOT EXISTS ix_prospect_follow_up ON prospect (next_follow_up)",
-)
-
-
 PAGE_CACHE_KB = 16 * 1024
-
-SCREEN_INDEXES = (*_LOCAL_INDEXES, *LOCAL_GEO_DDL, *LOCAL_WHITELIST_DDL)
 
 
 def create_screen_indexes(conn: Connection) -> None:
@@ -39,9 +30,9 @@ def create_screen_indexes(conn: Connection) -> None:
 
 
 def drop_screen_indexes(conn: Connection) -> None:
+    """Drop the screens' indexes and the text index's triggers (before a snapshot lands)."""
     for ddl in SCREEN_INDEXES:
-        name = ddl.split(" IF NOT EXISTS ")[1].split(" ON ")[0].strip()
-        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index_name(ddl)}")
     for name in TEXT_INDEX_TRIGGERS:
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
     note_rebuild(conn)

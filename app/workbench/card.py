@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 import flet as ft
 from sqlalchemy import Connection
 
+from app.queries.prospects import get_card, outlet_marketers
+from app.queries.timeline import timeline
 from app.services.funnel import FunnelStatus, needs_amount
 from app.services.policy import Action, ProspectFacts, allowed_actions, next_statuses
-from app.services.prospects import ProspectCard, get_card, outlet_marketers
-from app.services.timeline import TimelineItem, timeline
+from app.services.prospects import ProspectCard
+from app.services.timeline import TimelineItem
 from app.sync import local
 from app.workbench.reads import LatestRead
 

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import flet as ft
 
+from app.queries.followups import due_followups
 from app.services.clock import beijing_today
-from app.services.followups import FollowUps, due_followups
+from app.services.followups import FollowUps
 
 if TYPE_CHECKING:
     from app.workbench.workbench import Workbench

@@ -13,9 +13,8 @@ from sqlalchemy import Connection
 from app.geo.maps import MapMarker, build_map_html, write_map
 from app.geo.nearby import within
 from app.models.ids import utcnow
-from app.services import mapdata
-from app.services.scope import view_sql
-from app.services.whitelist import outlet_position
+from app.queries import mapdata
+from app.queries.whitelist import outlet_position
 from app.workbench.reads import LatestRead
 
 if TYPE_CHECKING:
@@ -79,14 +78,14 @@ class MapController:
                 center, kind, label = (place[0], place[1]), "prospect", place[2]
             if center is None:
                 return _Found(None, kind, label, [])
-            where = view_sql(view, me.user_id, me.outlet_id, "p.") or "0"
+            where, params = mapdata.scope_sql(view, me.user_id, me.outlet_id)
             hits = within(
                 conn,
                 center[0],
                 center[1],
                 radius,
                 scope_sql=where,
-                params={"uid": me.user_id, "oid": me.outlet_id},
+                params=params,
                 limit=MAP_LIMIT,
             )
             return _Found(

@@ -11,6 +11,7 @@ import flet as ft
 from sqlalchemy import Connection
 
 from app.models.user import Role
+from app.queries import performance as reports
 from app.services import performance as perf
 from app.services.clock import beijing_today
 from app.sync.state import StateKey
@@ -74,11 +75,11 @@ class PerformanceController:
         def read(conn: Connection) -> _Read:
             raw = DeviceStore.get(conn, StateKey.BRANCH_RANKS)
             if outlet:
-                report = perf.outlet_report(conn, outlet, period, today)
-                rows = perf.marketer_breakdown(conn, outlet, period, today)
+                report = reports.outlet_report(conn, outlet, period, today)
+                rows = reports.marketer_breakdown(conn, outlet, period, today)
                 who = {"outlet_id": outlet}
             else:
-                report = perf.marketer_report(conn, me.user_id, period, today)
+                report = reports.marketer_report(conn, me.user_id, period, today)
                 rows, who = [], {"user_id": me.user_id}
             stored = json.loads(raw) if raw else {}
             if not ranks_from_store(me.role):

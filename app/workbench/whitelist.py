@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import flet as ft
 from sqlalchemy import Connection
 
+from app.queries.whitelist import batch_badges, industries, query_whitelist
 from app.services.clock import beijing_today
 from app.services.scope import ViewScope
 from app.services.whitelist import (
@@ -17,9 +18,6 @@ from app.services.whitelist import (
     WhitelistPage,
     WhitelistQuery,
     WhitelistRow,
-    batch_badges,
-    industries,
-    query_whitelist,
 )
 from app.workbench.reads import LatestRead
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings
+from app.demo import generate
 from app.server.admin import load_demo
-from app.services.demo import generate
 from tests.conftest import LiveServer, free_port, need
 
 ROOT = Path(__file__).resolve().parents[2]

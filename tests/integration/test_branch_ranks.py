@@ -12,10 +12,11 @@ import json
 from datetime import timedelta
 
 from app.models.ids import new_id, utcnow
+from app.queries.performance import marketer_report
 from app.server.changes import bulk_insert
 from app.server.db import write_session
-from app.services import performance as perf
-from app.services.whitelist import beijing_today
+from app.services.clock import beijing_today
+from app.services.performance import with_stored_rank
 from app.sync.session import sign_out
 from app.sync.state import StateKey
 from tests.integration.test_sync_scenarios import signed_in, synced
@@ -25,9 +26,19 @@ from tests.world import build_world
 def disburse(server, world, employee_no: str, amount: int) -> None:  # type: ignore[no-untyped-def]
     prospect = world.prospects_of(employee_no)[0]
     now = utcnow()
-    event = dict(id=new_id(), prospect_id=prospect["id"], actor_id=world.user_id(employee_no),
-                 from_status="approved", to_status="disbursed", applied=True, reason_code="",
-                 amount=amount, occurred_at=now, recorded_at=now, rev=1)  # fmt: skip
+    event = dict(
+        id=new_id(),
+        prospect_id=prospect["id"],
+        actor_id=world.user_id(employee_no),
+        from_status="approved",
+        to_status="disbursed",
+        applied=True,
+        reason_code="",
+        amount=amount,
+        occurred_at=now,
+        recorded_at=now,
+        rev=1,
+    )
     with write_session(server.engine) as session:
         bulk_insert(session, "funnel_event", [event])
 
@@ -45,11 +56,11 @@ def test_a_marketer_and_a_manager_see_branch_ranks_from_the_store(live_server, m
 
     today = beijing_today()
     with m1.store.read() as conn:
-        report = perf.marketer_report(conn, world.user_id("M1"), "month", today)
-    shown = perf.with_stored_rank(report, stored, "month", today, user_id=world.user_id("M1"))
+        report = marketer_report(conn, world.user_id("M1"), "month", today)
+    shown = with_stored_rank(report, stored, "month", today, user_id=world.user_id("M1"))
     assert (shown.rank, shown.rank_of, shown.rank_shared) == (2, 3, 1)
     next_month = today.replace(day=1) + timedelta(days=32)  # last sync was last month
-    stale = perf.with_stored_rank(report, stored, "month", next_month, user_id=world.user_id("M1"))
+    stale = with_stored_rank(report, stored, "month", next_month, user_id=world.user_id("M1"))
     assert stale.rank is None
 
     g1, _ = signed_in(make_device, live_server, "G1")
@@ -86,9 +97,8 @@ def test_a_rank_everyone_shares_says_so(live_server, make_device):
     stored = json.loads(device.store.state(StateKey.BRANCH_RANKS))
     assert stored["periods"]["week"]["marketers"] == {world.user_id("M1"): [1, 3, 3]}
     with device.store.read() as conn:
-        report = perf.marketer_report(conn, world.user_id("M1"), "week", beijing_today())
-    shown = perf.with_stored_rank(report, stored, "week", beijing_today(),
-                                  user_id=world.user_id("M1"))  # fmt: skip
+        report = marketer_report(conn, world.user_id("M1"), "week", beijing_today())
+    shown = with_stored_rank(report, stored, "week", beijing_today(), user_id=world.user_id("M1"))
     assert (shown.rank, shown.rank_shared) == (1, 3)
 
 

@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-import app.services.demo as demo
+import app.demo as demo
+from app.demo import (
+    DEMO_ADMIN,
+    DEMO_MANAGER,
+    DEMO_MARKETER,
+    DEMO_PASSWORD,
+    DemoData,
+    generate,
+)
 from app.models import (
     FunnelEvent,
     MarketingLog,
@@ -22,14 +30,6 @@ from app.models import (
     Transfer,
     User,
     WhitelistBatch,
-)
-from app.services.demo import (
-    DEMO_ADMIN,
-    DEMO_MANAGER,
-    DEMO_MARKETER,
-    DEMO_PASSWORD,
-    DemoData,
-    generate,
 )
 from app.services.funnel import FunnelError, FunnelStatus, check_transition
 from app.services.validation import is_valid_credit_code, is_valid_mobile

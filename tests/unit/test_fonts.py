@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from fontTools.ttLib import TTFont
 
+from app.demo import generate
 from app.i18n import CATALOGUES
-from app.services.demo import generate
 from app.views.theme import FONT_FAMILY, FONTS, write_web_font_manifest
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"

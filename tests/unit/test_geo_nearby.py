@@ -1,4 +1,4 @@
-"""Nearby search: nearest first, cut at the radius, the same answer as geodesic over every row."""
+"""The map's circle: nearest first, cut at the radius, the same answer as geodesic over every row."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, create_engine, insert, text
 
 from app.geo.distance import EARTH_RADIUS_KM, geodesic_km
-from app.geo.nearby import LOCAL_GEO_DDL, bounding_box, nearest, within
+from app.geo.nearby import bounding_box, within
 from app.models.prospect import Prospect
+from app.queries.indexes import LOCAL_GEO_DDL
 from app.sync.store import DeviceStore
 
 ZUNYI = (27.72, 106.93)
@@ -70,8 +71,9 @@ def scatter(conn: Connection, n: int, half_side_km: float, seed: int) -> None:
     rows = []
     for i in range(n):
         lat, lon = destination(*ZUNYI, rnd.uniform(0, 360), half_side_km * rnd.random() ** 0.5)
-        rows.append({"id": f"p{i:05d}", "lat": lat, "lon": lon,
-                     "assignee_id": "u1" if i % 7 == 0 else "u2"})  # fmt: skip
+        rows.append(
+            {"id": f"p{i:05d}", "lat": lat, "lon": lon, "assignee_id": "u1" if i % 7 == 0 else "u2"}
+        )
     add(conn, rows)
 
 
@@ -106,30 +108,36 @@ def assert_geodesic_ranking(
 
 
 def test_nearest_first_and_cut_at_the_radius(conn: Connection) -> None:
-    ring(conn, {"a": (0.05, 10), "b": (0.4, 200), "c": (1.0, 95), "d": (1.7, 300),
-                "e": (2.5, 45), "f": (2.95, 180), "g": (3.05, 270), "h": (8.0, 0)})  # fmt: skip
-    hits = nearest(conn, *ZUNYI, radius_km=3.0, limit=20)
+    ring(
+        conn,
+        {
+            "a": (0.05, 10),
+            "b": (0.4, 200),
+            "c": (1.0, 95),
+            "d": (1.7, 300),
+            "e": (2.5, 45),
+            "f": (2.95, 180),
+            "g": (3.05, 270),
+            "h": (8.0, 0),
+        },
+    )
+    hits = within(conn, *ZUNYI, 3.0)
     assert [pid for pid, _ in hits] == ["a", "b", "c", "d", "e", "f"]
     for (_, km), expected in zip(hits, [0.05, 0.4, 1.0, 1.7, 2.5, 2.95], strict=True):
         assert km == pytest.approx(expected, abs=1e-6)
 
 
-def test_nearest_stops_at_the_limit(conn: Connection) -> None:
+def test_the_nearest_stop_at_the_limit(conn: Connection) -> None:
     ring(conn, {f"p{i}": (0.1 * (i + 1), 37 * i) for i in range(25)})
-    hits = nearest(conn, *ZUNYI, radius_km=3.0, limit=5)
+    hits = within(conn, *ZUNYI, 3.0, limit=5)
     assert [pid for pid, _ in hits] == ["p0", "p1", "p2", "p3", "p4"]
 
 
-def test_nearest_finds_far_prospects_when_few_are_close(conn: Connection) -> None:
-    # Sparse: the first small search box holds none of them.
-    ring(conn, {"near": (1.2, 10), "mid": (2.0, 100), "far": (2.9, 250), "out": (3.5, 0)})
-    assert [pid for pid, _ in nearest(conn, *ZUNYI)] == ["near", "mid", "far"]
-
-
-def test_nearest_with_nobody_around_is_empty(conn: Connection) -> None:
+def test_nobody_around_is_an_empty_circle(conn: Connection) -> None:
     ring(conn, {"out": (3.5, 0)})
-    assert nearest(conn, *ZUNYI) == []
-    assert nearest(conn, *ZUNYI, radius_km=5.0, limit=0) == []
+    assert within(conn, *ZUNYI, 3.0) == []
+    assert within(conn, *ZUNYI, 5.0, limit=0) == []
+    assert within(conn, *ZUNYI, -1.0) == []
 
 
 @pytest.mark.parametrize(
@@ -137,17 +145,19 @@ def test_nearest_with_nobody_around_is_empty(conn: Connection) -> None:
     [(1500, 1.5, 1), (1500, 6.0, 2), (300, 10.0, 3)],
     ids=["dense", "city", "sparse"],
 )
-def test_nearest_matches_geodesic_over_every_row(
+def test_the_nearest_match_geodesic_over_every_row(
     conn: Connection, n: int, half_side_km: float, seed: int
 ) -> None:
     scatter(conn, n, half_side_km, seed)
-    hits = nearest(conn, *ZUNYI, radius_km=3.0, limit=20)
+    hits = within(conn, *ZUNYI, 3.0, limit=20)
     assert_geodesic_ranking(conn, hits, 3.0, 20)
 
 
-def test_nearest_within_a_scope(conn: Connection) -> None:
+def test_the_circle_within_a_scope(conn: Connection) -> None:
     scatter(conn, 3000, 3.0, 4)
-    hits = nearest(conn, *ZUNYI, scope_sql="p.assignee_id = :uid", params={"uid": "u1"})
+    hits = within(
+        conn, *ZUNYI, 3.0, limit=20, scope_sql="p.assignee_id = :uid", params={"uid": "u1"}
+    )
     assert_geodesic_ranking(conn, hits, 3.0, 20, "assignee_id = 'u1'")
     assert all(int(pid[1:]) % 7 == 0 for pid, _ in hits)
 
@@ -176,25 +186,42 @@ def test_the_geo_index_answers_the_box_on_its_own(tmp_path: Path) -> None:
             )
         )
         assert "COVERING INDEX ix_prospect_lat_lon_id" in plan
-        assert nearest(c, *ZUNYI) == []
+        assert within(c, *ZUNYI, 3.0) == []
     store.close()
 
 
-def test_nearest_on_the_device_store(tmp_path: Path) -> None:
+def test_the_circle_on_the_device_store(tmp_path: Path) -> None:
     store = DeviceStore(tmp_path / "device.sqlite3")
     rows = []
     for i, km in enumerate([0.3, 1.1, 2.2, 4.0]):
         lat, lon = destination(*ZUNYI, 90 * i, km)
-        rows.append(dict(id=f"x{i}", batch_id="b", company_name=f"商户{i}", credit_code="c",
-                         legal_rep="r", phone="p", industry="i", address="a", lat=lat, lon=lon,
-                         outlet_id="o1", status="unassigned", updated_at=datetime(2026, 1, 12),
-                         rev=0, pre_approved_line=0, score=0, tags="[]"))  # fmt: skip
+        rows.append(
+            dict(
+                id=f"x{i}",
+                batch_id="b",
+                company_name=f"商户{i}",
+                credit_code="c",
+                legal_rep="r",
+                phone="p",
+                industry="i",
+                address="a",
+                lat=lat,
+                lon=lon,
+                outlet_id="o1",
+                status="unassigned",
+                updated_at=datetime(2026, 1, 12),
+                rev=0,
+                pre_approved_line=0,
+                score=0,
+                tags="[]",
+            )
+        )
     with store.transaction() as c:
         for ddl in LOCAL_GEO_DDL:
             c.exec_driver_sql(ddl)
         c.execute(insert(Prospect.__table__), rows)  # type: ignore[attr-defined]
     with store.read() as c:
-        hits = nearest(c, *ZUNYI, scope_sql="p.outlet_id = :oid", params={"oid": "o1"})
+        hits = within(c, *ZUNYI, 3.0, scope_sql="p.outlet_id = :oid", params={"oid": "o1"})
     store.close()
     assert [pid for pid, _ in hits] == ["x0", "x1", "x2"]
 

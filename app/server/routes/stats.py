@@ -2,7 +2,7 @@
 
 A marketer's or manager's device holds only its own outlet, so it cannot rank
 itself among the branch; the central store ranks with the device's own rules
-(``app.services.performance.branch_ranks``) and each sync brings the answer home.
+(``app.queries.performance.branch_ranks``) and each sync brings the answer home.
 
 Ranking reads the whole branch's logs and funnel events (about a second over
 100,000 prospects), so one table serves every device for ``RANKS_TTL``: two hundred
@@ -21,10 +21,10 @@ from sqlalchemy import Engine
 
 from app.models.ids import utcnow
 from app.models.user import Role
+from app.queries.performance import branch_ranks, marketer_ids
 from app.server.db import read_session
 from app.server.deps import CurrentUser, EngineDep, ProtocolDep
-from app.services.performance import branch_ranks, marketer_ids
-from app.services.whitelist import beijing_today
+from app.services.clock import beijing_today
 
 RANKS_TTL = 60.0  # seconds a ranking is served before it is computed again
 

@@ -1,4 +1,4 @@
-"""What the map shows: prospects of a user's scope around a centre, as plain markers."""
+"""What the map shows: prospects of a user's view around a centre, as plain markers."""
 
 from __future__ import annotations
 
@@ -6,19 +6,18 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from app.services.scope import ViewScope, view_sql
 
-def scope_sql(scope: str, user_id: str, outlet_id: str | None) -> tuple[str, dict[str, Any]]:
-    """A SQL condition on ``prospect`` for a whitelist scope, with its parameters."""
-    params = {"scope_uid": user_id, "scope_oid": outlet_id}
-    clauses = {
-        "mine": "assignee_id = :scope_uid",
-        "pool": "(outlet_id = :scope_oid AND assignee_id IS NULL)",
-        "mine_and_pool": "(assignee_id = :scope_uid OR"
-        " (outlet_id = :scope_oid AND assignee_id IS NULL))",
-        "outlet": "outlet_id = :scope_oid",
-        "all": "1 = 1",
-    }
-    return clauses.get(scope, clauses["mine"]), params
+_NOTHING = "0"  # a view missing its user or outlet shows nothing; it never widens
+
+
+def scope_sql(
+    view: ViewScope | str, user_id: str | None, outlet_id: str | None
+) -> tuple[str, dict[str, Any]]:
+    """``view`` as a SQL condition on ``prospect p`` (for ``app.geo.nearby.within``),
+    with its parameters."""
+    where = view_sql(view, user_id, outlet_id, alias="p.")
+    return (_NOTHING if where is None else where), {"uid": user_id, "oid": outlet_id}
 
 
 def map_markers(conn: Connection, hits: list[tuple[str, float]]) -> list[dict[str, Any]]:
@@ -37,8 +36,17 @@ def map_markers(conn: Connection, hits: list[tuple[str, float]]) -> list[dict[st
             ),
             params,
         ):
-            rows.append(dict(id=r[0], name=r[1], lat=r[2], lon=r[3], status=r[4],
-                             line=int(r[5] or 0), distance_km=distances[r[0]]))  # fmt: skip
+            rows.append(
+                dict(
+                    id=r.id,
+                    name=r.company_name,
+                    lat=r.lat,
+                    lon=r.lon,
+                    status=r.status,
+                    line=int(r.pre_approved_line or 0),
+                    distance_km=distances[r.id],
+                )
+            )
     rows.sort(key=lambda m: m["distance_km"])
     return rows
 
@@ -48,6 +56,6 @@ def prospect_place(conn: Connection, prospect_id: str) -> tuple[float, float, st
     row = conn.execute(
         text("SELECT lat, lon, company_name FROM prospect WHERE id = :id"), {"id": prospect_id}
     ).first()
-    if row is None or row[0] is None or row[1] is None:
+    if row is None or row.lat is None or row.lon is None:
         return None
-    return float(row[0]), float(row[1]), str(row[2])
+    return float(row.lat), float(row.lon), str(row.company_name)

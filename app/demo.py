@@ -37,7 +37,7 @@ import random
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import accumulate
 from typing import Any, TypeVar
 
@@ -45,6 +45,7 @@ from app.models.batch import BatchSource
 from app.models.marketing_log import Channel, Outcome
 from app.models.outlet import OutletTier
 from app.models.user import Role
+from app.services.clock import beijing_today
 from app.services.funnel import FunnelStatus
 from app.services.validation import CREDIT_CODE_CHARSET, make_credit_code
 
@@ -174,11 +175,17 @@ _OUTLETS: tuple[tuple[str, str, str, str, float, float, str, int], ...] = (
     ("余庆县", "余庆", "营业室", _G, 27.2212, 107.9051, "白泥大道", 1),
     ("习水县", "习水", "营业室", _G, 28.3318, 106.1992, "东皇大道", 1),
     ("习水县", "习水", "杏林路分理处", _G, 28.3271, 106.2063, "杏林路", 1),
-)  # fmt: skip
+)
 
 # How many prospects an outlet gets, relative to a county general outlet.
-_PROSPECT_WEIGHT = {(_F, True): 4.0, (_B, True): 2.0, (_G, True): 1.5,
-                    (_F, False): 3.0, (_B, False): 1.5, (_G, False): 0.8}  # fmt: skip
+_PROSPECT_WEIGHT = {
+    (_F, True): 4.0,
+    (_B, True): 2.0,
+    (_G, True): 1.5,
+    (_F, False): 3.0,
+    (_B, False): 1.5,
+    (_G, False): 0.8,
+}
 
 # ---------------------------------------------------------------------------
 # Businesses: trades, names, people.
@@ -217,11 +224,10 @@ _GIVEN = (
     "雪婷欣怡佳晨阳琴燕云莉兵松江海德福志文武学成家庆春秋菊"
     "赟燊喆堃"  # outside GB2312, as real names often are: the font must draw them
 )
-_MOBILE_PREFIXES = (
-    "130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "150", "151", "152",
-    "153", "155", "156", "157", "158", "159", "166", "173", "177", "180", "181", "182", "183",
-    "185", "186", "187", "188", "189", "191", "198", "199",
-)  # fmt: skip
+_MOBILE_PREFIXES = tuple(
+    "130 131 132 133 134 135 136 137 138 139 150 151 152 153 155 156 157 158 159 166 173 177"
+    " 180 181 182 183 185 186 187 188 189 191 198 199".split()
+)
 _ORG_CHARS = CREDIT_CODE_CHARSET
 
 # product → (batch name, source, valid from (days before today), valid until (days after),
@@ -236,8 +242,20 @@ _PRODUCTS: tuple[tuple[str, str, str, int, int, int, int, int, str], ...] = (
 )  # fmt: skip
 # product weights by kind of business: company, individual business, co-operative
 _PRODUCT_WEIGHTS = {"1": (35, 20, 45), "2": (40, 55, 5), "3": (70, 10, 20)}
-_EXTRA_TAGS = ("代发工资客户", "首贷户", "老客户", "新开户", "有房产", "高潜力", "园区企业",
-               "商圈客户", "乡村振兴", "专精特新", "有社保缴纳", "他行有贷款")  # fmt: skip
+_EXTRA_TAGS = (
+    "代发工资客户",
+    "首贷户",
+    "老客户",
+    "新开户",
+    "有房产",
+    "高潜力",
+    "园区企业",
+    "商圈客户",
+    "乡村振兴",
+    "专精特新",
+    "有社保缴纳",
+    "他行有贷款",
+)
 
 _NOTES: dict[str, tuple[str, ...]] = {
     Outcome.NO_ANSWER.value: ("电话无人接听", "未接通，稍后再联系", "关机，已发短信", "占线"),
@@ -252,12 +270,18 @@ _NOTES: dict[str, tuple[str, ...]] = {
     Outcome.WRONG_CONTACT.value: ("号码错误，非本人", "联系人已不在该企业", "空号",
                                   "企业已停业"),
 }  # fmt: skip
-_TRANSFER_REASONS = ("客户经营地址变更，就近分配", "原营销人员岗位调整", "客户要求更换客户经理",
-                     "均衡营销工作量", "原客户经理休假")  # fmt: skip
+_TRANSFER_REASONS = (
+    "客户经营地址变更，就近分配",
+    "原营销人员岗位调整",
+    "客户要求更换客户经理",
+    "均衡营销工作量",
+    "原客户经理休假",
+)
 
 # channels (visit, phone, wechat, at_outlet) by what the contact was for
-_V, _P, _W, _O = (c.value for c in (Channel.VISIT, Channel.PHONE, Channel.WECHAT,
-                                    Channel.AT_OUTLET))  # fmt: skip
+_V, _P, _W, _O = (
+    c.value for c in (Channel.VISIT, Channel.PHONE, Channel.WECHAT, Channel.AT_OUTLET)
+)
 _CHANNELS: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {
     Outcome.NO_ANSWER.value: ((_P, _W), (85, 100)),
     Outcome.CONSIDERING.value: ((_P, _V, _W, _O), (50, 85, 95, 100)),
@@ -277,20 +301,35 @@ _FOLLOW_UP: dict[str, tuple[int, int] | None] = {
 }
 
 _UNASSIGNED, _ASSIGNED, _CONTACTED, _INTERESTED, _APPLIED, _APPROVED, _DISBURSED = (
-    s.value for s in (FunnelStatus.UNASSIGNED, FunnelStatus.ASSIGNED, FunnelStatus.CONTACTED,
-                      FunnelStatus.INTERESTED, FunnelStatus.APPLIED, FunnelStatus.APPROVED,
-                      FunnelStatus.DISBURSED)
-)  # fmt: skip
+    s.value
+    for s in (
+        FunnelStatus.UNASSIGNED,
+        FunnelStatus.ASSIGNED,
+        FunnelStatus.CONTACTED,
+        FunnelStatus.INTERESTED,
+        FunnelStatus.APPLIED,
+        FunnelStatus.APPROVED,
+        FunnelStatus.DISBURSED,
+    )
+)
 _DECLINED, _INVALID = FunnelStatus.DECLINED.value, FunnelStatus.INVALID.value
 _OPEN = frozenset({_ASSIGNED, _CONTACTED, _INTERESTED, _APPLIED, _APPROVED})
 _STAGES = (_CONTACTED, _INTERESTED, _APPLIED, _APPROVED, _DISBURSED)
-_STAGE_LOG = {_CONTACTED: Outcome.CONSIDERING.value, _INTERESTED: Outcome.INTERESTED.value,
-              _APPLIED: Outcome.AGREED_TO_APPLY.value}  # fmt: skip
+_STAGE_LOG = {
+    _CONTACTED: Outcome.CONSIDERING.value,
+    _INTERESTED: Outcome.INTERESTED.value,
+    _APPLIED: Outcome.AGREED_TO_APPLY.value,
+}
 # chance of reaching each stage from the one before: contacted, interested, applied, ...
 _STAGE_ODDS = (0.60, 0.45, 0.50, 0.75, 0.85)
 # days between one stage and the next (from the previous step)
-_STAGE_GAP = {_CONTACTED: (0, 6), _INTERESTED: (1, 10), _APPLIED: (1, 14), _APPROVED: (1, 7),
-              _DISBURSED: (0, 5)}  # fmt: skip
+_STAGE_GAP = {
+    _CONTACTED: (0, 6),
+    _INTERESTED: (1, 10),
+    _APPLIED: (1, 14),
+    _APPROVED: (1, 7),
+    _DISBURSED: (0, 5),
+}
 _NO_ANSWER, _CONSIDERING, _INTERESTED_LOG = (
     Outcome.NO_ANSWER.value,
     Outcome.CONSIDERING.value,
@@ -330,11 +369,6 @@ class DemoData:
     def counts(self) -> dict[str, int]:
         """Row count per table."""
         return {name: len(rows) for name, rows in self.tables().items()}
-
-
-def beijing_today() -> date:
-    """Today's calendar date in China (UTC+8), the date a marketer's follow-ups use."""
-    return (datetime.now(UTC) + timedelta(hours=8)).date()
 
 
 def generate(*, prospects: int = 6000, seed: int = 20240112, today: date | None = None) -> DemoData:
@@ -643,8 +677,9 @@ class _Generator:
         elif level == 4 and u < 0.35:  # approved, but the customer never drew it
             steps += [("L", _NOT_INTERESTED, _between(rand, 3, 20)), ("E", _DECLINED, 0)]
         elif level in (1, 2) and u < 0.75:  # one more follow-up while it stays open
-            steps.append(("L", _CONSIDERING if level == 1 else _INTERESTED_LOG,
-                          _between(rand, 2, 15)))  # fmt: skip
+            steps.append(
+                ("L", _CONSIDERING if level == 1 else _INTERESTED_LOG, _between(rand, 2, 15))
+            )
         return steps
 
     def history(self, row: Row, ctx: _OutletCtx, batch_from: date) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, text
 
-from app.services.followups import FollowUpRow, due_followups, split_due
+from app.queries.followups import due_followups
+from app.services.followups import FollowUpRow, split_due
 from app.services.marketing import new_log
 from app.services.scope import Scope
 from app.sync import local
@@ -18,14 +19,38 @@ from app.sync.store import DeviceStore
 TODAY = date(2026, 3, 25)
 
 
-def _prospect(conn: Connection, id: str, assignee: str | None, status: str,
-              follow_up: str | None, line: int = 100_000, **extra: Any) -> None:  # fmt: skip
-    row = dict(id=id, batch_id="K", company_name=f"公司{id}", credit_code=f"CC-{id}",
-               legal_rep=f"法人{id}", phone="13800000000", industry="批发零售", address="",
-               lat=27.7, lon=106.9, pre_approved_line=line, score=70, tags="[]",
-               outlet_id="A", assignee_id=assignee, status=status, disbursed_amount=None,
-               last_contact_at=None, next_follow_up=follow_up,
-               updated_at="2026-01-01 00:00:00", rev=1)  # fmt: skip
+def _prospect(
+    conn: Connection,
+    id: str,
+    assignee: str | None,
+    status: str,
+    follow_up: str | None,
+    line: int = 100_000,
+    **extra: Any,
+) -> None:
+    row = dict(
+        id=id,
+        batch_id="K",
+        company_name=f"公司{id}",
+        credit_code=f"CC-{id}",
+        legal_rep=f"法人{id}",
+        phone="13800000000",
+        industry="批发零售",
+        address="",
+        lat=27.7,
+        lon=106.9,
+        pre_approved_line=line,
+        score=70,
+        tags="[]",
+        outlet_id="A",
+        assignee_id=assignee,
+        status=status,
+        disbursed_amount=None,
+        last_contact_at=None,
+        next_follow_up=follow_up,
+        updated_at="2026-01-01 00:00:00",
+        rev=1,
+    )
     row.update(extra)
     cols = ", ".join(row)
     marks = ", ".join(f":{c}" for c in row)
@@ -36,8 +61,15 @@ def _prospect(conn: Connection, id: str, assignee: str | None, status: str,
 def store(tmp_path: Path):  # type: ignore[no-untyped-def]
     s = DeviceStore(tmp_path / "d.sqlite3")
     with s.transaction() as conn:
-        _prospect(conn, "late3-small", "M1", "contacted", "2026-03-22", 100_000,
-                  last_contact_at="2026-03-15 02:00:00")  # fmt: skip
+        _prospect(
+            conn,
+            "late3-small",
+            "M1",
+            "contacted",
+            "2026-03-22",
+            100_000,
+            last_contact_at="2026-03-15 02:00:00",
+        )
         _prospect(conn, "late3-big", "M1", "interested", "2026-03-22", 500_000)
         _prospect(conn, "late1", "M1", "approved", "2026-03-24", 900_000)
         _prospect(conn, "late40", "M1", "assigned", "2026-02-13", 50_000)
@@ -89,8 +121,15 @@ def test_closed_others_and_undated_prospects_are_never_due(store: DeviceStore) -
         later = due_followups(conn, "M1", date(2026, 3, 26))
         colleague = due_followups(conn, "M2", TODAY)
     ids = {r.prospect_id for r in due.overdue + due.today}
-    assert not ids & {"tomorrow", "no-date", "disbursed", "declined", "invalid", "colleague",
-                      "pool"}  # fmt: skip
+    assert not ids & {
+        "tomorrow",
+        "no-date",
+        "disbursed",
+        "declined",
+        "invalid",
+        "colleague",
+        "pool",
+    }
     assert [r.prospect_id for r in later.today] == ["tomorrow"]  # a day later it is due
     assert [r.prospect_id for r in colleague.overdue] == ["colleague"]
 

@@ -21,20 +21,17 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, text
 
 from app.geo.distance import EARTH_RADIUS_KM, haversine_km
-from app.services.whitelist import (
-    KM_PER_DEGREE,
-    LOCAL_WHITELIST_DDL,
-    PROBE_LIMIT,
+from app.queries.indexes import LOCAL_WHITELIST_DDL
+from app.queries.whitelist import (
     BatchBadge,
     WhitelistPage,
     WhitelistQuery,
     batch_badges,
-    distance_margin_km,
     industries,
     query_whitelist,
-    search_terms,
-    whitelist_page,
 )
+from app.queries.whitelist_plan import PROBE_LIMIT
+from app.services.whitelist import KM_PER_DEGREE, distance_margin_km, search_terms
 from app.sync.store import SCREEN_INDEXES, DeviceStore, create_screen_indexes
 
 TODAY = date(2026, 3, 10)
@@ -68,23 +65,63 @@ def make_store(path: Path, *, indexes: bool = True) -> DeviceStore:
     if indexes:
         create_indexes(store)
     with store.transaction() as conn:
-        insert(conn, "outlet", [
-            dict(id=oid, code=oid, name=name, tier="general", branch_name="汇川", address="",
-                 lat=pos[0], lon=pos[1], rev=1)
-            for oid, name, pos in (("o1", "汇川营业室", O1), ("o2", "红花岗营业室", O2))
-        ])  # fmt: skip
-        insert(conn, "user", [
-            dict(id=uid, employee_no=uid.upper(), name=uid, role="marketer", outlet_id=oid,
-                 active=True, password_hash="", rev=1)
-            for uid, oid in (("m1", "o1"), ("m2", "o1"), ("m3", "o2"))
-        ])  # fmt: skip
-        insert(conn, "whitelist_batch", [
-            dict(id=bid, name=f"2026年{product}白名单", product=product, source="head_office",
-                 valid_from="2025-11-01", valid_until=(TODAY + timedelta(days=days)).isoformat(),
-                 created_at="2025-10-31 01:30:00", rev=1)
-            for bid, product, days in (("b1", "经营快贷", 16), ("b2", "商户贷", 75),
-                                       ("b3", "税务贷", -1), ("b4", "科创贷", 200))
-        ])  # fmt: skip
+        insert(
+            conn,
+            "outlet",
+            [
+                dict(
+                    id=oid,
+                    code=oid,
+                    name=name,
+                    tier="general",
+                    branch_name="汇川",
+                    address="",
+                    lat=pos[0],
+                    lon=pos[1],
+                    rev=1,
+                )
+                for oid, name, pos in (("o1", "汇川营业室", O1), ("o2", "红花岗营业室", O2))
+            ],
+        )
+        insert(
+            conn,
+            "user",
+            [
+                dict(
+                    id=uid,
+                    employee_no=uid.upper(),
+                    name=uid,
+                    role="marketer",
+                    outlet_id=oid,
+                    active=True,
+                    password_hash="",
+                    rev=1,
+                )
+                for uid, oid in (("m1", "o1"), ("m2", "o1"), ("m3", "o2"))
+            ],
+        )
+        insert(
+            conn,
+            "whitelist_batch",
+            [
+                dict(
+                    id=bid,
+                    name=f"2026年{product}白名单",
+                    product=product,
+                    source="head_office",
+                    valid_from="2025-11-01",
+                    valid_until=(TODAY + timedelta(days=days)).isoformat(),
+                    created_at="2025-10-31 01:30:00",
+                    rev=1,
+                )
+                for bid, product, days in (
+                    ("b1", "经营快贷", 16),
+                    ("b2", "商户贷", 75),
+                    ("b3", "税务贷", -1),
+                    ("b4", "科创贷", 200),
+                )
+            ],
+        )
     return store
 
 
@@ -97,12 +134,28 @@ def create_indexes(store: DeviceStore) -> None:
 
 def prospect(pid: str, **fields: Any) -> Row:
     row: Row = dict(
-        id=pid, batch_id="b1", company_name=f"遵义市汇川区{pid}有限公司", legal_rep="张三",
-        credit_code="91520303MA6D000000", phone="13800000000", industry="餐饮", address="",
-        lat=O1[0], lon=O1[1], pre_approved_line=100_000, score=60, tags="[]", outlet_id="o1",
-        assignee_id=None, status="unassigned", disbursed_amount=None, last_contact_at=None,
-        next_follow_up=None, updated_at="2026-01-01 00:00:00", rev=1,
-    )  # fmt: skip
+        id=pid,
+        batch_id="b1",
+        company_name=f"遵义市汇川区{pid}有限公司",
+        legal_rep="张三",
+        credit_code="91520303MA6D000000",
+        phone="13800000000",
+        industry="餐饮",
+        address="",
+        lat=O1[0],
+        lon=O1[1],
+        pre_approved_line=100_000,
+        score=60,
+        tags="[]",
+        outlet_id="o1",
+        assignee_id=None,
+        status="unassigned",
+        disbursed_amount=None,
+        last_contact_at=None,
+        next_follow_up=None,
+        updated_at="2026-01-01 00:00:00",
+        rev=1,
+    )
     row.update(fields)
     return row
 
@@ -121,7 +174,7 @@ def add(store: DeviceStore, *rows: Row) -> None:
 
 def run(store: DeviceStore, **kwargs: Any) -> WhitelistPage:
     """The query's page, the same whether the text search scans SQL or uses the store's
-    in-memory text index (app/services/text_index.py)."""
+    in-memory text index (app/queries/text_index.py)."""
     kwargs.setdefault("scope", "all")
     kwargs.setdefault("today", TODAY)
     q = WhitelistQuery(**kwargs)
@@ -203,15 +256,35 @@ def test_a_scope_missing_its_user_or_outlet_never_widens(
 def search_world(store: DeviceStore) -> None:
     add(
         store,
-        prospect("a", company_name="遵义市汇川区鑫宏运输有限公司", legal_rep="王伟",
-                 credit_code="91520303MA6DR5YD3A", phone="13710662792"),
-        prospect("b", company_name="遵义市红花岗区金益食品有限公司", legal_rep="田学雪",
-                 credit_code="92520302MA6L1DNC2T", phone="13245520979"),
-        prospect("c", company_name="仁怀市鑫宏酒业有限公司", legal_rep="李鑫宏",
-                 credit_code="93520382MA6H2A028G", phone="18772369128"),
-        prospect("d", company_name="遵义市播州区100%纯粮酒坊", legal_rep="王芳",
-                 credit_code="92520304073456789P", phone="15985011234"),
-    )  # fmt: skip
+        prospect(
+            "a",
+            company_name="遵义市汇川区鑫宏运输有限公司",
+            legal_rep="王伟",
+            credit_code="91520303MA6DR5YD3A",
+            phone="13710662792",
+        ),
+        prospect(
+            "b",
+            company_name="遵义市红花岗区金益食品有限公司",
+            legal_rep="田学雪",
+            credit_code="92520302MA6L1DNC2T",
+            phone="13245520979",
+        ),
+        prospect(
+            "c",
+            company_name="仁怀市鑫宏酒业有限公司",
+            legal_rep="李鑫宏",
+            credit_code="93520382MA6H2A028G",
+            phone="18772369128",
+        ),
+        prospect(
+            "d",
+            company_name="遵义市播州区100%纯粮酒坊",
+            legal_rep="王芳",
+            credit_code="92520304073456789P",
+            phone="15985011234",
+        ),
+    )
 
 
 @pytest.mark.parametrize(
@@ -354,15 +427,37 @@ def test_distance_is_measured_from_the_given_origin_else_the_outlet(store: Devic
 def sort_world(store: DeviceStore) -> None:
     add(
         store,
-        prospect("far", lat=destination(O1, 5.0, 10)[0], lon=destination(O1, 5.0, 10)[1],
-                 pre_approved_line=900_000, score=41, last_contact_at="2026-03-01 02:00:00"),
-        prospect("near", lat=destination(O1, 0.4, 200)[0], lon=destination(O1, 0.4, 200)[1],
-                 pre_approved_line=50_000, score=99),
-        prospect("mid", lat=destination(O1, 1.5, 90)[0], lon=destination(O1, 1.5, 90)[1],
-                 pre_approved_line=300_000, score=75, last_contact_at="2026-03-09 08:30:00"),
-        prospect("midfar", lat=destination(O1, 2.5, 300)[0], lon=destination(O1, 2.5, 300)[1],
-                 pre_approved_line=300_000, score=60),
-    )  # fmt: skip
+        prospect(
+            "far",
+            lat=destination(O1, 5.0, 10)[0],
+            lon=destination(O1, 5.0, 10)[1],
+            pre_approved_line=900_000,
+            score=41,
+            last_contact_at="2026-03-01 02:00:00",
+        ),
+        prospect(
+            "near",
+            lat=destination(O1, 0.4, 200)[0],
+            lon=destination(O1, 0.4, 200)[1],
+            pre_approved_line=50_000,
+            score=99,
+        ),
+        prospect(
+            "mid",
+            lat=destination(O1, 1.5, 90)[0],
+            lon=destination(O1, 1.5, 90)[1],
+            pre_approved_line=300_000,
+            score=75,
+            last_contact_at="2026-03-09 08:30:00",
+        ),
+        prospect(
+            "midfar",
+            lat=destination(O1, 2.5, 300)[0],
+            lon=destination(O1, 2.5, 300)[1],
+            pre_approved_line=300_000,
+            score=60,
+        ),
+    )
 
 
 def test_nearest_first_with_exact_distances(store: DeviceStore) -> None:
@@ -399,10 +494,16 @@ def test_pages_cover_every_match_once_in_order(store: DeviceStore, sort: str) ->
     for i in range(137):
         lat, lon = destination(O1, rand.uniform(0, 4), rand.uniform(0, 360))
         contact = f"2026-03-0{rand.randint(1, 9)} 0{rand.randint(0, 9)}:00:00"
-        rows.append(prospect(
-            f"p{i:03}", lat=lat, lon=lon, pre_approved_line=rand.choice([1, 2, 3]) * 100_000,
-            score=rand.randint(40, 45), last_contact_at=contact if rand.random() < 0.6 else None,
-        ))  # fmt: skip
+        rows.append(
+            prospect(
+                f"p{i:03}",
+                lat=lat,
+                lon=lon,
+                pre_approved_line=rand.choice([1, 2, 3]) * 100_000,
+                score=rand.randint(40, 45),
+                last_contact_at=contact if rand.random() < 0.6 else None,
+            )
+        )
     add(store, *rows)
     whole = run(store, outlet_id="o1", sort=sort, limit=1000)
     paged: list[str] = []
@@ -423,8 +524,17 @@ def test_a_page_past_the_end_is_empty_but_keeps_the_counts(store: DeviceStore) -
 
 
 def test_rows_carry_the_batch_and_a_masked_phone(store: DeviceStore) -> None:
-    add(store, prospect("a", batch_id="b2", phone="13812345678", next_follow_up="2026-03-12",
-                        last_contact_at="2026-03-09 08:30:00.250000", assignee_id="m1"))  # fmt: skip
+    add(
+        store,
+        prospect(
+            "a",
+            batch_id="b2",
+            phone="13812345678",
+            next_follow_up="2026-03-12",
+            last_contact_at="2026-03-09 08:30:00.250000",
+            assignee_id="m1",
+        ),
+    )
     (row,) = run(store, outlet_id="o1").rows
     assert (row.batch_id, row.batch_product) == ("b2", "商户贷")
     assert row.batch_valid_until == TODAY + timedelta(days=75)
@@ -469,17 +579,11 @@ def test_industries_list_the_most_common_first(store: DeviceStore) -> None:
     )
     with store.read() as conn:
         assert [(i.industry, i.count) for i in industries(conn)] == [
-            ("餐饮", 2), ("建材", 1), ("茶叶", 1),
-        ]  # fmt: skip
+            ("餐饮", 2),
+            ("建材", 1),
+            ("茶叶", 1),
+        ]
         assert [i.industry for i in industries(conn, scope="outlet", outlet_id="o2")] == ["茶叶"]
-
-
-def test_the_old_whitelist_page_call_still_answers(store: DeviceStore) -> None:
-    scoped_world(store)
-    with store.read() as conn:
-        page = whitelist_page(conn, user_id="m1", outlet_id="o1", limit=50)
-    assert set(ids(page)) == {"mine", "pool"}
-    assert page.total == 2 and page.status_counts == {"assigned": 1, "unassigned": 1}
 
 
 @pytest.mark.parametrize(
@@ -522,8 +626,16 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红梅飞鹏"
 CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 PRODUCTS = {"b1": "经营快贷", "b2": "商户贷", "b3": "税务贷"}
-STATUSES = ("assigned", "contacted", "interested", "applied", "approved", "disbursed",
-            "declined", "invalid")  # fmt: skip
+STATUSES = (
+    "assigned",
+    "contacted",
+    "interested",
+    "applied",
+    "approved",
+    "disbursed",
+    "declined",
+    "invalid",
+)
 
 
 def generated_rows(n: int, seed: int = 12) -> list[Row]:
@@ -551,15 +663,26 @@ def generated_rows(n: int, seed: int = 12) -> list[Row]:
             )
             if rand.random() < 0.5:
                 follow = (TODAY + timedelta(days=rand.randint(-5, 5))).isoformat()
-        rows.append(prospect(
-            f"g{i:06}", batch_id=rand.choice(("b1", "b2", "b3")), company_name=name,
-            legal_rep=rep, phone="1" + "".join(rand.choices("0123456789", k=10)),
-            credit_code="9152" + "".join(rand.choices(CODE_CHARS, k=14)),
-            industry=rand.choice(WORDS), lat=lat, lon=lon,
-            pre_approved_line=rand.randint(3, 300) * 10_000, score=rand.randint(40, 99),
-            outlet_id=outlet, assignee_id=assignee, status=status, last_contact_at=contact,
-            next_follow_up=follow,
-        ))  # fmt: skip
+        rows.append(
+            prospect(
+                f"g{i:06}",
+                batch_id=rand.choice(("b1", "b2", "b3")),
+                company_name=name,
+                legal_rep=rep,
+                phone="1" + "".join(rand.choices("0123456789", k=10)),
+                credit_code="9152" + "".join(rand.choices(CODE_CHARS, k=14)),
+                industry=rand.choice(WORDS),
+                lat=lat,
+                lon=lon,
+                pre_approved_line=rand.randint(3, 300) * 10_000,
+                score=rand.randint(40, 99),
+                outlet_id=outlet,
+                assignee_id=assignee,
+                status=status,
+                last_contact_at=contact,
+                next_follow_up=follow,
+            )
+        )
     return rows
 
 

@@ -1,4 +1,4 @@
-"""Performance figures over a hand-built device store, every figure counted by hand.
+"""Performance reports over a hand-built device store, every figure counted by hand.
 
 The world (TODAY = Wednesday 2026-03-25, Beijing):
 
@@ -43,28 +43,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, text
 
-from app.services.performance import (
-    BatchInfo,
-    Conversion,
-    Period,
-    Subject,
-    Tally,
-    batch_coverage,
+from app.queries.performance import (
     branch_ranking,
     branch_report,
-    competition_ranks,
-    conversion_rates,
     marketer_breakdown,
     marketer_report,
     outlet_report,
-    period_bounds,
-    rank_of,
-    reached_counts,
-    status_mix,
-    utc_range,
-    week_starts,
-    weekly_series,
 )
+from app.services.performance import Period, Subject
 from app.sync.store import DeviceStore
 
 TODAY = date(2026, 3, 25)  # a Wednesday
@@ -87,49 +73,136 @@ class Seed:
         self.conn.execute(text(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})'), row)
 
     def outlet(self, id: str) -> str:
-        self._insert("outlet", dict(id=id, code=f"C-{id}", name=f"网点{id}", tier="general",
-                                    branch_name="汇川支行", address="", lat=27.7, lon=106.9, rev=1))  # fmt: skip
+        self._insert(
+            "outlet",
+            dict(
+                id=id,
+                code=f"C-{id}",
+                name=f"网点{id}",
+                tier="general",
+                branch_name="汇川支行",
+                address="",
+                lat=27.7,
+                lon=106.9,
+                rev=1,
+            ),
+        )
         return id
 
     def user(self, id: str, outlet: str | None, role: str = "marketer", active: bool = True) -> str:
-        self._insert("user", dict(id=id, employee_no=id, name=f"姓名{id}", role=role,
-                                  outlet_id=outlet, active=active, password_hash="", rev=1))  # fmt: skip
+        self._insert(
+            "user",
+            dict(
+                id=id,
+                employee_no=id,
+                name=f"姓名{id}",
+                role=role,
+                outlet_id=outlet,
+                active=active,
+                password_hash="",
+                rev=1,
+            ),
+        )
         return id
 
     def batch(self, id: str, valid_from: date) -> str:
-        self._insert("whitelist_batch", dict(id=id, name=f"批次{id}", product="经营快贷",
-                     source="head_office", valid_from=valid_from.isoformat(),
-                     valid_until=(valid_from + timedelta(days=90)).isoformat(),
-                     created_at="2026-01-01 00:00:00", rev=1))  # fmt: skip
+        self._insert(
+            "whitelist_batch",
+            dict(
+                id=id,
+                name=f"批次{id}",
+                product="经营快贷",
+                source="head_office",
+                valid_from=valid_from.isoformat(),
+                valid_until=(valid_from + timedelta(days=90)).isoformat(),
+                created_at="2026-01-01 00:00:00",
+                rev=1,
+            ),
+        )
         return id
 
-    def prospect(self, id: str, outlet: str, assignee: str | None, batch: str, status: str,
-                 **extra: Any) -> str:  # fmt: skip
+    def prospect(
+        self, id: str, outlet: str, assignee: str | None, batch: str, status: str, **extra: Any
+    ) -> str:
         self.n += 1
-        row = dict(id=id, batch_id=batch, company_name=f"公司{id}", credit_code=f"CC{self.n:016d}",
-                   legal_rep="赵六", phone="13800000000", industry="批发零售", address="",
-                   lat=27.7, lon=106.9, pre_approved_line=100_000, score=70, tags="[]",
-                   outlet_id=outlet, assignee_id=assignee, status=status, disbursed_amount=None,
-                   last_contact_at=None, next_follow_up=None, updated_at="2026-01-01 00:00:00",
-                   rev=1)  # fmt: skip
+        row = dict(
+            id=id,
+            batch_id=batch,
+            company_name=f"公司{id}",
+            credit_code=f"CC{self.n:016d}",
+            legal_rep="赵六",
+            phone="13800000000",
+            industry="批发零售",
+            address="",
+            lat=27.7,
+            lon=106.9,
+            pre_approved_line=100_000,
+            score=70,
+            tags="[]",
+            outlet_id=outlet,
+            assignee_id=assignee,
+            status=status,
+            disbursed_amount=None,
+            last_contact_at=None,
+            next_follow_up=None,
+            updated_at="2026-01-01 00:00:00",
+            rev=1,
+        )
         row.update(extra)
         self._insert("prospect", row)
         return id
 
     def log(self, id: str, prospect: str, author: str, at: str, rev: int = 1) -> None:
-        self._insert("marketing_log", dict(id=id, prospect_id=prospect, author_id=author,
-                     channel="phone", occurred_at=at, outcome="considering", note="",
-                     next_follow_up=None, lat=None, lon=None, attachments="[]", device_id="d",
-                     recorded_at=None if rev == 0 else at, rev=rev))  # fmt: skip
+        self._insert(
+            "marketing_log",
+            dict(
+                id=id,
+                prospect_id=prospect,
+                author_id=author,
+                channel="phone",
+                occurred_at=at,
+                outcome="considering",
+                note="",
+                next_follow_up=None,
+                lat=None,
+                lon=None,
+                attachments="[]",
+                device_id="d",
+                recorded_at=None if rev == 0 else at,
+                rev=rev,
+            ),
+        )
 
-    def event(self, prospect: str, actor: str, from_status: str, to_status: str, *,
-              at: str = "2026-02-10 02:00:00", recorded: str | None = None,
-              applied: bool = True, reason: str = "", amount: int | None = None) -> None:  # fmt: skip
+    def event(
+        self,
+        prospect: str,
+        actor: str,
+        from_status: str,
+        to_status: str,
+        *,
+        at: str = "2026-02-10 02:00:00",
+        recorded: str | None = None,
+        applied: bool = True,
+        reason: str = "",
+        amount: int | None = None,
+    ) -> None:
         self.n += 1
-        self._insert("funnel_event", dict(id=f"e{self.n}", prospect_id=prospect, actor_id=actor,
-                     from_status=from_status, to_status=to_status, applied=applied,
-                     reason_code=reason, amount=amount, occurred_at=at,
-                     recorded_at=recorded or at, rev=1))  # fmt: skip
+        self._insert(
+            "funnel_event",
+            dict(
+                id=f"e{self.n}",
+                prospect_id=prospect,
+                actor_id=actor,
+                from_status=from_status,
+                to_status=to_status,
+                applied=applied,
+                reason_code=reason,
+                amount=amount,
+                occurred_at=at,
+                recorded_at=recorded or at,
+                rev=1,
+            ),
+        )
 
     def path(self, prospect: str, actor: str, *steps: str, **last: Any) -> None:
         """Applied events along ``steps`` (from unassigned); ``last`` goes to the final one."""
@@ -150,19 +223,46 @@ def build_world(store: DeviceStore) -> None:
         k1, k2 = s.batch("K1", D(2026, 3, 1)), s.batch("K2", D(2026, 2, 1))
 
         s.prospect("p1", a, "M1", k1, "disbursed", disbursed_amount=300_000)
-        s.path("p1", "M1", "assigned", "contacted", "interested", "applied", "approved",
-               "disbursed", at="2026-03-24 02:00:00", amount=300_000)  # fmt: skip
+        s.path(
+            "p1",
+            "M1",
+            "assigned",
+            "contacted",
+            "interested",
+            "applied",
+            "approved",
+            "disbursed",
+            at="2026-03-24 02:00:00",
+            amount=300_000,
+        )
         s.prospect("p2", a, "M1", k1, "approved")
         s.path("p2", "G1", "assigned", "interested", "applied", "approved")
         s.prospect("p3", a, "M1", k1, "declined")
         s.path("p3", "M1", "assigned", "contacted", "interested", "declined")
-        s.event("p3", "M1", "declined", "disbursed", at="2026-03-24 05:00:00", applied=False,
-                reason="funnel.closed", amount=999_000)  # fmt: skip
+        s.event(
+            "p3",
+            "M1",
+            "declined",
+            "disbursed",
+            at="2026-03-24 05:00:00",
+            applied=False,
+            reason="funnel.closed",
+            amount=999_000,
+        )
         s.prospect("p4", a, "M1", k1, "contacted")
         s.path("p4", "M1", "assigned", "contacted")
         s.prospect("p5", a, "M2", k2, "disbursed", disbursed_amount=500_000)
-        s.path("p5", "G1", "assigned", "applied", "approved", "disbursed",
-               at="2026-03-02 02:00:00", recorded="2026-04-02 02:00:00", amount=500_000)  # fmt: skip
+        s.path(
+            "p5",
+            "G1",
+            "assigned",
+            "applied",
+            "approved",
+            "disbursed",
+            at="2026-03-02 02:00:00",
+            recorded="2026-04-02 02:00:00",
+            amount=500_000,
+        )
         s.prospect("p6", a, "M2", k2, "interested")  # moved here, event not back yet
         s.path("p6", "M2", "assigned", "contacted")
         s.prospect("p7", a, "M2", k2, "assigned")
@@ -203,126 +303,38 @@ def world(tmp_path: Path):  # type: ignore[no-untyped-def]
     store.close()
 
 
-# -- periods ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("period", "today", "bounds"),
-    [
-        (Period.WEEK, D(2026, 3, 25), (D(2026, 3, 23), D(2026, 3, 29))),
-        (Period.WEEK, D(2026, 3, 23), (D(2026, 3, 23), D(2026, 3, 29))),  # Monday
-        (Period.WEEK, D(2026, 3, 29), (D(2026, 3, 23), D(2026, 3, 29))),  # Sunday
-        (Period.WEEK, D(2025, 12, 31), (D(2025, 12, 29), D(2026, 1, 4))),  # across the year
-        (Period.WEEK, D(2027, 1, 1), (D(2026, 12, 28), D(2027, 1, 3))),  # ISO week 53
-        (Period.MONTH, D(2025, 12, 31), (D(2025, 12, 1), D(2025, 12, 31))),
-        (Period.MONTH, D(2026, 2, 14), (D(2026, 2, 1), D(2026, 2, 28))),
-        (Period.MONTH, D(2024, 2, 29), (D(2024, 2, 1), D(2024, 2, 29))),  # leap year
-        (Period.MONTH, D(2026, 1, 1), (D(2026, 1, 1), D(2026, 1, 31))),
-        (Period.QUARTER, D(2026, 3, 31), (D(2026, 1, 1), D(2026, 3, 31))),
-        (Period.QUARTER, D(2026, 4, 1), (D(2026, 4, 1), D(2026, 6, 30))),
-        (Period.QUARTER, D(2026, 9, 30), (D(2026, 7, 1), D(2026, 9, 30))),
-        (Period.QUARTER, D(2025, 12, 31), (D(2025, 10, 1), D(2025, 12, 31))),
-        (Period.QUARTER, D(2026, 1, 1), (D(2026, 1, 1), D(2026, 3, 31))),
-    ],
-)
-def test_period_bounds(period: Period, today: date, bounds: tuple[date, date]) -> None:
-    assert period_bounds(period, today) == bounds
-    assert period_bounds(period.value, today) == bounds  # the view may pass the code
-
-
-def test_a_beijing_period_starts_at_16_00_utc_the_day_before() -> None:
-    assert utc_range(D(2026, 3, 23), D(2026, 3, 29)) == (
-        datetime(2026, 3, 22, 16, 0),
-        datetime(2026, 3, 29, 16, 0),
-    )
-    assert utc_range(*period_bounds(Period.QUARTER, D(2026, 1, 5))) == (
-        datetime(2025, 12, 31, 16, 0),
-        datetime(2026, 3, 31, 16, 0),
-    )
-
-
-# -- pure computation -------------------------------------------------------------------
-
-
-def test_reached_is_cumulative_along_the_main_line() -> None:
-    reached = reached_counts({6: 2, 5: 1, 3: 3, 2: 1, 1: 2, 0: 1})
-    assert reached == {
-        "unassigned": 10, "assigned": 9, "contacted": 7, "interested": 6,
-        "applied": 3, "approved": 3, "disbursed": 2,
-    }  # fmt: skip
-
-
-def test_conversion_rates_between_consecutive_stages() -> None:
-    reached = {"unassigned": 10, "assigned": 8, "contacted": 6, "interested": 0,
-               "applied": 0, "approved": 0, "disbursed": 0}  # fmt: skip
-    rates = conversion_rates(reached)
-    assert rates[0] == Conversion("unassigned", "assigned", 0.8)
-    assert rates[1] == Conversion("assigned", "contacted", 0.75)
-    assert rates[2] == Conversion("contacted", "interested", 0.0)
-    assert rates[3] == Conversion("interested", "applied", None)  # nobody to convert
-    assert len(rates) == 6
-
-
-def test_status_mix_covers_every_status() -> None:
-    mix = status_mix({"assigned": 3, "disbursed": 1})
-    assert mix["assigned"] == 0.75 and mix["disbursed"] == 0.25
-    assert mix["declined"] == 0.0 and len(mix) == 9
-    assert set(status_mix({}).values()) == {0.0}
-
-
-def test_weekly_series_buckets_days_into_iso_weeks() -> None:
-    daily = {D(2026, 3, 1): 5, D(2026, 3, 2): 1, D(2026, 3, 8): 2, D(2026, 3, 23): 4,
-             D(2026, 3, 29): 1, D(2026, 3, 30): 9}  # fmt: skip
-    assert weekly_series(daily, TODAY, weeks=4) == [
-        (D(2026, 3, 2), 3), (D(2026, 3, 9), 0), (D(2026, 3, 16), 0), (D(2026, 3, 23), 5),
-    ]  # fmt: skip
-    assert week_starts(D(2026, 3, 29), 2) == [D(2026, 3, 16), D(2026, 3, 23)]
-
-
-def test_competition_ranks_share_places_on_ties() -> None:
-    assert competition_ranks([(0, 0, 2), (5, 1, 0), (5, 1, 0), (5, 1, 3), (0, 0, 0)]) == [
-        4, 2, 2, 1, 5,
-    ]  # fmt: skip
-    assert competition_ranks([]) == []
-    tallies = {"x": Tally(3, 2, 0, 0), "y": Tally(0, 0, 1, 10), "z": Tally(3, 1, 0, 0)}
-    assert rank_of("y", tallies) == (1, 3)
-    assert rank_of("z", tallies) == (2, 3)  # same contacts as x: shares second place
-    assert rank_of("nobody", tallies) == (None, 3)
-
-
-def test_batch_coverage_counts_first_contacts_within_7_and_30_days() -> None:
-    k = BatchInfo("K", "批次K", "经营快贷", D(2026, 3, 1))
-    rows = [
-        ("K", D(2026, 2, 20), 1),  # contacted before the batch started: covered
-        ("K", D(2026, 3, 1), 2),  # day 0
-        ("K", D(2026, 3, 7), 1),  # day 6: the seventh day
-        ("K", D(2026, 3, 8), 1),  # day 7: too late for 7, fine for 30
-        ("K", D(2026, 3, 30), 1),  # day 29
-        ("K", D(2026, 3, 31), 1),  # day 30: too late
-        ("K", None, 3),  # never contacted
-        ("ghost", D(2026, 3, 1), 4),  # a batch this device does not know
-    ]
-    [cov] = batch_coverage([k], rows)
-    assert (cov.prospects, cov.within_7, cov.within_30) == (10, 4, 6)
-    assert (cov.share_7, cov.share_30) == (0.4, 0.6)
-
-
 # -- reports over the hand-built store --------------------------------------------------
 
 
 def test_outlet_month_report(world: Connection) -> None:
     r = outlet_report(world, "A", Period.MONTH, TODAY)
-    assert (r.subject, r.subject_id, r.start, r.end) == (Subject.OUTLET, "A", D(2026, 3, 1),
-                                                         D(2026, 3, 31))  # fmt: skip
+    assert (r.subject, r.subject_id, r.start, r.end) == (
+        Subject.OUTLET,
+        "A",
+        D(2026, 3, 1),
+        D(2026, 3, 31),
+    )
     assert r.prospects == 10
     assert r.status_counts == {
-        "unassigned": 2, "assigned": 1, "contacted": 1, "interested": 1, "applied": 0,
-        "approved": 1, "disbursed": 2, "declined": 1, "invalid": 1,
-    }  # fmt: skip
+        "unassigned": 2,
+        "assigned": 1,
+        "contacted": 1,
+        "interested": 1,
+        "applied": 0,
+        "approved": 1,
+        "disbursed": 2,
+        "declined": 1,
+        "invalid": 1,
+    }
     assert r.reached == {
-        "unassigned": 10, "assigned": 8, "contacted": 6, "interested": 5,
-        "applied": 3, "approved": 3, "disbursed": 2,
-    }  # fmt: skip
+        "unassigned": 10,
+        "assigned": 8,
+        "contacted": 6,
+        "interested": 5,
+        "applied": 3,
+        "approved": 3,
+        "disbursed": 2,
+    }
     assert [c.rate for c in r.conversions] == pytest.approx([0.8, 0.75, 5 / 6, 0.6, 1.0, 2 / 3])
     assert r.status_mix["unassigned"] == 0.2 and r.status_mix["approved"] == 0.1
     # L1-L9 and L11-L13 (L10 is outlet B's); 8 prospects; the pending L3 counts.
@@ -364,19 +376,32 @@ def test_marketer_report(world: Connection) -> None:
     r = marketer_report(world, "M1", Period.MONTH, TODAY, weeks=4)
     assert (r.subject, r.subject_id, r.prospects) == (Subject.MARKETER, "M1", 5)
     assert {s: n for s, n in r.status_counts.items() if n} == {
-        "contacted": 1, "approved": 1, "disbursed": 1, "declined": 1, "invalid": 1,
-    }  # fmt: skip
+        "contacted": 1,
+        "approved": 1,
+        "disbursed": 1,
+        "declined": 1,
+        "invalid": 1,
+    }
     assert r.reached == {
-        "unassigned": 5, "assigned": 5, "contacted": 4, "interested": 3,
-        "applied": 2, "approved": 2, "disbursed": 1,
-    }  # fmt: skip
+        "unassigned": 5,
+        "assigned": 5,
+        "contacted": 4,
+        "interested": 3,
+        "applied": 2,
+        "approved": 2,
+        "disbursed": 1,
+    }
     # L1, L2, L3, L4, L5 (Mar 1 in Beijing), L11, L12 — M1's own logs, p2's included.
     assert (r.contacts, r.contacted_prospects) == (7, 5)
     assert (r.disbursed_count, r.disbursed_amount) == (1, 300_000)
     # Month: M2 500,000 / 4 contacts, M3 500,000 / 1 contact, M1 300,000; M5 and M6 nothing.
     assert (r.rank, r.rank_of) == (3, 5)
-    assert r.weekly_contacts == [(D(2026, 3, 2), 2), (D(2026, 3, 9), 0), (D(2026, 3, 16), 1),
-                                 (D(2026, 3, 23), 3)]  # fmt: skip
+    assert r.weekly_contacts == [
+        (D(2026, 3, 2), 2),
+        (D(2026, 3, 9), 0),
+        (D(2026, 3, 16), 1),
+        (D(2026, 3, 23), 3),
+    ]
     [k1] = r.batches  # p1, p2, p3, p4, p10 are all K1
     assert (k1.prospects, k1.within_7, k1.within_30) == (5, 2, 5)
 
@@ -425,8 +450,12 @@ def test_branch_ranking_rows(world: Connection) -> None:
     assert m3.conversion == 1.0
     a, b = ranking.outlets
     assert (a.outlet_id, a.rank, a.prospects, a.disbursed_amount, a.contacts) == (
-        "A", 1, 10, 800_000, 12,
-    )  # fmt: skip
+        "A",
+        1,
+        10,
+        800_000,
+        12,
+    )
     assert a.conversion == pytest.approx(2 / 6)
     assert (b.outlet_id, b.rank, b.disbursed_count, b.disbursed_amount) == ("B", 2, 2, 700_000)
 
@@ -499,8 +528,17 @@ def test_outlet_report_over_20000_prospects(tmp_path: Path) -> None:
     """A manager's device with 20,000 prospects: the report is computed in SQL (no timing)."""
     rng = random.Random(7)
     store = DeviceStore(tmp_path / "big.sqlite3")
-    statuses = ["unassigned", "assigned", "contacted", "interested", "applied", "approved",
-                "disbursed", "declined", "invalid"]  # fmt: skip
+    statuses = [
+        "unassigned",
+        "assigned",
+        "contacted",
+        "interested",
+        "applied",
+        "approved",
+        "disbursed",
+        "declined",
+        "invalid",
+    ]
     marketers = [f"M{i}" for i in range(20)]
     prospects, logs, events = [], [], []
     for i in range(20_000):
@@ -508,19 +546,76 @@ def test_outlet_report_over_20000_prospects(tmp_path: Path) -> None:
         assignee = None if status == "unassigned" else rng.choice(marketers)
         outlet = "A" if i % 4 else "B"
         pid = f"p{i}"
-        prospects.append((pid, "K" if i % 2 else "K2", f"公司{i}", f"CC{i:016d}", "法人", "138",
-                          "零售", "", 27.7, 106.9, 100_000, 60, "[]", outlet, assignee, status,
-                          "2026-01-01 00:00:00", 1))  # fmt: skip
+        prospects.append(
+            (
+                pid,
+                "K" if i % 2 else "K2",
+                f"公司{i}",
+                f"CC{i:016d}",
+                "法人",
+                "138",
+                "零售",
+                "",
+                27.7,
+                106.9,
+                100_000,
+                60,
+                "[]",
+                outlet,
+                assignee,
+                status,
+                "2026-01-01 00:00:00",
+                1,
+            )
+        )
         for j in range(rng.randint(0, 3)):
             at = datetime(2026, 3, 1) + timedelta(minutes=rng.randint(0, 40 * 24 * 60))
-            logs.append((f"l{i}-{j}", pid, assignee or "G", "phone", str(at), "considering",
-                         "", "[]", "d", 1))  # fmt: skip
+            logs.append(
+                (
+                    f"l{i}-{j}",
+                    pid,
+                    assignee or "G",
+                    "phone",
+                    str(at),
+                    "considering",
+                    "",
+                    "[]",
+                    "d",
+                    1,
+                )
+            )
         if status == "disbursed":
-            events.append((f"e{i}", pid, assignee, "approved", "disbursed", 1, "", 100_000,
-                           "2026-03-20 02:00:00", "2026-03-20 02:00:00", 1))  # fmt: skip
+            events.append(
+                (
+                    f"e{i}",
+                    pid,
+                    assignee,
+                    "approved",
+                    "disbursed",
+                    1,
+                    "",
+                    100_000,
+                    "2026-03-20 02:00:00",
+                    "2026-03-20 02:00:00",
+                    1,
+                )
+            )
         elif status in ("declined", "invalid"):
-            events.append((f"e{i}", pid, assignee, "contacted", status, 1, "", None,
-                           "2026-03-10 02:00:00", "2026-03-10 02:00:00", 1))  # fmt: skip
+            events.append(
+                (
+                    f"e{i}",
+                    pid,
+                    assignee,
+                    "contacted",
+                    status,
+                    1,
+                    "",
+                    None,
+                    "2026-03-10 02:00:00",
+                    "2026-03-10 02:00:00",
+                    1,
+                )
+            )
     with store.transaction() as conn:
         s = Seed(conn)
         s.outlet("A")

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, text
 
+from app.queries.timeline import timeline
 from app.services.marketing import new_log
 from app.services.scope import Scope
-from app.services.timeline import Party, TimelineItem, TimelineKind, newest_first, timeline
+from app.services.timeline import Party, TimelineItem, TimelineKind, newest_first
 from app.sync import local
 from app.sync.store import DeviceStore
 
@@ -25,26 +26,84 @@ def _insert(conn: Connection, table: str, **row: Any) -> None:
 
 
 def _prospect(conn: Connection, id: str, status: str) -> None:
-    _insert(conn, "prospect", id=id, batch_id="K", company_name="遵义测试商贸有限公司",
-            credit_code=f"CC-{id}", legal_rep="赵六", phone="13800000000", industry="批发零售",
-            address="", lat=27.7, lon=106.9, pre_approved_line=500_000, score=70, tags="[]",
-            outlet_id="A", assignee_id="M1", status=status, updated_at="2026-03-01 00:00:00",
-            rev=1)  # fmt: skip
+    _insert(
+        conn,
+        "prospect",
+        id=id,
+        batch_id="K",
+        company_name="遵义测试商贸有限公司",
+        credit_code=f"CC-{id}",
+        legal_rep="赵六",
+        phone="13800000000",
+        industry="批发零售",
+        address="",
+        lat=27.7,
+        lon=106.9,
+        pre_approved_line=500_000,
+        score=70,
+        tags="[]",
+        outlet_id="A",
+        assignee_id="M1",
+        status=status,
+        updated_at="2026-03-01 00:00:00",
+        rev=1,
+    )
 
 
-def _event(conn: Connection, id: str, prospect: str, actor: str, a: str, b: str, at: str,
-           applied: bool = True, reason: str = "", amount: int | None = None) -> None:  # fmt: skip
-    _insert(conn, "funnel_event", id=id, prospect_id=prospect, actor_id=actor, from_status=a,
-            to_status=b, applied=applied, reason_code=reason, amount=amount, occurred_at=at,
-            recorded_at=at, rev=5)  # fmt: skip
+def _event(
+    conn: Connection,
+    id: str,
+    prospect: str,
+    actor: str,
+    a: str,
+    b: str,
+    at: str,
+    applied: bool = True,
+    reason: str = "",
+    amount: int | None = None,
+) -> None:
+    _insert(
+        conn,
+        "funnel_event",
+        id=id,
+        prospect_id=prospect,
+        actor_id=actor,
+        from_status=a,
+        to_status=b,
+        applied=applied,
+        reason_code=reason,
+        amount=amount,
+        occurred_at=at,
+        recorded_at=at,
+        rev=5,
+    )
 
 
-def _transfer(conn: Connection, id: str, prospect: str, from_user: str | None,
-              to_user: str | None, by: str, at: str, reason: str = "",
-              to_outlet: str = "A") -> None:  # fmt: skip
-    _insert(conn, "transfer", id=id, prospect_id=prospect, from_user_id=from_user,
-            to_user_id=to_user, from_outlet_id="A", to_outlet_id=to_outlet, by_user_id=by,
-            reason=reason, created_at=at, rev=6)  # fmt: skip
+def _transfer(
+    conn: Connection,
+    id: str,
+    prospect: str,
+    from_user: str | None,
+    to_user: str | None,
+    by: str,
+    at: str,
+    reason: str = "",
+    to_outlet: str = "A",
+) -> None:
+    _insert(
+        conn,
+        "transfer",
+        id=id,
+        prospect_id=prospect,
+        from_user_id=from_user,
+        to_user_id=to_user,
+        from_outlet_id="A",
+        to_outlet_id=to_outlet,
+        by_user_id=by,
+        reason=reason,
+        created_at=at,
+        rev=6,
+    )
 
 
 @pytest.fixture
@@ -52,25 +111,70 @@ def store(tmp_path: Path):  # type: ignore[no-untyped-def]
     s = DeviceStore(tmp_path / "d.sqlite3")
     with s.transaction() as conn:
         for oid, name in [("A", "汇川网点"), ("B", "红花岗网点")]:
-            _insert(conn, "outlet", id=oid, code=oid, name=name, tier="general",
-                    branch_name="汇川支行", address="", lat=27.7, lon=106.9, rev=1)  # fmt: skip
-        for uid, name, role in [("M1", "张伟", "marketer"), ("M2", "李娜", "marketer"),
-                                ("G1", "王强", "outlet_manager")]:  # fmt: skip
-            _insert(conn, "user", id=uid, employee_no=uid, name=name, role=role, outlet_id="A",
-                    active=True, password_hash="", rev=1)  # fmt: skip
+            _insert(
+                conn,
+                "outlet",
+                id=oid,
+                code=oid,
+                name=name,
+                tier="general",
+                branch_name="汇川支行",
+                address="",
+                lat=27.7,
+                lon=106.9,
+                rev=1,
+            )
+        for uid, name, role in [
+            ("M1", "张伟", "marketer"),
+            ("M2", "李娜", "marketer"),
+            ("G1", "王强", "outlet_manager"),
+        ]:
+            _insert(
+                conn,
+                "user",
+                id=uid,
+                employee_no=uid,
+                name=name,
+                role=role,
+                outlet_id="A",
+                active=True,
+                password_hash="",
+                rev=1,
+            )
         _prospect(conn, "p", "approved")
         _prospect(conn, "other", "contacted")
         _transfer(conn, "t1", "p", None, "M1", "G1", "2026-03-01 01:00:00")
         _event(conn, "e1", "p", "G1", "unassigned", "assigned", "2026-03-01 01:00:00")
-        _insert(conn, "marketing_log", id="l1", prospect_id="p", author_id="M1", channel="phone",
-                occurred_at="2026-03-02 02:00:00", outcome="interested", note="有意向，下周再谈",
-                next_follow_up="2026-03-05", attachments="[]", device_id="d",
-                recorded_at="2026-03-02 02:01:00", rev=3)  # fmt: skip
+        _insert(
+            conn,
+            "marketing_log",
+            id="l1",
+            prospect_id="p",
+            author_id="M1",
+            channel="phone",
+            occurred_at="2026-03-02 02:00:00",
+            outcome="interested",
+            note="有意向，下周再谈",
+            next_follow_up="2026-03-05",
+            attachments="[]",
+            device_id="d",
+            recorded_at="2026-03-02 02:01:00",
+            rev=3,
+        )
         _event(conn, "e2", "p", "M1", "assigned", "contacted", "2026-03-02 02:05:00")
         _event(conn, "e2b", "p", "M1", "contacted", "interested", "2026-03-02 03:00:00")
         # A stale offline move, judged after e2b though its device clock said earlier.
-        _event(conn, "e3", "p", "M2", "interested", "contacted", "2026-03-02 02:30:00",
-               applied=False, reason="funnel.backwards")  # fmt: skip
+        _event(
+            conn,
+            "e3",
+            "p",
+            "M2",
+            "interested",
+            "contacted",
+            "2026-03-02 02:30:00",
+            applied=False,
+            reason="funnel.backwards",
+        )
         _transfer(conn, "t2", "p", "M1", "M2", "G1", "2026-03-04 08:00:00", reason="调岗")
         _transfer(conn, "t3", "p", "M2", None, "ghost", "2026-03-06 08:00:00", to_outlet="B")
         _event(conn, "e4", "p", "M2", "interested", "approved", "2026-03-07 02:00:00")
@@ -119,8 +223,11 @@ def test_log_items(store: DeviceStore) -> None:
         next_follow_up=date(2026, 3, 5),
     )
     local_log = next(i for i in items if i.kind == TimelineKind.LOG and i.pending)
-    assert (local_log.channel, local_log.outcome, local_log.note) == ("visit", "agreed_to_apply",
-                                                                     "已签约")  # fmt: skip
+    assert (local_log.channel, local_log.outcome, local_log.note) == (
+        "visit",
+        "agreed_to_apply",
+        "已签约",
+    )
     assert (local_log.actor_name, local_log.when) == ("张伟", datetime(2026, 3, 8, 2, 0))
 
 
@@ -128,8 +235,11 @@ def test_status_items_keep_refused_moves(store: DeviceStore) -> None:
     with store.read() as conn:
         items = {i.id: i for i in timeline(conn, "p")}
     e3 = items["e3"]
-    assert (e3.kind, e3.from_status, e3.to_status) == (TimelineKind.STATUS, "interested",
-                                                       "contacted")  # fmt: skip
+    assert (e3.kind, e3.from_status, e3.to_status) == (
+        TimelineKind.STATUS,
+        "interested",
+        "contacted",
+    )
     assert (e3.applied, e3.reason_code, e3.actor_name) == (False, "funnel.backwards", "李娜")
     e4 = items["e4"]
     assert (e4.applied, e4.reason_code, e4.pending) == (True, "", False)
@@ -155,8 +265,16 @@ def test_a_move_back_from_the_store_is_shown_once(store: DeviceStore) -> None:
     with store.read() as conn:
         event_id = timeline(conn, "p", include_outbox=True)[0].id
     with store.transaction() as conn:
-        _event(conn, event_id, "p", "M1", "approved", "disbursed", "2026-03-09 02:00:00",
-               amount=250_000)  # fmt: skip
+        _event(
+            conn,
+            event_id,
+            "p",
+            "M1",
+            "approved",
+            "disbursed",
+            "2026-03-09 02:00:00",
+            amount=250_000,
+        )
     with store.read() as conn:
         items = [i for i in timeline(conn, "p", include_outbox=True) if i.id == event_id]
     assert len(items) == 1
@@ -167,8 +285,12 @@ def test_transfer_items_name_people_and_the_pool(store: DeviceStore) -> None:
     with store.read() as conn:
         items = {i.id: i for i in timeline(conn, "p")}
     t2 = items["t2"]
-    assert (t2.from_user_name, t2.to_user_name, t2.actor_name, t2.reason) == ("张伟", "李娜",
-                                                                              "王强", "调岗")  # fmt: skip
+    assert (t2.from_user_name, t2.to_user_name, t2.actor_name, t2.reason) == (
+        "张伟",
+        "李娜",
+        "王强",
+        "调岗",
+    )
     assert t2.when == datetime(2026, 3, 4, 8, 0)
     t3 = items["t3"]
     assert (t3.to_user_id, t3.to_user_name) == (None, None)  # back to the pool
@@ -210,10 +332,16 @@ def test_newest_first_on_plain_items() -> None:
 
 
 def test_pending_moves_chain_from_the_last_known_status(store: DeviceStore) -> None:
-    local.move_funnel(store, ME, prospect_id="other", to_status="interested",
-                      occurred_at=datetime(2026, 3, 10, 2, 0))  # fmt: skip
-    local.move_funnel(store, ME, prospect_id="other", to_status="applied",
-                      occurred_at=datetime(2026, 3, 10, 3, 0))  # fmt: skip
+    local.move_funnel(
+        store,
+        ME,
+        prospect_id="other",
+        to_status="interested",
+        occurred_at=datetime(2026, 3, 10, 2, 0),
+    )
+    local.move_funnel(
+        store, ME, prospect_id="other", to_status="applied", occurred_at=datetime(2026, 3, 10, 3, 0)
+    )
     with store.read() as conn:
         items = timeline(conn, "other", include_outbox=True, me="M1")
     assert [(i.from_status, i.to_status, i.pending) for i in items] == [
@@ -227,9 +355,20 @@ def test_transfer_titles_tell_the_pool_from_staff_of_other_outlets(store: Device
     """A device holds only its own outlet's staff: someone it does not know is named by
     their outlet, never mistaken for the pool."""
     with store.transaction() as conn:
-        _insert(conn, "transfer", id="t9", prospect_id="p", from_user_id="far-away",
-                to_user_id="M1", from_outlet_id="B", to_outlet_id="A", by_user_id="admin",
-                reason="", created_at="2026-03-08 08:00:00", rev=6)  # fmt: skip
+        _insert(
+            conn,
+            "transfer",
+            id="t9",
+            prospect_id="p",
+            from_user_id="far-away",
+            to_user_id="M1",
+            from_outlet_id="B",
+            to_outlet_id="A",
+            by_user_id="admin",
+            reason="",
+            created_at="2026-03-08 08:00:00",
+            rev=6,
+        )
     with store.read() as conn:
         items = {i.id: i for i in timeline(conn, "p")}
     assert items["t9"].transfer_title("zh") == "红花岗网点人员 → 张伟"

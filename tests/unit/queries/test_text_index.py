@@ -1,6 +1,6 @@
 """The search box's in-memory text index: what it finds, and that it keeps up with the store.
 
-Every test of tests/unit/test_whitelist.py also runs its queries with and without the
+Every test of tests/unit/queries/test_whitelist.py also runs its queries with and without the
 index and asserts the same page; these tests cover what those cannot see: the index
 following local writes and syncs, and declining while a first sync is still landing.
 """
@@ -10,12 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
-from app.services.text_index import TextIndex
-from app.services.whitelist import WhitelistQuery, query_whitelist
+from app.queries.text_index import TextIndex, view_test
+from app.queries.whitelist import WhitelistQuery, query_whitelist
+from app.services.scope import ViewScope, in_view
 from app.sync.store import DeviceStore, create_screen_indexes, drop_screen_indexes
-from tests.unit.test_whitelist import TODAY, add, make_store, prospect, run
+from tests.unit.queries.test_whitelist import TODAY, add, make_store, prospect, run
 
 
 def found(store: DeviceStore, *terms: str, **scope: Any) -> tuple[set[str], dict[str, int]]:
@@ -43,14 +45,14 @@ def test_finds_names_reps_and_codes_as_the_search_box_promises(tmp_path: Path) -
             company_name="遵义市红花岗区茶叶店",
             legal_rep="李茶",
             credit_code="91520302ABCDEF1234",
-        ),  # fmt: skip
+        ),
         prospect(
             "p3",
             company_name="遵义市播州区123号便利店",
             legal_rep="赵六",
             credit_code="91520321MA6E123456",
             status="contacted",
-        ),  # fmt: skip
+        ),
     )
     assert found(store, "ktv")[0] == {"p1"}  # ASCII letters ignore case
     assert found(store, "王")[0] == {"p1"}  # name and legal rep: one hit per prospect
@@ -160,17 +162,46 @@ def test_pages_sorted_in_memory_match_sqlites_order_with_ties_and_gaps(tmp_path:
     store = make_store(tmp_path / "d.sqlite3")
     rows = []
     for i in range(60):
-        rows.append(prospect(
-            f"p{i:02d}", company_name=f"遵义市同名酒业{i % 3}号", pre_approved_line=(i % 4) * 50_000,
-            score=50 + i % 5, lat=27.70 + (i % 7) * 0.001, lon=106.92 + (i % 7) * 0.001,
-            status="contacted" if i % 2 else "unassigned",
-        ))  # fmt: skip
+        rows.append(
+            prospect(
+                f"p{i:02d}",
+                company_name=f"遵义市同名酒业{i % 3}号",
+                pre_approved_line=(i % 4) * 50_000,
+                score=50 + i % 5,
+                lat=27.70 + (i % 7) * 0.001,
+                lon=106.92 + (i % 7) * 0.001,
+                status="contacted" if i % 2 else "unassigned",
+            )
+        )
     add(store, *rows)
     for sort in ("distance", "line", "score", "last_contact"):
         for offset in (0, 20, 55):
             page = run(store, text="酒业", sort=sort, offset=offset, limit=20, outlet_id="o1")
             assert page.total == 60
-            status_only = run(store, text="同名", sort=sort, offset=offset, limit=20,
-                              statuses=frozenset({"contacted"}), origin=(27.701, 106.925))  # fmt: skip
+            status_only = run(
+                store,
+                text="同名",
+                sort=sort,
+                offset=offset,
+                limit=20,
+                statuses=frozenset({"contacted"}),
+                origin=(27.701, 106.925),
+            )
             assert status_only.total == 30
     store.close()
+
+
+@pytest.mark.parametrize("view", list(ViewScope))
+@pytest.mark.parametrize(("user_id", "outlet_id"), [("m1", "o1"), ("m1", None), (None, "o1")])
+def test_the_index_view_test_agrees_with_the_rule(
+    view: ViewScope, user_id: str | None, outlet_id: str | None
+) -> None:
+    """The index's fast per-row view test draws the line ``in_view`` does."""
+    assignee = ["m1", "m1", "m2", None, None, "m3", None]
+    outlet = ["o1", "o2", "o1", "o1", "o2", "o2", None]
+    keep = view_test(view, user_id, outlet_id, assignee, outlet)
+    for i, (a, o) in enumerate(zip(assignee, outlet, strict=True)):
+        rule = in_view(
+            view, user_id=user_id, outlet_id=outlet_id, assignee_id=a, prospect_outlet_id=o
+        )
+        assert (keep is None or keep(i)) == rule, (view, a, o)

@@ -59,8 +59,14 @@ def cmd_create_user(args: argparse.Namespace) -> None:
 
     engine = make_engine(_settings(database_url=args.db).server_database_url())
     migrate(engine)
-    user = create_user(engine, employee_no=args.employee_no, name=args.name, role=args.role,
-                       outlet_id=args.outlet, password=args.password)  # fmt: skip
+    user = create_user(
+        engine,
+        employee_no=args.employee_no,
+        name=args.name,
+        role=args.role,
+        outlet_id=args.outlet,
+        password=args.password,
+    )
     print(f"created {user.role} {user.employee_no} ({user.name}) id={user.id}")
 
 
@@ -114,8 +120,14 @@ def cmd_run(args: argparse.Namespace) -> None:
         os.environ["FLET_FORCE_WEB_SERVER"] = "true"  # serve only; do not launch a browser
     write_web_font_manifest(ROOT / "assets")
     print(f"普惠营销工作台 Puhui Workbench: http://{args.host}:{args.port}", flush=True)
-    ft.run(main, view=ft.AppView.WEB_BROWSER, host=args.host, port=args.port,
-           assets_dir=assets, no_cdn=True)  # fmt: skip
+    ft.run(
+        main,
+        view=ft.AppView.WEB_BROWSER,
+        host=args.host,
+        port=args.port,
+        assets_dir=assets,
+        no_cdn=True,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -303,11 +303,25 @@ def start_central(source: Path, workdir: Path) -> CentralStore:
         "PUHUI_DATA_DIR": str(workdir),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.central:create", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-         "--no-access-log"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.central:create",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     store = CentralStore(f"http://127.0.0.1:{port}", db_path, process, counts)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

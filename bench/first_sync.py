@@ -47,8 +47,15 @@ NOTHING_NEW = 0.030
 NOTHING_NEW_ROUNDS = 20
 # Per-connection settings of the device store that B copies, so B differs from A
 # only in what A adds (HTTP, the engine, upserts, sync state).
-MIRRORED_PRAGMAS = ("journal_mode", "synchronous", "cache_size", "temp_store", "mmap_size",
-                    "foreign_keys", "locking_mode")  # fmt: skip
+MIRRORED_PRAGMAS = (
+    "journal_mode",
+    "synchronous",
+    "cache_size",
+    "temp_store",
+    "mmap_size",
+    "foreign_keys",
+    "locking_mode",
+)
 
 
 def run(ctx: Context) -> list[Result]:
@@ -185,8 +192,10 @@ def _device(url: str, workdir: Path, server_pid: int | None) -> dict[str, Any]:
         raise RuntimeError(f"first sync did not complete: {progress}")
 
     with store.read() as conn:
-        counts = {e: int(conn.exec_driver_sql(f'SELECT count(*) FROM "{e}"').scalar_one())
-                  for e in SYNC_ENTITIES}  # fmt: skip
+        counts = {
+            e: int(conn.exec_driver_sql(f'SELECT count(*) FROM "{e}"').scalar_one())
+            for e in SYNC_ENTITIES
+        }
     store.close()
     return {
         "seconds": took,

@@ -88,9 +88,15 @@ def _stale_schemas() -> list[str]:
     engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
     try:
         with engine.connect() as conn:
-            names = conn.execute(text(
-                "SELECT nspname FROM pg_namespace WHERE nspname ~ '^t[0-9]+_[0-9]+_[0-9a-f]+$'"
-            )).scalars().all()  # fmt: skip
+            names = (
+                conn.execute(
+                    text(
+                        "SELECT nspname FROM pg_namespace WHERE nspname ~ '^t[0-9]+_[0-9]+_[0-9a-f]+$'"
+                    )
+                )
+                .scalars()
+                .all()
+            )
     finally:
         engine.dispose()
     return [n for n in names if not _alive(int(n[1:].split("_")[0]))]

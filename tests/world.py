@@ -43,35 +43,81 @@ def build_world(engine: Engine, *, per_marketer: int = 5, pool: int = 3) -> Worl
     now = utcnow()
     a, b = new_id(), new_id()
     outlets = [
-        dict(id=a, code="T-001", name="测试汇川网点", tier="flagship", branch_name="汇川支行",
-             address="遵义市汇川区上海路1号", lat=27.7066, lon=106.9348),
-        dict(id=b, code="T-002", name="测试红花岗网点", tier="general", branch_name="红花岗支行",
-             address="遵义市红花岗区中华路2号", lat=27.6881, lon=106.9105),
-    ]  # fmt: skip
+        dict(
+            id=a,
+            code="T-001",
+            name="测试汇川网点",
+            tier="flagship",
+            branch_name="汇川支行",
+            address="遵义市汇川区上海路1号",
+            lat=27.7066,
+            lon=106.9348,
+        ),
+        dict(
+            id=b,
+            code="T-002",
+            name="测试红花岗网点",
+            tier="general",
+            branch_name="红花岗支行",
+            address="遵义市红花岗区中华路2号",
+            lat=27.6881,
+            lon=106.9105,
+        ),
+    ]
     world = World(outlet_a=a, outlet_b=b)
     for no, name, role, outlet in [
-        ("M1", "张伟", "marketer", a), ("M2", "李娜", "marketer", a),
-        ("G1", "王强", "outlet_manager", a), ("M3", "刘洋", "marketer", b),
+        ("M1", "张伟", "marketer", a),
+        ("M2", "李娜", "marketer", a),
+        ("G1", "王强", "outlet_manager", a),
+        ("M3", "刘洋", "marketer", b),
         ("A1", "陈静", "admin", None),
-    ]:  # fmt: skip
-        world.users[no] = dict(id=new_id(), employee_no=no, name=name, role=role,
-                               outlet_id=outlet, active=True, password_hash=_HASH)  # fmt: skip
-    batch = dict(id=new_id(), name="2026年第四季度经营快贷白名单", product="经营快贷",
-                 source="head_office", valid_from=date.today() - timedelta(days=30),
-                 valid_until=date.today() + timedelta(days=60), created_at=now)  # fmt: skip
+    ]:
+        world.users[no] = dict(
+            id=new_id(),
+            employee_no=no,
+            name=name,
+            role=role,
+            outlet_id=outlet,
+            active=True,
+            password_hash=_HASH,
+        )
+    batch = dict(
+        id=new_id(),
+        name="2026年第四季度经营快贷白名单",
+        product="经营快贷",
+        source="head_office",
+        valid_from=date.today() - timedelta(days=30),
+        valid_until=date.today() + timedelta(days=60),
+        created_at=now,
+    )
     world.batch_id = batch["id"]
     n = 0
 
     def prospect(outlet: str, assignee: str | None) -> dict:
         nonlocal n
         n += 1
-        return dict(id=new_id(), batch_id=batch["id"], company_name=f"遵义测试商贸有限公司{n:03d}",
-                    credit_code=f"91520300MA6D{n:05d}X"[:18], legal_rep="赵六",
-                    phone=f"138{n:08d}", industry="批发零售", address=f"遵义市汇川区测试路{n}号",
-                    lat=27.70 + n * 0.001, lon=106.93, pre_approved_line=100_000 * (n % 7 + 1),
-                    score=60 + n % 40, tags="[]", outlet_id=outlet, assignee_id=assignee,
-                    status="assigned" if assignee else "unassigned", disbursed_amount=None,
-                    last_contact_at=None, next_follow_up=None, updated_at=now)  # fmt: skip
+        return dict(
+            id=new_id(),
+            batch_id=batch["id"],
+            company_name=f"遵义测试商贸有限公司{n:03d}",
+            credit_code=f"91520300MA6D{n:05d}X"[:18],
+            legal_rep="赵六",
+            phone=f"138{n:08d}",
+            industry="批发零售",
+            address=f"遵义市汇川区测试路{n}号",
+            lat=27.70 + n * 0.001,
+            lon=106.93,
+            pre_approved_line=100_000 * (n % 7 + 1),
+            score=60 + n % 40,
+            tags="[]",
+            outlet_id=outlet,
+            assignee_id=assignee,
+            status="assigned" if assignee else "unassigned",
+            disbursed_amount=None,
+            last_contact_at=None,
+            next_follow_up=None,
+            updated_at=now,
+        )
 
     for no, outlet in [("M1", a), ("M2", a), ("M3", b)]:
         for _ in range(per_marketer):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from app.geo.distance import haversine_km
-from app.services.funnel import next_steps
 from app.services.masking import mask_credit_code, mask_phone
 from app.services.prospects import ProspectCard, parse_tags
 from app.services.stored import stored_date, stored_datetime
@@ -51,7 +50,6 @@ def get_card(conn: Connection, prospect_id: str) -> ProspectCard | None:
         score=int(r["score"] or 0),
         tags=tags,
         status=r["status"],
-        next_statuses=[str(s) for s in next_steps(r["status"])],
         assignee_id=r["assignee_id"],
         assignee_name=r["assignee_name"],
         outlet_id=r["outlet_id"],

@@ -14,8 +14,15 @@ from app.server.changes import bulk_insert, record_change
 from app.server.db import write_session
 from app.server.security import hash_password
 
-_LOAD_ORDER = ("outlet", "user", "whitelist_batch", "prospect", "marketing_log", "funnel_event",
-               "transfer")  # fmt: skip
+_LOAD_ORDER = (
+    "outlet",
+    "user",
+    "whitelist_batch",
+    "prospect",
+    "marketing_log",
+    "funnel_event",
+    "transfer",
+)
 
 
 def is_empty(engine: Engine) -> bool:

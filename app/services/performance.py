@@ -54,6 +54,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from app.models.user import Role
 from app.services.clock import utc_midnight
 from app.services.funnel import MAIN_LINE, FunnelStatus
 
@@ -342,3 +343,9 @@ def with_stored_rank(
         return replace(report, rank=None, rank_of=0, rank_shared=1)
     shared = int(rank[2]) if len(rank) > 2 else 1
     return replace(report, rank=int(rank[0]), rank_of=int(rank[1]), rank_shared=shared)
+
+
+def ranks_from_store(role: str) -> bool:
+    """Whose rank comes from the central store: an admin's device holds the whole branch
+    and ranks it itself; everyone else shows the store's ranks, as of the last sync."""
+    return role != Role.ADMIN

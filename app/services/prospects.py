@@ -26,7 +26,6 @@ class ProspectCard:
     score: int
     tags: list[str]
     status: str
-    next_statuses: list[str]
     assignee_id: str | None
     assignee_name: str | None
     outlet_id: str

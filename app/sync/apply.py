@@ -96,8 +96,12 @@ def reset_for_resync(conn: Connection) -> None:
     drop_screen_indexes(conn)  # the new snapshot loads faster without them
     for entity in reversed(SYNC_COLUMNS):
         conn.exec_driver_sql(f'DELETE FROM "{entity}" WHERE rev > 0')
-    for key in (StateKey.CURSOR, StateKey.SNAPSHOT_COMPLETE, StateKey.SNAPSHOT_DONE,
-                StateKey.SNAPSHOT_TOTAL):  # fmt: skip
+    for key in (
+        StateKey.CURSOR,
+        StateKey.SNAPSHOT_COMPLETE,
+        StateKey.SNAPSHOT_DONE,
+        StateKey.SNAPSHOT_TOTAL,
+    ):
         DeviceStore.put(conn, key, None)
 
 

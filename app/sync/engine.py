@@ -81,11 +81,21 @@ class SyncEngine:
             return self.progress
         self._cancel.clear()
         try:
-            self._emit(phase=SyncPhase.PUSHING, done=0, total=self._pending(), error_code="",
-                       error_message="", resynced=False)  # fmt: skip
-            push_outbox(self.store, self.client, batch_size=self.push_batch,
-                        on_batch=lambda d, t: self._emit(done=d, total=t),
-                        should_stop=self._cancel.is_set)  # fmt: skip
+            self._emit(
+                phase=SyncPhase.PUSHING,
+                done=0,
+                total=self._pending(),
+                error_code="",
+                error_message="",
+                resynced=False,
+            )
+            push_outbox(
+                self.store,
+                self.client,
+                batch_size=self.push_batch,
+                on_batch=lambda d, t: self._emit(done=d, total=t),
+                should_stop=self._cancel.is_set,
+            )
             self._check_cancel()
             self._pull()
             self._check_cancel()
@@ -97,8 +107,13 @@ class SyncEngine:
                     DeviceStore.put(conn, StateKey.BRANCH_RANKS, json.dumps(ranks))
                 DeviceStore.put(conn, StateKey.LAST_SYNC_AT, str(utcnow()))
                 DeviceStore.put(conn, StateKey.LAST_ERROR, None)
-            self._emit(**{**vars(self.snapshot_progress()), "phase": SyncPhase.DONE,
-                          "resynced": self.progress.resynced})  # fmt: skip
+            self._emit(
+                **{
+                    **vars(self.snapshot_progress()),
+                    "phase": SyncPhase.DONE,
+                    "resynced": self.progress.resynced,
+                }
+            )
         except SyncCancelled:
             self._emit(**{**vars(self.snapshot_progress()), "phase": SyncPhase.CANCELLED})
         except Exception as exc:  # never leave the UI stuck on "pulling"
@@ -108,8 +123,14 @@ class SyncEngine:
             log.warning("sync failed: %s (%s)", exc.code, exc)
             with self.store.transaction() as conn:
                 DeviceStore.put(conn, StateKey.LAST_ERROR, exc.code)
-            self._emit(**{**vars(self.snapshot_progress()), "phase": SyncPhase.FAILED,
-                          "error_code": exc.code, "error_message": exc.message})  # fmt: skip
+            self._emit(
+                **{
+                    **vars(self.snapshot_progress()),
+                    "phase": SyncPhase.FAILED,
+                    "error_code": exc.code,
+                    "error_message": exc.message,
+                }
+            )
         finally:
             self._lock.release()
         return self.progress
@@ -119,12 +140,20 @@ class SyncEngine:
 
         def on_page(page: dict[str, Any]) -> None:
             prog = page.get("progress", {})
-            self._emit(done=int(prog.get("done", 0)), total=int(prog.get("total", 0)),
-                       snapshot_complete=not page.get("snapshot"))  # fmt: skip
+            self._emit(
+                done=int(prog.get("done", 0)),
+                total=int(prog.get("total", 0)),
+                snapshot_complete=not page.get("snapshot"),
+            )
 
         try:
-            pull_all(self.store, self.client, limit=self.page_limit, on_page=on_page,
-                     should_stop=self._cancel.is_set)  # fmt: skip
+            pull_all(
+                self.store,
+                self.client,
+                limit=self.page_limit,
+                on_page=on_page,
+                should_stop=self._cancel.is_set,
+            )
         except CursorInvalid:
             self._resync(on_page)
 
@@ -132,8 +161,13 @@ class SyncEngine:
         with self.store.transaction() as conn:
             reset_for_resync(conn)
         self._emit(resynced=True, snapshot_complete=False)
-        pull_all(self.store, self.client, limit=self.page_limit, on_page=on_page,
-                 should_stop=self._cancel.is_set)  # fmt: skip
+        pull_all(
+            self.store,
+            self.client,
+            limit=self.page_limit,
+            on_page=on_page,
+            should_stop=self._cancel.is_set,
+        )
 
     def _ranks(self) -> dict[str, Any] | None:
         """Branch ranks from the store, when the stored ones are older than

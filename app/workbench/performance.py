@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 import flet as ft
 from sqlalchemy import Connection
 
-from app.models.user import Role
 from app.queries import performance as reports
 from app.services import performance as perf
 from app.services.clock import beijing_today
@@ -23,12 +22,6 @@ if TYPE_CHECKING:
 
 PERIODS = tuple(p.value for p in perf.Period)
 MINE, OUTLET = "mine", "outlet"
-
-
-def ranks_from_store(role: str) -> bool:
-    """Whose rank comes from the central store: an admin's device holds the whole branch
-    and ranks it itself; everyone else shows the store's ranks, as of the last sync."""
-    return role != Role.ADMIN
 
 
 @ft.observable
@@ -82,7 +75,7 @@ class PerformanceController:
                 report = reports.marketer_report(conn, me.user_id, period, today)
                 rows, who = [], {"user_id": me.user_id}
             stored = json.loads(raw) if raw else {}
-            if not ranks_from_store(me.role):
+            if not perf.ranks_from_store(me.role):
                 return _Read(report, rows, None)
             report = perf.with_stored_rank(report, stored, period, today, **who)
             as_of = stored.get("as_of")

@@ -24,9 +24,14 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 # Every end-to-end test: one retry for a headless Chromium that hiccups (a test failing
 # twice fails the run), and a per-test limit that fails the test, not the whole run.
 E2E_MARKS = [
@@ -71,11 +76,23 @@ class Workbench:
         env = {**os.environ, "PUHUI_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
         self._log = open(self.log_path, "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "main.py", "run", "--no-store", "--store-port", str(server.port),
-             "--port", str(self.port), *extra],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "main.py",
+                "run",
+                "--no-store",
+                "--store-port",
+                str(server.port),
+                "--port",
+                str(self.port),
+                *extra,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             preexec_fn=die_with_this_process,
-        )  # fmt: skip
+        )
         _wait_port(self.port, self.proc)
 
     def __getitem__(self, key: str):  # type: ignore[no-untyped-def]

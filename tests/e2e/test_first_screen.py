@@ -65,13 +65,34 @@ def add_pool_prospect(engine, employee_no: str, company: str) -> None:
             ),
             {"no": employee_no},
         ).one()
-        bulk_insert(session, "prospect", [dict(
-            id=new_id(), batch_id=batch_id, company_name=company, credit_code="91520300MA6DYBQJ3C",
-            legal_rep="周敏", phone="13985012345", industry="批发零售", address="遵义市汇川区大连路8号",
-            lat=lat, lon=lon, pre_approved_line=500_000, score=88, tags="[]", outlet_id=outlet_id,
-            assignee_id=None, status="unassigned", disbursed_amount=None, last_contact_at=None,
-            next_follow_up=None, updated_at=utcnow(),
-        )])  # fmt: skip
+        bulk_insert(
+            session,
+            "prospect",
+            [
+                dict(
+                    id=new_id(),
+                    batch_id=batch_id,
+                    company_name=company,
+                    credit_code="91520300MA6DYBQJ3C",
+                    legal_rep="周敏",
+                    phone="13985012345",
+                    industry="批发零售",
+                    address="遵义市汇川区大连路8号",
+                    lat=lat,
+                    lon=lon,
+                    pre_approved_line=500_000,
+                    score=88,
+                    tags="[]",
+                    outlet_id=outlet_id,
+                    assignee_id=None,
+                    status="unassigned",
+                    disbursed_amount=None,
+                    last_contact_at=None,
+                    next_follow_up=None,
+                    updated_at=utcnow(),
+                )
+            ],
+        )
 
 
 def test_make_run_on_a_new_machine_serves_the_whitelist(browser, tmp_path):
@@ -90,8 +111,12 @@ def test_make_run_on_a_new_machine_serves_the_whitelist(browser, tmp_path):
     env.pop("DISPLAY", None)  # no desktop: web mode, as on a server or in CI
     proc = subprocess.Popen(
         [sys.executable, "main.py", "run", "--port", str(port), "--store-port", str(store_port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_this_process,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=die_with_this_process,
+    )
     try:
         _wait_port(port, proc, timeout=120)
         page = open_app(browser, f"http://127.0.0.1:{port}", PHONE)

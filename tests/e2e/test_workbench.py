@@ -77,8 +77,9 @@ def open_card(page, prospect_id: str) -> None:  # type: ignore[no-untyped-def]
     try:
         tile.wait_for(timeout=30_000)
     except Exception as exc:  # say what the screen shows instead
-        raise AssertionError(f"no tile prospect-{prospect_id}; the screen shows: "
-                             f"{texts(page)[:40]}") from exc  # fmt: skip
+        raise AssertionError(
+            f"no tile prospect-{prospect_id}; the screen shows: {texts(page)[:40]}"
+        ) from exc
     for _ in range(3):
         tile.click()
         try:
@@ -168,9 +169,13 @@ def test_a_marketers_day(workbench_login, central, browser):
                 text("SELECT next_follow_up FROM marketing_log WHERE note = :n"),
                 {"n": "老板在店，有扩大经营的资金需求"},
             ).all()
-            reveals = conn.execute(text("SELECT count(*) FROM audit_event WHERE prospect_id = :p"
-                                        " AND action = 'reveal_phone'"),
-                                   {"p": target["id"]}).scalar_one()  # fmt: skip
+            reveals = conn.execute(
+                text(
+                    "SELECT count(*) FROM audit_event WHERE prospect_id = :p"
+                    " AND action = 'reveal_phone'"
+                ),
+                {"p": target["id"]},
+            ).scalar_one()
         assert [str(row[0]) for row in logs] == [in_three_days.isoformat()]  # once, dated
         assert reveals >= 1
 
@@ -266,9 +271,13 @@ def test_a_manager_reassigns_a_prospect(workbench_manager, central, browser):
         page.wait_for_timeout(500)
         wait_sync_idle(page)
         with central.engine.connect() as conn:
-            owner = conn.execute(text('SELECT u.employee_no FROM prospect p JOIN "user" u'
-                                      " ON u.id = p.assignee_id WHERE p.id = :p"),
-                                 {"p": target["id"]}).scalar_one()  # fmt: skip
+            owner = conn.execute(
+                text(
+                    'SELECT u.employee_no FROM prospect p JOIN "user" u'
+                    " ON u.id = p.assignee_id WHERE p.id = :p"
+                ),
+                {"p": target["id"]},
+            ).scalar_one()
         assert owner != "M0001"
     finally:
         page.close()
@@ -277,11 +286,19 @@ def test_a_manager_reassigns_a_prospect(workbench_manager, central, browser):
 def test_sort_from_my_position(workbench, central, browser):
     """Out in the field, a marketer sorts by distance from where they stand."""
     with central.engine.connect() as conn:
-        lat, lon = conn.execute(text(
-            'SELECT p.lat, p.lon FROM prospect p JOIN "user" u ON u.id = p.assignee_id'
-            " WHERE u.employee_no = 'M0001' ORDER BY p.pre_approved_line LIMIT 1")).one()  # fmt: skip
-    page = open_app(browser, workbench.url, PHONE, permissions=["geolocation"],
-                    geolocation={"latitude": lat, "longitude": lon})  # fmt: skip
+        lat, lon = conn.execute(
+            text(
+                'SELECT p.lat, p.lon FROM prospect p JOIN "user" u ON u.id = p.assignee_id'
+                " WHERE u.employee_no = 'M0001' ORDER BY p.pre_approved_line LIMIT 1"
+            )
+        ).one()
+    page = open_app(
+        browser,
+        workbench.url,
+        PHONE,
+        permissions=["geolocation"],
+        geolocation={"latitude": lat, "longitude": lon},
+    )
     try:
         wait_for_text(page, "我的白名单")
         wait_sync_idle(page)

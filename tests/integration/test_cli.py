@@ -17,8 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, **(env or {})})  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "main.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.mark.postgres
@@ -28,8 +34,11 @@ def test_serve_on_postgresql_publishes_the_sync_api():
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "main.py", "serve", "--db", url, "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -56,8 +65,19 @@ def test_demo_data_and_create_user_then_log_in(tmp_path):
     assert "prospect 800" in done.stdout
     again = run_cli("demo-data", "--db", db)
     assert again.returncode != 0 and "already has data" in again.stderr
-    made = run_cli("create-user", "--db", db, "--employee-no", "M9001", "--name", "新员工",
-                   "--role", "marketer", "--password", "Start#2026")  # fmt: skip
+    made = run_cli(
+        "create-user",
+        "--db",
+        db,
+        "--employee-no",
+        "M9001",
+        "--name",
+        "新员工",
+        "--role",
+        "marketer",
+        "--password",
+        "Start#2026",
+    )
     assert made.returncode == 0, made.stderr
     assert "M9001" in made.stdout
 
@@ -65,7 +85,10 @@ def test_demo_data_and_create_user_then_log_in(tmp_path):
     from tests.conftest import LiveServer
 
     with LiveServer(Settings(database_url=db, data_dir=tmp_path)) as server:
-        ok = httpx.post(f"{server.url}/auth/login", headers={"X-Puhui-Protocol": "1"},
-                        json={"employee_no": "M9001", "password": "Start#2026"})  # fmt: skip
+        ok = httpx.post(
+            f"{server.url}/auth/login",
+            headers={"X-Puhui-Protocol": "1"},
+            json={"employee_no": "M9001", "password": "Start#2026"},
+        )
         assert ok.status_code == 200
         assert ok.json()["user"]["name"] == "新员工"

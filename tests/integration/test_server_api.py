@@ -104,8 +104,13 @@ def test_expired_forged_or_missing_tokens_are_refused(live_server, api):
     expired, _ = issue_token(m1, secret=secret, ttl=timedelta(minutes=-1))
     other_key, _ = issue_token(world.user_id("A1"), secret="not-the-store-secret", ttl=timedelta(1))
     # M1's signature under a body that claims to be the admin
-    body = base64.urlsafe_b64encode(json.dumps({"sub": world.user_id("A1"),
-                                                "exp": 4102444800}).encode()).decode().rstrip("=")  # fmt: skip
+    body = (
+        base64.urlsafe_b64encode(
+            json.dumps({"sub": world.user_id("A1"), "exp": 4102444800}).encode()
+        )
+        .decode()
+        .rstrip("=")
+    )
     claimed = f"{body}.{good.split('.', 1)[1]}"
 
     cases = [
@@ -141,12 +146,16 @@ def test_requests_without_a_current_protocol_get_426(live_server, api):
         with httpx.Client(base_url=live_server.url, timeout=30) as bare:
             requests = [
                 bare.get("/sync/pull", headers=headers),
-                bare.post("/sync/push", headers=headers,
-                          json={"device_id": "device-0001", "mutations": []}),
+                bare.post(
+                    "/sync/push",
+                    headers=headers,
+                    json={"device_id": "device-0001", "mutations": []},
+                ),
                 bare.get("/sync/checksum", headers=headers, params={"cursor": "x"}),
-                bare.post("/auth/login", headers=headers,
-                          json={"employee_no": "M1", "password": PASSWORD}),
-            ]  # fmt: skip
+                bare.post(
+                    "/auth/login", headers=headers, json={"employee_no": "M1", "password": PASSWORD}
+                ),
+            ]
         for response in requests:
             assert_error(response, 426, "protocol.too_old")
 
@@ -167,14 +176,18 @@ def test_malformed_push_is_422_with_a_code_and_records_nothing(live_server, api)
     ]
     for body in bodies:
         assert_error(api.post("/sync/push", headers=headers, json=body), 422, "request.invalid")
-    not_json = api.post("/sync/push", headers=headers | {"content-type": "application/json"},
-                        content=b"{not json")  # fmt: skip
+    not_json = api.post(
+        "/sync/push", headers=headers | {"content-type": "application/json"}, content=b"{not json"
+    )
     assert_error(not_json, 422, "request.invalid")
-    too_many = {"device_id": "device-0001",
-                "mutations": [good | {"seq": i, "id": new_id()} for i in range(1, 502)]}  # fmt: skip
+    too_many = {
+        "device_id": "device-0001",
+        "mutations": [good | {"seq": i, "id": new_id()} for i in range(1, 502)],
+    }
     assert_error(api.post("/sync/push", headers=headers, json=too_many), 413, "request.invalid")
-    assert_error(api.get("/sync/pull", headers=headers, params={"limit": 0}), 422,
-                 "request.invalid")  # fmt: skip
+    assert_error(
+        api.get("/sync/pull", headers=headers, params={"limit": 0}), 422, "request.invalid"
+    )
 
     with live_server.engine.connect() as conn:
         assert conn.execute(select(MutationRecord.__table__)).first() is None
@@ -208,8 +221,9 @@ def test_each_role_receives_exactly_its_scope_from_the_store(live_server, api):
     for employee_no in ("M1", "M2", "G1", "M3", "A1"):
         ids, _, cursor = pull_everything(api, token_of(api, employee_no))
         assert ids.get("prospect", set()) == _scope(world, employee_no), employee_no
-        position = api.get("/sync/position", params={"cursor": cursor},
-                           headers=bearer(token_of(api, employee_no)))  # fmt: skip
+        position = api.get(
+            "/sync/position", params={"cursor": cursor}, headers=bearer(token_of(api, employee_no))
+        )
         assert position.json()["up_to_date"] is True
     marketers = _scope(world, "M1") | _scope(world, "M2")
     assert not _scope(world, "M1") & _scope(world, "M3")
@@ -220,12 +234,19 @@ def test_another_users_cursor_is_refused_everywhere(live_server, api):
     build_world(live_server.engine)
     _, _, cursor_m3 = pull_everything(api, token_of(api, "M3"))
     m1 = bearer(token_of(api, "M1"))
-    assert_error(api.get("/sync/pull", params={"cursor": cursor_m3}, headers=m1), 409,
-                 "sync.cursor_invalid")  # fmt: skip
-    assert_error(api.get("/sync/checksum", params={"cursor": cursor_m3}, headers=m1), 409,
-                 "sync.cursor_invalid")  # fmt: skip
-    assert_error(api.get("/sync/position", params={"cursor": cursor_m3}, headers=m1), 409,
-                 "sync.cursor_invalid")  # fmt: skip
+    assert_error(
+        api.get("/sync/pull", params={"cursor": cursor_m3}, headers=m1), 409, "sync.cursor_invalid"
+    )
+    assert_error(
+        api.get("/sync/checksum", params={"cursor": cursor_m3}, headers=m1),
+        409,
+        "sync.cursor_invalid",
+    )
+    assert_error(
+        api.get("/sync/position", params={"cursor": cursor_m3}, headers=m1),
+        409,
+        "sync.cursor_invalid",
+    )
     _, _, cursor_m1 = pull_everything(api, m1["Authorization"][7:])
     checksum = api.get("/sync/checksum", params={"cursor": cursor_m1}, headers=m1).json()
     assert checksum["stale"] is False and checksum["entities"]["prospect"]["count"] == 8

@@ -44,8 +44,9 @@ def test_online_then_offline_within_the_bound(live_server, tmp_path):
 def test_the_offline_session_expires(live_server, tmp_path):
     build_world(live_server.engine)
     store = DeviceStore(tmp_path / "d.sqlite3")
-    sign_in(store, SyncClient(httpx.Client(base_url=live_server.url)), "M1", PASSWORD,
-            offline_hours=72)  # fmt: skip
+    sign_in(
+        store, SyncClient(httpx.Client(base_url=live_server.url)), "M1", PASSWORD, offline_hours=72
+    )
     import json
 
     saved = json.loads(store.state("session"))
@@ -71,8 +72,16 @@ def test_log_out_refuses_to_drop_unsynced_changes_without_consent(live_server, t
 
     SyncEngine(store, client).sync_once()
     actor = Scope(session.user_id, session.role, session.outlet_id)
-    local.record_log(store, actor, new_log(prospect_id=world.prospects_of("M1")[0]["id"],
-                     channel="visit", outcome="interested", note="未同步"))  # fmt: skip
+    local.record_log(
+        store,
+        actor,
+        new_log(
+            prospect_id=world.prospects_of("M1")[0]["id"],
+            channel="visit",
+            outcome="interested",
+            note="未同步",
+        ),
+    )
     with pytest.raises(SignInError) as refused:
         sign_out(store)
     assert refused.value.code == "settings.logout_confirm"

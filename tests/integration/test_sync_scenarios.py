@@ -59,8 +59,12 @@ _changes = ChangeLog.__table__
 # -- helpers ------------------------------------------------------------------------------
 
 
-def signed_in(make_device: Callable[..., Device], server: LiveServer, employee_no: str,
-              name: str | None = None) -> tuple[Device, Scope]:  # fmt: skip
+def signed_in(
+    make_device: Callable[..., Device],
+    server: LiveServer,
+    employee_no: str,
+    name: str | None = None,
+) -> tuple[Device, Scope]:
     """A new device with ``employee_no`` logged in, and the actor its use cases take."""
     device = make_device(server, name or employee_no)
     user = device.login(employee_no, PASSWORD)["user"]
@@ -157,8 +161,13 @@ def test_log_recorded_while_the_store_is_unreachable_arrives_exactly_once(live_s
     nobody_listens = httpx.Client(base_url=f"http://127.0.0.1:{free_port()}", timeout=2)
     device.client.http = nobody_listens
     try:
-        log_id = local.record_log(device.store, me, new_log(prospect_id=prospect, channel="visit",
-                                  outcome="interested", note="市场走访有意向"))  # fmt: skip
+        log_id = local.record_log(
+            device.store,
+            me,
+            new_log(
+                prospect_id=prospect, channel="visit", outcome="interested", note="市场走访有意向"
+            ),
+        )
         progress = device.sync()
         assert progress.phase == SyncPhase.FAILED
         assert progress.error_code == "sync.network"
@@ -188,8 +197,11 @@ def test_outbox_sequence_is_never_reused_after_acknowledged_rows_are_deleted(
     mine = [p["id"] for p in world.prospects_of("M1")]
 
     def log(prospect_id: str) -> str:
-        return local.record_log(device.store, me, new_log(prospect_id=prospect_id, channel="phone",
-                                outcome="considering"))  # fmt: skip
+        return local.record_log(
+            device.store,
+            me,
+            new_log(prospect_id=prospect_id, channel="phone", outcome="considering"),
+        )
 
     first = [log(mine[0]), log(mine[1])]
     first_seqs = [seq for seq, _, _ in outbox_rows(device)]
@@ -202,8 +214,9 @@ def test_outbox_sequence_is_never_reused_after_acknowledged_rows_are_deleted(
 
     # Had a seq been reused, the store would take it for a replay and drop the log.
     assert count(live_server, _log, _log.c.id.in_(first + second)) == 4
-    records = stored(live_server, _record, _record.c.device_id == device.store.device_id,
-                     order_by=_record.c.seq)  # fmt: skip
+    records = stored(
+        live_server, _record, _record.c.device_id == device.store.device_id, order_by=_record.c.seq
+    )
     assert [(r["seq"], r["status"]) for r in records] == [
         (s, "applied") for s in first_seqs + second_seqs
     ]
@@ -240,8 +253,9 @@ def test_push_whose_answer_is_lost_three_times_applies_once(live_server, make_de
     device, me = signed_in(make_device, live_server, "M1")
     synced(device)
     prospect = world.prospects_of("M1")[0]["id"]
-    log_id = local.record_log(device.store, me, new_log(prospect_id=prospect, channel="visit",
-                              outcome="interested"))  # fmt: skip
+    log_id = local.record_log(
+        device.store, me, new_log(prospect_id=prospect, channel="visit", outcome="interested")
+    )
     event_id = local.move_funnel(device.store, me, prospect_id=prospect, to_status="contacted")
 
     lossy = LosesPushAnswers(3)
@@ -276,16 +290,45 @@ def test_replayed_push_is_answered_identically_and_changes_nothing(live_server, 
     prospect = world.prospects_of("M1")[0]["id"]
     now = str(utcnow())
     mutations = [
-        {"seq": 1, "id": new_id(), "kind": MutationKind.LOG_CREATE, "created_at": now,
-         "payload": {"id": new_id(), "prospect_id": prospect, "channel": "phone",
-                     "occurred_at": now, "outcome": "considering", "note": "再联系"}},
-        {"seq": 2, "id": new_id(), "kind": MutationKind.FUNNEL_MOVE, "created_at": now,
-         "payload": {"event_id": new_id(), "prospect_id": prospect, "to_status": "contacted",
-                     "occurred_at": now}},
-        {"seq": 3, "id": new_id(), "kind": MutationKind.FUNNEL_MOVE, "created_at": now,
-         "payload": {"event_id": new_id(), "prospect_id": new_id(), "to_status": "contacted",
-                     "occurred_at": now}},
-    ]  # fmt: skip
+        {
+            "seq": 1,
+            "id": new_id(),
+            "kind": MutationKind.LOG_CREATE,
+            "created_at": now,
+            "payload": {
+                "id": new_id(),
+                "prospect_id": prospect,
+                "channel": "phone",
+                "occurred_at": now,
+                "outcome": "considering",
+                "note": "再联系",
+            },
+        },
+        {
+            "seq": 2,
+            "id": new_id(),
+            "kind": MutationKind.FUNNEL_MOVE,
+            "created_at": now,
+            "payload": {
+                "event_id": new_id(),
+                "prospect_id": prospect,
+                "to_status": "contacted",
+                "occurred_at": now,
+            },
+        },
+        {
+            "seq": 3,
+            "id": new_id(),
+            "kind": MutationKind.FUNNEL_MOVE,
+            "created_at": now,
+            "payload": {
+                "event_id": new_id(),
+                "prospect_id": new_id(),
+                "to_status": "contacted",
+                "occurred_at": now,
+            },
+        },
+    ]
     first = device.client.push(device.store.device_id, mutations)
     changes = count(live_server, _changes)
     replays = [device.client.push(device.store.device_id, mutations) for _ in range(3)]
@@ -310,11 +353,20 @@ def test_rejected_mutation_is_quarantined_and_the_rest_goes_through(live_server,
     mine = [p["id"] for p in world.prospects_of("M1")]
     ghost = new_id()  # a prospect the store has never heard of
     with device.store.transaction() as conn:
-        outbox.enqueue(conn, MutationKind.FUNNEL_MOVE, ghost,
-                       {"event_id": new_id(), "prospect_id": ghost, "to_status": "contacted",
-                        "occurred_at": str(utcnow())})  # fmt: skip
-    log_id = local.record_log(device.store, me, new_log(prospect_id=mine[0], channel="wechat",
-                              outcome="considering"))  # fmt: skip
+        outbox.enqueue(
+            conn,
+            MutationKind.FUNNEL_MOVE,
+            ghost,
+            {
+                "event_id": new_id(),
+                "prospect_id": ghost,
+                "to_status": "contacted",
+                "occurred_at": str(utcnow()),
+            },
+        )
+    log_id = local.record_log(
+        device.store, me, new_log(prospect_id=mine[0], channel="wechat", outcome="considering")
+    )
     local.move_funnel(device.store, me, prospect_id=mine[1], to_status="contacted")
 
     progress = synced(device)
@@ -328,11 +380,14 @@ def test_rejected_mutation_is_quarantined_and_the_rest_goes_through(live_server,
     assert count(live_server, _log, _log.c.id == log_id) == 1
     assert status_on_store(live_server, mine[1]) == "contacted"
     assert device.row("prospect", mine[1])["status"] == "contacted"
-    records = stored(live_server, _record, _record.c.device_id == device.store.device_id,
-                     order_by=_record.c.seq)  # fmt: skip
+    records = stored(
+        live_server, _record, _record.c.device_id == device.store.device_id, order_by=_record.c.seq
+    )
     assert [(r["seq"], r["status"], r["code"]) for r in records] == [
-        (1, "rejected", "prospect.not_found"), (2, "applied", ""), (3, "applied", ""),
-    ]  # fmt: skip
+        (1, "rejected", "prospect.not_found"),
+        (2, "applied", ""),
+        (3, "applied", ""),
+    ]
     state = DeviceState.__table__
     [row] = stored(live_server, state, state.c.device_id == device.store.device_id)
     assert row["last_seq"] == 3
@@ -346,10 +401,23 @@ def test_log_for_a_prospect_that_left_my_scope_is_still_accepted(live_server, ma
     for d in (m1, g1, m2):
         synced(d)
     prospect = world.prospects_of("M1")[0]["id"]
-    log_id = local.record_log(m1.store, me, new_log(prospect_id=prospect, channel="visit",
-                              outcome="agreed_to_apply", note="下周带材料来网点"))  # fmt: skip
-    local.assign(g1.store, manager, prospect_id=prospect, to_user_id=world.user_id("M2"),
-                 reason="客户经营地址变更")  # fmt: skip
+    log_id = local.record_log(
+        m1.store,
+        me,
+        new_log(
+            prospect_id=prospect,
+            channel="visit",
+            outcome="agreed_to_apply",
+            note="下周带材料来网点",
+        ),
+    )
+    local.assign(
+        g1.store,
+        manager,
+        prospect_id=prospect,
+        to_user_id=world.user_id("M2"),
+        reason="客户经营地址变更",
+    )
     synced(g1)  # the transfer reaches the store before M1's log
 
     progress = synced(m1)
@@ -376,16 +444,24 @@ def test_transferred_prospect_leaves_the_former_assignee_and_arrives_with_its_hi
     for d in (m1, m2, g1):
         synced(d)
     prospect, kept = (p["id"] for p in world.prospects_of("M1")[:2])
-    log_id = local.record_log(m1.store, me, new_log(prospect_id=prospect, channel="visit",
-                              outcome="interested", note="老板在店"))  # fmt: skip
+    log_id = local.record_log(
+        m1.store,
+        me,
+        new_log(prospect_id=prospect, channel="visit", outcome="interested", note="老板在店"),
+    )
     local.move_funnel(m1.store, me, prospect_id=prospect, to_status="contacted")
     synced(m1)
     synced(m2)  # the history is now older than M2's cursor
     assert prospect not in m2.ids()
 
     synced(g1)
-    local.assign(g1.store, manager, prospect_id=prospect, to_user_id=world.user_id("M2"),
-                 reason="张伟休假，转李娜跟进")  # fmt: skip
+    local.assign(
+        g1.store,
+        manager,
+        prospect_id=prospect,
+        to_user_id=world.user_id("M2"),
+        reason="张伟休假，转李娜跟进",
+    )
     synced(g1)
     synced(m1)
     synced(m2)
@@ -399,8 +475,10 @@ def test_transferred_prospect_leaves_the_former_assignee_and_arrives_with_its_hi
     assert [e["to_status"] for e in device_rows(m2, "funnel_event", prospect)] == ["contacted"]
     [transfer] = device_rows(m2, "transfer", prospect)
     assert (transfer["from_user_id"], transfer["to_user_id"], transfer["by_user_id"]) == (
-        me.user_id, world.user_id("M2"), manager.user_id,
-    )  # fmt: skip
+        me.user_id,
+        world.user_id("M2"),
+        manager.user_id,
+    )
     assert count(live_server, Transfer.__table__) == 1
     assert prospect in g1.ids()  # still in the manager's outlet
 
@@ -490,9 +568,11 @@ def test_cursor_of_the_old_format_restarts_the_pull(live_server, make_device):
 
 def _advisory_waiters(server: LiveServer) -> int:
     with server.engine.connect() as conn:
-        return int(conn.execute(text(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-        )).scalar_one())  # fmt: skip
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            ).scalar_one()
+        )
 
 
 @pytest.mark.postgres
@@ -519,11 +599,18 @@ def test_pull_misses_nothing_when_writers_commit_out_of_order(live_server, make_
     def rename(prospect_id: str, name: str, before_commit: Callable[[], None] | None) -> None:
         try:
             with write_session(live_server.engine) as session:
-                session.execute(update(_prospect).where(_prospect.c.id == prospect_id)
-                                .values(company_name=name))  # fmt: skip
+                session.execute(
+                    update(_prospect).where(_prospect.c.id == prospect_id).values(company_name=name)
+                )
                 scope = (world.outlet_a, me.user_id)
-                record_change(session, "prospect", prospect_id, prospect_id=prospect_id,
-                              old_scope=scope, new_scope=scope)  # fmt: skip
+                record_change(
+                    session,
+                    "prospect",
+                    prospect_id,
+                    prospect_id=prospect_id,
+                    old_scope=scope,
+                    new_scope=scope,
+                )
                 if before_commit:
                     before_commit()
         except BaseException as exc:  # surfaced in the main thread below
@@ -565,22 +652,37 @@ class AppKilled(BaseException):
 def _bulk_prospects(world: World, n: int, *, outlet_id: str, assignee_id: str) -> list[dict]:
     now = utcnow()
     return [
-        dict(id=new_id(), batch_id=world.batch_id, company_name=f"遵义批量商户{i:05d}",
-             credit_code=f"91520300BULK{i:06d}", legal_rep="钱七", phone=f"139{i:08d}",
-             industry="餐饮", address=f"遵义市播州区批量路{i}号", lat=27.5 + i * 1e-5,
-             lon=106.8, pre_approved_line=200_000, score=70, tags="[]", outlet_id=outlet_id,
-             assignee_id=assignee_id, status="assigned", disbursed_amount=None,
-             last_contact_at=None, next_follow_up=None, updated_at=now)
+        dict(
+            id=new_id(),
+            batch_id=world.batch_id,
+            company_name=f"遵义批量商户{i:05d}",
+            credit_code=f"91520300BULK{i:06d}",
+            legal_rep="钱七",
+            phone=f"139{i:08d}",
+            industry="餐饮",
+            address=f"遵义市播州区批量路{i}号",
+            lat=27.5 + i * 1e-5,
+            lon=106.8,
+            pre_approved_line=200_000,
+            score=70,
+            tags="[]",
+            outlet_id=outlet_id,
+            assignee_id=assignee_id,
+            status="assigned",
+            disbursed_amount=None,
+            last_contact_at=None,
+            next_follow_up=None,
+            updated_at=now,
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 def test_first_sync_of_20000_prospects_resumes_where_the_killed_app_stopped(
     live_server, make_device
 ):
     world = build_world(live_server.engine, per_marketer=2, pool=2)
-    bulk = _bulk_prospects(world, 20_000, outlet_id=world.outlet_a,
-                           assignee_id=world.user_id("M1"))  # fmt: skip
+    bulk = _bulk_prospects(world, 20_000, outlet_id=world.outlet_a, assignee_id=world.user_id("M1"))
     with write_session(live_server.engine) as session:
         bulk_insert(session, "prospect", bulk)
     expected = scope_of_marketer(world, "M1", world.outlet_a) | {p["id"] for p in bulk}
@@ -603,8 +705,11 @@ def test_first_sync_of_20000_prospects_resumes_where_the_killed_app_stopped(
     # The app starts again: a new store on the same file, a new engine.
     store = DeviceStore(path)
     paths: list[str] = []
-    http = httpx.Client(base_url=live_server.url, timeout=30,
-                        event_hooks={"request": [lambda r: paths.append(r.url.path)]})  # fmt: skip
+    http = httpx.Client(
+        base_url=live_server.url,
+        timeout=30,
+        event_hooks={"request": [lambda r: paths.append(r.url.path)]},
+    )
     try:
         engine = SyncEngine(store, SyncClient(http, token=token), page_limit=limit)
         before = engine.snapshot_progress()
@@ -643,8 +748,10 @@ def test_device_that_disagrees_with_the_store_pulls_its_scope_again(live_server,
     altered = world.pool(world.outlet_a)[0]
     with device.store.transaction() as conn:
         conn.exec_driver_sql("DELETE FROM prospect WHERE id IN (?, ?)", tuple(lost))
-        conn.exec_driver_sql("UPDATE prospect SET rev = rev + 1000, company_name = '被改坏的名称'"
-                             " WHERE id = ?", (altered["id"],))  # fmt: skip
+        conn.exec_driver_sql(
+            "UPDATE prospect SET rev = rev + 1000, company_name = '被改坏的名称' WHERE id = ?",
+            (altered["id"],),
+        )
 
     synced(device, verify=False)
     assert device.ids() == expected - set(lost)  # an ordinary sync sees nothing new
@@ -726,8 +833,11 @@ def test_stale_offline_move_never_moves_a_status_backwards(live_server, make_dev
     assert status_on_store(live_server, prospect) == "applied"
     assert d2.row("prospect", prospect)["status"] == "applied"
     assert events_on_store(live_server, prospect)[-1] == (
-        "applied", "contacted", False, "funnel.backwards",
-    )  # fmt: skip
+        "applied",
+        "contacted",
+        False,
+        "funnel.backwards",
+    )
     assert progress.rejected == 1 and progress.pending == 0
     assert rejections(d2)[0]["code"] == "funnel.backwards"
 
@@ -747,16 +857,30 @@ def test_device_clock_ahead_does_not_win_over_a_later_arrival(live_server, make_
     future = utcnow() + timedelta(hours=20)
     soon = date.today() + timedelta(days=3)
 
-    local.move_funnel(ahead.store, me, prospect_id=prospect, to_status="interested",
-                      occurred_at=future)  # fmt: skip
-    local.record_log(ahead.store, me, new_log(prospect_id=prospect, channel="visit",
-                     outcome="interested", occurred_at=future,
-                     next_follow_up=soon + timedelta(days=60)))  # fmt: skip
+    local.move_funnel(
+        ahead.store, me, prospect_id=prospect, to_status="interested", occurred_at=future
+    )
+    local.record_log(
+        ahead.store,
+        me,
+        new_log(
+            prospect_id=prospect,
+            channel="visit",
+            outcome="interested",
+            occurred_at=future,
+            next_follow_up=soon + timedelta(days=60),
+        ),
+    )
     synced(ahead)
     synced(right)  # the phone now holds the far-future contact too
     local.move_funnel(right.store, me, prospect_id=prospect, to_status="declined")
-    local.record_log(right.store, me, new_log(prospect_id=prospect, channel="phone",
-                     outcome="not_interested", next_follow_up=soon))  # fmt: skip
+    local.record_log(
+        right.store,
+        me,
+        new_log(
+            prospect_id=prospect, channel="phone", outcome="not_interested", next_follow_up=soon
+        ),
+    )
     assert right.row("prospect", prospect)["next_follow_up"] == soon.isoformat()  # offline view
     synced(right)
     synced(ahead)
@@ -779,8 +903,12 @@ def test_too_old_client_is_told_so_and_keeps_its_outbox(live_server, make_device
     current, me = signed_in(make_device, live_server, "M1")
     synced(current)
     mine = [p["id"] for p in world.prospects_of("M1")]
-    logs = [local.record_log(current.store, me, new_log(prospect_id=pid, channel="visit",
-                             outcome="considering")) for pid in mine[:2]]  # fmt: skip
+    logs = [
+        local.record_log(
+            current.store, me, new_log(prospect_id=pid, channel="visit", outcome="considering")
+        )
+        for pid in mine[:2]
+    ]
     local.move_funnel(current.store, me, prospect_id=mine[2], to_status="contacted")
     queued = outbox_rows(current)
     token, path = current.client.token, current.store.path

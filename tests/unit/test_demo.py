@@ -134,8 +134,23 @@ def test_outlets_cover_the_zunyi_districts_and_counties(data: DemoData) -> None:
     tiers = Counter(o["tier"] for o in outlets)
     assert set(tiers) == {"flagship", "benchmark", "general"}
     assert 1 <= tiers["flagship"] <= 5
-    places = ("红花岗区", "汇川区", "播州区", "新蒲新区", "仁怀市", "赤水市", "桐梓县", "绥阳县",
-              "正安县", "道真县", "务川县", "凤冈县", "湄潭县", "余庆县", "习水县")  # fmt: skip
+    places = (
+        "红花岗区",
+        "汇川区",
+        "播州区",
+        "新蒲新区",
+        "仁怀市",
+        "赤水市",
+        "桐梓县",
+        "绥阳县",
+        "正安县",
+        "道真县",
+        "务川县",
+        "凤冈县",
+        "湄潭县",
+        "余庆县",
+        "习水县",
+    )
     for place in places:
         assert any(place in o["address"] for o in outlets), place
     for o in outlets:

@@ -105,8 +105,14 @@ def test_plain_strings_work_like_the_enum() -> None:
 def test_next_steps_offer_forward_moves_and_closing_in_display_order() -> None:
     assert next_steps(S.UNASSIGNED) == [S.DECLINED, S.INVALID]
     assert next_steps(S.ASSIGNED) == [
-        S.CONTACTED, S.INTERESTED, S.APPLIED, S.APPROVED, S.DISBURSED, S.DECLINED, S.INVALID,
-    ]  # fmt: skip
+        S.CONTACTED,
+        S.INTERESTED,
+        S.APPLIED,
+        S.APPROVED,
+        S.DISBURSED,
+        S.DECLINED,
+        S.INVALID,
+    ]
     assert next_steps(S.APPROVED) == [S.DISBURSED, S.DECLINED, S.INVALID]
     for final in (S.DISBURSED, S.DECLINED, S.INVALID):
         assert next_steps(final) == []

@@ -117,13 +117,20 @@ def test_each_role_sees_exactly_its_prospects(scope):
 @pytest.mark.parametrize("scope", list(VISIBLE), ids=lambda s: s.role)
 def test_the_sql_scope_agrees_with_the_rule(scope):
     """Pull filters in SQL and routes removals in Python: both must draw the same line."""
-    table = Table("prospect", MetaData(), Column("id", String, primary_key=True),
-                  Column("outlet_id", String), Column("assignee_id", String))  # fmt: skip
+    table = Table(
+        "prospect",
+        MetaData(),
+        Column("id", String, primary_key=True),
+        Column("outlet_id", String),
+        Column("assignee_id", String),
+    )
     engine = create_engine("sqlite://")
     table.metadata.create_all(engine)
     with engine.begin() as conn:
-        conn.execute(insert(table), [{"id": name, "outlet_id": o, "assignee_id": a}
-                                     for name, (o, a) in CASES.items()])  # fmt: skip
+        conn.execute(
+            insert(table),
+            [{"id": name, "outlet_id": o, "assignee_id": a} for name, (o, a) in CASES.items()],
+        )
         rows = conn.execute(select(table.c.id).where(prospect_clause(scope, table)))
         assert {r[0] for r in rows} == VISIBLE[scope]
     engine.dispose()

@@ -44,31 +44,79 @@ def store(tmp_path: Path) -> Iterator[DeviceStore]:
 
 def row(entity: str, **values: Any) -> list[Any]:
     defaults: dict[str, dict[str, Any]] = {
-        "prospect": dict(batch_id="b-1", company_name="遵义测试商贸有限公司",
-                         credit_code="91520300MA6D00001X", legal_rep="赵六", phone="13800000001",
-                         industry="批发零售", address="遵义市汇川区上海路1号", lat=27.7, lon=106.9,
-                         pre_approved_line=300_000, score=80, tags="[]", outlet_id="o-a",
-                         assignee_id="u-m1", status="assigned", disbursed_amount=None,
-                         last_contact_at=None, next_follow_up=None,
-                         updated_at="2026-11-01 08:00:00", rev=1),
-        "marketing_log": dict(prospect_id="?", author_id="u-m1", channel="visit",
-                              occurred_at="2026-11-02 10:00:00", outcome="interested", note="",
-                              next_follow_up=None, lat=None, lon=None, attachments="[]",
-                              device_id="d-1", recorded_at="2026-11-02 10:05:00", rev=2),
-        "funnel_event": dict(prospect_id="?", actor_id="u-m1", from_status="assigned",
-                             to_status="contacted", applied=True, reason_code="", amount=None,
-                             occurred_at="2026-11-02 10:00:00",
-                             recorded_at="2026-11-02 10:05:00", rev=3),
-        "transfer": dict(prospect_id="?", from_user_id=None, to_user_id="u-m1",
-                         from_outlet_id="o-a", to_outlet_id="o-a", by_user_id="u-g1", reason="",
-                         created_at="2026-11-01 08:00:00", rev=4),
-    }  # fmt: skip
+        "prospect": dict(
+            batch_id="b-1",
+            company_name="遵义测试商贸有限公司",
+            credit_code="91520300MA6D00001X",
+            legal_rep="赵六",
+            phone="13800000001",
+            industry="批发零售",
+            address="遵义市汇川区上海路1号",
+            lat=27.7,
+            lon=106.9,
+            pre_approved_line=300_000,
+            score=80,
+            tags="[]",
+            outlet_id="o-a",
+            assignee_id="u-m1",
+            status="assigned",
+            disbursed_amount=None,
+            last_contact_at=None,
+            next_follow_up=None,
+            updated_at="2026-11-01 08:00:00",
+            rev=1,
+        ),
+        "marketing_log": dict(
+            prospect_id="?",
+            author_id="u-m1",
+            channel="visit",
+            occurred_at="2026-11-02 10:00:00",
+            outcome="interested",
+            note="",
+            next_follow_up=None,
+            lat=None,
+            lon=None,
+            attachments="[]",
+            device_id="d-1",
+            recorded_at="2026-11-02 10:05:00",
+            rev=2,
+        ),
+        "funnel_event": dict(
+            prospect_id="?",
+            actor_id="u-m1",
+            from_status="assigned",
+            to_status="contacted",
+            applied=True,
+            reason_code="",
+            amount=None,
+            occurred_at="2026-11-02 10:00:00",
+            recorded_at="2026-11-02 10:05:00",
+            rev=3,
+        ),
+        "transfer": dict(
+            prospect_id="?",
+            from_user_id=None,
+            to_user_id="u-m1",
+            from_outlet_id="o-a",
+            to_outlet_id="o-a",
+            by_user_id="u-g1",
+            reason="",
+            created_at="2026-11-01 08:00:00",
+            rev=4,
+        ),
+    }
     merged = {"id": new_id(), **defaults[entity], **values}
     return [merged[c] for c in SYNC_COLUMNS[entity]]
 
 
-def page(cursor: str, *, snapshot: bool = False, done: int = 0, total: int = 0,
-         **entities: tuple[list[list[Any]], list[str]]) -> dict[str, Any]:  # fmt: skip
+def page(
+    cursor: str,
+    *,
+    snapshot: bool = False,
+    done: int = 0,
+    total: int = 0,
+    **entities: tuple[list[list[Any]], list[str]],
+) -> dict[str, Any]:
     return {
         "cursor": cursor,
         "has_more": False,
@@ -93,8 +141,11 @@ def ids(store: DeviceStore, entity: str = "prospect") -> set[str]:
 
 def status(store: DeviceStore, prospect_id: str) -> str:
     with store.read() as conn:
-        return str(conn.execute(text("SELECT status FROM prospect WHERE id = :i"),
-                                {"i": prospect_id}).scalar_one())  # fmt: skip
+        return str(
+            conn.execute(
+                text("SELECT status FROM prospect WHERE id = :i"), {"i": prospect_id}
+            ).scalar_one()
+        )
 
 
 # -- a page and its cursor land together -------------------------------------------------------
@@ -108,8 +159,9 @@ def _bad_pages() -> list[Any]:
     unknown_column["entities"]["prospect"]["columns"][2] = "secret_column"
     unknown_entity = page("c2", prospect=(good, []))
     unknown_entity["entities"]["salary"] = {"columns": ["id"], "rows": [["x"]], "deletes": []}
-    log_without_prospect = page("c2", snapshot=True, done=9, total=9, prospect=(good, []),
-                                marketing_log=([no_prospect], []))  # fmt: skip
+    log_without_prospect = page(
+        "c2", snapshot=True, done=9, total=9, prospect=(good, []), marketing_log=([no_prospect], [])
+    )
     return [
         pytest.param(log_without_prospect, id="log-row-without-its-prospect"),
         pytest.param(page("c2", prospect=(good + [short], [])), id="row-with-too-few-values"),
@@ -139,8 +191,10 @@ def test_prospect_removed_from_scope_takes_its_history_along(store):
         entity: [row(entity, prospect_id=gone[0]), row(entity, prospect_id=kept[0])]
         for entity in ("marketing_log", "funnel_event", "transfer")
     }
-    apply(store, page("c1", prospect=([gone, kept], []),
-                      **{e: (rows, []) for e, rows in history.items()}))  # fmt: skip
+    apply(
+        store,
+        page("c1", prospect=([gone, kept], []), **{e: (rows, []) for e, rows in history.items()}),
+    )
 
     apply(store, page("c2", prospect=([], [gone[0]])))
 
@@ -150,8 +204,12 @@ def test_prospect_removed_from_scope_takes_its_history_along(store):
 
 
 def test_whitelist_is_complete_only_after_the_last_snapshot_page(store):
-    apply(store, page("c1", snapshot=True, done=2, total=3,
-                      prospect=([row("prospect"), row("prospect")], [])))  # fmt: skip
+    apply(
+        store,
+        page(
+            "c1", snapshot=True, done=2, total=3, prospect=([row("prospect"), row("prospect")], [])
+        ),
+    )
     assert store.state(StateKey.SNAPSHOT_COMPLETE) is None
     assert (store.state(StateKey.SNAPSHOT_DONE), store.state(StateKey.SNAPSHOT_TOTAL)) == ("2", "3")
     apply(store, page("c2", snapshot=False, prospect=([row("prospect")], [])))
@@ -165,8 +223,10 @@ def test_pending_local_move_is_not_undone_by_a_pull(store):
     local.move_funnel(store, ME, prospect_id=prospect[0], to_status="contacted")
 
     # the store has not heard of the move yet and sends the row again (e.g. a new phone)
-    apply(store, page("c2", prospect=([row("prospect", id=prospect[0], phone="13900000000",
-                                           rev=9)], [])))  # fmt: skip
+    apply(
+        store,
+        page("c2", prospect=([row("prospect", id=prospect[0], phone="13900000000", rev=9)], [])),
+    )
 
     assert status(store, prospect[0]) == "contacted"
 
@@ -174,8 +234,11 @@ def test_pending_local_move_is_not_undone_by_a_pull(store):
 def test_resync_forgets_the_stores_rows_but_keeps_unsynced_work(store):
     prospect = row("prospect")
     apply(store, page("c1", snapshot=False, prospect=([prospect], [])))
-    log_id = local.record_log(store, ME, new_log(prospect_id=prospect[0], channel="phone",
-                              outcome="considering", note="还没上传"))  # fmt: skip
+    log_id = local.record_log(
+        store,
+        ME,
+        new_log(prospect_id=prospect[0], channel="phone", outcome="considering", note="还没上传"),
+    )
 
     with store.transaction() as conn:
         reset_for_resync(conn)
@@ -197,12 +260,19 @@ def test_local_change_and_its_outbox_row_commit_together(store):
     prospect = row("prospect")
     apply(store, page("c1", prospect=([prospect], [])))
     with store.transaction() as conn:  # the outbox write fails (a full disk, say)
-        conn.exec_driver_sql("CREATE TRIGGER outbox_full BEFORE INSERT ON outbox"
-                             " BEGIN SELECT RAISE(ABORT, 'disk full'); END")  # fmt: skip
+        conn.exec_driver_sql(
+            "CREATE TRIGGER outbox_full BEFORE INSERT ON outbox"
+            " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
 
     with pytest.raises(Exception, match="disk full"):
-        local.record_log(store, ME, new_log(prospect_id=prospect[0], channel="visit",
-                         outcome="interested", next_follow_up=None))  # fmt: skip
+        local.record_log(
+            store,
+            ME,
+            new_log(
+                prospect_id=prospect[0], channel="visit", outcome="interested", next_follow_up=None
+            ),
+        )
     with pytest.raises(Exception, match="disk full"):
         local.move_funnel(store, ME, prospect_id=prospect[0], to_status="contacted")
 
@@ -232,8 +302,10 @@ def test_local_change_refused_by_the_rules_writes_nothing(store):
 
 
 def test_pull_interrupted_by_the_network_resumes_from_the_last_saved_page(store):
-    pages = [page(f"c{i + 1}", snapshot=i < 3, done=i + 1, total=4,
-                  prospect=([row("prospect")], [])) for i in range(4)]  # fmt: skip
+    pages = [
+        page(f"c{i + 1}", snapshot=i < 3, done=i + 1, total=4, prospect=([row("prospect")], []))
+        for i in range(4)
+    ]
     for p in pages[:-1]:
         p["has_more"] = True
     seen: list[str | None] = []
@@ -247,8 +319,9 @@ def test_pull_interrupted_by_the_network_resumes_from_the_last_saved_page(store)
         index = 0 if cursor is None else int(cursor[1:])
         return httpx.Response(200, json=pages[index])
 
-    client = SyncClient(httpx.Client(base_url="http://store", transport=httpx.MockTransport(handler)),
-                        token="t")  # fmt: skip
+    client = SyncClient(
+        httpx.Client(base_url="http://store", transport=httpx.MockTransport(handler)), token="t"
+    )
     with pytest.raises(TransportError):
         pull_all(store, client)
     assert store.state(StateKey.CURSOR) == "c2" and len(ids(store)) == 2

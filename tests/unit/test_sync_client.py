@@ -74,26 +74,56 @@ def raising(exc_type: type[httpx.HTTPError]) -> Handler:
 @pytest.mark.parametrize(
     "status,body,error,code",
     [
-        (401, {"code": "auth.invalid_credentials", "message": "员工号或密码错误"},
-         InvalidCredentials, "auth.invalid_credentials"),
-        (401, {"code": "auth.token_expired", "message": "登录已过期，请重新登录"},
-         AuthError, "auth.token_expired"),
-        (401, {"code": "auth.token_missing", "message": "请先登录"}, AuthError, "auth.token_missing"),
+        (
+            401,
+            {"code": "auth.invalid_credentials", "message": "员工号或密码错误"},
+            InvalidCredentials,
+            "auth.invalid_credentials",
+        ),
+        (
+            401,
+            {"code": "auth.token_expired", "message": "登录已过期，请重新登录"},
+            AuthError,
+            "auth.token_expired",
+        ),
+        (
+            401,
+            {"code": "auth.token_missing", "message": "请先登录"},
+            AuthError,
+            "auth.token_missing",
+        ),
         (403, {"code": "auth.inactive", "message": "该账号已停用"}, AuthError, "auth.inactive"),
-        (409, {"code": "sync.cursor_invalid", "message": "同步进度已失效"},
-         CursorInvalid, "sync.cursor_invalid"),
+        (
+            409,
+            {"code": "sync.cursor_invalid", "message": "同步进度已失效"},
+            CursorInvalid,
+            "sync.cursor_invalid",
+        ),
         (409, {"code": "something.else", "message": "冲突"}, RequestRejected, "something.else"),
-        (426, {"code": "protocol.too_old", "message": "客户端版本过旧，请升级"},
-         ProtocolTooOld, "protocol.too_old"),
-        (422, {"code": "request.invalid", "message": "请求格式错误"},
-         RequestRejected, "request.invalid"),
+        (
+            426,
+            {"code": "protocol.too_old", "message": "客户端版本过旧，请升级"},
+            ProtocolTooOld,
+            "protocol.too_old",
+        ),
+        (
+            422,
+            {"code": "request.invalid", "message": "请求格式错误"},
+            RequestRejected,
+            "request.invalid",
+        ),
         (413, {"code": "request.invalid", "message": "太多"}, RequestRejected, "request.invalid"),
-        (500, {"code": "server.error", "message": "服务器内部错误"}, ServerUnavailable, "sync.server"),
+        (
+            500,
+            {"code": "server.error", "message": "服务器内部错误"},
+            ServerUnavailable,
+            "sync.server",
+        ),
         (503, None, ServerUnavailable, "sync.server"),
         (502, "Bad Gateway", ServerUnavailable, "sync.server"),  # a proxy's JSON string
         (504, [], ServerUnavailable, "sync.server"),
     ],
-)  # fmt: skip
+)
 def test_http_errors_map_to_sync_errors(status, body, error, code):
     client = client_for(answering(status, body))
     with pytest.raises(error) as exc:
@@ -145,8 +175,10 @@ def test_every_request_carries_the_protocol_and_the_session():
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         if request.url.path == "/auth/login":
-            return httpx.Response(200, json={"token": "fresh", "expires_at": "2026-11-23T00:00:00",
-                                             "user": {"id": "u"}})  # fmt: skip
+            return httpx.Response(
+                200,
+                json={"token": "fresh", "expires_at": "2026-11-23T00:00:00", "user": {"id": "u"}},
+            )
         return httpx.Response(200, json={"ok": True})
 
     client = client_for(handler, token=None)
@@ -167,8 +199,17 @@ def test_every_request_carries_the_protocol_and_the_session():
 
 
 def outlet_row(outlet_id: str) -> list[Any]:
-    values = dict(id=outlet_id, code=outlet_id, name="测试网点", tier="general",
-                  branch_name="汇川支行", address="", lat=27.7, lon=106.9, rev=1)  # fmt: skip
+    values = dict(
+        id=outlet_id,
+        code=outlet_id,
+        name="测试网点",
+        tier="general",
+        branch_name="汇川支行",
+        address="",
+        lat=27.7,
+        lon=106.9,
+        rev=1,
+    )
     return [values[c] for c in SYNC_COLUMNS["outlet"]]
 
 
@@ -177,12 +218,21 @@ class FakeStore:
 
     def __init__(self, pages: int = 2) -> None:
         self.pages = [
-            {"cursor": f"c{i + 1}", "has_more": i + 1 < pages, "snapshot": i + 1 < pages,
-             "progress": {"done": i + 1, "total": pages},
-             "entities": {"outlet": {"columns": list(SYNC_COLUMNS["outlet"]),
-                                     "rows": [outlet_row(f"o-{i}")], "deletes": []}}}
+            {
+                "cursor": f"c{i + 1}",
+                "has_more": i + 1 < pages,
+                "snapshot": i + 1 < pages,
+                "progress": {"done": i + 1, "total": pages},
+                "entities": {
+                    "outlet": {
+                        "columns": list(SYNC_COLUMNS["outlet"]),
+                        "rows": [outlet_row(f"o-{i}")],
+                        "deletes": [],
+                    }
+                },
+            }
             for i in range(pages)
-        ]  # fmt: skip
+        ]
         self.pushed: list[dict[str, Any]] = []
         self.fail: Callable[[httpx.Request], httpx.Response] | None = None
         self.gate: threading.Event | None = None
@@ -199,8 +249,7 @@ class FakeStore:
             mutations = json.loads(request.content)["mutations"]
             self.pushed.extend(mutations)
             results = [{"seq": m["seq"], "status": "applied"} for m in mutations]
-            return httpx.Response(200, json={"results": results,
-                                             "last_seq": mutations[-1]["seq"]})  # fmt: skip
+            return httpx.Response(200, json={"results": results, "last_seq": mutations[-1]["seq"]})
         if request.url.path == "/sync/pull":
             cursor = request.url.params.get("cursor")
             return httpx.Response(200, json=self.pages[0 if cursor is None else int(cursor[1:])])
@@ -233,11 +282,13 @@ def phases(seen: list[SyncProgress]) -> list[SyncPhase]:
 
 def queue_reveal(store: DeviceStore) -> None:
     """One mutation in the outbox (what it says does not matter to the engine)."""
-    reveal = RevealPayload(event_id=new_id(), prospect_id=new_id(), field="phone",
-                           occurred_at=utcnow())  # fmt: skip
+    reveal = RevealPayload(
+        event_id=new_id(), prospect_id=new_id(), field="phone", occurred_at=utcnow()
+    )
     with store.transaction() as conn:
-        outbox.enqueue(conn, MutationKind.AUDIT_REVEAL, reveal.prospect_id,
-                       reveal.model_dump(mode="json"))  # fmt: skip
+        outbox.enqueue(
+            conn, MutationKind.AUDIT_REVEAL, reveal.prospect_id, reveal.model_dump(mode="json")
+        )
 
 
 def test_engine_goes_idle_pushing_pulling_done(device):
@@ -260,8 +311,12 @@ def test_engine_goes_idle_pushing_pulling_done(device):
 def test_engine_verifies_when_asked(device):
     engine, seen = engine_for(device, FakeStore())
     engine.sync_once(verify=True)
-    assert phases(seen) == [SyncPhase.PUSHING, SyncPhase.PULLING, SyncPhase.VERIFYING,
-                            SyncPhase.DONE]  # fmt: skip
+    assert phases(seen) == [
+        SyncPhase.PUSHING,
+        SyncPhase.PULLING,
+        SyncPhase.VERIFYING,
+        SyncPhase.DONE,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -270,12 +325,16 @@ def test_engine_verifies_when_asked(device):
         (raising(httpx.ConnectError), "sync.network"),
         (raising(httpx.ReadTimeout), "sync.timeout"),
         (answering(503, {"code": "server.error", "message": "服务器内部错误"}), "sync.server"),
-        (answering(401, {"code": "auth.token_expired", "message": "登录已过期"}),
-         "auth.token_expired"),
-        (answering(426, {"code": "protocol.too_old", "message": "客户端版本过旧"}),
-         "protocol.too_old"),
+        (
+            answering(401, {"code": "auth.token_expired", "message": "登录已过期"}),
+            "auth.token_expired",
+        ),
+        (
+            answering(426, {"code": "protocol.too_old", "message": "客户端版本过旧"}),
+            "protocol.too_old",
+        ),
     ],
-)  # fmt: skip
+)
 def test_engine_records_failed_with_a_code_and_keeps_the_outbox(device, failure, code):
     fake = FakeStore()
     fake.fail = failure
@@ -360,7 +419,15 @@ async def test_start_returns_at_once_and_syncs_in_the_background(device):
 
 
 def test_every_sync_error_has_words_for_the_user():
-    for cls in (TransportError, SyncTimeout, ServerUnavailable, AuthError, InvalidCredentials,
-                ProtocolTooOld, CursorInvalid, RequestRejected):  # fmt: skip
+    for cls in (
+        TransportError,
+        SyncTimeout,
+        ServerUnavailable,
+        AuthError,
+        InvalidCredentials,
+        ProtocolTooOld,
+        CursorInvalid,
+        RequestRejected,
+    ):
         assert issubclass(cls, SyncError)
         assert CHINESE.search(t(cls.code)), cls.code

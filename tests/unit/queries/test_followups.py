@@ -137,10 +137,23 @@ def test_closed_others_and_undated_prospects_are_never_due(store: DeviceStore) -
 def test_a_new_log_moves_the_follow_up(store: DeviceStore) -> None:
     """Logging the overdue visit with a new date takes it off today's list."""
     me = Scope(user_id="M1", role="marketer", outlet_id="A")
-    local.record_log(store, me, new_log(prospect_id="late40", channel="visit", outcome="considering",
-                     next_follow_up=date(2026, 4, 1)))  # fmt: skip
-    local.record_log(store, me, new_log(prospect_id="tomorrow", channel="phone", outcome="interested",
-                     next_follow_up=TODAY))  # fmt: skip
+    local.record_log(
+        store,
+        me,
+        new_log(
+            prospect_id="late40",
+            channel="visit",
+            outcome="considering",
+            next_follow_up=date(2026, 4, 1),
+        ),
+    )
+    local.record_log(
+        store,
+        me,
+        new_log(
+            prospect_id="tomorrow", channel="phone", outcome="interested", next_follow_up=TODAY
+        ),
+    )
     with store.read() as conn:
         due = due_followups(conn, "M1", TODAY)
     assert "late40" not in {r.prospect_id for r in due.overdue}

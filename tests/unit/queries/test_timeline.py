@@ -179,10 +179,25 @@ def store(tmp_path: Path):  # type: ignore[no-untyped-def]
         _transfer(conn, "t3", "p", "M2", None, "ghost", "2026-03-06 08:00:00", to_outlet="B")
         _event(conn, "e4", "p", "M2", "interested", "approved", "2026-03-07 02:00:00")
         _event(conn, "x1", "other", "M1", "assigned", "contacted", "2026-03-07 02:00:00")
-    local.record_log(s, ME, new_log(prospect_id="p", channel="visit", outcome="agreed_to_apply",
-                     note="已签约", occurred_at=datetime(2026, 3, 8, 2, 0)))  # fmt: skip
-    local.move_funnel(s, ME, prospect_id="p", to_status="disbursed", amount=250_000,
-                      occurred_at=datetime(2026, 3, 9, 2, 0))  # fmt: skip
+    local.record_log(
+        s,
+        ME,
+        new_log(
+            prospect_id="p",
+            channel="visit",
+            outcome="agreed_to_apply",
+            note="已签约",
+            occurred_at=datetime(2026, 3, 8, 2, 0),
+        ),
+    )
+    local.move_funnel(
+        s,
+        ME,
+        prospect_id="p",
+        to_status="disbursed",
+        amount=250_000,
+        occurred_at=datetime(2026, 3, 9, 2, 0),
+    )
     yield s
     s.close()
 

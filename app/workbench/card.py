@@ -4,6 +4,7 @@ the actions the signed-in user may take (asked of the one policy the store asks 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -119,71 +120,43 @@ class CardController:
         return [m for m in self.state.marketers if m.id != current]
 
     async def reveal(self, field_name: str) -> None:
-        card = self.state.card
-        if card is None:
-            return
-        try:
-            await asyncio.to_thread(
-                local.record_reveal,
-                self.workbench.store,
-                self.workbench.scope,
-                prospect_id=card.id,
-                field=field_name,
-            )
-        except local.LocalError as exc:
-            self.workbench.notify(exc.code)
-            return
-        self.state.revealed = self.state.revealed | {field_name}
-        await self.workbench.after_local_change(card.id, "card.revealed")
+        """Show a masked phone number or credit code; the reveal is audited."""
+        if await self._change(local.record_reveal, field=field_name):
+            self.state.revealed = self.state.revealed | {field_name}
+            await self._changed("card.revealed")
 
     async def move(self, to_status: str, amount_text: str = "") -> None:
         """Ask for a status change; the amount (yuan, digits) when the step needs one."""
-        card = self.state.card
-        if card is None:
-            return
         amount = int(amount_text) if amount_text.strip().isdigit() else None
-        try:
-            await asyncio.to_thread(
-                local.move_funnel,
-                self.workbench.store,
-                self.workbench.scope,
-                prospect_id=card.id,
-                to_status=to_status,
-                amount=amount,
-            )
-        except local.LocalError as exc:
-            self.workbench.notify(exc.code)
-            return
-        await self.workbench.after_local_change(card.id, "card.moved", status=f"funnel.{to_status}")
+        if await self._change(local.move_funnel, to_status=to_status, amount=amount):
+            await self._changed("card.moved", status=f"funnel.{to_status}")
 
     async def assign(self, to_user_id: str, reason: str) -> None:
-        card = self.state.card
-        if card is None:
-            return
         name = next((m.name for m in self.state.marketers if m.id == to_user_id), "")
-        try:
-            await asyncio.to_thread(
-                local.assign,
-                self.workbench.store,
-                self.workbench.scope,
-                prospect_id=card.id,
-                to_user_id=to_user_id,
-                reason=reason.strip(),
-            )
-        except local.LocalError as exc:
-            self.workbench.notify(exc.code)
-            return
-        await self.workbench.after_local_change(card.id, "card.assigned", name=name)
+        if await self._change(local.assign, to_user_id=to_user_id, reason=reason.strip()):
+            await self._changed("card.assigned", name=name)
 
     async def claim(self) -> None:
+        if await self._change(local.claim):
+            await self._changed("card.claimed")
+
+    async def _change(self, write: Callable[..., object], **values: object) -> bool:
+        """Save one change to the card's prospect on the device (with its outbox row);
+        False, with the reason shown, when the device refuses it."""
         card = self.state.card
         if card is None:
-            return
+            return False
+        workbench = self.workbench
         try:
             await asyncio.to_thread(
-                local.claim, self.workbench.store, self.workbench.scope, prospect_id=card.id
+                write, workbench.store, workbench.scope, prospect_id=card.id, **values
             )
         except local.LocalError as exc:
-            self.workbench.notify(exc.code)
-            return
-        await self.workbench.after_local_change(card.id, "card.claimed")
+            workbench.notify(exc.code)
+            return False
+        return True
+
+    async def _changed(self, notice: str, **params: object) -> None:
+        card = self.state.card
+        if card is not None:
+            await self.workbench.after_local_change(card.id, notice, **params)

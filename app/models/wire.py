@@ -25,7 +25,7 @@ EARLIEST = datetime(2000, 1, 1)  # before any whitelist: a device clock reset to
 CLOCK_SKEW = timedelta(days=1)  # how far a device clock may run ahead of the validating side
 DATE_HORIZON = timedelta(days=5 * 366)  # how far ahead a planned date may lie
 AMOUNT_LIMIT = 1_000_000_000  # 元; a disbursement column is INTEGER (< 2^31)
-SEQ_LIMIT = 2**63 - 1  # BIGINT
+SEQ_LIMIT = 2**31 - 1  # device_state.last_seq is INTEGER (PostgreSQL)
 
 
 def _not_before_2000_nor_ahead(value: datetime) -> datetime:

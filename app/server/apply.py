@@ -47,7 +47,7 @@ from app.models.sync import (
 )
 from app.server.changes import record_change
 from app.server.errors import Rejected
-from app.services.funnel import FunnelError, FunnelStatus, check_transition
+from app.services.funnel import FunnelStatus, handover, move_refusal
 from app.services.marketing import log_effect
 from app.services.policy import Action, AssigneeFacts, ProspectFacts, decide, decide_assignee
 from app.services.scope import Scope
@@ -200,16 +200,9 @@ def _funnel_move(session: Session, user: User, device_id: str, data: FunnelMoveP
         return ""
     prospect = _prospect(session, data.prospect_id)
     _allow(user, Action.MOVE, prospect)  # the funnel then judges the step, recorded either way
-    code = ""
-    if data.to_status == FunnelStatus.ASSIGNED:
-        code = "funnel.use_claim"
-    elif data.to_status == FunnelStatus.DISBURSED and data.amount is None:
-        raise Rejected("funnel.amount_required")
-    else:
-        try:
-            check_transition(prospect.status, data.to_status)
-        except FunnelError as exc:
-            code = exc.code
+    code = move_refusal(prospect.status, data.to_status, data.amount)
+    if code == "funnel.amount_required":
+        raise Rejected(code)  # a malformed request, not a step to record
     _add_event(
         session,
         data.event_id,
@@ -298,26 +291,28 @@ def _move(
 ) -> None:
     """Assign, re-assign or return to the pool, with its transfer and funnel event."""
     old_scope = (prospect.outlet_id, prospect.assignee_id)
-    to_outlet = (target.outlet_id if target else None) or prospect.outlet_id
+    after = handover(
+        prospect.status,
+        prospect.outlet_id,
+        target.id if target else None,
+        target.outlet_id if target else None,
+    )
     transfer = Transfer(
         id=transfer_id,
         prospect_id=prospect.id,
         from_user_id=prospect.assignee_id,
         to_user_id=target.id if target else None,
         from_outlet_id=prospect.outlet_id,
-        to_outlet_id=to_outlet,
+        to_outlet_id=after.outlet_id,
         by_user_id=actor.id,
         reason=reason,
         created_at=utcnow(),
     )
     session.add(transfer)
-    prospect.assignee_id = target.id if target else None
-    prospect.outlet_id = to_outlet
-    if target is not None and prospect.status == FunnelStatus.UNASSIGNED:
-        _add_event(
-            session, f"{transfer_id}-assign", prospect, actor, FunnelStatus.ASSIGNED, occurred_at
-        )
-        prospect.status = FunnelStatus.ASSIGNED
+    prospect.assignee_id, prospect.outlet_id = after.assignee_id, after.outlet_id
+    if after.status != prospect.status:  # taken from the pool: its funnel event
+        _add_event(session, f"{transfer_id}-assign", prospect, actor, after.status, occurred_at)
+        prospect.status = after.status
     session.flush()
     record_change(session, "transfer", transfer.id, prospect_id=prospect.id)
     _touch(session, prospect, old_scope)

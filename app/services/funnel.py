@@ -11,6 +11,8 @@ the central store judges every move against the status it holds, in its own orde
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from app.models.prospect import FunnelStatus
 
 __all__ = [
@@ -99,3 +101,39 @@ def next_steps(current: str) -> list[FunnelStatus]:
 
 def needs_amount(target: str) -> bool:
     return parse_status(target) == FunnelStatus.DISBURSED
+
+
+def move_refusal(current: str, target: str, amount: int | None = None) -> str:
+    """Why a requested move may not happen, or "" when it may: the one judgement of a
+    move, asked by the device before it saves and by the central store before it applies."""
+    if target == FunnelStatus.ASSIGNED:
+        return "funnel.use_claim"  # only a claim or an assignment moves a prospect there
+    if needs_amount(target) and not amount:
+        return "funnel.amount_required"
+    try:
+        check_transition(current, target)
+    except FunnelError as exc:
+        return exc.code
+    return ""
+
+
+@dataclass(frozen=True)
+class Handover:
+    """Where a prospect stands once it is handed over."""
+
+    assignee_id: str | None
+    outlet_id: str | None
+    status: str
+
+
+def handover(
+    status: str, outlet_id: str | None, to_user_id: str | None, to_outlet_id: str | None
+) -> Handover:
+    """A prospect handed to a marketer (None: back to the pool) moves to their outlet, and
+    out of ``unassigned`` when someone takes it; nothing else changes."""
+    taken = to_user_id is not None and status == FunnelStatus.UNASSIGNED
+    return Handover(
+        assignee_id=to_user_id,
+        outlet_id=to_outlet_id or outlet_id,
+        status=FunnelStatus.ASSIGNED if taken else status,
+    )

@@ -25,7 +25,7 @@ from app.models.sync import (
     MutationKind,
     RevealPayload,
 )
-from app.services.funnel import FunnelError, FunnelStatus, check_transition
+from app.services.funnel import handover, move_refusal
 from app.services.marketing import log_effect
 from app.services.policy import Action, AssigneeFacts, ProspectFacts, decide, decide_assignee
 from app.services.scope import Scope
@@ -85,8 +85,6 @@ def move_funnel(
     occurred_at: datetime | None = None,
 ) -> str:
     """Change a prospect's status locally (checked by policy and funnel) and queue it."""
-    if to_status == FunnelStatus.DISBURSED and not amount:
-        raise LocalError("funnel.amount_required")
     move = _build(
         FunnelMovePayload,
         event_id=new_id(),
@@ -98,12 +96,9 @@ def move_funnel(
     with store.transaction() as conn:
         facts = _require_prospect(conn, prospect_id)
         _allow(actor, Action.MOVE, facts)
-        if move.to_status == FunnelStatus.ASSIGNED:
-            raise LocalError("funnel.use_claim")
-        try:
-            check_transition(facts.status, move.to_status)
-        except FunnelError as exc:
-            raise LocalError(exc.code) from exc
+        refusal = move_refusal(facts.status, move.to_status, move.amount)
+        if refusal:
+            raise LocalError(refusal)
         conn.execute(
             text("UPDATE prospect SET status = :s WHERE id = :id"),
             {"s": move.to_status, "id": prospect_id},
@@ -122,7 +117,7 @@ def claim(store: DeviceStore, actor: Scope, *, prospect_id: str) -> None:
         if facts.assignee_id == actor.user_id:
             return  # as the store answers a repeated claim
         _allow(actor, Action.CLAIM, facts)
-        _hand_over(conn, prospect_id, actor.user_id, actor.outlet_id)
+        _hand_over(conn, prospect_id, facts, actor.user_id, actor.outlet_id)
         _enqueue(conn, MutationKind.PROSPECT_CLAIM, prospect_id, payload)
 
 
@@ -145,7 +140,7 @@ def assign(
         decision = decide_assignee(actor, target)
         if not decision:
             raise LocalError(decision.code)
-        _hand_over(conn, prospect_id, to_user_id, target.outlet_id if target else None)
+        _hand_over(conn, prospect_id, facts, to_user_id, target.outlet_id if target else None)
         _enqueue(conn, MutationKind.PROSPECT_ASSIGN, prospect_id, payload)
 
 
@@ -209,17 +204,17 @@ def _require_user(conn: Connection, user_id: str) -> AssigneeFacts:
 
 
 def _hand_over(
-    conn: Connection, prospect_id: str, user_id: str | None, outlet_id: str | None
+    conn: Connection,
+    prospect_id: str,
+    facts: ProspectFacts,
+    user_id: str | None,
+    outlet_id: str | None,
 ) -> None:
-    """As the store moves a prospect: to the new assignee (and their outlet), and out of
-    ``unassigned`` when someone takes it."""
+    """As the store hands a prospect over (``funnel.handover``)."""
+    after = handover(facts.status, facts.outlet_id, user_id, outlet_id)
     conn.execute(
-        text(
-            "UPDATE prospect SET assignee_id = :u, outlet_id = coalesce(:o, outlet_id),"
-            " status = CASE WHEN :u IS NOT NULL AND status = 'unassigned' THEN 'assigned'"
-            " ELSE status END WHERE id = :id"
-        ),
-        {"u": user_id, "o": outlet_id, "id": prospect_id},
+        text("UPDATE prospect SET assignee_id = :u, outlet_id = :o, status = :s WHERE id = :id"),
+        {"u": after.assignee_id, "o": after.outlet_id, "s": after.status, "id": prospect_id},
     )
 
 

@@ -27,7 +27,9 @@ def _timeline_item(item: TimelineItem, lang: str) -> ft.Control:
             )
         icon = ft.Icons.CHAT
     elif item.kind == "status":
-        title = f"{t(f'funnel.{item.from_status}', lang)} → {t(f'funnel.{item.to_status}', lang)}"
+        title = f"→ {t(f'funnel.{item.to_status}', lang)}"
+        if item.from_status:  # unknown for a move made offline after a claim not yet synced
+            title = f"{t(f'funnel.{item.from_status}', lang)} {title}"
         lines = []
         if item.applied is False:
             lines.append(t("card.not_applied", lang, reason=t(item.reason_code, lang)))
@@ -84,8 +86,8 @@ def CardScreen() -> ft.Control:
         return ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, expand=True)
 
     async def call(_e: ft.Event) -> None:
-        await cards.reveal("phone")
-        await ft.UrlLauncher().launch_url(f"tel:{card.phone}")
+        if await cards.reveal("phone"):  # audited first; a refused reveal dials nothing
+            await ft.UrlLauncher().launch_url(f"tel:{card.phone}")
 
     def show_on_map(_e: ft.Event) -> None:
         workbench.map.focus(card.id)  # the map centres on it, with its neighbours
@@ -175,12 +177,11 @@ def CardScreen() -> ft.Control:
             on_click=lambda _e: page.run_task(cards.claim),
         )
         buttons.append(_button("claim", claim))
-    buttons.append(
-        _button(
-            "call",
-            ft.FilledButton(t("card.call", lang), icon=ft.Icons.PHONE, on_click=call, height=48),
+    if actions.reveal:
+        call_button = ft.FilledButton(
+            t("card.call", lang), icon=ft.Icons.PHONE, on_click=call, height=48
         )
-    )
+        buttons.append(_button("call", call_button))
     if actions.log:
         write_log = ft.FilledButton(
             t("card.write_log", lang),

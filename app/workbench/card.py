@@ -69,7 +69,8 @@ class CardController:
         self._reads = LatestRead()
 
     def clear(self) -> None:
-        self.state.card, self.state.timeline = None, []
+        s = self.state
+        s.card, s.timeline, s.actions, s.marketers = None, [], CardActions(), []
 
     async def open(self, prospect_id: str) -> None:
         """Read the card; changes not yet uploaded show in the timeline, marked pending."""
@@ -90,7 +91,7 @@ class CardController:
             s.revealed = frozenset()
         s.actions = self._actions(found.card)
         s.card, s.timeline = found.card, found.timeline
-        if s.actions.assign and not s.marketers:
+        if s.actions.assign:  # the outlet's people, as of the last sync
             await self.load_marketers()
 
     def _actions(self, card: ProspectCard | None) -> CardActions:
@@ -119,33 +120,41 @@ class CardController:
         current = card.assignee_id if card else None
         return [m for m in self.state.marketers if m.id != current]
 
-    async def reveal(self, field_name: str) -> None:
-        """Show a masked phone number or credit code; the reveal is audited."""
-        if await self._change(local.record_reveal, field=field_name):
+    async def reveal(self, field_name: str) -> bool:
+        """Show a masked phone number or credit code; the reveal is audited. False when
+        the device refuses it (the reason shows as a notice)."""
+        pid = await self._change(local.record_reveal, field=field_name)
+        if pid is None:
+            return False
+        if self.state.card is not None and self.state.card.id == pid:
             self.state.revealed = self.state.revealed | {field_name}
-            await self._changed("card.revealed")
+        await self.workbench.after_local_change(pid, "card.revealed")
+        return True
 
     async def move(self, to_status: str, amount_text: str = "") -> None:
         """Ask for a status change; the amount (yuan, digits) when the step needs one."""
         amount = int(amount_text) if amount_text.strip().isdigit() else None
-        if await self._change(local.move_funnel, to_status=to_status, amount=amount):
-            await self._changed("card.moved", status=f"funnel.{to_status}")
+        pid = await self._change(local.move_funnel, to_status=to_status, amount=amount)
+        if pid is not None:
+            await self.workbench.after_local_change(pid, "card.moved", status=f"funnel.{to_status}")
 
     async def assign(self, to_user_id: str, reason: str) -> None:
         name = next((m.name for m in self.state.marketers if m.id == to_user_id), "")
-        if await self._change(local.assign, to_user_id=to_user_id, reason=reason.strip()):
-            await self._changed("card.assigned", name=name)
+        pid = await self._change(local.assign, to_user_id=to_user_id, reason=reason.strip())
+        if pid is not None:
+            await self.workbench.after_local_change(pid, "card.assigned", name=name)
 
     async def claim(self) -> None:
-        if await self._change(local.claim):
-            await self._changed("card.claimed")
+        pid = await self._change(local.claim)
+        if pid is not None:
+            await self.workbench.after_local_change(pid, "card.claimed")
 
-    async def _change(self, write: Callable[..., object], **values: object) -> bool:
-        """Save one change to the card's prospect on the device (with its outbox row);
-        False, with the reason shown, when the device refuses it."""
+    async def _change(self, write: Callable[..., object], **values: object) -> str | None:
+        """Save one change to the shown card's prospect on the device (with its outbox row);
+        its id, or None, with the reason shown, when the device refuses it."""
         card = self.state.card
         if card is None:
-            return False
+            return None
         workbench = self.workbench
         try:
             await asyncio.to_thread(
@@ -153,10 +162,5 @@ class CardController:
             )
         except local.LocalError as exc:
             workbench.notify(exc.code)
-            return False
-        return True
-
-    async def _changed(self, notice: str, **params: object) -> None:
-        card = self.state.card
-        if card is not None:
-            await self.workbench.after_local_change(card.id, notice, **params)
+            return None
+        return card.id

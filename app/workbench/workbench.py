@@ -145,7 +145,7 @@ class Workbench:
         self.state.session = None
         self.whitelist.clear()
         self.card.clear()
-        self.state.progress = self.engine.snapshot_progress()
+        self.state.progress = await asyncio.to_thread(self.engine.snapshot_progress)
         return True
 
     # -- sync --------------------------------------------------------------------------------
@@ -186,9 +186,12 @@ class Workbench:
         task.add_done_callback(self._background.discard)
 
     async def after_local_change(self, prospect_id: str, notice: str, **params: object) -> None:
-        """A change saved on the device: show it on the card and the list, and say so."""
-        self.state.progress = self.engine.snapshot_progress()
-        await self.card.open(prospect_id)
+        """A change saved on the device: show it on its card (if that card is still the one
+        shown) and the list, count it as pending, and say so."""
+        self.state.progress = await asyncio.to_thread(self.engine.snapshot_progress)
+        shown = self.card.state.card
+        if shown is None or shown.id == prospect_id:
+            await self.card.open(prospect_id)
         await self.whitelist.refresh(keep_shown=True)
         self.notify(notice, **params)
 

@@ -11,8 +11,11 @@ from app.services.funnel import (
     MAIN_LINE,
     FunnelError,
     FunnelStatus,
+    Handover,
     can_transition,
     check_transition,
+    handover,
+    move_refusal,
     needs_amount,
     next_steps,
     rank,
@@ -133,3 +136,26 @@ def test_rank_orders_the_main_line_and_puts_closed_last() -> None:
 
 def test_only_disbursement_needs_an_amount() -> None:
     assert [s for s in FunnelStatus if needs_amount(s)] == [S.DISBURSED]
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "amount", "code"),
+    [
+        ("assigned", "contacted", None, ""),
+        ("unassigned", "assigned", None, "funnel.use_claim"),
+        ("approved", "disbursed", None, "funnel.amount_required"),
+        ("approved", "disbursed", 0, "funnel.amount_required"),
+        ("approved", "disbursed", 500_000, ""),
+        ("interested", "contacted", None, "funnel.backwards"),
+        ("invalid", "declined", None, "funnel.closed"),
+    ],
+)
+def test_one_judgement_of_a_move_for_device_and_store(current, target, amount, code):
+    assert move_refusal(current, target, amount) == code
+
+
+def test_a_handover_takes_a_pool_prospect_to_the_marketer_and_their_outlet():
+    taken = handover("unassigned", "outlet-a", "m3", "outlet-b")
+    assert taken == Handover(assignee_id="m3", outlet_id="outlet-b", status="assigned")
+    back = handover("interested", "outlet-a", None, None)  # to the pool: progress is kept
+    assert back == Handover(assignee_id=None, outlet_id="outlet-a", status="interested")

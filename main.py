@@ -104,7 +104,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 
     from app.demo import DEMO_MARKETER, DEMO_PASSWORD
     from app.views.app import build_main
-    from app.views.theme import write_web_font_manifest
+    from app.web_client import write_web_font_manifest
 
     store_url = f"http://127.0.0.1:{args.store_port}"
     settings = _settings(database_url=args.db, server_url=store_url)

@@ -169,6 +169,8 @@ MESSAGES: dict[str, str] = {
     "log.error.date": "Use the format YYYY-MM-DD",
     "log.error.date_past": "The next follow-up cannot be before today",
     "log.error.position": "No valid check-in position; try again in a moment",
+    "log.error.clock": "This device's clock is wrong; set the time and save again",
+    "log.error.invalid": "The log is not valid; check it and save again",
     "log.error.date_far": "The next follow-up must be within five years",
     "log.error.note": "The note is limited to 500 characters",
     "followups.title": "Follow-ups",

@@ -177,6 +177,8 @@ MESSAGES: dict[str, str] = {
     "log.error.date": "日期格式应为 YYYY-MM-DD",
     "log.error.date_past": "下次跟进日期不能早于今天",
     "log.error.position": "无法取得有效的签到位置，请稍后重试",
+    "log.error.clock": "本机时间不正确，请校准手机时间后再保存",
+    "log.error.invalid": "日志内容不符合要求，请检查后再保存",
     "log.error.date_far": "下次跟进日期太远，请选五年以内的日期",
     "log.error.note": "备注不能超过 500 字",
     # follow-ups

@@ -36,28 +36,32 @@ def LogScreen() -> ft.Control:
     follow_up, set_follow_up = ft.use_state("")
     errors, set_errors = ft.use_state({})
     fix, set_fix = ft.use_state(None)  # the device's (lat, lon), when it gives one
+    locating, set_locating = ft.use_state(True)  # until the device answers (or gives up)
     saving, set_saving = ft.use_state(False)
 
     async def locate() -> None:
         await workbench.log.prepare(pid)
         set_fix(await device_position())
+        set_locating(False)
 
     ft.use_effect(locate, [pid])
     card = cards.card if cards.card is not None and cards.card.id == pid else None
-    spot = check_in(card, fix)
+    spot = None if locating else check_in(card, fix)
 
     async def save(_e: ft.Event) -> None:
         set_saving(True)
-        problems = await workbench.log.save(
-            pid,
-            channel=channel,
-            outcome=outcome,
-            note=note_text,
-            next_follow_up=follow_up,
-            where=spot,
-        )
+        try:
+            problems = await workbench.log.save(
+                pid,
+                channel=channel,
+                outcome=outcome,
+                note=note_text,
+                next_follow_up=follow_up,
+                where=spot,
+            )
+        finally:
+            set_saving(False)
         set_errors(problems)
-        set_saving(False)
         if not problems:
             page.navigate(f"/prospect/{pid}")
 

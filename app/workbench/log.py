@@ -97,9 +97,19 @@ class LogController:
             await asyncio.to_thread(
                 local.record_log, self.workbench.store, self.workbench.scope, log
             )
-        except ValidationError:  # the form's checks passed: only the position can be off
-            return {"form": "log.error.position"}
+        except ValidationError as exc:  # past the form's checks: the position or the clock
+            return {"form": _refusal(exc)}
         except local.LocalError as exc:
             return {"form": exc.code}
         await self.workbench.after_local_change(prospect_id, "log.saved")
         return {}
+
+
+def _refusal(exc: ValidationError) -> str:
+    """The i18n code for what the wire model refused of a log the form had accepted."""
+    fields = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+    if fields & {"lat", "lon"}:
+        return "log.error.position"
+    if "occurred_at" in fields:
+        return "log.error.clock"
+    return "log.error.invalid"

@@ -14,7 +14,8 @@ from fontTools.ttLib import TTFont
 
 from app.demo import generate
 from app.i18n import CATALOGUES
-from app.views.theme import FONT_FAMILY, FONTS, write_web_font_manifest
+from app.views.theme import FONT_FAMILY, FONTS
+from app.web_client import write_web_font_manifest
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 

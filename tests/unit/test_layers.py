@@ -25,6 +25,7 @@ def test_every_import_contract_holds():
         ("app/services/funnel.py", "import flet"),
         ("app/sync/engine.py", "import app.server.apply"),
         ("app/services/masking.py", "import app.workbench"),
+        ("app/services/policy.py", "from sqlalchemy import text"),
     ],
 )
 def test_a_screen_or_rule_that_reaches_past_its_layer_fails_the_contracts(

@@ -166,7 +166,14 @@ def test_every_mutation_kind_names_its_payload_model() -> None:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"seq": 0}, {"seq": 2**31}, {"seq": 2**63}, {"kind": "log.delete"}, {"id": ""}, {"id": "m\x00"}],
+    [
+        {"seq": 0},
+        {"seq": 2**31},
+        {"seq": 2**63},
+        {"kind": "log.delete"},
+        {"id": ""},
+        {"id": "m\x00"},
+    ],
     ids=repr,
 )
 def test_a_mutation_envelope_out_of_bounds_is_refused(changes: dict[str, Any]) -> None:

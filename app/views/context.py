@@ -22,5 +22,5 @@ def use_workbench() -> Workbench:
 
 def use_observed(state: S) -> S:
     """Re-render the calling component whenever the observable ``state`` changes."""
-    value, _ = ft.use_state(lambda: state)
-    return value
+    value, _ = ft.use_state(lambda: state)  # type: ignore[arg-type,return-value]
+    return value  # use_state subscribes its component to an observable value

@@ -181,7 +181,7 @@ def WhitelistScreen() -> ft.Control:
                 label=ft.Text(label, size=12),
                 selected=f.batch == b.id,
                 bgcolor=ft.Colors.ERROR_CONTAINER if urgent else None,
-                on_select=lambda _e: page.run_task(lists.toggle, "batch", b.id),
+                on_select=lambda _e: page.run_task(lists.toggle_batch, b.id),
             ),
         )
 
@@ -226,7 +226,7 @@ def WhitelistScreen() -> ft.Control:
             _chip(
                 f"{t(f'funnel.{s}', lang)} {n}",
                 f.status == s,
-                lambda _e, s=s: page.run_task(lists.toggle, "status", s),
+                lambda _e, s=s: page.run_task(lists.toggle_status, s),
             )
             for s, n in sorted(state.status_counts.items(), key=lambda kv: -kv[1])
         ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import flet as ft
 from sqlalchemy import Connection
@@ -44,6 +44,20 @@ class WhitelistFilters:
     origin: tuple[float, float] | None = None  # my position; None: the outlet's
 
 
+class FilterChanges(TypedDict, total=False):
+    """Any of ``WhitelistFilters``' fields, for ``set_filters``."""
+
+    text: str
+    scope: ViewScope
+    status: str
+    sort: str
+    due: bool
+    batch: str
+    industry: str
+    near: bool
+    origin: tuple[float, float] | None
+
+
 @ft.observable
 @dataclass
 class WhitelistState:
@@ -79,17 +93,20 @@ class WhitelistController:
     def clear(self) -> None:
         self.state.rows, self.state.total, self.state.loading = [], 0, True
 
-    async def set_filters(self, **changes: object) -> None:
+    async def set_filters(self, **changes: Unpack[FilterChanges]) -> None:
         """Change some filters (``text="…"``, ``due=True``, …) and read the list again."""
-        self.state.filters = replace(self.state.filters, **changes)  # type: ignore[arg-type]
+        self.state.filters = replace(self.state.filters, **changes)
         if "text" in changes:
             self.search_draft = None
         await self.refresh()
 
-    async def toggle(self, name: str, value: str) -> None:
-        """A chip: pick ``value`` for filter ``name``, or drop it when already picked."""
-        current = getattr(self.state.filters, name)
-        await self.set_filters(**{name: "" if current == value else value})
+    async def toggle_status(self, status: str) -> None:
+        """A status chip: show only that status, or every one when it was picked."""
+        await self.set_filters(status="" if self.state.filters.status == status else status)
+
+    async def toggle_batch(self, batch_id: str) -> None:
+        """A batch badge: show only that batch, or every one when it was picked."""
+        await self.set_filters(batch="" if self.state.filters.batch == batch_id else batch_id)
 
     async def refresh(self, *, keep_shown: bool = False) -> None:
         """Read the list again; ``keep_shown`` keeps as many rows as are on screen."""
@@ -108,11 +125,13 @@ class WhitelistController:
         text_index = self.workbench.store.text_index
 
         def read(conn: Connection) -> _Read:
-            where = {"scope": query.scope, "user_id": query.user_id, "outlet_id": query.outlet_id}
+            scope, user_id, outlet_id = query.scope, query.user_id, query.outlet_id
             return _Read(
                 page=query_whitelist(conn, query, text_index=text_index),
-                batches=batch_badges(conn, query.today, **where),
-                industries=industries(conn, **where),
+                batches=batch_badges(
+                    conn, query.today, scope=scope, user_id=user_id, outlet_id=outlet_id
+                ),
+                industries=industries(conn, scope=scope, user_id=user_id, outlet_id=outlet_id),
             )
 
         ticket = self._reads.begin()

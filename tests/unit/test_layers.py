@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from importlinter.cli import lint_imports
+from mypy import api as mypy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,3 +42,18 @@ def test_a_screen_or_rule_that_reaches_past_its_layer_fails_the_contracts(
     for name in [m for m in sys.modules if m == "app" or m.startswith("app.")]:
         monkeypatch.delitem(sys.modules, name)  # grimp finds the copy, not the imported app
     assert lint_imports(config_filename=str(tmp_path / "pyproject.toml"), no_cache=True) == 1
+
+
+def test_the_application_layer_and_the_rules_type_check():
+    """Typed state and use cases (no ``Any``), and rules over plain values, as mypy sees them."""
+    out, err, status = mypy.run(
+        [
+            "--ignore-missing-imports",
+            "--follow-imports=silent",
+            "--cache-dir=/dev/null",
+            str(ROOT / "app" / "workbench"),
+            str(ROOT / "app" / "services"),
+            str(ROOT / "app" / "views" / "context.py"),
+        ]
+    )
+    assert status == 0, out + err

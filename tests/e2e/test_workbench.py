@@ -159,6 +159,10 @@ def test_a_marketers_day(workbench_login, central, browser):
         wait_for_text(page, f"跟进 {in_three_days.month}月{in_three_days.day}日")
         wait_for_text(page, "待上传")
 
+        # a status change shows in the timeline at once, before any upload
+        semantic(page, "move-contacted").click()
+        wait_for_text(page, "已分配 → 已触达")
+
         # sync: the pending line goes, the store has the log once, and the audited reveal
         wait_sync_idle(page)
         semantic(page, "sync").click()
@@ -177,6 +181,11 @@ def test_a_marketers_day(workbench_login, central, browser):
                 {"p": target["id"]},
             ).scalar_one()
         assert [str(row[0]) for row in logs] == [in_three_days.isoformat()]  # once, dated
+        with central.engine.connect() as conn:
+            status = conn.execute(
+                text("SELECT status FROM prospect WHERE id = :p"), {"p": target["id"]}
+            ).scalar_one()
+        assert status == "contacted"
         assert reveals >= 1
 
         # performance counts the contact

@@ -4,7 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench serve lint fmt clean
+.PHONY: run test bench soak serve lint fmt clean
+RUNS ?= 100
+DB ?= sqlite
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +22,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# the fault harness over many seeds: make soak RUNS=1000 DB=postgresql
+soak: $(STAMP)
+	$(PY) -m tests.fault.soak --runs $(RUNS) --db $(DB)
 
 serve: $(STAMP)
 	$(PY) main.py serve

@@ -38,14 +38,17 @@ class World:
         return [p for p in self.prospects if p["outlet_id"] == outlet_id and not p["assignee_id"]]
 
 
-def build_world(engine: Engine, *, per_marketer: int = 5, pool: int = 3) -> World:
-    """Outlet A: marketers M1, M2 and manager G1; outlet B: marketer M3; admin A1."""
+def build_world(engine: Engine, *, per_marketer: int = 5, pool: int = 3, prefix: str = "") -> World:
+    """Outlet A: marketers M1, M2 and manager G1; outlet B: marketer M3; admin A1.
+
+    ``prefix`` goes before every employee number and outlet code, so several worlds can
+    live in one store (``users`` stays keyed by the plain number, e.g. "M1")."""
     now = utcnow()
     a, b = new_id(), new_id()
     outlets = [
         dict(
             id=a,
-            code="T-001",
+            code=f"{prefix}T-001",
             name="测试汇川网点",
             tier="flagship",
             branch_name="汇川支行",
@@ -55,7 +58,7 @@ def build_world(engine: Engine, *, per_marketer: int = 5, pool: int = 3) -> Worl
         ),
         dict(
             id=b,
-            code="T-002",
+            code=f"{prefix}T-002",
             name="测试红花岗网点",
             tier="general",
             branch_name="红花岗支行",
@@ -74,7 +77,7 @@ def build_world(engine: Engine, *, per_marketer: int = 5, pool: int = 3) -> Worl
     ]:
         world.users[no] = dict(
             id=new_id(),
-            employee_no=no,
+            employee_no=f"{prefix}{no}",
             name=name,
             role=role,
             outlet_id=outlet,

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.i18n import t
 from app.models.sync import ErrorBody
+from app.server.observe import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(code, exc.status_code, detail=str(exc.detail))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_req: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return error_response("server.error", 500)
+    async def _unexpected(req: Request, exc: Exception) -> JSONResponse:
+        # Runs outside the request's middleware (Starlette's outermost layer): the
+        # request id comes from the request's state, for the log and the answer.
+        request_id = getattr(req.state, "request_id", None)
+        log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
+        answer = error_response("server.error", 500)
+        if request_id:
+            answer.headers[REQUEST_ID_HEADER] = request_id
+        return answer

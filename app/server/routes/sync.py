@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.models.sync import (
@@ -41,13 +41,23 @@ def pull_changes(
     "/push", response_model=PushResponse, responses=error_responses(400, 401, 413, 422, 426)
 )
 def push_changes(
-    body: PushRequest, user: CurrentUser, engine: EngineDep, settings: SettingsDep, _v: ProtocolDep
+    request: Request,
+    body: PushRequest,
+    user: CurrentUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+    _v: ProtocolDep,
 ) -> PushResponse:
     """Apply outbox mutations exactly once, each applied or rejected with a reason."""
     if len(body.mutations) > settings.push_batch_limit:
         raise StoreError("request.invalid", 413, detail="too many mutations in one push")
     with write_session(engine) as session:
-        return apply_push(session, user=user, device_id=body.device_id, mutations=body.mutations)
+        answer = apply_push(session, user=user, device_id=body.device_id, mutations=body.mutations)
+    # Counted once committed: a push that failed to commit answered nothing.
+    request.app.state.metrics.observe_push(
+        device_id=body.device_id, mutations=body.mutations, answer=answer
+    )
+    return answer
 
 
 @router.get(

@@ -29,11 +29,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.server.app import create_app
+    from app.server.observe import configure_json_logging
 
     settings = _settings(database_url=args.db)
+    configure_json_logging()  # one JSON line per request, with its request id
     app = create_app(settings)
     print(f"中心库 central store: http://{args.host}:{args.port}  (OpenAPI: /docs, /openapi.json)")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    # uvicorn's own access lines would repeat ours without the request id or route.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
 
 
 def cmd_demo_data(args: argparse.Namespace) -> None:
@@ -78,6 +81,8 @@ def _start_store_in_background(settings, port: int) -> None:  # type: ignore[no-
     from app.server.app import create_app
 
     app = create_app(settings)
+    # The embedded store shares the workbench's console: its per-request lines are noise there.
+    logging.getLogger("app.server.access").setLevel(logging.WARNING)
     engine = app.state.engine
     if is_empty(engine):
         print("首次运行：正在生成演示数据… (first run: creating demo data)")

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = 12 * 60
     pull_page_size: int = 5000
     push_batch_limit: int = 500
+    # GET /metrics: with a token, whoever bears it; without, only clients on this machine
+    metrics_token: str = ""
 
     # workbench (device)
     server_url: str = "http://127.0.0.1:8765"

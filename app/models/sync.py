@@ -116,8 +116,45 @@ class ChecksumResponse(BaseModel):
     entities: dict[str, EntityChecksum]
 
 
+class EntityPage(BaseModel):
+    """One entity's rows in a pull page, columnar: ``rows`` follow ``columns``."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    deletes: list[str]
+
+
+class PullProgress(BaseModel):
+    done: int
+    total: int
+
+
+class PullPage(BaseModel):
+    """A pull answer; the store writes it as JSON itself (speed), this model documents it."""
+
+    cursor: str
+    has_more: bool
+    snapshot: bool
+    progress: PullProgress
+    entities: dict[str, EntityPage]
+
+
+class PositionResponse(BaseModel):
+    cursor_seq: int | None  # None: the cursor is still inside a snapshot
+    high: int
+    up_to_date: bool
+
+
+class HealthResponse(BaseModel):
+    status: str
+    database: str
+    protocol: int
+    min_protocol: int
+
+
 class LoginRequest(BaseModel):
-    employee_no: str = Field(min_length=1, max_length=32)
+    # No control characters: PostgreSQL refuses NUL in a query, so it must fail here (422).
+    employee_no: str = Field(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")
     password: str = Field(min_length=1, max_length=128)
 
 

@@ -7,7 +7,8 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.server.db import make_engine, migrate
 from app.server.errors import install_error_handlers
-from app.server.routes import auth, health, stats, sync
+from app.server.observe import Metrics, RequestTelemetry
+from app.server.routes import auth, health, metrics, stats, sync
 
 
 def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
@@ -17,9 +18,13 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app = FastAPI(title="普惠营销工作台 中心库 (Puhui central store)", version="1")
     app.state.settings = settings
     app.state.engine = engine
+    # Its own registry: several apps in one process (tests) must not count together.
+    app.state.metrics = Metrics()
+    app.add_middleware(RequestTelemetry, metrics=app.state.metrics)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(sync.router)
     app.include_router(stats.router)
+    app.include_router(metrics.router)
     return app

@@ -12,6 +12,7 @@ from app.config import Settings
 from app.models import User
 from app.models.sync import MIN_PROTOCOL_VERSION, PROTOCOL_HEADER
 from app.server.errors import StoreError
+from app.server.observe import note_user
 from app.server.scope import Scope
 from app.server.security import TokenError, read_token
 
@@ -61,6 +62,7 @@ def get_current_user(
         if user is None or not user.active:
             raise StoreError("auth.token_invalid", 401)
         session.expunge(user)
+    note_user(user.id)  # the request's log line names its user
     return user
 
 

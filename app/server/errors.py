@@ -1,11 +1,16 @@
 """The store's errors: each has a code (an i18n key) and answers as JSON.
 
 {"code": "auth.invalid_credentials", "message": "员工号或密码错误"}
+
+Every error the API answers has that one body (``ErrorBody``), validation errors
+included; routes declare the statuses they may answer with ``error_responses``, so
+``/openapi.json`` documents each status a client can meet.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,8 +18,29 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.i18n import t
+from app.models.sync import ErrorBody
+from app.server.observe import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
+
+# What each error status means on this API, for /openapi.json.
+ERROR_STATUSES: dict[int, str] = {
+    400: "The body is not readable JSON (e.g. not UTF-8): `request.invalid`",
+    401: "No valid bearer token, or a wrong password: `auth.*`",
+    403: "The account is disabled, or the action is not the user's to take: `auth.*`",
+    409: "The sync cursor is unknown, damaged or of another scope: `sync.cursor_invalid`",
+    413: "Too many mutations in one push: `request.invalid`",
+    422: "A parameter or the body breaks the wire model: `request.invalid`",
+    426: "The `X-Puhui-Protocol` header is missing or too old: `protocol.too_old`",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route that may answer these error statuses."""
+    return {
+        status: {"model": ErrorBody, "description": ERROR_STATUSES[status]}
+        for status in sorted(statuses)
+    }
 
 
 class StoreError(Exception):
@@ -54,6 +80,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(code, exc.status_code, detail=str(exc.detail))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_req: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return error_response("server.error", 500)
+    async def _unexpected(req: Request, exc: Exception) -> JSONResponse:
+        # Runs outside the request's middleware (Starlette's outermost layer): the
+        # request id comes from the request's state, for the log and the answer.
+        request_id = getattr(req.state, "request_id", None)
+        log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
+        answer = error_response("server.error", 500)
+        if request_id:
+            answer.headers[REQUEST_ID_HEADER] = request_id
+        return answer

@@ -9,14 +9,16 @@ from sqlmodel import Session
 from app.models import User
 from app.models.sync import LoginRequest, LoginResponse, SessionUser
 from app.server.deps import EngineDep, ProtocolDep, SettingsDep
-from app.server.errors import StoreError
+from app.server.errors import StoreError, error_responses
 from app.server.security import hash_password, issue_token, verify_password
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 _DUMMY_HASH = hash_password("not-a-password")
 
 
-@router.post("/login", response_model=LoginResponse)
+@router.post(
+    "/login", response_model=LoginResponse, responses=error_responses(400, 401, 403, 422, 426)
+)
 def login(body: LoginRequest, settings: SettingsDep, engine: EngineDep, _v: ProtocolDep):
     """Employee number + password → an expiring bearer token."""
     with Session(engine) as session:

@@ -24,6 +24,7 @@ from app.models.user import Role
 from app.queries.performance import branch_ranks, marketer_ids
 from app.server.db import read_session
 from app.server.deps import CurrentUser, EngineDep, ProtocolDep
+from app.server.errors import error_responses
 from app.services.clock import beijing_today
 
 RANKS_TTL = 60.0  # seconds a ranking is served before it is computed again
@@ -57,7 +58,7 @@ def _cache(request: Request) -> RankCache:
     return state.rank_cache
 
 
-@router.get("/ranks")
+@router.get("/ranks", responses=error_responses(401, 422, 426))
 def ranks(request: Request, user: CurrentUser, engine: EngineDep, _v: ProtocolDep) -> dict:
     """This user's rank among the branch's marketers, their outlet's among its outlets,
     and for a manager each of the outlet's marketers', for the week, month and quarter."""

@@ -2,20 +2,26 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from app.models.sync import ChecksumResponse, PushRequest, PushResponse
+from app.models.sync import (
+    ChecksumResponse,
+    PositionResponse,
+    PullPage,
+    PushRequest,
+    PushResponse,
+)
 from app.server import pull
 from app.server.apply import apply_push
 from app.server.db import read_session, write_session
 from app.server.deps import CurrentUser, EngineDep, ProtocolDep, SettingsDep, scope_of
-from app.server.errors import StoreError
+from app.server.errors import StoreError, error_responses
 
 router = APIRouter(prefix="/sync", tags=["sync"])
 
 
-@router.get("/pull")
+@router.get("/pull", responses={200: {"model": PullPage}, **error_responses(401, 409, 422, 426)})
 def pull_changes(
     user: CurrentUser,
     engine: EngineDep,
@@ -31,18 +37,32 @@ def pull_changes(
     return Response(body, media_type="application/json")
 
 
-@router.post("/push", response_model=PushResponse)
+@router.post(
+    "/push", response_model=PushResponse, responses=error_responses(400, 401, 413, 422, 426)
+)
 def push_changes(
-    body: PushRequest, user: CurrentUser, engine: EngineDep, settings: SettingsDep, _v: ProtocolDep
+    request: Request,
+    body: PushRequest,
+    user: CurrentUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+    _v: ProtocolDep,
 ) -> PushResponse:
     """Apply outbox mutations exactly once, each applied or rejected with a reason."""
     if len(body.mutations) > settings.push_batch_limit:
         raise StoreError("request.invalid", 413, detail="too many mutations in one push")
     with write_session(engine) as session:
-        return apply_push(session, user=user, device_id=body.device_id, mutations=body.mutations)
+        answer = apply_push(session, user=user, device_id=body.device_id, mutations=body.mutations)
+    # Counted once committed: a push that failed to commit answered nothing.
+    request.app.state.metrics.observe_push(
+        device_id=body.device_id, mutations=body.mutations, answer=answer
+    )
+    return answer
 
 
-@router.get("/checksum", response_model=ChecksumResponse)
+@router.get(
+    "/checksum", response_model=ChecksumResponse, responses=error_responses(401, 409, 422, 426)
+)
 def checksum(
     user: CurrentUser, engine: EngineDep, _v: ProtocolDep, cursor: str = Query(max_length=2000)
 ) -> ChecksumResponse:
@@ -59,10 +79,14 @@ def checksum(
     return ChecksumResponse.model_validate({"cursor_seq": high, "entities": entities})
 
 
-@router.get("/position")
-def position(user: CurrentUser, engine: EngineDep, _v: ProtocolDep, cursor: str) -> dict:
+@router.get(
+    "/position", response_model=PositionResponse, responses=error_responses(401, 409, 422, 426)
+)
+def position(
+    user: CurrentUser, engine: EngineDep, _v: ProtocolDep, cursor: str = Query(max_length=2000)
+) -> PositionResponse:
     """Whether a device at ``cursor`` has everything (a cheap "anything new?")."""
     with read_session(engine) as session:
         seq = pull.cursor_seq(cursor, scope_of(user))
         high = pull.high_water(session)
-    return {"cursor_seq": seq, "high": high, "up_to_date": seq is not None and seq >= high}
+    return PositionResponse(cursor_seq=seq, high=high, up_to_date=seq is not None and seq >= high)

@@ -37,6 +37,13 @@ MESSAGES: dict[str, str] = {
     "protocol.missing": "The request has no protocol version",
     "sync.cursor_invalid": "Sync position is no longer valid; data will be downloaded again",
     "mutation.invalid": "Incomplete or malformed data: {detail}",
+    "mutation.incident": "The central store could not process this change (incident {incident}); "
+    "an administrator has been notified",
+    "sync.seq_gap": "Changes arrived out of order; the central store expects number {expected} next",
+    "sync.seq_unknown": "The central store has no record of change number {seq}; it was not applied",
+    "sync.seq_gap_stuck": "The central store is waiting for a change this device no longer "
+    "holds; your records are kept on this device",
+    "transfer.duplicate": "This handover was already recorded once; it is not applied again",
     "mutation.unknown_kind": "Unsupported operation: {kind}",
     "prospect.not_found": "The prospect does not exist",
     "prospect.out_of_scope": "This prospect is no longer yours",

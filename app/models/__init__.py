@@ -10,6 +10,7 @@ from app.models.batch import BatchSource, WhitelistBatch
 from app.models.change import ChangeLog, DeviceState, MutationRecord
 from app.models.device import OutboxEntry, Rejection, SyncStateRow
 from app.models.funnel_event import FunnelEvent
+from app.models.incident import Incident
 from app.models.marketing_log import Channel, MarketingLog, Outcome
 from app.models.outlet import Outlet, OutletTier
 from app.models.prospect import Prospect
@@ -31,6 +32,7 @@ SERVER_TABLES = [
     ChangeLog.__table__,
     DeviceState.__table__,
     MutationRecord.__table__,
+    Incident.__table__,
 ]
 DEVICE_TABLES = [*DOMAIN_TABLES, OutboxEntry.__table__, SyncStateRow.__table__, Rejection.__table__]
 TABLES_BY_ENTITY = {t.name: t for t in DOMAIN_TABLES}
@@ -42,6 +44,7 @@ __all__ = [
     "Channel",
     "DeviceState",
     "FunnelEvent",
+    "Incident",
     "MarketingLog",
     "MutationRecord",
     "Outcome",

@@ -43,7 +43,7 @@ class DeviceState(SQLModel, table=True):
     __tablename__ = "device_state"
     device_id: str = Field(primary_key=True)
     user_id: str = Field(primary_key=True)
-    last_seq: int = 0
+    last_seq: int = Field(default=0, sa_type=BigInteger)  # up to wire.SEQ_LIMIT
     last_seen_at: NaiveDatetime | None = None
 
 

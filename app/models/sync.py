@@ -15,7 +15,16 @@ the cursor follows the change log. Cursors are opaque to the device.
 
 Push (``POST /sync/push``) sends outbox mutations in device order; each answer is
 ``applied`` or ``rejected`` with a code and message, and a replay of an already
-applied sequence gets its first answer again.
+applied sequence gets its first answer again. The store takes each device's (and
+user's) sequences without gaps: ``first_seq`` declares where the device's stream
+resumes (every lower sequence it held was answered, or discarded at sign-out, or
+belonged to another user of the device); a later gap is answered ``rejected`` with
+``sync.seq_gap`` and ``expected_seq``, records nothing, and the device keeps the
+mutation and sends again from ``expected_seq``. A sequence the stream passed without
+a record of it is answered ``sync.seq_unknown``, never ``applied``.
+
+Version 2 added ``first_seq`` and ``expected_seq``; a version-1 device would take a
+gap refusal for a final one, so it is told to update (426) and keeps its outbox.
 """
 
 from __future__ import annotations
@@ -30,8 +39,8 @@ from app.models.marketing_log import MarketingLogCreate
 from app.models.prospect import FunnelStatus
 from app.models.wire import SEQ_LIMIT, Amount, EntityId, OccurredAt, WireModel, free_text
 
-PROTOCOL_VERSION = 1
-MIN_PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+MIN_PROTOCOL_VERSION = 2  # 2: gap-free sequences (first_seq, expected_seq)
 PROTOCOL_HEADER = "X-Puhui-Protocol"
 
 # Entities a device receives, in snapshot order, with their wire columns.
@@ -91,6 +100,11 @@ class Mutation(BaseModel):
 class PushRequest(BaseModel):
     device_id: Annotated[EntityId, Field(min_length=8)]
     mutations: list[Mutation]
+    # The lowest sequence the device still holds; none below it will ever come.
+    first_seq: int | None = Field(default=None, ge=1, le=SEQ_LIMIT)
+
+
+SEQ_GAP = "sync.seq_gap"  # a result's code: send again from its expected_seq
 
 
 class MutationResult(BaseModel):
@@ -98,6 +112,7 @@ class MutationResult(BaseModel):
     status: MutationStatus
     code: str = ""
     message: str = ""
+    expected_seq: int | None = None  # with SEQ_GAP: the sequence the store takes next
 
 
 class PushResponse(BaseModel):

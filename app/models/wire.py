@@ -6,7 +6,8 @@ the same model, so a value one side would refuse never reaches the other's table
     ids         1-64 characters, no control characters (made by ``new_id``)
     free text   bounded length, no NUL (PostgreSQL's text refuses it)
     lat / lon   finite WGS-84 degrees: [-90, 90] and [-180, 180]
-    times       naive UTC, from 2000 to a day past the validating side's clock
+    times       with an offset, or naive meaning UTC; kept as naive UTC, from 2000 to
+                a day past the validating side's clock
     dates       from 2000 to a few years ahead
     amounts     whole yuan, positive, within the store's INTEGER column
     digests     SHA-256 as 64 lower-case hex digits
@@ -14,10 +15,10 @@ the same model, so a value one side would refuse never reaches the other's table
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NaiveDatetime, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.models.ids import utcnow
 
@@ -25,10 +26,25 @@ EARLIEST = datetime(2000, 1, 1)  # before any whitelist: a device clock reset to
 CLOCK_SKEW = timedelta(days=1)  # how far a device clock may run ahead of the validating side
 DATE_HORIZON = timedelta(days=5 * 366)  # how far ahead a planned date may lie
 AMOUNT_LIMIT = 1_000_000_000  # 元; a disbursement column is INTEGER (< 2^31)
-SEQ_LIMIT = 2**31 - 1  # device_state.last_seq is INTEGER (PostgreSQL)
+SEQ_LIMIT = 2**63 - 1  # device_state.last_seq and mutation_record.seq are BIGINT
+
+
+def _as_naive_utc(value: datetime) -> datetime:
+    """An aware time as naive UTC; a naive one is UTC already.
+
+    Both databases then store the same instant: PostgreSQL would convert an aware value
+    to its session zone, SQLite would keep the wall-clock digits and drop the offset.
+    """
+    if value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError as exc:  # 9999-12-31T23:00-14:00 lies past year 9999 in UTC
+        raise ValueError("must not lie in the future") from exc
 
 
 def _not_before_2000_nor_ahead(value: datetime) -> datetime:
+    value = _as_naive_utc(value)
     if value < EARLIEST:
         raise ValueError(f"must not be before {EARLIEST:%Y-%m-%d}")
     if value > utcnow() + CLOCK_SKEW:
@@ -48,7 +64,7 @@ EntityId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-OccurredAt = Annotated[NaiveDatetime, AfterValidator(_not_before_2000_nor_ahead)]
+OccurredAt = Annotated[datetime, AfterValidator(_not_before_2000_nor_ahead)]
 PlannedDate = Annotated[date, AfterValidator(_within_horizon)]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]

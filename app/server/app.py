@@ -8,7 +8,7 @@ from app.config import Settings
 from app.server.db import make_engine, migrate
 from app.server.errors import install_error_handlers
 from app.server.observe import Metrics, RequestTelemetry
-from app.server.routes import auth, health, metrics, stats, sync
+from app.server.routes import admin, auth, health, metrics, stats, sync
 
 
 def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
@@ -27,4 +27,5 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.include_router(sync.router)
     app.include_router(stats.router)
     app.include_router(metrics.router)
+    app.include_router(admin.router)
     return app

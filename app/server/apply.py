@@ -1,23 +1,33 @@
 """Exactly-once application of pushed mutations.
 
-For each device the store keeps ``last_seq``; a mutation at or below it is a
-replay and gets its recorded answer again without touching anything. A new one is
-applied inside a savepoint; a domain refusal (``Rejected``) rolls back only its
-own effects, is recorded (quarantined for managers) and still advances
-``last_seq``, so one bad mutation never blocks the queue. Effects, the record and
-``last_seq`` commit in the same transaction. Order is the store's: device clocks
-are data only.
+For each device (and user) the store keeps ``last_seq``; a mutation at or below it
+is a replay and gets its recorded answer again without touching anything (or
+``sync.seq_unknown`` if the stream passed it without one: never a false
+``applied``). Only ``last_seq + 1`` is applied next; a later one is a gap, answered
+``sync.seq_gap`` with the expected sequence and not recorded, so the device sends
+again from there. ``first_seq`` in the request moves the stream past numbers the
+device declares it no longer holds.
+
+A mutation is applied inside its own savepoint; a domain refusal (``Rejected``), or
+any unexpected error (kept as an ``Incident`` for admins, answered
+``mutation.incident``), rolls back only its own effects, is recorded (quarantined
+for managers) and still advances ``last_seq``, so one bad mutation never blocks the
+queue. Only a database that cannot be reached fails the push (5xx). Effects, the
+record and ``last_seq`` commit in the same transaction. Order is the store's:
+device clocks are data only.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from app.i18n import t
@@ -25,16 +35,18 @@ from app.models import (
     AuditEvent,
     DeviceState,
     FunnelEvent,
+    Incident,
     MarketingLog,
     MutationRecord,
     Prospect,
     Transfer,
     User,
 )
-from app.models.ids import utcnow
+from app.models.ids import new_id, utcnow
 from app.models.marketing_log import MarketingLogCreate
 from app.models.sync import (
     PAYLOADS,
+    SEQ_GAP,
     AssignPayload,
     ClaimPayload,
     FunnelMovePayload,
@@ -52,9 +64,16 @@ from app.services.marketing import log_effect
 from app.services.policy import Action, AssigneeFacts, ProspectFacts, decide, decide_assignee
 from app.services.scope import Scope
 
+log = logging.getLogger(__name__)
+
 
 def apply_push(
-    session: Session, *, user: User, device_id: str, mutations: list[Mutation]
+    session: Session,
+    *,
+    user: User,
+    device_id: str,
+    mutations: list[Mutation],
+    first_seq: int | None = None,
 ) -> PushResponse:
     """Apply a batch in device order; must run inside ``db.write_session``."""
     state = session.get(DeviceState, (device_id, user.id))
@@ -62,41 +81,102 @@ def apply_push(
         state = DeviceState(device_id=device_id, user_id=user.id, last_seq=0)
         session.add(state)
     state.last_seen_at = utcnow()
+    if first_seq is not None and first_seq - 1 > state.last_seq:
+        # The device holds nothing below first_seq: those numbers were answered, discarded
+        # at sign-out, or used by another user of the device. Later arrivals of them get
+        # sync.seq_unknown.
+        state.last_seq = first_seq - 1
     results: list[MutationResult] = []
     for m in sorted(mutations, key=lambda m: m.seq):
         if m.seq <= state.last_seq:
             results.append(_replayed(session, device_id, user.id, m.seq))
-            continue
-        payload: BaseModel | None = None
-        params: dict[str, object] = {}
-        try:
-            payload = _parse(PAYLOADS[m.kind], m.payload)
-            with session.begin_nested():
-                code = _HANDLERS[m.kind](session, user, device_id, payload)
-        except Rejected as exc:
-            code, params = exc.code, exc.params
-        status = MutationStatus.REJECTED if code else MutationStatus.APPLIED
-        if code and payload is not None:
-            _resend_prospect(session, getattr(payload, "prospect_id", None))
-        message = t(code, **params) if code else ""
-        session.add(
-            MutationRecord(
-                device_id=device_id,
-                seq=m.seq,
-                mutation_id=m.id,
-                user_id=user.id,
-                kind=m.kind,
-                payload=_as_text(m.payload),
-                status=status,
-                code=code,
-                message=message,
-                recorded_at=utcnow(),
+        elif m.seq > state.last_seq + 1:
+            # A gap: applying it would pass over a mutation that may still come, which would
+            # then be taken for a replay. Nothing is recorded; the device sends again.
+            expected = state.last_seq + 1
+            message = t(SEQ_GAP, expected=expected)
+            results.append(
+                MutationResult(
+                    seq=m.seq,
+                    status=MutationStatus.REJECTED,
+                    code=SEQ_GAP,
+                    message=message,
+                    expected_seq=expected,
+                )
             )
-        )
-        state.last_seq = m.seq
-        results.append(MutationResult(seq=m.seq, status=status, code=code, message=message))
+        else:
+            results.append(_apply_one(session, user, device_id, m))
+            state.last_seq = m.seq
     session.flush()
     return PushResponse(results=results, last_seq=state.last_seq)
+
+
+def _apply_one(session: Session, user: User, device_id: str, m: Mutation) -> MutationResult:
+    """Apply one mutation in its own savepoint and record its answer.
+
+    A refusal (``Rejected``) or any unexpected error rolls back only this mutation's
+    effects; an unexpected one also leaves an incident for the admins. Only a database
+    that cannot be reached escapes (the push answers 5xx and the device tries again).
+    """
+    payload: BaseModel | None = None
+    params: dict[str, object] = {}
+    try:
+        payload = _parse(PAYLOADS[m.kind], m.payload)
+        with session.begin_nested():
+            code = _HANDLERS[m.kind](session, user, device_id, payload)
+    except Rejected as exc:
+        code, params = exc.code, exc.params
+    except (OperationalError, InterfaceError):
+        raise  # the database is down or gone: nothing to record it in
+    except Exception as exc:  # one bad mutation never blocks the queue (DESIGN §3.3)
+        incident = _incident(session, user, device_id, m, exc)
+        code, params = "mutation.incident", {"incident": incident}
+    status = MutationStatus.REJECTED if code else MutationStatus.APPLIED
+    if code and payload is not None:
+        _resend_prospect(session, getattr(payload, "prospect_id", None))
+    message = t(code, **params) if code else ""
+    session.add(
+        MutationRecord(
+            device_id=device_id,
+            seq=m.seq,
+            mutation_id=m.id,
+            user_id=user.id,
+            kind=m.kind,
+            payload=_as_text(m.payload),
+            status=status,
+            code=code,
+            message=message,
+            recorded_at=utcnow(),
+        )
+    )
+    return MutationResult(seq=m.seq, status=status, code=code, message=message)
+
+
+def _incident(session: Session, user: User, device_id: str, m: Mutation, exc: Exception) -> str:
+    """Keep an unexpected failure where an admin sees it; returns the incident id."""
+    incident_id = new_id()
+    log.error(
+        "incident %s: %s seq %s of device %s failed",
+        incident_id,
+        m.kind,
+        m.seq,
+        device_id,
+        exc_info=exc,
+    )
+    session.add(
+        Incident(
+            id=incident_id,
+            occurred_at=utcnow(),
+            device_id=device_id,
+            user_id=user.id,
+            seq=m.seq,
+            kind=m.kind,
+            error_class=type(exc).__name__,
+            error_message=str(exc)[:2000],
+            payload=_as_text(m.payload),
+        )
+    )
+    return incident_id
 
 
 def _as_text(payload: dict[str, Any]) -> str:
@@ -127,9 +207,14 @@ def _resend_prospect(session: Session, prospect_id: str | None) -> None:
 
 
 def _replayed(session: Session, device_id: str, user_id: str, seq: int) -> MutationResult:
+    """The first answer to ``seq`` again; a number the stream passed without a record
+    (declared skipped by ``first_seq``) was never applied, and is not said to be."""
     rec = session.get(MutationRecord, (device_id, user_id, seq))
-    if rec is None:  # older than what we keep: it was applied once, long ago
-        return MutationResult(seq=seq, status=MutationStatus.APPLIED)
+    if rec is None:
+        code = "sync.seq_unknown"
+        return MutationResult(
+            seq=seq, status=MutationStatus.REJECTED, code=code, message=t(code, seq=seq)
+        )
     return MutationResult(seq=seq, status=rec.status, code=rec.code, message=rec.message)
 
 
@@ -257,6 +342,10 @@ def _claim(session: Session, user: User, device_id: str, data: ClaimPayload) -> 
     prospect = _prospect(session, data.prospect_id)
     if prospect.assignee_id == user.id:
         return ""  # already mine: a repeated claim changes nothing
+    if session.get(Transfer, data.transfer_id) is not None:
+        # This handover happened once (the claim re-sent from another device after the
+        # prospect went back to the pool): taking it again would undo the manager.
+        raise Rejected("transfer.duplicate")
     _allow(user, Action.CLAIM, prospect)
     _move(session, prospect, user, user, data.transfer_id, "", data.occurred_at)
     return ""

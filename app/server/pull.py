@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, or_, select
 from sqlmodel import Session
 
 from app.models import TABLES_BY_ENTITY, ChangeLog, Role
@@ -114,36 +115,107 @@ def high_water(session: Session) -> int:
 
 
 # -- row encoding ---------------------------------------------------------------------
+#
+# Every value leaves as JSON without NaN or Infinity. A stored value that cannot be
+# sent (a NaN coordinate, a time past year 9999 or PostgreSQL's 'infinity', text
+# that is no date) must not fail every pull covering its row for ever: the row is
+# left out of the page and reported (``SkippedRow``), and the route records it as an
+# incident for the admins to correct. Leaving the row out rather than sending null
+# keeps the device's NOT NULL columns whole; the scope checksum then disagrees until
+# the row is fixed, which is the truth.
 
 
-def _encoders(entity: str) -> list[int]:
+@dataclass(frozen=True)
+class SkippedRow:
+    """A stored row a pull could not encode."""
+
+    entity: str
+    entity_id: str
+    column: str
+    value: str  # repr of what was stored
+
+    @property
+    def reason(self) -> str:
+        return f"{self.entity} {self.entity_id}: {self.column} = {self.value} cannot be sent"
+
+
+def _kinds(entity: str) -> tuple[dict[int, type], list[int]]:
+    """Positions of the temporal columns (with their type) and of the float ones."""
     table = TABLES_BY_ENTITY[entity]
-    out = []
+    temporal: dict[int, type] = {}
+    floats: list[int] = []
     for i, name in enumerate(SYNC_COLUMNS[entity]):
         python_type = table.c[name].type.python_type
         if python_type in (datetime, date):
-            out.append(i)
-    return out
+            temporal[i] = python_type
+        elif python_type is float:
+            floats.append(i)
+    return temporal, floats
 
 
-_TEMPORAL = {entity: _encoders(entity) for entity in SYNC_ENTITIES}
+_KINDS = {entity: _kinds(entity) for entity in SYNC_ENTITIES}
 
 
-def _rows(entity: str, result: Iterable[Sequence[Any]]) -> list[list[Any]]:
-    temporal = _TEMPORAL[entity]
-    rows = []
+def _rows(
+    entity: str, result: Iterable[Sequence[Any]], skipped: list[SkippedRow]
+) -> tuple[list[list[Any]], int, str | None]:
+    """The rows that can be sent, how many were read and the last id read."""
+    temporal, floats = _KINDS[entity]
+    names = SYNC_COLUMNS[entity]
+    rows: list[list[Any]] = []
+    seen, last_id = 0, None
     for r in result:
         row = list(r)
-        for i in temporal:
-            if row[i] is not None:
-                row[i] = str(row[i])  # "YYYY-MM-DD HH:MM:SS[.ffffff]" / "YYYY-MM-DD"
+        seen, last_id = seen + 1, row[0]
+        bad = _first_bad(row, temporal, floats)
+        if bad is not None:
+            skipped.append(SkippedRow(entity, str(row[0]), names[bad], repr(r[bad])[:200]))
+            continue
         rows.append(row)
-    return rows
+    return rows, seen, last_id
 
 
-def _select(entity: str) -> Select[Any]:
+def _first_bad(row: list[Any], temporal: dict[int, type], floats: list[int]) -> int | None:
+    """Normalise ``row`` in place; the position of the first value that cannot be sent."""
+    for i, kind in temporal.items():
+        if row[i] is None:
+            continue
+        try:  # "YYYY-MM-DD HH:MM:SS[.ffffff]" / "YYYY-MM-DD", as devices read them
+            row[i] = str(kind.fromisoformat(str(row[i])))  # type: ignore[attr-defined]
+        except ValueError:
+            return i
+    for i in floats:
+        if row[i] is not None and not math.isfinite(row[i]):
+            return i
+    return None
+
+
+def _as_text(column: ColumnElement[Any], kind: type, dialect: str) -> ColumnElement[Any]:
+    """A temporal column read as ISO text, so no stored value can fail the driver
+    (psycopg2 raises on a year past 9999 or 'infinity'; SQLite's parser on garbage).
+    PostgreSQL's text form depends on DateStyle, hence ``to_char``; a value with no
+    Python counterpart reads as text no parser takes."""
+    if dialect != "postgresql":
+        return cast(column, String)
+    fmt = "YYYY-MM-DD" if kind is date else "YYYY-MM-DD HH24:MI:SS.US"
+    valid = and_(func.isfinite(column), func.extract("year", column).between(1, 9999))
+    return case(
+        (column.is_(None), None),
+        (valid, func.to_char(column, fmt)),
+        else_=cast(column, String),
+    )
+
+
+def _select(session: Session, entity: str) -> Select[Any]:
     table = TABLES_BY_ENTITY[entity]
-    return select(*(table.c[name] for name in SYNC_COLUMNS[entity]))
+    temporal, _ = _KINDS[entity]
+    dialect = session.get_bind().dialect.name
+    columns = []
+    for i, name in enumerate(SYNC_COLUMNS[entity]):
+        column = table.c[name]
+        kind = temporal.get(i)
+        columns.append(_as_text(column, kind, dialect).label(name) if kind else column)
+    return select(*columns)
 
 
 def _scoped(entity: str, scope: Scope, stmt: Select[Any]) -> Select[Any]:
@@ -165,6 +237,7 @@ def _scoped(entity: str, scope: Scope, stmt: Select[Any]) -> Select[Any]:
 class Page:
     def __init__(self) -> None:
         self.entities: dict[str, dict[str, Any]] = {}
+        self.skipped: list[SkippedRow] = []  # rows left out: not JSON
 
     def upsert(self, entity: str, rows: list[list[Any]]) -> None:
         if rows:
@@ -189,11 +262,15 @@ class Page:
 # -- pull -----------------------------------------------------------------------------
 
 
-def pull_page(session: Session, scope: Scope, cursor: str | None, page_size: int) -> dict[str, Any]:
+def pull_page(
+    session: Session, scope: Scope, cursor: str | None, page_size: int
+) -> tuple[dict[str, Any], list[SkippedRow]]:
+    """The next page after ``cursor``, and the stored rows it had to leave out."""
     state = decode_cursor(cursor, scope) if cursor else _start_snapshot(session, scope)
+    page = Page()
     if state.phase == Phase.SNAPSHOT:
-        return _snapshot_page(session, scope, state, page_size)
-    return _log_page(session, scope, state, page_size)
+        return _snapshot_page(session, scope, state, page_size, page), page.skipped
+    return _log_page(session, scope, state, page_size, page), page.skipped
 
 
 def scope_count(session: Session, scope: Scope) -> int:
@@ -214,22 +291,24 @@ def _start_snapshot(session: Session, scope: Scope) -> Cursor:
     )
 
 
-def _snapshot_page(session: Session, scope: Scope, state: Cursor, page_size: int) -> dict[str, Any]:
-    page = Page()
+def _snapshot_page(
+    session: Session, scope: Scope, state: Cursor, page_size: int, page: Page
+) -> dict[str, Any]:
     entity_index, last_key, done = state.entity, state.after_key, state.done
     budget = page_size
     while budget > 0 and entity_index < len(SYNC_ENTITIES):
         entity = SYNC_ENTITIES[entity_index]
         table = TABLES_BY_ENTITY[entity]
-        stmt = _scoped(entity, scope, _select(entity)).where(table.c.id > last_key)
-        rows = _rows(entity, session.execute(stmt.order_by(table.c.id).limit(budget)))
+        stmt = _scoped(entity, scope, _select(session, entity)).where(table.c.id > last_key)
+        result = session.execute(stmt.order_by(table.c.id).limit(budget))
+        rows, seen, last_id = _rows(entity, result, page.skipped)
         page.upsert(entity, rows)
-        done += len(rows)
-        budget -= len(rows)
+        done += seen
+        budget -= seen
         if budget > 0:  # entity exhausted
             entity_index, last_key = entity_index + 1, ""
         else:
-            last_key = rows[-1][0]
+            last_key = str(last_id)
     if entity_index >= len(SYNC_ENTITIES):
         next_state = Cursor(Phase.LOG, state.high_water, scope.fingerprint)
         snapshot = False
@@ -245,7 +324,9 @@ def _snapshot_page(session: Session, scope: Scope, state: Cursor, page_size: int
     }
 
 
-def _log_page(session: Session, scope: Scope, state: Cursor, page_size: int) -> dict[str, Any]:
+def _log_page(
+    session: Session, scope: Scope, state: Cursor, page_size: int, page: Page
+) -> dict[str, Any]:
     since = state.high_water
     high = high_water(session)
     changes = session.execute(
@@ -254,7 +335,6 @@ def _log_page(session: Session, scope: Scope, state: Cursor, page_size: int) -> 
         .order_by(_log.c.seq)
         .limit(page_size)
     ).all()
-    page = Page()
     reference: dict[str, set[str]] = {}
     children: dict[str, set[str]] = {}
     touched: set[str] = set()
@@ -275,18 +355,21 @@ def _log_page(session: Session, scope: Scope, state: Cursor, page_size: int) -> 
     for entity in SYNC_ENTITIES:
         table = TABLES_BY_ENTITY[entity]
         if entity in reference:
-            stmt = _select(entity).where(table.c.id.in_(reference[entity]))
-            page.upsert(entity, _rows(entity, session.execute(_scoped(entity, scope, stmt))))
+            stmt = _select(session, entity).where(table.c.id.in_(reference[entity]))
+            result = session.execute(_scoped(entity, scope, stmt))
+            page.upsert(entity, _rows(entity, result, page.skipped)[0])
         elif entity == "prospect" and touched:
-            stmt = _scoped(entity, scope, _select(entity).where(table.c.id.in_(touched)))
-            rows = _rows(entity, session.execute(stmt))
+            stmt = _select(session, entity).where(table.c.id.in_(touched))
+            sent_before = len(page.skipped)
+            rows = _rows(entity, session.execute(_scoped(entity, scope, stmt)), page.skipped)[0]
             page.upsert(entity, rows)
-            present = {r[0] for r in rows}
+            # a row left out is still in scope: not a removal
+            present = {r[0] for r in rows} | {s.entity_id for s in page.skipped[sent_before:]}
             page.delete(entity, sorted(touched - present))
             entered &= present
         elif entity in CHILD_ENTITIES:
             ids = children.get(entity, set())
-            stmt = _select(entity)
+            stmt = _select(session, entity)
             if ids and entered:
                 stmt = stmt.where(table.c.id.in_(ids) | table.c.prospect_id.in_(entered))
             elif ids:
@@ -295,7 +378,8 @@ def _log_page(session: Session, scope: Scope, state: Cursor, page_size: int) -> 
                 stmt = stmt.where(table.c.prospect_id.in_(entered))
             else:
                 continue
-            page.upsert(entity, _rows(entity, session.execute(_scoped(entity, scope, stmt))))
+            result = session.execute(_scoped(entity, scope, stmt))
+            page.upsert(entity, _rows(entity, result, page.skipped)[0])
 
     new_since = int(changes[-1].seq) if len(changes) == page_size else high
     return {

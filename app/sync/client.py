@@ -82,10 +82,14 @@ class SyncClient:
             params["limit"] = limit
         return self._send("GET", "/sync/pull", params=params)
 
-    def push(self, device_id: str, mutations: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._send(
-            "POST", "/sync/push", json={"device_id": device_id, "mutations": mutations}
-        )
+    def push(
+        self, device_id: str, mutations: list[dict[str, Any]], *, first_seq: int | None = None
+    ) -> dict[str, Any]:
+        """Send mutations; ``first_seq``: the lowest sequence this device still holds."""
+        body: dict[str, Any] = {"device_id": device_id, "mutations": mutations}
+        if first_seq is not None:
+            body["first_seq"] = first_seq
+        return self._send("POST", "/sync/push", json=body)
 
     def checksum(self, cursor: str) -> dict[str, Any]:
         return self._send("GET", "/sync/checksum", params={"cursor": cursor})

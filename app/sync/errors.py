@@ -8,6 +8,7 @@
     │   └── InvalidCredentials  wrong employee number or password
     ├── ProtocolTooOld          426: this client must be updated (the outbox is kept)
     ├── CursorInvalid           409: the store no longer accepts our cursor: resync
+    ├── SeqGap                  the store waits for an outbox sequence this device lacks
     └── RequestRejected         other 4xx: a bug on our side, shown with the store's message
     SyncCancelled               the user cancelled; not an error of the store
 
@@ -54,6 +55,17 @@ class ProtocolTooOld(SyncError):
 
 class CursorInvalid(SyncError):
     code = "sync.cursor_invalid"
+
+
+class SeqGap(SyncError):
+    """The store expects sequence ``expected`` next and the outbox no longer holds it;
+    the outbox is kept and the user told in words."""
+
+    code = "sync.seq_gap_stuck"
+
+    def __init__(self, message: str = "", *, expected: int | None = None) -> None:
+        super().__init__(message)
+        self.expected = expected
 
 
 class RequestRejected(SyncError):

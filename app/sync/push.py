@@ -3,6 +3,13 @@
 Applied mutations leave the outbox; rejected ones move to ``rejection`` (kept for
 the user to read) in the same transaction. A lost response is harmless: the next
 push sends the same sequences and the store answers them again.
+
+Each push declares ``first_seq``, the oldest sequence still in the outbox: every
+lower one was answered (or discarded at sign-out, or another user's), so the store
+need not wait for it. A ``sync.seq_gap`` answer is no refusal: the mutation stays in
+the outbox and the next batch starts again from the oldest one, which is the
+sequence the store expects; if the store answers the same gap again, the outbox
+does not hold that sequence and the push stops with ``SeqGap``, keeping everything.
 """
 
 from __future__ import annotations
@@ -13,8 +20,10 @@ from collections.abc import Callable
 from sqlalchemy import text
 
 from app.models.ids import utcnow
+from app.models.sync import SEQ_GAP
 from app.sync import outbox
 from app.sync.client import SyncClient
+from app.sync.errors import SeqGap
 from app.sync.store import DeviceStore
 
 
@@ -28,6 +37,7 @@ def push_outbox(
 ) -> tuple[int, int]:
     """Push until the outbox is empty; returns (applied, rejected)."""
     applied = rejected = 0
+    last_gap: int | None = None  # the sequence a gap answer asked for last
     with store.read() as conn:
         total = outbox.count(conn)
     while not should_stop():
@@ -36,13 +46,19 @@ def push_outbox(
         if not batch:
             break
         wire = [{k: m[k] for k in ("seq", "id", "kind", "payload", "created_at")} for m in batch]
-        answer = client.push(store.device_id, wire)
+        answer = client.push(store.device_id, wire, first_seq=batch[0]["seq"])
         by_seq = {m["seq"]: m for m in batch}
+        settled = 0
+        expected: int | None = None
         with store.transaction() as conn:
             for result in answer["results"]:
                 m = by_seq.get(result["seq"])
                 if m is None:
                     continue
+                if result.get("code") == SEQ_GAP:
+                    expected = result.get("expected_seq")
+                    continue  # kept: sent again from the expected sequence
+                settled += 1
                 if result["status"] == "rejected":
                     rejected += 1
                     conn.execute(
@@ -69,4 +85,10 @@ def push_outbox(
             on_batch(applied + rejected, total)
         if not answer["results"]:
             break  # the store settled nothing: do not spin
+        if expected is not None and not settled:
+            if expected == last_gap:
+                # Sent again from the expected sequence and still a gap: the outbox does
+                # not hold it. Stop rather than spin; nothing is dropped.
+                raise SeqGap(f"the store expects seq {expected}", expected=expected)
+            last_gap = expected
     return applied, rejected

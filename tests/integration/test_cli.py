@@ -82,12 +82,13 @@ def test_demo_data_and_create_user_then_log_in(tmp_path):
     assert "M9001" in made.stdout
 
     from app.config import Settings
+    from app.models.sync import PROTOCOL_VERSION
     from tests.conftest import LiveServer
 
     with LiveServer(Settings(database_url=db, data_dir=tmp_path)) as server:
         ok = httpx.post(
             f"{server.url}/auth/login",
-            headers={"X-Puhui-Protocol": "1"},
+            headers={"X-Puhui-Protocol": str(PROTOCOL_VERSION)},
             json={"employee_no": "M9001", "password": "Start#2026"},
         )
         assert ok.status_code == 200

@@ -1057,7 +1057,7 @@ def test_an_invalid_payload_is_rejected_alone_and_the_next_one_applies(live_serv
 def test_a_malformed_envelope_is_a_request_error_not_a_server_error(live_server, make_device):
     build_world(live_server.engine)
     device, _ = signed_in(make_device, live_server, "M1")
-    for envelope in ({"seq": 2**31}, {"seq": 0}, {"kind": "log.delete"}, {"id": "m\x00"}):
+    for envelope in ({"seq": 2**63}, {"seq": 0}, {"kind": "log.delete"}, {"id": "m\x00"}):
         mutation = _raw(1, MutationKind.AUDIT_REVEAL, {}) | envelope
         with pytest.raises(RequestRejected):
             device.client.push(device.store.device_id, [mutation])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -72,7 +72,7 @@ def test_a_good_log_travels_as_json_and_comes_back_equal() -> None:
         {"occurred_at": "9999-01-01 00:00:00"},
         {"occurred_at": str(utcnow() + timedelta(days=2))},
         {"occurred_at": "1970-01-01 00:00:00"},  # a clock reset to its epoch
-        {"occurred_at": "2026-03-01T10:00:00+08:00"},  # stored times are naive UTC
+        {"occurred_at": "9999-12-31T23:00-14:00"},  # past year 9999 in UTC
         {"next_follow_up": "2099-01-01"},
         {"next_follow_up": "1999-12-31"},
         {"attachments": ["not-a-digest"]},
@@ -168,8 +168,7 @@ def test_every_mutation_kind_names_its_payload_model() -> None:
     "changes",
     [
         {"seq": 0},
-        {"seq": 2**31},
-        {"seq": 2**63},
+        {"seq": 2**63},  # past the store's BIGINT
         {"kind": "log.delete"},
         {"id": ""},
         {"id": "m\x00"},
@@ -181,6 +180,24 @@ def test_a_mutation_envelope_out_of_bounds_is_refused(changes: dict[str, Any]) -
     assert Mutation.model_validate(good).kind == MutationKind.LOG_CREATE
     with pytest.raises(ValidationError):
         Mutation.model_validate(good | changes)
+
+
+def test_a_sequence_fits_a_bigint() -> None:
+    good = {"id": "m1", "kind": "log.create", "payload": {}, "created_at": NOW}
+    assert Mutation.model_validate(good | {"seq": 2**63 - 1}).seq == 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("2026-03-10T12:00+08:00", datetime(2026, 3, 10, 4, 0)),
+        ("2026-03-10T12:00:00Z", datetime(2026, 3, 10, 12, 0)),
+        ("2026-03-10T01:00-05:00", datetime(2026, 3, 10, 6, 0)),
+        ("2026-03-10 12:00:00", datetime(2026, 3, 10, 12, 0)),  # naive means UTC
+    ],
+)
+def test_a_time_with_an_offset_is_kept_as_naive_utc(sent: str, kept: datetime) -> None:
+    assert MarketingLogCreate.model_validate(good_log(occurred_at=sent)).occurred_at == kept
 
 
 def test_a_device_id_is_an_id() -> None:

@@ -17,6 +17,7 @@ from app.server.apply import apply_push
 from app.server.db import read_session, write_session
 from app.server.deps import CurrentUser, EngineDep, ProtocolDep, SettingsDep, scope_of
 from app.server.errors import StoreError, error_responses
+from app.server.incidents import record_skipped
 
 router = APIRouter(prefix="/sync", tags=["sync"])
 
@@ -30,10 +31,17 @@ def pull_changes(
     cursor: str | None = Query(default=None, max_length=2000),
     limit: int | None = Query(default=None, ge=1, le=20000),
 ) -> Response:
-    """One page of changes in the user's scope since ``cursor`` (none: start a snapshot)."""
+    """One page of changes in the user's scope since ``cursor`` (none: start a snapshot).
+
+    A stored row that cannot be encoded is left out and kept as an incident.
+    """
     with read_session(engine) as session:
-        page = pull.pull_page(session, scope_of(user), cursor, limit or settings.pull_page_size)
-    body = json.dumps(page, ensure_ascii=False, separators=(",", ":"))
+        page, skipped = pull.pull_page(
+            session, scope_of(user), cursor, limit or settings.pull_page_size
+        )
+    if skipped:  # stored rows no JSON can carry: left out, kept for the admins
+        record_skipped(engine, user_id=user.id, skipped=skipped)
+    body = json.dumps(page, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return Response(body, media_type="application/json")
 
 
@@ -52,7 +60,13 @@ def push_changes(
     if len(body.mutations) > settings.push_batch_limit:
         raise StoreError("request.invalid", 413, detail="too many mutations in one push")
     with write_session(engine) as session:
-        answer = apply_push(session, user=user, device_id=body.device_id, mutations=body.mutations)
+        answer = apply_push(
+            session,
+            user=user,
+            device_id=body.device_id,
+            mutations=body.mutations,
+            first_seq=body.first_seq,
+        )
     # Counted once committed: a push that failed to commit answered nothing.
     request.app.state.metrics.observe_push(
         device_id=body.device_id, mutations=body.mutations, answer=answer

@@ -6,6 +6,7 @@ central store and the device each create their own subset (``SERVER_TABLES``,
 """
 
 from app.models.audit import AuditEvent
+from app.models.auth import LockKind, LoginAttempt, LoginLock, LoginOutcome, RevokedToken
 from app.models.batch import BatchSource, WhitelistBatch
 from app.models.change import ChangeLog, DeviceState, MutationRecord
 from app.models.device import OutboxEntry, Rejection, SyncStateRow
@@ -31,6 +32,9 @@ SERVER_TABLES = [
     ChangeLog.__table__,
     DeviceState.__table__,
     MutationRecord.__table__,
+    LoginAttempt.__table__,
+    LoginLock.__table__,
+    RevokedToken.__table__,
 ]
 DEVICE_TABLES = [*DOMAIN_TABLES, OutboxEntry.__table__, SyncStateRow.__table__, Rejection.__table__]
 TABLES_BY_ENTITY = {t.name: t for t in DOMAIN_TABLES}
@@ -42,6 +46,10 @@ __all__ = [
     "Channel",
     "DeviceState",
     "FunnelEvent",
+    "LockKind",
+    "LoginAttempt",
+    "LoginLock",
+    "LoginOutcome",
     "MarketingLog",
     "MutationRecord",
     "Outcome",
@@ -50,6 +58,7 @@ __all__ = [
     "OutletTier",
     "Prospect",
     "Rejection",
+    "RevokedToken",
     "Role",
     "SyncStateRow",
     "Transfer",

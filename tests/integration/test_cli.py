@@ -11,7 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PG_URL, free_port, fresh_postgres, need, postgres_available
+from tests.conftest import (
+    PG_URL,
+    TEST_SECRET,
+    free_port,
+    fresh_postgres,
+    need,
+    postgres_available,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,6 +42,7 @@ def test_serve_on_postgresql_publishes_the_sync_api():
     proc = subprocess.Popen(
         [sys.executable, "main.py", "serve", "--db", url, "--port", str(port)],
         cwd=ROOT,
+        env={**os.environ, "PUHUI_SECRET_KEY": TEST_SECRET},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -84,7 +92,8 @@ def test_demo_data_and_create_user_then_log_in(tmp_path):
     from app.config import Settings
     from tests.conftest import LiveServer
 
-    with LiveServer(Settings(database_url=db, data_dir=tmp_path)) as server:
+    settings = Settings(database_url=db, data_dir=tmp_path, secret_key=TEST_SECRET)
+    with LiveServer(settings) as server:
         ok = httpx.post(
             f"{server.url}/auth/login",
             headers={"X-Puhui-Protocol": "1"},

@@ -21,8 +21,9 @@ from sqlmodel import Field, SQLModel
 
 
 class LoginOutcome(StrEnum):
+    CHECKING = "checking"  # written before the password is checked (see app/server/throttle)
     SUCCEEDED = "succeeded"  # a token was issued; the account's failure count starts again
-    FAILED = "failed"  # wrong password or unknown employee (also written first, see throttle)
+    FAILED = "failed"  # wrong password or unknown employee
     INACTIVE = "inactive"  # right password of a disabled account: not a guess, not counted
     REFUSED = "refused"  # turned away unchecked while the account or the address was locked
 

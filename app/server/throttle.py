@@ -3,10 +3,14 @@
 One ``SignInGuard`` per ``POST /auth/login``:
 
     admit()   a locked account or address: the attempt is recorded as refused and
-              answered 429 unchecked. Otherwise the attempt is written as a failure
-              *before* the password is checked (and committed), then the failures are
-              counted: of any two concurrent guesses the later count sees both, so a
-              burst of parallel guesses gets no more password checks than the limit.
+              answered 429 unchecked. Otherwise the attempt is written as ``checking``
+              *before* the password is checked (and committed), then counted. For an
+              account, attempts still being checked count as failures: of any two
+              concurrent guesses the later count sees both, so a burst of parallel
+              guesses at one account gets no more password checks than the limit (the
+              excess is refused for a minute, without a lock of its own). For an
+              address only settled failures count: a branch's devices behind one NAT
+              signing in at nine must not lock each other out.
     failed()  the password was wrong: take the locks the count calls for (each lock
               row is the audit record of that lock) and answer 429 if any was taken.
     settle()  the attempt's real outcome (a success resets the account's count).
@@ -17,7 +21,8 @@ The rules (limits, window, lock length) are ``app.services.signin``'s.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import NoReturn
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlmodel import Session
@@ -32,6 +37,7 @@ log = logging.getLogger(__name__)
 _attempt = LoginAttempt.__table__
 _lock = LoginLock.__table__
 LOCK_CODES = {LockKind.ACCOUNT: "auth.account_locked", LockKind.CLIENT: "auth.client_throttled"}
+OVER_LIMIT_WAIT_S = 60  # a concurrent attempt past the limit, before any lock was taken
 
 
 class SignInGuard:
@@ -57,18 +63,11 @@ class SignInGuard:
         """Refuse (429) while locked; otherwise record the attempt as a failure and count."""
         with self._write() as session:
             locked = self._active_lock(session)
-            outcome = LoginOutcome.REFUSED if locked else LoginOutcome.FAILED
+            outcome = LoginOutcome.REFUSED if locked else LoginOutcome.CHECKING
             session.add(self._row(outcome))
             session.commit()
         if locked:
-            kind, until = locked
-            log.warning(
-                "sign-in refused unchecked: %s locked (employee %r, client %s)",
-                kind,
-                self.employee_no,
-                self.client,
-            )
-            raise TooManyAttempts(LOCK_CODES[kind], wait_seconds(until, self.now))
+            self._refuse(*locked)
         with Session(self.engine) as session:
             self.failures = self._failures(session)
         self.verdict = judge(
@@ -76,10 +75,16 @@ class SignInGuard:
         )
         if self.verdict.over:  # a concurrent guess past the limit: never checked
             self.settle(LoginOutcome.REFUSED)
-            self._take_locks()
+            with Session(self.engine) as session:
+                locked = self._active_lock(session)
+            if locked:
+                self._refuse(*locked)
+            until = self.now + timedelta(seconds=OVER_LIMIT_WAIT_S)
+            self._refuse(LockKind.ACCOUNT, until)
 
     def failed(self) -> None:
         """The password was wrong: lock what the count calls for (429), else return."""
+        self.settle(LoginOutcome.FAILED)
         if self.verdict.lock_account or self.verdict.lock_client:
             self._take_locks()
 
@@ -92,6 +97,15 @@ class SignInGuard:
             session.commit()
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _refuse(self, kind: LockKind, until: datetime) -> NoReturn:
+        log.warning(
+            "sign-in refused unchecked: %s locked (employee %r, client %s)",
+            kind,
+            self.employee_no,
+            self.client,
+        )
+        raise TooManyAttempts(LOCK_CODES[kind], wait_seconds(until, self.now))
 
     def _row(self, outcome: LoginOutcome) -> LoginAttempt:
         return LoginAttempt(
@@ -143,17 +157,23 @@ class SignInGuard:
         return max(starts)
 
     def _failures(self, session: Session) -> dict[LockKind, int]:
-        """Failures of the account and of the address, this attempt included."""
+        """Failures of the account and of the address, this attempt included (see the
+        module docstring for which attempts still being checked count)."""
+        counted = {
+            LockKind.ACCOUNT: (LoginOutcome.FAILED, LoginOutcome.CHECKING),
+            LockKind.CLIENT: (LoginOutcome.FAILED,),
+        }
         columns = {LockKind.ACCOUNT: _attempt.c.employee_no, LockKind.CLIENT: _attempt.c.client}
         counts = {}
         for kind, key in self._keys().items():
             counts[kind] = session.execute(
                 select(func.count()).where(
                     columns[kind] == key,
-                    _attempt.c.outcome == LoginOutcome.FAILED,
+                    _attempt.c.outcome.in_(counted[kind]),
                     _attempt.c.occurred_at > self._since(session, kind, key),
                 )
             ).scalar_one()
+        counts[LockKind.CLIENT] += 1  # this attempt, still being checked
         return counts
 
     def _take_locks(self) -> None:

@@ -25,14 +25,27 @@ def _settings(**overrides: object):  # type: ignore[no-untyped-def]
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
+def _refuse_weak_key(exc) -> None:  # type: ignore[no-untyped-def]
+    """Exit non-zero, saying in both languages why the key will not do."""
+    from app.i18n import t
+    from app.server.security import MIN_SECRET_KEY_LENGTH
+
+    sys.exit(
+        f"{t(exc.code, 'zh', min=MIN_SECRET_KEY_LENGTH)}\n{t(exc.code, 'en', min=MIN_SECRET_KEY_LENGTH)}"
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.server.app import create_app
-    from app.server.observe import configure_json_logging
+    from app.server.security import SecretKeyError, check_secret_key
 
     settings = _settings(database_url=args.db)
-    configure_json_logging()  # one JSON line per request, with its request id
+    try:
+        check_secret_key(settings.secret_key)  # before migrating anything
+    except SecretKeyError as exc:
+        _refuse_weak_key(exc)
     app = create_app(settings)
     print(f"中心库 central store: http://{args.host}:{args.port}  (OpenAPI: /docs, /openapi.json)")
     # uvicorn's own access lines would repeat ours without the request id or route.
@@ -108,12 +121,20 @@ def cmd_run(args: argparse.Namespace) -> None:
     import flet as ft
 
     from app.demo import DEMO_MARKETER, DEMO_PASSWORD
+    from app.server.security import SecretKeyError, check_secret_key, local_secret_key
     from app.views.app import build_main
     from app.web_client import write_web_font_manifest
 
     store_url = f"http://127.0.0.1:{args.store_port}"
     settings = _settings(database_url=args.db, server_url=store_url)
     if not args.no_store:
+        if not settings.secret_key:  # the embedded store: its own key, kept in the data dir
+            key = local_secret_key(settings.secret_key_path())
+            settings = settings.model_copy(update={"secret_key": key})
+        try:
+            check_secret_key(settings.secret_key)
+        except SecretKeyError as exc:
+            _refuse_weak_key(exc)
         _start_store_in_background(settings, args.store_port)
     login = None if args.no_login else (args.user or DEMO_MARKETER, args.password or DEMO_PASSWORD)
     main = build_main(settings, login=login, assets_dir=ROOT / "assets")

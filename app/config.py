@@ -26,8 +26,16 @@ class Settings(BaseSettings):
 
     # central store
     database_url: str = ""  # empty: SQLite file in the data dir
-    secret_key: str = "change-me-in-production-puhui"
+    # Signs every token: no default (a public one lets anyone mint an admin token).
+    # ``serve`` refuses to start without one; ``run`` keeps its own in the data dir.
+    secret_key: str = ""
     token_ttl_minutes: int = 12 * 60
+    # sign-in throttle (app/services/signin.py): failures per account / per client
+    # address within the window, and how long a lock lasts
+    login_account_limit: int = 5
+    login_client_limit: int = 20
+    login_window_minutes: int = 15
+    login_lock_minutes: int = 15
     pull_page_size: int = 5000
     push_batch_limit: int = 500
     # GET /metrics: with a token, whoever bears it; without, only clients on this machine
@@ -53,6 +61,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalise_db_url(self.database_url)
         return f"sqlite:///{self.data_dir / 'central.sqlite3'}"
+
+    def secret_key_path(self) -> Path:
+        """Where the embedded store (``main.py run``) keeps the key it made."""
+        return self.data_dir / "secret_key"
 
     def device_database_path(self) -> Path:
         return self.device_db_path or (self.data_dir / "workbench.sqlite3")

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import platform
+import secrets
 import shutil
 import socket
 import sqlite3
@@ -301,6 +302,8 @@ def start_central(source: Path, workdir: Path) -> CentralStore:
         **os.environ,
         "PUHUI_DATABASE_URL": f"sqlite:///{db_path}",
         "PUHUI_DATA_DIR": str(workdir),
+        # the store refuses to start without a real key; the benchmark's lives with its run
+        "PUHUI_SECRET_KEY": os.environ.get("PUHUI_SECRET_KEY") or secrets.token_urlsafe(32),
     }
     process = subprocess.Popen(
         [

@@ -6,6 +6,7 @@ With ``CI=true`` a test that needs PostgreSQL or Chromium fails instead of skipp
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import threading
 import time
@@ -26,6 +27,8 @@ from app.sync.store import DeviceStore
 
 PG_URL = os.environ.get("PUHUI_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# A real key, as an operator must set one (the store refuses an empty or short key).
+TEST_SECRET = secrets.token_urlsafe(32)
 
 
 def need(condition: bool, reason: str) -> None:
@@ -163,7 +166,7 @@ def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         url = fresh_postgres()
     else:
         url = f"sqlite:///{tmp_path / 'central.sqlite3'}"
-    return Settings(database_url=url, data_dir=tmp_path, secret_key="test-secret")
+    return Settings(database_url=url, data_dir=tmp_path, secret_key=TEST_SECRET)
 
 
 @pytest.fixture

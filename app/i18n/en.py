@@ -32,6 +32,10 @@ MESSAGES: dict[str, str] = {
     "auth.token_invalid": "Your session is no longer valid; please log in again",
     "auth.token_expired": "Your session has expired; please log in again",
     "auth.forbidden": "You are not allowed to do this",
+    "auth.account_locked": "Too many failed log-ins for this account; it is locked for now. Try again in {minutes} minutes",
+    "auth.client_throttled": "Too many failed log-ins from this device; try again in {minutes} minutes",
+    "store.secret_key_missing": 'PUHUI_SECRET_KEY is not set, so the central store will not start: without a key of its own anyone could forge log-in tokens. Set a random key of at least {min} characters (the same on every replica), e.g. python -c "import secrets; print(secrets.token_urlsafe(48))"',
+    "store.secret_key_weak": 'PUHUI_SECRET_KEY is too short or a published default, so the central store will not start. Set a random key of at least {min} characters (the same on every replica), e.g. python -c "import secrets; print(secrets.token_urlsafe(48))"',
     "protocol.too_old": "This app is too old to sync; please update it. "
     "Your unsynced records are kept on this device",
     "protocol.missing": "The request has no protocol version",

@@ -6,6 +6,7 @@ central store and the device each create their own subset (``SERVER_TABLES``,
 """
 
 from app.models.audit import AuditEvent
+from app.models.auth import LockKind, LoginAttempt, LoginLock, LoginOutcome, RevokedToken
 from app.models.batch import BatchSource, WhitelistBatch
 from app.models.change import ChangeLog, DeviceState, MutationRecord
 from app.models.device import OutboxEntry, Rejection, SyncStateRow
@@ -33,6 +34,9 @@ SERVER_TABLES = [
     DeviceState.__table__,
     MutationRecord.__table__,
     Incident.__table__,
+    LoginAttempt.__table__,
+    LoginLock.__table__,
+    RevokedToken.__table__,
 ]
 DEVICE_TABLES = [*DOMAIN_TABLES, OutboxEntry.__table__, SyncStateRow.__table__, Rejection.__table__]
 TABLES_BY_ENTITY = {t.name: t for t in DOMAIN_TABLES}
@@ -45,6 +49,10 @@ __all__ = [
     "DeviceState",
     "FunnelEvent",
     "Incident",
+    "LockKind",
+    "LoginAttempt",
+    "LoginLock",
+    "LoginOutcome",
     "MarketingLog",
     "MutationRecord",
     "Outcome",
@@ -53,6 +61,7 @@ __all__ = [
     "OutletTier",
     "Prospect",
     "Rejection",
+    "RevokedToken",
     "Role",
     "SyncStateRow",
     "Transfer",

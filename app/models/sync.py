@@ -187,6 +187,12 @@ class LoginResponse(BaseModel):
     user: SessionUser
 
 
+class LogoutResponse(BaseModel):
+    """``POST /auth/logout``: the presented token no longer works from this time on."""
+
+    revoked_at: datetime
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str

@@ -9,9 +9,12 @@ from app.server.db import make_engine, migrate
 from app.server.errors import install_error_handlers
 from app.server.observe import Metrics, RequestTelemetry
 from app.server.routes import admin, auth, health, metrics, stats, sync
+from app.server.security import check_secret_key
 
 
 def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
+    """The store's app; ``SecretKeyError`` when its key would let others sign tokens."""
+    check_secret_key(settings.secret_key)
     engine = make_engine(settings.server_database_url())
     if run_migrations:
         migrate(engine)

@@ -1,4 +1,9 @@
-"""FastAPI dependencies: settings, engine, the current user, the protocol check."""
+"""FastAPI dependencies: settings, engine, the presented token, the current user, the
+protocol check.
+
+Every authenticated request reads the database for its user: a disabled account, or a
+token signed out (``revoked_token``), stops working at the next request on every replica.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.config import Settings
-from app.models import User
+from app.models import RevokedToken, User
 from app.models.sync import MIN_PROTOCOL_VERSION, PROTOCOL_HEADER
 from app.server.errors import StoreError
 from app.server.observe import note_user
 from app.server.scope import Scope
-from app.server.security import TokenError, read_token
+from app.server.security import TokenClaims, TokenError, read_token
 
 
 def get_settings(request: Request) -> Settings:
@@ -46,20 +51,29 @@ def check_protocol(
 ProtocolDep = Annotated[int, Depends(check_protocol)]
 
 
-def get_current_user(
+def get_token(
     settings: SettingsDep,
-    engine: EngineDep,
     authorization: Annotated[str | None, Header()] = None,
-) -> User:
+) -> TokenClaims:
+    """The claims of the bearer token presented; 401 when missing, forged or expired."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise StoreError("auth.token_missing", 401)
     try:
-        user_id = read_token(authorization[7:].strip(), secret=settings.secret_key)
+        return read_token(authorization[7:].strip(), secret=settings.secret_key)
     except TokenError as exc:
         raise StoreError(exc.code, 401) from exc
+
+
+TokenDep = Annotated[TokenClaims, Depends(get_token)]
+
+
+def get_current_user(engine: EngineDep, token: TokenDep) -> User:
+    """The active user a valid, unrevoked token names; 401 ``auth.token_invalid`` otherwise."""
     with Session(engine) as session:
-        user = session.get(User, user_id)
+        user = session.get(User, token.user_id)
         if user is None or not user.active:
+            raise StoreError("auth.token_invalid", 401)
+        if session.get(RevokedToken, token.token_id) is not None:
             raise StoreError("auth.token_invalid", 401)
         session.expunge(user)
     note_user(user.id)  # the request's log line names its user

@@ -10,6 +10,7 @@ included; routes declare the statuses they may answer with ``error_responses``, 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.i18n import t
 from app.models.sync import ErrorBody
 from app.server.observe import REQUEST_ID_HEADER
+from app.services.signin import wait_minutes
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ ERROR_STATUSES: dict[int, str] = {
     413: "Too many mutations in one push: `request.invalid`",
     422: "A parameter or the body breaks the wire model: `request.invalid`",
     426: "The `X-Puhui-Protocol` header is missing or too old: `protocol.too_old`",
+    429: "Too many failed sign-ins; `Retry-After` says how long: `auth.account_locked`, `auth.client_throttled`",
 }
 
 
@@ -45,6 +48,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 class StoreError(Exception):
     status_code = 400
+    headers: Mapping[str, str] = {}  # extra response headers (``Retry-After``)
 
     def __init__(self, code: str, status_code: int | None = None, **params: object) -> None:
         super().__init__(code)
@@ -54,18 +58,30 @@ class StoreError(Exception):
             self.status_code = status_code
 
 
+class TooManyAttempts(StoreError):
+    """429: sign-in refused for a while; says the minutes in words, the seconds in
+    ``Retry-After``."""
+
+    def __init__(self, code: str, seconds: int) -> None:
+        super().__init__(code, 429, minutes=wait_minutes(seconds))
+        self.headers = {"Retry-After": str(seconds)}
+
+
 class Rejected(StoreError):
     """A mutation the store refuses for good; it is recorded, not retried."""
 
 
-def error_response(code: str, status: int, **params: object) -> JSONResponse:
-    return JSONResponse({"code": code, "message": t(code, **params)}, status_code=status)
+def error_response(
+    code: str, status: int, *, headers: Mapping[str, str] | None = None, **params: object
+) -> JSONResponse:
+    body = {"code": code, "message": t(code, **params)}
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}))
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def _store_error(_req: Request, exc: StoreError) -> JSONResponse:
-        return error_response(exc.code, exc.status_code, **exc.params)
+        return error_response(exc.code, exc.status_code, headers=exc.headers, **exc.params)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:

@@ -22,8 +22,12 @@ from app.sync.errors import (
     ServerUnavailable,
     SyncError,
     SyncTimeout,
+    TooManyAttempts,
     TransportError,
 )
+
+# Signing out online must never keep a person waiting long: it is a courtesy to the store.
+LOGOUT_TIMEOUT = httpx.Timeout(5, connect=2)
 
 
 class SyncClient:
@@ -50,10 +54,11 @@ class SyncClient:
     def close(self) -> None:
         self.http.close()
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _send(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> Any:
         headers = {PROTOCOL_HEADER: str(self.protocol)}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        bearer = token or self.token
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
         try:
             response = self.http.request(method, path, headers=headers, **kwargs)
         except httpx.TimeoutException as exc:
@@ -73,6 +78,10 @@ class SyncClient:
         )
         self.token = data["token"]
         return data
+
+    def logout(self, token: str | None = None) -> dict[str, Any]:
+        """Revoke ``token`` (default: this client's) at the store; quick to give up."""
+        return self._send("POST", "/auth/logout", token=token, timeout=LOGOUT_TIMEOUT)
 
     def pull(self, cursor: str | None, limit: int | None = None) -> dict[str, Any]:
         params: dict[str, Any] = {}
@@ -118,6 +127,19 @@ def _error_for(response: httpx.Response) -> SyncError:
         return InvalidCredentials(message, status=status)
     if status in (401, 403):
         return AuthError(message, code=code or None, status=status)
+    if status == 429:
+        return TooManyAttempts(
+            message, code=code or None, status=status, params={"minutes": _minutes(response)}
+        )
     if status >= 500:
         return ServerUnavailable(message, status=status)
     return RequestRejected(message, code=code or None, status=status)
+
+
+def _minutes(response: httpx.Response) -> int:
+    """``Retry-After`` (seconds) as whole minutes to wait, rounded up; 1 when absent."""
+    try:
+        seconds = int(response.headers.get("Retry-After", "60"))
+    except ValueError:  # an HTTP date: a proxy's, not the store's
+        seconds = 60
+    return max(1, -(-seconds // 60))

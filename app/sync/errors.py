@@ -6,27 +6,39 @@
     ├── ServerUnavailable       5xx: try again later
     ├── AuthError               401/403: log in again (the outbox is kept)
     │   └── InvalidCredentials  wrong employee number or password
+    ├── TooManyAttempts         429: sign-in refused for ``params["minutes"]`` minutes
     ├── ProtocolTooOld          426: this client must be updated (the outbox is kept)
     ├── CursorInvalid           409: the store no longer accepts our cursor: resync
     ├── SeqGap                  the store waits for an outbox sequence this device lacks
     └── RequestRejected         other 4xx: a bug on our side, shown with the store's message
     SyncCancelled               the user cancelled; not an error of the store
 
-Each carries ``code`` (an i18n key) so the UI can say what happened in words.
+Each carries ``code`` (an i18n key) and ``params`` (its placeholders) so the UI can
+say what happened in words.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class SyncError(Exception):
     code = "sync.failed"
 
-    def __init__(self, message: str = "", *, code: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        params: Mapping[str, object] | None = None,
+    ):
         super().__init__(message or self.code)
         if code:
             self.code = code
         self.status = status
         self.message = message
+        self.params: Mapping[str, object] = dict(params or {})
 
 
 class TransportError(SyncError):
@@ -47,6 +59,12 @@ class AuthError(SyncError):
 
 class InvalidCredentials(AuthError):
     code = "auth.invalid_credentials"
+
+
+class TooManyAttempts(SyncError):
+    """Too many failed sign-ins: the store names the wait (``params["minutes"]``)."""
+
+    code = "auth.account_locked"
 
 
 class ProtocolTooOld(SyncError):

@@ -5,11 +5,15 @@ verifier of the password on the device. When the store cannot be reached, the
 same employee may sign in offline with the same password for
 ``offline_session_hours`` after the last online log-in; sync then waits for a
 fresh token.
+
+Signing out forgets the session on the device first, then asks the store to revoke
+its token when the store can be reached; offline, the local sign-out stands alone.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +24,7 @@ from app.sync.errors import SyncError, TransportError
 from app.sync.state import StateKey
 from app.sync.store import DeviceStore
 
+log = logging.getLogger(__name__)
 SESSION_KEY = "session"
 LAST_EMPLOYEE_KEY = "last_employee_no"
 
@@ -54,8 +59,8 @@ def sign_in(
         data = client.login(employee_no, password)
     except TransportError as exc:
         return _offline(store, client, employee_no, password, offline_hours, exc)
-    except SyncError as exc:  # wrong password, disabled account, too old, server trouble
-        raise SignInError(exc.code, status=exc.status or "") from exc
+    except SyncError as exc:  # wrong password, locked, disabled, too old, server trouble
+        raise SignInError(exc.code, **{"status": exc.status or "", **exc.params}) from exc
     user = data["user"]
     session = DeviceSession(
         token=data["token"],
@@ -102,17 +107,28 @@ def last_employee_no(store: DeviceStore) -> str:
     return store.state(LAST_EMPLOYEE_KEY) or ""
 
 
-def sign_out(store: DeviceStore, *, discard_pending: bool = False) -> None:
-    """Forget the session; unsynced changes go only when the user said so."""
+def sign_out(
+    store: DeviceStore, client: SyncClient | None = None, *, discard_pending: bool = False
+) -> None:
+    """Forget the session; unsynced changes go only when the user said so. Then, given a
+    ``client``, revoke the session's token at the store if it answers (never required)."""
     with store.transaction() as conn:
         pending = conn.exec_driver_sql("SELECT count(*) FROM outbox").scalar_one()
         if pending and not discard_pending:
             raise SignInError("settings.logout_confirm", count=pending)
+        raw = store.get(conn, SESSION_KEY)
         if discard_pending:
             conn.exec_driver_sql("DELETE FROM outbox")
             conn.exec_driver_sql("DELETE FROM marketing_log WHERE rev = 0")
         store.put(conn, SESSION_KEY, None)
         store.put(conn, StateKey.BRANCH_RANKS, None)  # the next user's ranks come with their sync
+    token = (json.loads(raw).get("token") if raw else None) or (client.token if client else None)
+    if client is None or not token:
+        return
+    try:
+        client.logout(token)
+    except SyncError as exc:  # offline, or the token already dead: signed out here anyway
+        log.info("the store did not revoke the token (%s); signed out on this device", exc.code)
 
 
 _FIELDS = ("token", "user_id", "employee_no", "name", "role", "outlet_id", "logged_in_at")

@@ -138,7 +138,8 @@ class Workbench:
     async def logout(self, *, discard: bool = False) -> bool:
         """False when unsynced changes need the user's explicit confirmation."""
         try:
-            await asyncio.to_thread(sign_out, self.store, discard_pending=discard)
+            # the store revokes the token when it answers; offline, this device alone
+            await asyncio.to_thread(sign_out, self.store, self.client, discard_pending=discard)
         except SignInError:
             return False
         self.client.token = None

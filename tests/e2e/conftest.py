@@ -18,7 +18,7 @@ import pytest
 from app.config import Settings
 from app.demo import generate
 from app.server.admin import load_demo
-from tests.conftest import LiveServer, free_port, need
+from tests.conftest import TEST_SECRET, LiveServer, free_port, need
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -112,7 +112,9 @@ def central(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One central store with demo data for the end-to-end tests."""
     need(Path(CHROMIUM).exists(), "Debian's chromium (apt-get install chromium)")
     data = tmp_path_factory.mktemp("central")
-    settings = Settings(database_url=f"sqlite:///{data / 'central.sqlite3'}", data_dir=data)
+    settings = Settings(
+        database_url=f"sqlite:///{data / 'central.sqlite3'}", data_dir=data, secret_key=TEST_SECRET
+    )
     with LiveServer(settings) as server:
         load_demo(server.engine, generate(prospects=1500))
         yield server

@@ -11,7 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PG_URL, free_port, fresh_postgres, need, postgres_available
+from tests.conftest import (
+    PG_URL,
+    TEST_SECRET,
+    free_port,
+    fresh_postgres,
+    need,
+    postgres_available,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,6 +42,7 @@ def test_serve_on_postgresql_publishes_the_sync_api():
     proc = subprocess.Popen(
         [sys.executable, "main.py", "serve", "--db", url, "--port", str(port)],
         cwd=ROOT,
+        env={**os.environ, "PUHUI_SECRET_KEY": TEST_SECRET},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -85,7 +93,8 @@ def test_demo_data_and_create_user_then_log_in(tmp_path):
     from app.models.sync import PROTOCOL_VERSION
     from tests.conftest import LiveServer
 
-    with LiveServer(Settings(database_url=db, data_dir=tmp_path)) as server:
+    settings = Settings(database_url=db, data_dir=tmp_path, secret_key=TEST_SECRET)
+    with LiveServer(settings) as server:
         ok = httpx.post(
             f"{server.url}/auth/login",
             headers={"X-Puhui-Protocol": str(PROTOCOL_VERSION)},
@@ -93,3 +102,96 @@ def test_demo_data_and_create_user_then_log_in(tmp_path):
         )
         assert ok.status_code == 200
         assert ok.json()["user"]["name"] == "新员工"
+
+
+def _without_key() -> dict:
+    return {k: v for k, v in os.environ.items() if k != "PUHUI_SECRET_KEY"}
+
+
+@pytest.mark.parametrize("key", [None, "change-me-in-production-puhui", "too-short"])
+def test_serve_refuses_to_start_without_a_real_secret_key(tmp_path, key):
+    env = _without_key() | ({"PUHUI_SECRET_KEY": key} if key else {})
+    db = f"sqlite:///{tmp_path / 'central.sqlite3'}"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "serve", "--db", db, "--port", str(free_port())],
+        cwd=tmp_path,  # no .env of the checkout's
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode != 0
+    assert "PUHUI_SECRET_KEY" in done.stderr and "中心库拒绝启动" in done.stderr
+    assert "token_urlsafe" in done.stderr  # says how to make one
+    assert not (tmp_path / "central.sqlite3").exists()  # refused before touching the store
+
+
+def _run_until_store_answers(data: Path, store_port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "main.py",
+            "run",
+            "--web",
+            "--no-login",
+            "--port",
+            str(free_port()),
+            "--store-port",
+            str(store_port),
+        ],
+        cwd=ROOT,
+        env=_without_key() | {"PUHUI_DATA_DIR": str(data)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{store_port}/health", timeout=2).raise_for_status()
+            return proc
+        except httpx.HTTPError as exc:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(proc.stderr.read() if proc.stderr else "") from exc
+            time.sleep(0.3)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def test_run_makes_its_own_private_key_and_signs_with_it_again_next_time(tmp_path):
+    from app.demo import DEMO_MARKETER, DEMO_PASSWORD
+
+    data, port = tmp_path / "data", free_port()
+    headers = {"X-Puhui-Protocol": "1"}
+    first = _run_until_store_answers(data, port)
+    try:
+        key_file = data / "secret_key"
+        assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+        key = key_file.read_text().strip()
+        assert len(key) >= 32
+        token = httpx.post(
+            f"http://127.0.0.1:{port}/auth/login",
+            headers=headers,
+            json={"employee_no": DEMO_MARKETER, "password": DEMO_PASSWORD},
+        ).json()["token"]
+    finally:
+        _stop(first)
+    second = _run_until_store_answers(data, port)
+    try:
+        assert key_file.read_text().strip() == key
+        pulled = httpx.get(
+            f"http://127.0.0.1:{port}/sync/pull",
+            headers=headers | {"Authorization": f"Bearer {token}"},
+            params={"limit": 1},
+        )
+        assert pulled.status_code == 200, pulled.text  # the last run's session still works
+    finally:
+        _stop(second)

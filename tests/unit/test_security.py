@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import stat
 from datetime import timedelta
 
 import pytest
@@ -11,9 +14,18 @@ from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, s
 
 from app.models.ids import utcnow
 from app.server.scope import Scope, prospect_clause
-from app.server.security import TokenError, hash_password, issue_token, read_token, verify_password
+from app.server.security import (
+    SecretKeyError,
+    TokenError,
+    check_secret_key,
+    hash_password,
+    issue_token,
+    local_secret_key,
+    read_token,
+    verify_password,
+)
 
-SECRET = "unit-test-secret"
+SECRET = "unit-test-secret-of-at-least-32-characters"
 DAY = timedelta(days=1)
 
 
@@ -42,8 +54,52 @@ def test_a_broken_or_plain_stored_hash_never_verifies(stored):
 
 def test_token_names_its_user_until_it_expires():
     token, expires = issue_token("u-1", secret=SECRET, ttl=DAY)
-    assert read_token(token, secret=SECRET) == "u-1"
+    claims = read_token(token, secret=SECRET)
+    assert claims.user_id == "u-1"
+    assert claims.expires_at == expires.replace(microsecond=0)
     assert timedelta(hours=23) < expires - utcnow() <= DAY
+
+
+def test_each_token_has_its_own_id_to_revoke_it_by():
+    first, _ = issue_token("u-1", secret=SECRET, ttl=DAY)
+    second, _ = issue_token("u-1", secret=SECRET, ttl=DAY)
+    ids = {read_token(first, secret=SECRET).token_id, read_token(second, secret=SECRET).token_id}
+    assert len(ids) == 2 and all(ids)
+
+
+def _signed(payload: object) -> str:
+    """A token whose signature is valid over any payload (as a leaked key would make)."""
+    body = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    sig = hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).digest()
+    return f"{body}.{base64.urlsafe_b64encode(sig).decode().rstrip('=')}"
+
+
+FAR = 4102444800  # 2100-01-01
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param([], id="a-list"),
+        pytest.param("u-1", id="a-string"),
+        pytest.param(None, id="null"),
+        pytest.param({}, id="empty"),
+        pytest.param({"exp": FAR, "jti": "t"}, id="no-sub"),
+        pytest.param({"sub": 7, "exp": FAR, "jti": "t"}, id="sub-a-number"),
+        pytest.param({"sub": "", "exp": FAR, "jti": "t"}, id="sub-empty"),
+        pytest.param({"sub": "u-1", "jti": "t"}, id="no-exp"),
+        pytest.param({"sub": "u-1", "exp": "soon", "jti": "t"}, id="exp-a-word"),
+        pytest.param({"sub": "u-1", "exp": [1], "jti": "t"}, id="exp-a-list"),
+        pytest.param({"sub": "u-1", "exp": True, "jti": "t"}, id="exp-a-bool"),
+        pytest.param({"sub": "u-1", "exp": 10**30, "jti": "t"}, id="exp-past-year-9999"),
+        pytest.param({"sub": "u-1", "exp": FAR}, id="no-jti-cannot-be-revoked"),
+        pytest.param({"sub": "u-1", "exp": FAR, "jti": {"a": 1}}, id="jti-an-object"),
+    ],
+)
+def test_a_validly_signed_but_malformed_token_is_refused_as_invalid(payload):
+    with pytest.raises(TokenError) as exc:
+        read_token(_signed(payload), secret=SECRET)
+    assert exc.value.code == "auth.token_invalid"
 
 
 def test_expired_token_is_refused_as_expired():
@@ -82,6 +138,32 @@ def test_forged_or_damaged_token_is_refused(forged):
     with pytest.raises(TokenError) as exc:
         read_token(forged, secret=SECRET)
     assert exc.value.code == "auth.token_invalid"
+
+
+# -- the secret key ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "code"),
+    [
+        ("", "store.secret_key_missing"),
+        ("change-me-in-production-puhui", "store.secret_key_weak"),
+        ("short-key", "store.secret_key_weak"),
+    ],
+)
+def test_an_empty_short_or_published_key_is_refused(key, code):
+    with pytest.raises(SecretKeyError) as exc:
+        check_secret_key(key)
+    assert exc.value.code == code
+
+
+def test_the_embedded_store_keeps_its_own_key_private_and_reuses_it(tmp_path):
+    path = tmp_path / "data" / "secret_key"
+    key = local_secret_key(path)
+    check_secret_key(key)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert local_secret_key(path) == key  # the next run signs with the same key
+    assert local_secret_key(tmp_path / "other" / "secret_key") != key
 
 
 # -- scope -----------------------------------------------------------------------------------

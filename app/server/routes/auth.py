@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from fastapi import APIRouter, Request
 from sqlalchemy import delete, select
@@ -97,4 +97,4 @@ def logout(
             session.commit()
         except IntegrityError:  # the same token signed out concurrently: revoked either way
             session.rollback()
-    return LogoutResponse(revoked_at=now)
+    return LogoutResponse(revoked_at=now.replace(tzinfo=UTC))  # RFC 3339: with its offset

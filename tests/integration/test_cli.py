@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from tests.conftest import (
     PG_URL,
     TEST_SECRET,
@@ -170,7 +171,7 @@ def test_run_makes_its_own_private_key_and_signs_with_it_again_next_time(tmp_pat
     from app.demo import DEMO_MARKETER, DEMO_PASSWORD
 
     data, port = tmp_path / "data", free_port()
-    headers = {"X-Puhui-Protocol": "1"}
+    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
     first = _run_until_store_answers(data, port)
     try:
         key_file = data / "secret_key"

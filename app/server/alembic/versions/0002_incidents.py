@@ -36,12 +36,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(op.f("ix_incident_occurred_at"), "incident", ["occurred_at"], unique=False)
-    if op.get_bind().dialect.name == "postgresql":
-        op.alter_column("device_state", "last_seq", type_=sa.BigInteger(), existing_nullable=False)
+    # SQLite's INTEGER is 64-bit already; the declared type still follows the model's
+    with op.batch_alter_table("device_state") as table:
+        table.alter_column("last_seq", type_=sa.BigInteger(), existing_nullable=False)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.alter_column("device_state", "last_seq", type_=sa.Integer(), existing_nullable=False)
+    with op.batch_alter_table("device_state") as table:
+        table.alter_column("last_seq", type_=sa.Integer(), existing_nullable=False)
     op.drop_index(op.f("ix_incident_occurred_at"), table_name="incident")
     op.drop_table("incident")

@@ -334,7 +334,7 @@ def test_replayed_push_is_answered_identically_and_changes_nothing(live_server, 
     replays = [device.client.push(device.store.device_id, mutations) for _ in range(3)]
 
     assert [r["status"] for r in first["results"]] == ["applied", "applied", "rejected"]
-    assert first["results"][2]["code"] == "prospect.not_found"
+    assert first["results"][2]["code"] == "prospect.out_of_scope"  # as if out of reach
     assert first["last_seq"] == 3  # a rejection advances the sequence too
     assert all(replay == first for replay in replays)
     assert count(live_server, _changes) == changes
@@ -375,7 +375,7 @@ def test_rejected_mutation_is_quarantined_and_the_rest_goes_through(live_server,
     assert outbox_rows(device) == []
     [rejected] = rejections(device)
     assert (rejected["kind"], rejected["entity_id"]) == (MutationKind.FUNNEL_MOVE, ghost)
-    assert rejected["code"] == "prospect.not_found"
+    assert rejected["code"] == "prospect.out_of_scope"  # unknown reads as out of reach
     assert CHINESE.search(rejected["message"]), rejected["message"]
     assert count(live_server, _log, _log.c.id == log_id) == 1
     assert status_on_store(live_server, mine[1]) == "contacted"
@@ -384,7 +384,7 @@ def test_rejected_mutation_is_quarantined_and_the_rest_goes_through(live_server,
         live_server, _record, _record.c.device_id == device.store.device_id, order_by=_record.c.seq
     )
     assert [(r["seq"], r["status"], r["code"]) for r in records] == [
-        (1, "rejected", "prospect.not_found"),
+        (1, "rejected", "prospect.out_of_scope"),
         (2, "applied", ""),
         (3, "applied", ""),
     ]
@@ -1130,7 +1130,7 @@ def test_the_device_and_the_store_refuse_alike(live_server, make_device):
             lambda: local.claim(m1.store, me, prospect_id=m2s),
             MutationKind.PROSPECT_CLAIM,
             {"transfer_id": new_id(), "prospect_id": m2s, "occurred_at": now},
-            "prospect.already_assigned",
+            "prospect.out_of_scope",  # reach first: the answer an unknown id gets too
         ),
     ]
     for device, _, change, kind, payload, code in cases:

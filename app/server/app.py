@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.server.db import make_engine, migrate
 from app.server.errors import install_error_handlers
-from app.server.routes import auth, health, stats, sync
+from app.server.routes import auth, health, prospects, stats, sync
 
 
 def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
@@ -22,4 +22,5 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(sync.router)
     app.include_router(stats.router)
+    app.include_router(prospects.router)
     return app

@@ -158,11 +158,10 @@ def _parse(model: type[P], payload: dict[str, Any]) -> P:
         raise Rejected("mutation.invalid", detail=detail[:300]) from exc
 
 
-def _judge(session: Session, user: User, kind: MutationKind, prospect_id: str) -> Prospect:
-    """The prospect a mutation of ``kind`` names, once the policy allows it; a refusal is
-    the mutation's answer. An unknown id is judged as ``NOWHERE``: the same answer as a
-    prospect out of reach, so pushes cannot probe which ids exist."""
-    action = ACTION_OF[kind]
+def judge(session: Session, user: User, action: Action, prospect_id: str) -> Prospect:
+    """The prospect ``user`` asks to ``action``, once the policy allows it; a refusal is
+    raised as ``Rejected``. An unknown id is judged as ``NOWHERE``: the same answer as a
+    prospect out of reach, so no request can probe which ids exist."""
     scope = _scope(user)
     prospect = session.get(Prospect, prospect_id)
     facts = NOWHERE if prospect is None else _facts(session, scope, action, prospect)
@@ -420,5 +419,5 @@ def _apply(session: Session, user: User, device_id: str, kind: MutationKind, dat
     handler = _HANDLERS[kind]
     if handler.done(session, user, data):
         return ""
-    prospect = _judge(session, user, kind, data.prospect_id)
+    prospect = judge(session, user, ACTION_OF[kind], data.prospect_id)
     return handler.apply(session, user, device_id, data, prospect)

@@ -9,6 +9,13 @@ is the last change-log seq the device has seen.
 A log page looks at the next ``page_size`` change-log rows. For prospects it sends
 the *current* row if the prospect is in scope now, otherwise a removal; a prospect
 that entered the scope brings its logs, funnel events and transfers along.
+
+Personal data (DESIGN.md §4): a prospect row carries its phone number and credit code
+in clear only to the user it is assigned to; every other device receives them masked
+(``app.services.masking``), and a reveal there is an audited online call. Whether a
+row is masked depends only on its assignee, and every change of assignee is a change
+of the prospect, so the row is sent again (clear to its new holder, masked to the one
+it left). Masking leaves ``rev`` alone: checksums over (id, rev) agree either way.
 """
 
 from __future__ import annotations
@@ -28,9 +35,13 @@ from app.models import TABLES_BY_ENTITY, ChangeLog, Role
 from app.models.sync import CHILD_ENTITIES, SYNC_COLUMNS, SYNC_ENTITIES
 from app.server.errors import StoreError
 from app.server.scope import Scope, prospect_clause
+from app.services.masking import mask_credit_code, mask_phone
 
 _log = ChangeLog.__table__
 _prospect = TABLES_BY_ENTITY["prospect"]
+# What a page holds for the same scope; a cursor of another version is refused (409),
+# so its device pulls its scope again. 2: personal data masked outside one's own prospects.
+ROWS_VERSION = 2
 
 
 # -- cursor -------------------------------------------------------------------------
@@ -91,9 +102,14 @@ def decode_cursor(text: str, scope: Scope) -> Cursor:
             raise ValueError(text)
     except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise StoreError("sync.cursor_invalid", 409) from exc
-    if cursor.scope != scope.fingerprint:
+    if cursor.scope != issued_for(scope):
         raise StoreError("sync.cursor_invalid", 409)
     return cursor
+
+
+def issued_for(scope: Scope) -> str:
+    """What a cursor is bound to: the scope, and the version of what its pages hold."""
+    return f"{scope.fingerprint}/v{ROWS_VERSION}"
 
 
 def _count(value: object) -> int:
@@ -138,6 +154,23 @@ def _rows(entity: str, result: Iterable[Sequence[Any]]) -> list[list[Any]]:
             if row[i] is not None:
                 row[i] = str(row[i])  # "YYYY-MM-DD HH:MM:SS[.ffffff]" / "YYYY-MM-DD"
         rows.append(row)
+    return rows
+
+
+_PHONE, _CREDIT_CODE, _ASSIGNEE = (
+    SYNC_COLUMNS["prospect"].index(name) for name in ("phone", "credit_code", "assignee_id")
+)
+
+
+def _scoped_rows(entity: str, scope: Scope, result: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """Rows of ``entity`` as ``scope``'s device receives them: prospects not assigned to
+    its user with their phone number and credit code masked."""
+    rows = _rows(entity, result)
+    if entity == "prospect":
+        for row in rows:
+            if row[_ASSIGNEE] != scope.user_id:
+                row[_PHONE] = mask_phone(row[_PHONE])
+                row[_CREDIT_CODE] = mask_credit_code(row[_CREDIT_CODE])
     return rows
 
 
@@ -209,7 +242,7 @@ def _start_snapshot(session: Session, scope: Scope) -> Cursor:
     return Cursor(
         phase=Phase.SNAPSHOT,
         high_water=high_water(session),
-        scope=scope.fingerprint,
+        scope=issued_for(scope),
         total=scope_count(session, scope),
     )
 
@@ -222,7 +255,7 @@ def _snapshot_page(session: Session, scope: Scope, state: Cursor, page_size: int
         entity = SYNC_ENTITIES[entity_index]
         table = TABLES_BY_ENTITY[entity]
         stmt = _scoped(entity, scope, _select(entity)).where(table.c.id > last_key)
-        rows = _rows(entity, session.execute(stmt.order_by(table.c.id).limit(budget)))
+        rows = _scoped_rows(entity, scope, session.execute(stmt.order_by(table.c.id).limit(budget)))
         page.upsert(entity, rows)
         done += len(rows)
         budget -= len(rows)
@@ -231,7 +264,7 @@ def _snapshot_page(session: Session, scope: Scope, state: Cursor, page_size: int
         else:
             last_key = rows[-1][0]
     if entity_index >= len(SYNC_ENTITIES):
-        next_state = Cursor(Phase.LOG, state.high_water, scope.fingerprint)
+        next_state = Cursor(Phase.LOG, state.high_water, issued_for(scope))
         snapshot = False
     else:
         next_state = replace(state, entity=entity_index, after_key=last_key, done=done)
@@ -279,7 +312,7 @@ def _log_page(session: Session, scope: Scope, state: Cursor, page_size: int) -> 
             page.upsert(entity, _rows(entity, session.execute(_scoped(entity, scope, stmt))))
         elif entity == "prospect" and touched:
             stmt = _scoped(entity, scope, _select(entity).where(table.c.id.in_(touched)))
-            rows = _rows(entity, session.execute(stmt))
+            rows = _scoped_rows(entity, scope, session.execute(stmt))
             page.upsert(entity, rows)
             present = {r[0] for r in rows}
             page.delete(entity, sorted(touched - present))
@@ -299,7 +332,7 @@ def _log_page(session: Session, scope: Scope, state: Cursor, page_size: int) -> 
 
     new_since = int(changes[-1].seq) if len(changes) == page_size else high
     return {
-        "cursor": encode_cursor(Cursor(Phase.LOG, new_since, scope.fingerprint)),
+        "cursor": encode_cursor(Cursor(Phase.LOG, new_since, issued_for(scope))),
         "has_more": new_since < high,
         "snapshot": False,
         "progress": {"done": new_since - since, "total": high - since},

@@ -35,3 +35,8 @@ def mask_credit_code(code: str | None) -> str:
     if len(value) < _CODE_HEAD + _CODE_HIDDEN + _CODE_TAIL:
         return MASK * len(value)
     return value[:_CODE_HEAD] + MASK * _CODE_HIDDEN + value[-_CODE_TAIL:]
+
+
+def is_masked(value: str | None) -> bool:
+    """Whether ``value`` is a masked form (phone numbers and credit codes hold no ``*``)."""
+    return bool(value) and MASK in str(value)

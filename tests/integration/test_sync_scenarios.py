@@ -35,6 +35,7 @@ from app.models.ids import new_id, utcnow
 from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION, MutationKind
 from app.server.changes import bulk_insert, record_change
 from app.server.db import write_session
+from app.server.pull import issued_for
 from app.services.marketing import new_log
 from app.services.scope import Scope
 from app.sync import local, outbox
@@ -506,7 +507,7 @@ def test_marketer_never_receives_another_outlets_prospects(live_server, make_dev
     # A cursor is no key to someone else's scope.
     with pytest.raises(CursorInvalid):
         m1.client.pull(m3.store.state(StateKey.CURSOR))
-    theirs_scope = f"{other.user_id}:{other.role}:{other.outlet_id}"
+    theirs_scope = issued_for(other)
     for forged in (
         {"phase": "log", "high_water": 0, "scope": theirs_scope},
         {**SNAPSHOT_START, "scope": theirs_scope},
@@ -519,7 +520,7 @@ def test_forged_cursor_of_my_own_scope_is_refused_not_a_server_error(live_server
     """A damaged cursor must get 409 (resync), not 500 (retry forever)."""
     build_world(live_server.engine)
     m1, me = signed_in(make_device, live_server, "M1")
-    mine = f"{me.user_id}:{me.role}:{me.outlet_id}"
+    mine = issued_for(me)
     start = {**SNAPSHOT_START, "scope": mine}
     m1.client.pull(cursor_text(start))  # the forgeries below differ from this one cursor
     for forged in (

@@ -190,7 +190,7 @@ def test_the_reveal_endpoint_answers_in_reach_audits_once_and_cannot_be_probed(l
 def workbench(live_server, tmp_path) -> Iterator[tuple[World, Workbench]]:  # type: ignore[no-untyped-def]
     world = build_world(live_server.engine)
     settings = Settings(server_url=live_server.url, data_dir=tmp_path / "device")
-    wb = Workbench(settings, maps_dir=tmp_path / "maps")
+    wb = Workbench(settings)
     yield world, wb
     wb.close()
 

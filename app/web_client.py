@@ -19,9 +19,13 @@ from starlette.routing import Route
 from app.views.theme import FONT_FAMILY, FONTS
 from app.workbench.map import MAP_ROUTE, MapPages
 
-# A page holds names and positions of customers: never cached, its address never passed on.
+# A page holds names and positions of customers: never cached, its address never passed on,
+# never read by another origin. The Flet page embeds it under COEP require-corp, so it
+# must say the same, or the browser blocks the frame (ERR_BLOCKED_BY_RESPONSE).
 _PRIVATE_HEADERS = {
     "Cache-Control": "no-store",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "Cross-Origin-Resource-Policy": "same-origin",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "X-Robots-Tag": "noindex",

@@ -68,6 +68,8 @@ async def test_a_map_page_is_served_only_under_its_sessions_token(workbench, web
     assert "遵义测试商贸有限公司" in page.text  # the names are in it: it must stay private
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"
+    # the Flet page embeds it under COEP require-corp: without this the frame stays blank
+    assert page.headers["cross-origin-embedder-policy"] == "require-corp"
     # nothing written where a web server could serve it
     assert not list(tmp_path.rglob("*.html")) and not (ROOT / "assets" / "maps").exists()
     other = pages.open()  # another browser session

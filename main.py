@@ -123,7 +123,8 @@ def cmd_run(args: argparse.Namespace) -> None:
     from app.demo import DEMO_MARKETER, DEMO_PASSWORD
     from app.server.security import SecretKeyError, check_secret_key, local_secret_key
     from app.views.app import build_main
-    from app.web_client import write_web_font_manifest
+    from app.web_client import forget_public_maps, serve_map_pages, write_web_font_manifest
+    from app.workbench.map import MapPages
 
     store_url = f"http://127.0.0.1:{args.store_port}"
     settings = _settings(database_url=args.db, server_url=store_url)
@@ -137,23 +138,25 @@ def cmd_run(args: argparse.Namespace) -> None:
             _refuse_weak_key(exc)
         _start_store_in_background(settings, args.store_port)
     login = None if args.no_login else (args.user or DEMO_MARKETER, args.password or DEMO_PASSWORD)
-    main = build_main(settings, login=login, assets_dir=ROOT / "assets")
+    map_pages = MapPages()
+    main = build_main(settings, login=login, map_pages=map_pages)
     assets = str(ROOT / "assets")
+    forget_public_maps(ROOT / "assets")
     if _has_desktop() and not args.web:
         ft.run(main, assets_dir=assets)
         return
-    if not args.open:
-        os.environ["FLET_FORCE_WEB_SERVER"] = "true"  # serve only; do not launch a browser
+    import uvicorn
+
     write_web_font_manifest(ROOT / "assets")
-    print(f"普惠营销工作台 Puhui Workbench: http://{args.host}:{args.port}", flush=True)
-    ft.run(
-        main,
-        view=ft.AppView.WEB_BROWSER,
-        host=args.host,
-        port=args.port,
-        assets_dir=assets,
-        no_cdn=True,
-    )
+    web = ft.run(main, export_asgi_app=True, assets_dir=assets, no_cdn=True)
+    serve_map_pages(web, map_pages)
+    url = f"http://{args.host}:{args.port}"
+    print(f"普惠营销工作台 Puhui Workbench: {url}", flush=True)
+    if args.open:
+        import webbrowser
+
+        threading.Timer(1.5, webbrowser.open, [url]).start()
+    uvicorn.run(web, host=args.host, port=args.port, ws="websockets-sansio", log_level="warning")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,11 +1,54 @@
-"""Serving the workbench in the browser: what the Flet web client needs beside the app."""
+"""Serving the workbench in the browser: what the Flet web client needs beside the app.
+
+Beside the Flet app and its public assets (fonts, Leaflet), the web server answers one
+private route: a session's map pages, from memory, under that session's unguessable
+token (``app.workbench.map.MapPages``). Nothing personal is served from a folder.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
 from app.views.theme import FONT_FAMILY, FONTS
+from app.workbench.map import MAP_ROUTE, MapPages
+
+# A page holds names and positions of customers: never cached, its address never passed on,
+# never read by another origin. The Flet page embeds it under COEP require-corp, so it
+# must say the same, or the browser blocks the frame (ERR_BLOCKED_BY_RESPONSE).
+_PRIVATE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Robots-Tag": "noindex",
+}
+
+
+def serve_map_pages(web: Starlette, pages: MapPages) -> None:
+    """Answer ``MAP_ROUTE/<token>/<name>`` from ``pages`` before any other route of
+    ``web`` (the Flet app mounted at ``/`` would otherwise take every path)."""
+
+    async def map_page(request: Request) -> Response:
+        html = pages.get(request.path_params["token"], request.path_params["name"])
+        if html is None:
+            return PlainTextResponse("Not Found", status_code=404, headers=_PRIVATE_HEADERS)
+        return HTMLResponse(html, headers=_PRIVATE_HEADERS)
+
+    route = Route(f"{MAP_ROUTE}/{{token}}/{{name}}", map_page, methods=["GET"])
+    web.router.routes.insert(0, route)
+
+
+def forget_public_maps(assets_dir: Path) -> None:
+    """Delete map pages earlier versions wrote under the public ``assets/maps``."""
+    shutil.rmtree(assets_dir / "maps", ignore_errors=True)
 
 
 def write_web_font_manifest(assets_dir: Path) -> Path:

@@ -132,6 +132,7 @@ MESSAGES: dict[str, str] = {
     "card.assignee": "Marketer",
     "card.reveal": "Reveal",
     "card.revealed": "Reveal recorded",
+    "card.reveal_offline": "Showing the full number needs a connection to the central store; you are offline now. Try again once connected.",
     "card.status": "Status",
     "card.next_steps": "Move to",
     "card.call": "Call",

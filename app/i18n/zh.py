@@ -137,6 +137,7 @@ MESSAGES: dict[str, str] = {
     "card.assignee": "营销人员",
     "card.reveal": "查看",
     "card.revealed": "已记录查看",
+    "card.reveal_offline": "查看完整号码需要连接中心库，当前处于离线状态，请联网后再试",
     "card.status": "营销状态",
     "card.next_steps": "推进到",
     "card.call": "拨打电话",

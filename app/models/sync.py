@@ -33,7 +33,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from app.models.marketing_log import MarketingLogCreate
 from app.models.prospect import FunnelStatus
@@ -246,6 +246,19 @@ class RevealPayload(WireModel):
     prospect_id: EntityId
     field: RevealField
     occurred_at: OccurredAt
+
+
+class RevealRequest(WireModel):
+    """``POST /prospects/{id}/reveal``: the clear value of one masked field, audited."""
+
+    event_id: EntityId  # made on the device: a retried request is audited once
+    field: RevealField
+    device_id: Annotated[str, StringConstraints(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
+
+
+class RevealResponse(BaseModel):
+    field: RevealField
+    value: str
 
 
 # What each kind carries; MarketingLogCreate is the log's own model.

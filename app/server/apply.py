@@ -8,7 +8,9 @@ is a replay and gets its recorded answer again without touching anything (or
 again from there. ``first_seq`` in the request moves the stream past numbers the
 device declares it no longer holds.
 
-A mutation is applied inside its own savepoint; a domain refusal (``Rejected``), or
+A new mutation is judged by the one policy (``policy.ACTION_OF`` names the action of
+every kind; an unknown prospect answers as one out of reach, so ids can't be probed)
+and applied inside its own savepoint; a domain refusal (``Rejected``), or
 any unexpected error (kept as an ``Incident`` for admins, answered
 ``mutation.incident``), rolls back only its own effects, is recorded (quarantined
 for managers) and still advances ``last_seq``, so one bad mutation never blocks the
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -61,7 +64,17 @@ from app.server.changes import record_change
 from app.server.errors import Rejected
 from app.services.funnel import FunnelStatus, handover, move_refusal
 from app.services.marketing import log_effect
-from app.services.policy import Action, AssigneeFacts, ProspectFacts, decide, decide_assignee
+from app.services.policy import (
+    ACTION_OF,
+    NOWHERE,
+    Action,
+    AssigneeFacts,
+    ProspectFacts,
+    decide,
+    decide_assignee,
+    left_reach,
+    sets_plan,
+)
 from app.services.scope import Scope
 
 log = logging.getLogger(__name__)
@@ -123,7 +136,7 @@ def _apply_one(session: Session, user: User, device_id: str, m: Mutation) -> Mut
     try:
         payload = _parse(PAYLOADS[m.kind], m.payload)
         with session.begin_nested():
-            code = _HANDLERS[m.kind](session, user, device_id, payload)
+            code = _apply(session, user, device_id, m.kind, payload)
     except Rejected as exc:
         code, params = exc.code, exc.params
     except (OperationalError, InterfaceError):
@@ -230,24 +243,45 @@ def _parse(model: type[P], payload: dict[str, Any]) -> P:
         raise Rejected("mutation.invalid", detail=detail[:300]) from exc
 
 
-def _prospect(session: Session, prospect_id: str) -> Prospect:
-    stmt = select(Prospect).where(Prospect.id == prospect_id)
-    prospect = session.execute(stmt).scalar_one_or_none()
-    if prospect is None:
-        raise Rejected("prospect.not_found")
+def judge(session: Session, user: User, action: Action, prospect_id: str) -> Prospect:
+    """The prospect ``user`` asks to ``action``, once the policy allows it; a refusal is
+    raised as ``Rejected``. An unknown id is judged as ``NOWHERE``: the same answer as a
+    prospect out of reach, so no request can probe which ids exist."""
+    scope = _scope(user)
+    prospect = session.get(Prospect, prospect_id)
+    facts = NOWHERE if prospect is None else _facts(session, scope, action, prospect)
+    decision = decide(scope, action, facts)
+    if not decision:
+        raise Rejected(decision.code)
+    assert prospect is not None  # NOWHERE is in nobody's reach
     return prospect
+
+
+def _facts(session: Session, scope: Scope, action: Action, p: Prospect) -> ProspectFacts:
+    """What the policy needs of ``p``; whether it left ``scope`` (its transfers) only for a
+    log out of reach, the one decision that asks."""
+    left = False
+    if action == Action.LOG and not scope.contains(p.outlet_id, p.assignee_id):
+        stmt = select(Transfer.from_outlet_id, Transfer.from_user_id).where(
+            Transfer.prospect_id == p.id
+        )
+        left = left_reach(scope, [(row[0], row[1]) for row in session.execute(stmt)])
+    return ProspectFacts(p.outlet_id, p.assignee_id, p.status, left_actor=left)
 
 
 def _scope(user: User) -> Scope:
     return Scope(user.id, user.role, user.outlet_id)
 
 
-def _allow(user: User, action: Action, prospect: Prospect) -> None:
-    """Ask the policy the device asked; a refusal is the mutation's answer."""
-    facts = ProspectFacts(prospect.outlet_id, prospect.assignee_id, prospect.status)
-    decision = decide(_scope(user), action, facts)
-    if not decision:
-        raise Rejected(decision.code)
+def _repeat(existing: object | None, author_id: str | None, user: User) -> bool:
+    """Whether a mutation whose record (by its device-made id) is ``existing`` was applied
+    already (the same change pushed again under a new seq). An id another user's record
+    holds is refused: it is not this user's change to repeat."""
+    if existing is None:
+        return False
+    if author_id != user.id:
+        raise Rejected("mutation.invalid", detail="id already used")
+    return True
 
 
 def _touch(session: Session, p: Prospect, old_scope: tuple[str | None, str | None]) -> None:
@@ -263,28 +297,41 @@ def _touch(session: Session, p: Prospect, old_scope: tuple[str | None, str | Non
     )
 
 
-def _log_create(session: Session, user: User, device_id: str, data: MarketingLogCreate) -> str:
-    if session.get(MarketingLog, data.id) is not None:
-        return ""  # the same log pushed again under a new seq: already here
-    prospect = _prospect(session, data.prospect_id)
-    _allow(user, Action.LOG, prospect)  # logs are facts: accepted even out of scope
+def _log_done(session: Session, user: User, data: MarketingLogCreate) -> bool:
+    log = session.get(MarketingLog, data.id)
+    return _repeat(log, log.author_id if log else None, user)
+
+
+def _log_create(
+    session: Session, user: User, device_id: str, data: MarketingLogCreate, prospect: Prospect
+) -> str:
     log = MarketingLog(**data.row(), author_id=user.id, device_id=device_id, recorded_at=utcnow())
     session.add(log)
     session.flush()
     record_change(session, "marketing_log", log.id, prospect_id=prospect.id)
     scope = (prospect.outlet_id, prospect.assignee_id)
-    effect = log_effect(prospect.last_contact_at, data)
+    facts = ProspectFacts(prospect.outlet_id, prospect.assignee_id, prospect.status)
+    effect = log_effect(
+        prospect.last_contact_at,
+        data,
+        next_follow_up=prospect.next_follow_up,
+        sets_plan=sets_plan(_scope(user), facts),
+    )
     prospect.last_contact_at = effect.last_contact_at
     prospect.next_follow_up = effect.next_follow_up
     _touch(session, prospect, scope)
     return ""
 
 
-def _funnel_move(session: Session, user: User, device_id: str, data: FunnelMovePayload) -> str:
-    if session.get(FunnelEvent, data.event_id) is not None:
-        return ""
-    prospect = _prospect(session, data.prospect_id)
-    _allow(user, Action.MOVE, prospect)  # the funnel then judges the step, recorded either way
+def _move_done(session: Session, user: User, data: FunnelMovePayload) -> bool:
+    event = session.get(FunnelEvent, data.event_id)
+    return _repeat(event, event.actor_id if event else None, user)
+
+
+def _funnel_move(
+    session: Session, user: User, device_id: str, data: FunnelMovePayload, prospect: Prospect
+) -> str:
+    # the policy allowed it; the funnel now judges the step, recorded either way
     code = move_refusal(prospect.status, data.to_status, data.amount)
     if code == "funnel.amount_required":
         raise Rejected(code)  # a malformed request, not a step to record
@@ -338,22 +385,31 @@ def _add_event(
     record_change(session, "funnel_event", event.id, prospect_id=prospect.id)
 
 
-def _claim(session: Session, user: User, device_id: str, data: ClaimPayload) -> str:
-    prospect = _prospect(session, data.prospect_id)
-    if prospect.assignee_id == user.id:
-        return ""  # already mine: a repeated claim changes nothing
+def _claim_done(session: Session, user: User, data: ClaimPayload) -> bool:
+    """Already mine: a repeated claim changes nothing."""
+    prospect = session.get(Prospect, data.prospect_id)
+    return prospect is not None and prospect.assignee_id == user.id
+
+
+def _claim(
+    session: Session, user: User, device_id: str, data: ClaimPayload, prospect: Prospect
+) -> str:
     if session.get(Transfer, data.transfer_id) is not None:
         # This handover happened once (the claim re-sent from another device after the
         # prospect went back to the pool): taking it again would undo the manager.
         raise Rejected("transfer.duplicate")
-    _allow(user, Action.CLAIM, prospect)
     _move(session, prospect, user, user, data.transfer_id, "", data.occurred_at)
     return ""
 
 
-def _assign(session: Session, user: User, device_id: str, data: AssignPayload) -> str:
-    prospect = _prospect(session, data.prospect_id)
-    _allow(user, Action.ASSIGN, prospect)
+def _assign_done(session: Session, user: User, data: AssignPayload) -> bool:
+    transfer = session.get(Transfer, data.transfer_id)
+    return _repeat(transfer, transfer.by_user_id if transfer else None, user)
+
+
+def _assign(
+    session: Session, user: User, device_id: str, data: AssignPayload, prospect: Prospect
+) -> str:
     target = None
     if data.to_user_id is not None:
         target = session.get(User, data.to_user_id)
@@ -363,8 +419,6 @@ def _assign(session: Session, user: User, device_id: str, data: AssignPayload) -
     decision = decide_assignee(_scope(user), facts)
     if not decision:
         raise Rejected(decision.code)
-    if session.get(Transfer, data.transfer_id) is not None:
-        return ""
     _move(session, prospect, user, target, data.transfer_id, data.reason, data.occurred_at)
     return ""
 
@@ -407,10 +461,14 @@ def _move(
     _touch(session, prospect, old_scope)
 
 
-def _reveal(session: Session, user: User, device_id: str, data: RevealPayload) -> str:
-    if session.get(AuditEvent, data.event_id) is not None:
-        return ""
-    _allow(user, Action.REVEAL, _prospect(session, data.prospect_id))
+def _reveal_done(session: Session, user: User, data: RevealPayload) -> bool:
+    event = session.get(AuditEvent, data.event_id)
+    return _repeat(event, event.user_id if event else None, user)
+
+
+def _reveal(
+    session: Session, user: User, device_id: str, data: RevealPayload, prospect: Prospect
+) -> str:
     session.add(
         AuditEvent(
             id=data.event_id,
@@ -425,10 +483,30 @@ def _reveal(session: Session, user: User, device_id: str, data: RevealPayload) -
     return ""
 
 
-_HANDLERS: dict[MutationKind, Callable[[Session, User, str, Any], str]] = {
-    MutationKind.LOG_CREATE: _log_create,
-    MutationKind.FUNNEL_MOVE: _funnel_move,
-    MutationKind.PROSPECT_CLAIM: _claim,
-    MutationKind.PROSPECT_ASSIGN: _assign,
-    MutationKind.AUDIT_REVEAL: _reveal,
+@dataclass(frozen=True)
+class _Handler:
+    """How the store applies one mutation kind: ``done`` tells a repeat of a change
+    already applied (answered "applied" again, before any judgement, as the first time),
+    ``apply`` makes the change once the policy has allowed it."""
+
+    done: Callable[[Session, User, Any], bool]
+    apply: Callable[[Session, User, str, Any, Prospect], str]
+
+
+_HANDLERS: dict[MutationKind, _Handler] = {
+    MutationKind.LOG_CREATE: _Handler(_log_done, _log_create),
+    MutationKind.FUNNEL_MOVE: _Handler(_move_done, _funnel_move),
+    MutationKind.PROSPECT_CLAIM: _Handler(_claim_done, _claim),
+    MutationKind.PROSPECT_ASSIGN: _Handler(_assign_done, _assign),
+    MutationKind.AUDIT_REVEAL: _Handler(_reveal_done, _reveal),
 }
+
+
+def _apply(session: Session, user: User, device_id: str, kind: MutationKind, data: Any) -> str:
+    """One mutation: a repeat answers as before; anything new is judged by the policy
+    (``ACTION_OF[kind]``) before its handler runs; "" when applied, else its code."""
+    handler = _HANDLERS[kind]
+    if handler.done(session, user, data):
+        return ""
+    prospect = judge(session, user, ACTION_OF[kind], data.prospect_id)
+    return handler.apply(session, user, device_id, data, prospect)

@@ -9,6 +9,13 @@ is the last change-log seq the device has seen.
 A log page looks at the next ``page_size`` change-log rows. For prospects it sends
 the *current* row if the prospect is in scope now, otherwise a removal; a prospect
 that entered the scope brings its logs, funnel events and transfers along.
+
+Personal data (DESIGN.md §4): a prospect row carries its phone number and credit code
+in clear only to the user it is assigned to; every other device receives them masked
+(``app.services.masking``), and a reveal there is an audited online call. Whether a
+row is masked depends only on its assignee, and every change of assignee is a change
+of the prospect, so the row is sent again (clear to its new holder, masked to the one
+it left). Masking leaves ``rev`` alone: checksums over (id, rev) agree either way.
 """
 
 from __future__ import annotations
@@ -29,9 +36,13 @@ from app.models import TABLES_BY_ENTITY, ChangeLog, Role
 from app.models.sync import CHILD_ENTITIES, SYNC_COLUMNS, SYNC_ENTITIES
 from app.server.errors import StoreError
 from app.server.scope import Scope, prospect_clause
+from app.services.masking import mask_credit_code, mask_phone
 
 _log = ChangeLog.__table__
 _prospect = TABLES_BY_ENTITY["prospect"]
+# What a page holds for the same scope; a cursor of another version is refused (409),
+# so its device pulls its scope again. 2: personal data masked outside one's own prospects.
+ROWS_VERSION = 2
 
 
 # -- cursor -------------------------------------------------------------------------
@@ -92,9 +103,14 @@ def decode_cursor(text: str, scope: Scope) -> Cursor:
             raise ValueError(text)
     except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise StoreError("sync.cursor_invalid", 409) from exc
-    if cursor.scope != scope.fingerprint:
+    if cursor.scope != issued_for(scope):
         raise StoreError("sync.cursor_invalid", 409)
     return cursor
+
+
+def issued_for(scope: Scope) -> str:
+    """What a cursor is bound to: the scope, and the version of what its pages hold."""
+    return f"{scope.fingerprint}/v{ROWS_VERSION}"
 
 
 def _count(value: object) -> int:
@@ -206,6 +222,22 @@ def _as_text(column: ColumnElement[Any], kind: type, dialect: str) -> ColumnElem
     )
 
 
+_PHONE, _CREDIT_CODE, _ASSIGNEE = (
+    SYNC_COLUMNS["prospect"].index(name) for name in ("phone", "credit_code", "assignee_id")
+)
+
+
+def _masked(entity: str, scope: Scope, rows: list[list[Any]]) -> list[list[Any]]:
+    """Rows of ``entity`` as ``scope``'s device receives them: prospects not assigned to
+    its user with their phone number and credit code masked."""
+    if entity == "prospect":
+        for row in rows:
+            if row[_ASSIGNEE] != scope.user_id:
+                row[_PHONE] = mask_phone(row[_PHONE])
+                row[_CREDIT_CODE] = mask_credit_code(row[_CREDIT_CODE])
+    return rows
+
+
 def _select(session: Session, entity: str) -> Select[Any]:
     table = TABLES_BY_ENTITY[entity]
     temporal, _ = _KINDS[entity]
@@ -286,7 +318,7 @@ def _start_snapshot(session: Session, scope: Scope) -> Cursor:
     return Cursor(
         phase=Phase.SNAPSHOT,
         high_water=high_water(session),
-        scope=scope.fingerprint,
+        scope=issued_for(scope),
         total=scope_count(session, scope),
     )
 
@@ -302,6 +334,7 @@ def _snapshot_page(
         stmt = _scoped(entity, scope, _select(session, entity)).where(table.c.id > last_key)
         result = session.execute(stmt.order_by(table.c.id).limit(budget))
         rows, seen, last_id = _rows(entity, result, page.skipped)
+        rows = _masked(entity, scope, rows)
         page.upsert(entity, rows)
         done += seen
         budget -= seen
@@ -310,7 +343,7 @@ def _snapshot_page(
         else:
             last_key = str(last_id)
     if entity_index >= len(SYNC_ENTITIES):
-        next_state = Cursor(Phase.LOG, state.high_water, scope.fingerprint)
+        next_state = Cursor(Phase.LOG, state.high_water, issued_for(scope))
         snapshot = False
     else:
         next_state = replace(state, entity=entity_index, after_key=last_key, done=done)
@@ -361,7 +394,11 @@ def _log_page(
         elif entity == "prospect" and touched:
             stmt = _select(session, entity).where(table.c.id.in_(touched))
             sent_before = len(page.skipped)
-            rows = _rows(entity, session.execute(_scoped(entity, scope, stmt)), page.skipped)[0]
+            rows = _masked(
+                entity,
+                scope,
+                _rows(entity, session.execute(_scoped(entity, scope, stmt)), page.skipped)[0],
+            )
             page.upsert(entity, rows)
             # a row left out is still in scope: not a removal
             present = {r[0] for r in rows} | {s.entity_id for s in page.skipped[sent_before:]}
@@ -383,7 +420,7 @@ def _log_page(
 
     new_since = int(changes[-1].seq) if len(changes) == page_size else high
     return {
-        "cursor": encode_cursor(Cursor(Phase.LOG, new_since, scope.fingerprint)),
+        "cursor": encode_cursor(Cursor(Phase.LOG, new_since, issued_for(scope))),
         "has_more": new_since < high,
         "snapshot": False,
         "progress": {"done": new_since - since, "total": high - since},

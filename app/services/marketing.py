@@ -109,14 +109,23 @@ class ContactUpdate:
     next_follow_up: date | None
 
 
-def log_effect(last_contact_at: datetime | None, log: MarketingLogCreate) -> ContactUpdate:
+def log_effect(
+    last_contact_at: datetime | None,
+    log: MarketingLogCreate,
+    *,
+    next_follow_up: date | None = None,
+    sets_plan: bool = True,
+) -> ContactUpdate:
     """The prospect's contact fields once ``log`` has arrived.
 
     Last contact is data (when the latest contact happened): the later of the two. The
     follow-up plan is the latest-arriving log's, whatever its device clock says, so a
-    clock running ahead cannot pin an old plan (device clocks order nothing).
+    clock running ahead cannot pin an old plan (device clocks order nothing); a log whose
+    author no longer holds the prospect (``sets_plan`` False: ``policy.sets_plan``) keeps
+    the prospect's plan, ``next_follow_up``, as it is.
     """
     latest = log.occurred_at
     if last_contact_at is not None and last_contact_at > latest:
         latest = last_contact_at
-    return ContactUpdate(last_contact_at=latest, next_follow_up=log.next_follow_up)
+    plan = log.next_follow_up if sets_plan else next_follow_up
+    return ContactUpdate(last_contact_at=latest, next_follow_up=plan)

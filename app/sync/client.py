@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -105,6 +106,12 @@ class SyncClient:
 
     def ranks(self) -> dict[str, Any]:
         return self._send("GET", "/stats/ranks")
+
+    def reveal(self, prospect_id: str, field: str, *, event_id: str, device_id: str) -> str:
+        """The clear value of a masked field, from the store (which audits the reveal)."""
+        body = {"event_id": event_id, "field": field, "device_id": device_id}
+        path = f"/prospects/{quote(prospect_id, safe='')}/reveal"
+        return str(self._send("POST", path, json=body)["value"])
 
     def position(self, cursor: str) -> dict[str, Any]:
         return self._send("GET", "/sync/position", params={"cursor": cursor})

@@ -27,9 +27,17 @@ from app.models.sync import (
 )
 from app.services.funnel import handover, move_refusal
 from app.services.marketing import log_effect
-from app.services.policy import Action, AssigneeFacts, ProspectFacts, decide, decide_assignee
+from app.services.policy import (
+    Action,
+    AssigneeFacts,
+    ProspectFacts,
+    decide,
+    decide_assignee,
+    left_reach,
+    sets_plan,
+)
 from app.services.scope import Scope
-from app.services.stored import stored_datetime
+from app.services.stored import stored_date, stored_datetime
 from app.sync import outbox
 from app.sync.store import DeviceStore
 
@@ -46,7 +54,7 @@ def record_log(store: DeviceStore, actor: Scope, log: MarketingLogCreate) -> str
     """Save a marketing log on the device and queue it; returns its id."""
     log = _checked(log)
     with store.transaction() as conn:
-        facts = _require_prospect(conn, log.prospect_id)
+        facts = _require_prospect(conn, log.prospect_id, actor)
         _allow(actor, Action.LOG, facts)
         conn.execute(
             text(
@@ -61,10 +69,16 @@ def record_log(store: DeviceStore, actor: Scope, log: MarketingLogCreate) -> str
                 "device": DeviceStore.get(conn, "device_id"),
             },
         )
-        last = conn.execute(
-            text("SELECT last_contact_at FROM prospect WHERE id = :id"), {"id": log.prospect_id}
-        ).scalar_one()
-        effect = log_effect(stored_datetime(last), log)
+        last, plan = conn.execute(
+            text("SELECT last_contact_at, next_follow_up FROM prospect WHERE id = :id"),
+            {"id": log.prospect_id},
+        ).one()
+        effect = log_effect(
+            stored_datetime(last),
+            log,
+            next_follow_up=stored_date(plan),
+            sets_plan=sets_plan(actor, facts),
+        )
         conn.execute(
             text("UPDATE prospect SET last_contact_at = :at, next_follow_up = :nf WHERE id = :id"),
             _sqlite_values(
@@ -184,14 +198,25 @@ def _allow(actor: Scope, action: Action, facts: ProspectFacts) -> None:
         raise LocalError(decision.code)
 
 
-def _require_prospect(conn: Connection, prospect_id: str) -> ProspectFacts:
+def _require_prospect(
+    conn: Connection, prospect_id: str, logger: Scope | None = None
+) -> ProspectFacts:
+    """The policy's facts of a prospect the device holds; for a log by ``logger`` out of
+    its reach, also whether it left that reach (the transfers the device holds)."""
     row = conn.execute(
         text("SELECT outlet_id, assignee_id, status FROM prospect WHERE id = :id"),
         {"id": prospect_id},
     ).first()
     if row is None:
         raise LocalError("prospect.not_found")
-    return ProspectFacts(outlet_id=row[0], assignee_id=row[1], status=str(row[2]))
+    left = False
+    if logger is not None and not logger.contains(row[0], row[1]):
+        transfers = conn.execute(
+            text("SELECT from_outlet_id, from_user_id FROM transfer WHERE prospect_id = :id"),
+            {"id": prospect_id},
+        )
+        left = left_reach(logger, [(t[0], t[1]) for t in transfers])
+    return ProspectFacts(row[0], row[1], str(row[2]), left_actor=left)
 
 
 def _require_user(conn: Connection, user_id: str) -> AssigneeFacts:

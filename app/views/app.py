@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import flet as ft
 
@@ -22,6 +21,7 @@ from app.views.shell import WIDE, Shell
 from app.views.sync_view import SyncScreen
 from app.views.whitelist import WhitelistScreen
 from app.workbench import Workbench
+from app.workbench.map import MapPages
 
 ROUTES = [
     ft.Route(
@@ -97,9 +97,10 @@ def App(workbench: Workbench) -> ft.Control:
 
 
 def build_main(
-    settings: Settings, *, login: tuple[str, str] | None = None, assets_dir: Path
+    settings: Settings, *, login: tuple[str, str] | None = None, map_pages: MapPages
 ) -> Callable[[ft.Page], Awaitable[None]]:
-    """The Flet entry point: one Workbench per session."""
+    """The Flet entry point: one Workbench per session (its map pages in ``map_pages``,
+    which the web server serves per session token)."""
 
     async def main(page: ft.Page) -> None:
         from app.views.theme import apply_theme
@@ -107,7 +108,7 @@ def build_main(
         page.title = t("app.title")
         page.padding = 0
         apply_theme(page)
-        workbench = Workbench(settings, login=login, maps_dir=assets_dir / "maps")
+        workbench = Workbench(settings, login=login, map_pages=map_pages)
         workbench.set_wide((page.width or 0) >= WIDE)
         page.on_resize = lambda e: workbench.set_wide(e.width >= WIDE)
         page.on_close = lambda _e: workbench.close()

@@ -87,15 +87,15 @@ def CardScreen() -> ft.Control:
 
     async def call(_e: ft.Event) -> None:
         if await cards.reveal("phone"):  # audited first; a refused reveal dials nothing
-            await ft.UrlLauncher().launch_url(f"tel:{card.phone}")
+            await ft.UrlLauncher().launch_url(f"tel:{cards.state.revealed.get('phone', '')}")
 
     def show_on_map(_e: ft.Event) -> None:
         workbench.map.focus(card.id)  # the map centres on it, with its neighbours
         page.navigate("/map")
 
-    def masked(field: str, plain: str, hidden: str) -> ft.Control:
+    def masked(field: str, hidden: str) -> ft.Control:
         if field in state.revealed or not actions.reveal:
-            return ft.Text(plain if field in state.revealed else hidden, size=15)
+            return ft.Text(state.revealed.get(field, hidden), size=15)
         reveal = ft.TextButton(
             t("card.reveal", lang),
             icon=ft.Icons.VISIBILITY,
@@ -112,10 +112,10 @@ def CardScreen() -> ft.Control:
             ft.Container(labelled(label, value), col={"xs": 12, "sm": 6})
             for label, value in [
                 (t("card.legal_rep", lang), card.legal_rep),
-                (t("card.phone", lang), masked("phone", card.phone, card.phone_masked)),
+                (t("card.phone", lang), masked("phone", card.phone_masked)),
                 (
                     t("card.credit_code", lang),
-                    masked("credit_code", card.credit_code, card.credit_code_masked),
+                    masked("credit_code", card.credit_code_masked),
                 ),
                 (t("card.industry", lang), card.industry),
                 (t("card.batch", lang), f"{card.batch_product} · {card.batch_name}"),

@@ -18,6 +18,7 @@ from app.services.policy import Action, ProspectFacts, allowed_actions, next_sta
 from app.services.prospects import ProspectCard
 from app.services.timeline import TimelineItem
 from app.sync import local
+from app.sync.reveal import reveal
 from app.workbench.reads import LatestRead
 
 if TYPE_CHECKING:
@@ -52,7 +53,9 @@ class CardState:
     card: ProspectCard | None = None
     timeline: list[TimelineItem] = field(default_factory=list)
     actions: CardActions = field(default_factory=CardActions)
-    revealed: frozenset[str] = frozenset()  # "phone", "credit_code"
+    # "phone" / "credit_code" -> the clear value revealed: held here only, never written
+    # to the device store (which holds them in clear for my own prospects alone)
+    revealed: dict[str, str] = field(default_factory=dict)
     marketers: list[Marketer] = field(default_factory=list)  # who a manager may assign to
 
 
@@ -71,6 +74,7 @@ class CardController:
     def clear(self) -> None:
         s = self.state
         s.card, s.timeline, s.actions, s.marketers = None, [], CardActions(), []
+        s.revealed = {}
 
     async def open(self, prospect_id: str) -> None:
         """Read the card; changes not yet uploaded show in the timeline, marked pending."""
@@ -88,7 +92,7 @@ class CardController:
             return  # another card was tapped meanwhile
         s = self.state
         if s.card is None or s.card.id != prospect_id:
-            s.revealed = frozenset()
+            s.revealed = {}
         s.actions = self._actions(found.card)
         s.card, s.timeline = found.card, found.timeline
         if s.actions.assign:  # the outlet's people, as of the last sync
@@ -121,14 +125,29 @@ class CardController:
         return [m for m in self.state.marketers if m.id != current]
 
     async def reveal(self, field_name: str) -> bool:
-        """Show a masked phone number or credit code; the reveal is audited. False when
-        the device refuses it (the reason shows as a notice)."""
-        pid = await self._change(local.record_reveal, field=field_name)
-        if pid is None:
+        """Show a masked phone number or credit code; the reveal is audited (queued for my
+        own prospects, whose values the device holds; an online call for any other).
+        False when it cannot be revealed (the reason, offline included, shows as a notice).
+        """
+        card = self.state.card
+        if card is None:
             return False
-        if self.state.card is not None and self.state.card.id == pid:
-            self.state.revealed = self.state.revealed | {field_name}
-        await self.workbench.after_local_change(pid, "card.revealed")
+        workbench = self.workbench
+        try:
+            value = await asyncio.to_thread(
+                reveal,
+                workbench.store,
+                workbench.client,
+                workbench.scope,
+                prospect_id=card.id,
+                field=field_name,
+            )
+        except local.LocalError as exc:
+            workbench.notify(exc.code)
+            return False
+        if self.state.card is not None and self.state.card.id == card.id:
+            self.state.revealed = {**self.state.revealed, field_name: value}
+        await workbench.after_local_change(card.id, "card.revealed")
         return True
 
     async def move(self, to_status: str, amount_text: str = "") -> None:

@@ -1,18 +1,26 @@
-"""The map: prospects around the outlet, me, or one prospect; radius 1/3/5/10 km."""
+"""The map: prospects around the outlet, me, or one prospect; radius 1/3/5/10 km.
+
+A map page holds company names, positions and credit lines, so it is never written to a
+folder the web server serves to anyone: each page is kept in memory (``MapPages``) under
+its session's unguessable token, served only at ``/private-maps/<token>/<page>`` (see
+``app.web_client.serve_map_pages``), and dropped at log-out and when the session ends.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import flet as ft
 from sqlalchemy import Connection
 
-from app.geo.maps import MapMarker, build_map_html, write_map
+from app.geo.maps import MapMarker, build_map_html
 from app.geo.nearby import within
-from app.models.ids import utcnow
 from app.queries import mapdata
 from app.queries.whitelist import outlet_position
 from app.workbench.reads import LatestRead
@@ -24,6 +32,49 @@ RADII = (1.0, 3.0, 5.0, 10.0)
 NEAREST_SHOWN = 20  # listed beside the map
 MAP_LIMIT = 20_000  # markers one phone map draws
 Centre = Literal["me", "outlet", "prospect"]
+MAP_ROUTE = "/private-maps"  # + /<session token>/<page name>
+PAGES_KEPT = 2  # per session: the page shown and the one replacing it while it loads
+
+
+class MapPages:
+    """Map pages in memory, per session token; thread-safe (one per web server process).
+
+    A token is 32 random bytes (``secrets``): a page's address cannot be guessed, and a
+    page is found only under the token of the session that drew it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pages: dict[str, OrderedDict[str, str]] = {}
+        self._names = itertools.count(1)
+
+    def open(self) -> str:
+        """A new session's token."""
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._pages[token] = OrderedDict()
+        return token
+
+    def put(self, token: str, html: str) -> str:
+        """Keep ``html`` for ``token``'s session; its address (older pages beyond
+        ``PAGES_KEPT`` are forgotten)."""
+        name = f"map-{next(self._names)}.html"
+        with self._lock:
+            pages = self._pages.setdefault(token, OrderedDict())
+            pages[name] = html
+            while len(pages) > PAGES_KEPT:
+                pages.popitem(last=False)
+        return f"{MAP_ROUTE}/{token}/{name}"
+
+    def get(self, token: str, name: str) -> str | None:
+        with self._lock:
+            pages = self._pages.get(token)
+            return None if pages is None else pages.get(name)
+
+    def close(self, token: str) -> None:
+        """Forget a session's pages (log-out, session end)."""
+        with self._lock:
+            self._pages.pop(token, None)
 
 
 @ft.observable
@@ -32,7 +83,7 @@ class MapState:
     radius: float = 3.0
     focus: str | None = None  # a prospect the map centres on (the card's "show on the map")
     focus_name: str = ""
-    url: str = ""  # the page, served under /maps; empty while none can be drawn
+    url: str = ""  # the page, under MAP_ROUTE and this session's token; empty while none
     nearest: list[MapMarker] = field(default_factory=list)
     count: int = 0
 
@@ -46,11 +97,21 @@ class _Found:
 
 
 class MapController:
-    def __init__(self, workbench: Workbench, *, maps_dir: Path) -> None:
+    def __init__(self, workbench: Workbench, *, pages: MapPages) -> None:
         self.workbench = workbench
-        self.maps_dir = maps_dir  # served by the web server under /maps
+        self.pages = pages
+        self._token = pages.open()
         self.state = MapState()
         self._reads = LatestRead()
+
+    def clear(self) -> None:
+        """Forget this session's pages and take a new token (log-out)."""
+        self.pages.close(self._token)
+        self._token = self.pages.open()
+        self.state.url, self.state.nearest, self.state.count = "", [], 0
+
+    def close(self) -> None:
+        self.pages.close(self._token)
 
     def focus(self, prospect_id: str | None) -> None:
         """Centre the next map on a prospect and its neighbours (None: back to the outlet)."""
@@ -106,15 +167,13 @@ class MapController:
                 center_kind=found.kind,
                 center_label=found.label,
             )
-            name = f"map-{me.user_id[:8]}-{int(radius * 10)}-{found.kind}.html"
-            write_map(self.maps_dir / name, html)
-            return name
+            return self.pages.put(self._token, html)
 
         ticket = self._reads.begin()
         found = await workbench.read(find)
-        name = await asyncio.to_thread(draw, found)
+        url = await asyncio.to_thread(draw, found)
         if not self._reads.is_latest(ticket):
             return
-        s.url = f"/maps/{name}?t={int(utcnow().timestamp())}" if name else ""
+        s.url = url
         s.nearest, s.count = found.markers[:NEAREST_SHOWN], len(found.markers)
         s.focus_name = found.label

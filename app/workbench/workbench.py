@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import TypeVar
 
 import flet as ft
@@ -30,7 +29,7 @@ from app.workbench.card import CardController
 from app.workbench.followups import FollowupsController
 from app.workbench.log import LogController
 from app.workbench.login import LoginController
-from app.workbench.map import MapController
+from app.workbench.map import MapController, MapPages
 from app.workbench.performance import PerformanceController
 from app.workbench.settings import SettingsController
 from app.workbench.sync import SyncController
@@ -65,7 +64,11 @@ class AppState:
 
 class Workbench:
     def __init__(
-        self, settings: Settings, *, login: tuple[str, str] | None = None, maps_dir: Path
+        self,
+        settings: Settings,
+        *,
+        login: tuple[str, str] | None = None,
+        map_pages: MapPages | None = None,
     ) -> None:
         self.settings = settings
         self.auto_login = login
@@ -92,7 +95,7 @@ class Workbench:
         self.log = LogController(self)
         self.followups = FollowupsController(self)
         self.performance = PerformanceController(self)
-        self.map = MapController(self, maps_dir=maps_dir)
+        self.map = MapController(self, pages=map_pages or MapPages())
         self.sync_screen = SyncController(self)
         self.settings_screen = SettingsController(self)
 
@@ -146,6 +149,7 @@ class Workbench:
         self.state.session = None
         self.whitelist.clear()
         self.card.clear()
+        self.map.clear()
         self.state.progress = await asyncio.to_thread(self.engine.snapshot_progress)
         return True
 
@@ -215,6 +219,7 @@ class Workbench:
             self.state.wide = wide
 
     def close(self) -> None:
+        self.map.close()
         self.engine.cancel()
         self.client.close()
         self.store.close()

@@ -340,7 +340,7 @@ def test_show_a_prospect_on_the_map(workbench, central, browser):
         frame.get_by_text(target["company_name"]).first.wait_for(timeout=10_000)  # its tooltip
         page.wait_for_timeout(1500)
         # names and the legend in the bundled CJK font, not the boxes of a bare system
-        map_frame = next(f for f in page.frames if "/maps/" in f.url)
+        map_frame = next(f for f in page.frames if "/private-maps/" in f.url)
         assert map_frame.evaluate("""() => document.fonts.check('12px "Puhui Sans"', '已分配')
                                      && [...document.fonts].some(f => f.family.includes('Puhui')
                                                                 && f.status === 'loaded')""")

@@ -35,6 +35,7 @@ from app.models.ids import new_id, utcnow
 from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION, MutationKind
 from app.server.changes import bulk_insert, record_change
 from app.server.db import write_session
+from app.server.pull import issued_for
 from app.services.marketing import new_log
 from app.services.scope import Scope
 from app.sync import local, outbox
@@ -334,7 +335,7 @@ def test_replayed_push_is_answered_identically_and_changes_nothing(live_server, 
     replays = [device.client.push(device.store.device_id, mutations) for _ in range(3)]
 
     assert [r["status"] for r in first["results"]] == ["applied", "applied", "rejected"]
-    assert first["results"][2]["code"] == "prospect.not_found"
+    assert first["results"][2]["code"] == "prospect.out_of_scope"  # as if out of reach
     assert first["last_seq"] == 3  # a rejection advances the sequence too
     assert all(replay == first for replay in replays)
     assert count(live_server, _changes) == changes
@@ -375,7 +376,7 @@ def test_rejected_mutation_is_quarantined_and_the_rest_goes_through(live_server,
     assert outbox_rows(device) == []
     [rejected] = rejections(device)
     assert (rejected["kind"], rejected["entity_id"]) == (MutationKind.FUNNEL_MOVE, ghost)
-    assert rejected["code"] == "prospect.not_found"
+    assert rejected["code"] == "prospect.out_of_scope"  # unknown reads as out of reach
     assert CHINESE.search(rejected["message"]), rejected["message"]
     assert count(live_server, _log, _log.c.id == log_id) == 1
     assert status_on_store(live_server, mine[1]) == "contacted"
@@ -384,7 +385,7 @@ def test_rejected_mutation_is_quarantined_and_the_rest_goes_through(live_server,
         live_server, _record, _record.c.device_id == device.store.device_id, order_by=_record.c.seq
     )
     assert [(r["seq"], r["status"], r["code"]) for r in records] == [
-        (1, "rejected", "prospect.not_found"),
+        (1, "rejected", "prospect.out_of_scope"),
         (2, "applied", ""),
         (3, "applied", ""),
     ]
@@ -506,7 +507,7 @@ def test_marketer_never_receives_another_outlets_prospects(live_server, make_dev
     # A cursor is no key to someone else's scope.
     with pytest.raises(CursorInvalid):
         m1.client.pull(m3.store.state(StateKey.CURSOR))
-    theirs_scope = f"{other.user_id}:{other.role}:{other.outlet_id}"
+    theirs_scope = issued_for(other)
     for forged in (
         {"phase": "log", "high_water": 0, "scope": theirs_scope},
         {**SNAPSHOT_START, "scope": theirs_scope},
@@ -519,7 +520,7 @@ def test_forged_cursor_of_my_own_scope_is_refused_not_a_server_error(live_server
     """A damaged cursor must get 409 (resync), not 500 (retry forever)."""
     build_world(live_server.engine)
     m1, me = signed_in(make_device, live_server, "M1")
-    mine = f"{me.user_id}:{me.role}:{me.outlet_id}"
+    mine = issued_for(me)
     start = {**SNAPSHOT_START, "scope": mine}
     m1.client.pull(cursor_text(start))  # the forgeries below differ from this one cursor
     for forged in (
@@ -1130,7 +1131,7 @@ def test_the_device_and_the_store_refuse_alike(live_server, make_device):
             lambda: local.claim(m1.store, me, prospect_id=m2s),
             MutationKind.PROSPECT_CLAIM,
             {"transfer_id": new_id(), "prospect_id": m2s, "occurred_at": now},
-            "prospect.already_assigned",
+            "prospect.out_of_scope",  # reach first: the answer an unknown id gets too
         ),
     ]
     for device, _, change, kind, payload, code in cases:

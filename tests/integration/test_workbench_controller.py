@@ -24,7 +24,7 @@ from tests.world import PASSWORD, build_world
 def world_and_workbench(live_server, tmp_path):  # type: ignore[no-untyped-def]
     world = build_world(live_server.engine, per_marketer=6, pool=4)
     settings = Settings(server_url=live_server.url, data_dir=tmp_path / "device")
-    workbench = Workbench(settings, maps_dir=tmp_path / "maps")
+    workbench = Workbench(settings)
     yield world, workbench
     workbench.close()
 

@@ -62,3 +62,10 @@ def test_a_masked_credit_code_reveals_at_most_eight_characters(value: str) -> No
         assert shown == 0
     else:
         assert masked.count("*") == 10
+
+
+@pytest.mark.parametrize("value", ["13812345678", "12345678901", "00000000000"])
+def test_eleven_digits_mask_alike_whether_a_valid_mobile_or_not(value: str) -> None:
+    """The fast path for stored numbers gives what the general rule gives."""
+    assert mask_phone(value) == value[:3] + "****" + value[-4:]
+    assert mask_phone(f" {value} ") == mask_phone(value)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from app.models.sync import MutationKind
+from app.server.apply import _HANDLERS
 from app.services.policy import (
+    ACTION_OF,
+    NOWHERE,
     Action,
     AssigneeFacts,
     ProspectFacts,
     allowed_actions,
     decide,
     decide_assignee,
+    left_reach,
     next_statuses,
+    sets_plan,
 )
 from app.services.scope import Scope
 
@@ -24,6 +30,7 @@ POOL = ProspectFacts("outlet-a", None, "unassigned")
 COLLEAGUES = ProspectFacts("outlet-a", "m2", "contacted")
 OTHER_POOL = ProspectFacts("outlet-b", None, "unassigned")
 OTHER_OUTLETS = ProspectFacts("outlet-b", "m3", "interested")
+LEFT_ME = ProspectFacts("outlet-b", "m3", "interested", left_actor=True)
 
 
 @pytest.mark.parametrize(
@@ -31,11 +38,14 @@ OTHER_OUTLETS = ProspectFacts("outlet-b", "m3", "interested")
     [
         (MARKETER, MINE, {Action.MOVE, Action.LOG, Action.REVEAL}),
         (MARKETER, POOL, {Action.CLAIM, Action.MOVE, Action.LOG, Action.REVEAL}),
-        (MARKETER, COLLEAGUES, {Action.LOG}),
-        (MARKETER, OTHER_POOL, {Action.LOG}),
+        (MARKETER, COLLEAGUES, set()),
+        (MARKETER, OTHER_POOL, set()),
+        (MARKETER, LEFT_ME, {Action.LOG}),
         (MANAGER, COLLEAGUES, {Action.ASSIGN, Action.MOVE, Action.LOG, Action.REVEAL}),
         (MANAGER, POOL, {Action.ASSIGN, Action.MOVE, Action.LOG, Action.REVEAL}),
-        (MANAGER, OTHER_OUTLETS, {Action.LOG}),
+        (MANAGER, OTHER_OUTLETS, set()),
+        (MANAGER, NOWHERE, set()),
+        (ADMIN, NOWHERE, set()),
         (ADMIN, OTHER_OUTLETS, {Action.ASSIGN, Action.MOVE, Action.LOG, Action.REVEAL}),
     ],
 )
@@ -48,7 +58,11 @@ def test_what_each_role_may_do_where(actor, prospect, expected):
     [
         (MANAGER, Action.CLAIM, POOL, "auth.forbidden"),
         (MARKETER, Action.ASSIGN, MINE, "auth.forbidden"),
-        (MARKETER, Action.CLAIM, COLLEAGUES, "prospect.already_assigned"),
+        (MARKETER, Action.CLAIM, MINE, "prospect.already_assigned"),
+        # out of reach before anything else: the answer an unknown id gets
+        (MARKETER, Action.CLAIM, COLLEAGUES, "prospect.out_of_scope"),
+        (MARKETER, Action.CLAIM, OTHER_OUTLETS, "prospect.out_of_scope"),
+        (MARKETER, Action.LOG, COLLEAGUES, "prospect.out_of_scope"),
         (MARKETER, Action.CLAIM, OTHER_POOL, "prospect.out_of_scope"),
         (MARKETER, Action.MOVE, COLLEAGUES, "prospect.out_of_scope"),
         (MANAGER, Action.REVEAL, OTHER_OUTLETS, "prospect.out_of_scope"),
@@ -59,9 +73,51 @@ def test_a_refusal_says_why(actor, action, prospect, code):
     assert not decision and decision.code == code
 
 
-def test_logs_are_facts_accepted_anywhere():
-    """Append-only: a visit logged after the prospect left me still counts (DESIGN §3.3)."""
-    assert decide(MARKETER, Action.LOG, OTHER_OUTLETS)
+def test_a_log_is_accepted_in_reach_or_after_the_prospect_left_the_author():
+    """Append-only: a visit logged after the prospect left me still counts (DESIGN §3.3);
+    a prospect that was never mine takes no log from me."""
+    assert decide(MARKETER, Action.LOG, LEFT_ME)
+    assert not decide(MARKETER, Action.LOG, OTHER_OUTLETS)
+    assert not sets_plan(MARKETER, LEFT_ME)  # its plan is its new holder's
+    assert sets_plan(MARKETER, MINE) and sets_plan(MANAGER, COLLEAGUES)
+
+
+@pytest.mark.parametrize(
+    ("actor", "transfers_from", "left"),
+    [
+        (MARKETER, [("outlet-a", "m1")], True),  # transferred away from me
+        (MARKETER, [("outlet-a", None)], True),  # taken from my outlet's pool
+        (MARKETER, [("outlet-a", "m2")], False),  # between colleagues: never mine
+        (MARKETER, [("outlet-b", None), ("outlet-b", "m3")], False),
+        (MANAGER, [("outlet-a", "m2")], True),  # left my outlet
+        (MANAGER, [], False),
+    ],
+)
+def test_whether_a_prospect_left_the_actor_is_read_from_its_transfers(actor, transfers_from, left):
+    assert left_reach(actor, transfers_from) is left
+
+
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize(
+    ("actor", "out_of_reach"),
+    [
+        (MARKETER, COLLEAGUES),
+        (MARKETER, OTHER_OUTLETS),
+        (MANAGER, OTHER_OUTLETS),
+        (ADMIN, ProspectFacts(None, None, "unassigned")),  # an admin reaches every outlet's
+    ],
+)
+def test_an_unknown_prospect_gets_the_answer_of_one_out_of_reach(actor, out_of_reach, action):
+    """NOWHERE stands for an id the store does not know: never allowed, and refused with
+    the very code an existing prospect out of reach gets, so ids cannot be probed."""
+    assert decide(actor, action, NOWHERE) == decide(actor, action, out_of_reach)
+    assert not decide(actor, action, NOWHERE)
+
+
+def test_every_mutation_kind_is_judged_as_a_policy_action():
+    """A new kind of change must name its action here, or the store cannot apply it."""
+    assert set(ACTION_OF) == set(MutationKind)
+    assert set(_HANDLERS) == set(MutationKind)
 
 
 @pytest.mark.parametrize(

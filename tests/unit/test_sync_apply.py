@@ -442,7 +442,7 @@ MANAGER = Scope(user_id="u-g1", role="outlet_manager", outlet_id="o-a")
     ("actor", "change", "code"),
     [
         (ME, lambda s, a: local.claim(s, a, prospect_id="p-b-pool"), "prospect.out_of_scope"),
-        (ME, lambda s, a: local.claim(s, a, prospect_id="p-m2"), "prospect.already_assigned"),
+        (ME, lambda s, a: local.claim(s, a, prospect_id="p-m2"), "prospect.out_of_scope"),
         (MANAGER, lambda s, a: local.claim(s, a, prospect_id="p-a-pool"), "auth.forbidden"),
         (
             ME,
@@ -477,6 +477,13 @@ MANAGER = Scope(user_id="u-g1", role="outlet_manager", outlet_id="o-a")
         (
             ME,
             lambda s, a: local.record_reveal(s, a, prospect_id="p-b-pool", field="phone"),
+            "prospect.out_of_scope",
+        ),
+        (  # a colleague's prospect that was never mine takes no log from me
+            ME,
+            lambda s, a: local.record_log(
+                s, a, new_log(prospect_id="p-m2", channel="visit", outcome="interested")
+            ),
             "prospect.out_of_scope",
         ),
         (

@@ -10,12 +10,17 @@ from app.models.sync import RevealRequest, RevealResponse
 from app.models.wire import EntityId
 from app.server.db import write_session
 from app.server.deps import CurrentUser, EngineDep, ProtocolDep
+from app.server.errors import error_responses
 from app.server.reveal import reveal
 
 router = APIRouter(prefix="/prospects", tags=["prospects"])
 
 
-@router.post("/{prospect_id}/reveal", response_model=RevealResponse)
+@router.post(
+    "/{prospect_id}/reveal",
+    response_model=RevealResponse,
+    responses=error_responses(400, 401, 403, 422, 426),
+)
 def reveal_field(
     prospect_id: Annotated[EntityId, Path()],
     body: RevealRequest,

@@ -233,7 +233,7 @@ async def test_the_login_screen_shows_the_wait_and_sign_out_revokes_the_token(
 ):
     build_world(live_server.engine)
     settings = Settings(server_url=live_server.url, data_dir=tmp_path / "device")
-    workbench = Workbench(settings, maps_dir=tmp_path / "maps")
+    workbench = Workbench(settings)
     try:
         assert await workbench.login.submit("M1", PASSWORD)
         token = workbench.client.token

@@ -21,6 +21,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -330,6 +331,8 @@ def run_once(
     if tamper is not None:  # the harness's own test: an incident it must notice
         tamper(store.engine, world)
     _count(store, world, specs, out)
+    if out.clean:  # a failed run's devices stay for a look; a clean one's go
+        shutil.rmtree(run_dir, ignore_errors=True)
     return out
 
 

@@ -47,17 +47,21 @@ def main(argv: list[str]) -> int:
                 if not out.clean:
                     failed.append(out)
                     print(f"seed {seed}: " + "; ".join(out.details[:5]), flush=True)
-                elif seed % 25 == 0:
-                    print(f"… {seed - args.first_seed + 1} runs", flush=True)
-            totals.restarts = store.restarts
+                done = seed - args.first_seed + 1
+                if done % 25 == 0:
+                    print(f"… {done} runs: {_counts(totals)}", flush=True)
+                totals.restarts = store.restarts
     seconds = time.monotonic() - started
-    print(
-        f"{args.runs} runs on {args.db} in {seconds:.0f} s: lost {totals.lost}, duplicated"
-        f" {totals.duplicated}, stuck {totals.stuck}, diverged {totals.diverged}, broken"
-        f" chains {totals.broken} ({totals.logs} logs, {totals.kills} device kills,"
-        f" {totals.restarts} store restarts)"
-    )
+    print(f"{args.runs} runs on {args.db} in {seconds:.0f} s: {_counts(totals)}")
     return 1 if failed else 0
+
+
+def _counts(totals: Outcome) -> str:
+    return (
+        f"lost {totals.lost}, duplicated {totals.duplicated}, stuck {totals.stuck},"
+        f" diverged {totals.diverged}, broken chains {totals.broken} ({totals.logs} logs,"
+        f" {totals.kills} device kills, {totals.restarts} store restarts)"
+    )
 
 
 if __name__ == "__main__":

@@ -32,6 +32,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--restart-rate", type=float, default=0.04, help="chance per tick of a store restart"
+    )
     args = parser.parse_args(argv)
     logging.getLogger("app").setLevel(logging.CRITICAL)  # injected faults are expected
     totals = Outcome(seed=-1)
@@ -41,7 +44,7 @@ def main(argv: list[str]) -> int:
         workdir = Path(tmp)
         with running_store(database_url(args.db, workdir), workdir) as store:
             for seed in range(args.first_seed, args.first_seed + args.runs):
-                out = run_once(store, seed, workdir)
+                out = run_once(store, seed, workdir, restart_rate=args.restart_rate)
                 for name in ("lost", "duplicated", "stuck", "diverged", "broken", "kills", "logs"):
                     setattr(totals, name, getattr(totals, name) + getattr(out, name))
                 if not out.clean:

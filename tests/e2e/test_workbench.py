@@ -35,6 +35,19 @@ def semantic(page, identifier: str):  # type: ignore[no-untyped-def]
     return page.locator(f'[flt-semantics-identifier="{identifier}"]').first
 
 
+def click_when_enabled(page, identifier: str) -> None:  # type: ignore[no-untyped-def]
+    """Tap a button once it is enabled: a tap on a button still disabled (its enabling
+    render not yet on the client) does nothing, as for a person."""
+    page.wait_for_function(
+        """id => { const n = document.querySelector(`[flt-semantics-identifier="${id}"]`);
+                   return n && !n.matches('[aria-disabled="true"]')
+                            && !n.querySelector('[aria-disabled="true"]'); }""",
+        arg=identifier,
+        timeout=15_000,
+    )
+    semantic(page, identifier).click()
+
+
 def demo_prospect(central, employee_no: str = "M0001") -> dict:
     """One of the marketer's assigned prospects, as the store has it."""
     with central.engine.connect() as conn:
@@ -272,7 +285,7 @@ def test_a_manager_reassigns_a_prospect(workbench_manager, central, browser):
         enable_semantics(page, timeout=60_000)
         wait_for_text(page, "分配给营销人员")
         page.locator('[flt-semantics-identifier^="assignee-"]').first.click()
-        semantic(page, "assign").click()
+        click_when_enabled(page, "assign")  # enabled once the choice has come back
         wait_for_text(page, "已分配给")
         page.wait_for_timeout(500)
         screenshot(page, "card-manager-desktop")

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from tests.conftest import fresh_postgres, need, postgres_available
 from tests.fault.harness import run_once, running_store
 
-SEEDS = range(1, 9)  # 8 runs per database here; make soak runs as many as asked
+SEEDS = range(1, 13)  # 12 runs per database here; make soak runs as many as asked
 
 
 @pytest.mark.timeout(600)

@@ -70,6 +70,10 @@ class SignInGuard:
             self._refuse(*locked)
         with Session(self.engine) as session:
             self.failures = self._failures(session)
+            locked = self._active_lock(session)
+        if locked:  # taken by a concurrent attempt since the first look, which also moved
+            self.settle(LoginOutcome.REFUSED)  # the count's start past the attempts it saw
+            self._refuse(*locked)
         self.verdict = judge(
             self.policy, self.failures[LockKind.ACCOUNT], self.failures[LockKind.CLIENT]
         )

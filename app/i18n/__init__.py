@@ -16,9 +16,17 @@ DISPLAY_TZ = BEIJING  # stored times are naive UTC; people read Beijing time
 CATALOGUES: dict[str, dict[str, str]] = {"zh": zh.MESSAGES, "en": en.MESSAGES}
 
 
+class Msg(str):
+    """A message parameter that is itself a message key (a status, a channel): shown in
+    the message's language, never as the key (``t("card.moved", status=Msg(...))``)."""
+
+    __slots__ = ()
+
+
 def t(key: str, lang: str = DEFAULT_LANG, /, **params: object) -> str:
     text = CATALOGUES.get(lang, zh.MESSAGES).get(key) or zh.MESSAGES.get(key) or key
-    return text.format_map(_Params(params))
+    shown = {k: t(v, lang) if isinstance(v, Msg) else v for k, v in params.items()}
+    return text.format_map(_Params(shown))
 
 
 class _Params(dict[str, object]):

@@ -176,6 +176,7 @@ MESSAGES: dict[str, str] = {
     "log.checkin.distance": "{distance} from the registered address",
     "log.save": "Save",
     "log.saved": "Log saved on this device; it uploads at the next sync",
+    "log.saved_moved": "Log saved; the prospect is now {status}. It uploads at the next sync",
     "log.error.channel": "Choose a channel",
     "log.error.outcome": "Choose an outcome",
     "log.error.date": "Use the format YYYY-MM-DD",

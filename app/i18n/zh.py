@@ -182,6 +182,7 @@ MESSAGES: dict[str, str] = {
     "log.checkin.distance": "距客户登记地址 {distance}",
     "log.save": "保存",
     "log.saved": "营销日志已保存到本机，将在下次同步时上传",
+    "log.saved_moved": "营销日志已保存，客户状态更新为 {status}，将在下次同步时上传",
     "log.error.channel": "请选择营销方式",
     "log.error.outcome": "请选择营销结果",
     "log.error.date": "日期格式应为 YYYY-MM-DD",

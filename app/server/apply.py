@@ -63,7 +63,7 @@ from app.models.sync import (
 from app.server.changes import record_change
 from app.server.errors import Rejected
 from app.services.funnel import FunnelStatus, handover, move_refusal
-from app.services.marketing import log_effect
+from app.services.marketing import log_effect, status_after_log
 from app.services.policy import (
     ACTION_OF,
     NOWHERE,
@@ -311,14 +311,16 @@ def _log_create(
     record_change(session, "marketing_log", log.id, prospect_id=prospect.id)
     scope = (prospect.outlet_id, prospect.assignee_id)
     facts = ProspectFacts(prospect.outlet_id, prospect.assignee_id, prospect.status)
+    holds = sets_plan(_scope(user), facts)
     effect = log_effect(
-        prospect.last_contact_at,
-        data,
-        next_follow_up=prospect.next_follow_up,
-        sets_plan=sets_plan(_scope(user), facts),
+        prospect.last_contact_at, data, next_follow_up=prospect.next_follow_up, sets_plan=holds
     )
     prospect.last_contact_at = effect.last_contact_at
     prospect.next_follow_up = effect.next_follow_up
+    moved_to = status_after_log(prospect.status, data.outcome, holds=holds)
+    if moved_to is not None:  # the visit's step, judged against the status held here
+        _add_event(session, f"{data.id}-log", prospect, user, moved_to, data.occurred_at)
+        prospect.status = moved_to
     _touch(session, prospect, scope)
     return ""
 

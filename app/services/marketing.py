@@ -3,7 +3,7 @@
     form input --check_log_input--> LogInput --new_log--> MarketingLogCreate
         --> device store + outbox (JSON) --> central store (the same model)
 
-Both sides apply a log to its prospect with ``log_effect``.
+Both sides apply a log to its prospect with ``log_effect`` and ``status_after_log``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from app.models.ids import new_id, utcnow
 from app.models.marketing_log import NOTE_LIMIT, Channel, MarketingLogCreate, Outcome
 from app.models.wire import DATE_HORIZON
+from app.services.funnel import FunnelStatus, move_refusal
 
 __all__ = [
     "FOLLOW_UP_IN_DAYS",
@@ -25,6 +26,7 @@ __all__ = [
     "follow_up_choices",
     "log_effect",
     "new_log",
+    "status_after_log",
 ]
 FOLLOW_UP_IN_DAYS = (1, 3, 7)  # the one-tap choices for the next follow-up
 
@@ -129,3 +131,31 @@ def log_effect(
         latest = last_contact_at
     plan = log.next_follow_up if sets_plan else next_follow_up
     return ContactUpdate(last_contact_at=latest, next_follow_up=plan)
+
+
+# Where a reached contact shows the prospect stands. An outcome that did not reach the
+# customer (no answer, wrong contact) says nothing about the funnel; closing a prospect
+# (declined, invalid) stays a deliberate step with its reason, never a side effect.
+OUTCOME_STATUS: dict[str, FunnelStatus] = {
+    Outcome.NOT_INTERESTED: FunnelStatus.CONTACTED,
+    Outcome.CONSIDERING: FunnelStatus.CONTACTED,
+    Outcome.INTERESTED: FunnelStatus.INTERESTED,
+    Outcome.AGREED_TO_APPLY: FunnelStatus.APPLIED,
+}
+
+
+def status_after_log(current: str, outcome: str, *, holds: bool) -> FunnelStatus | None:
+    """The status a log moves its prospect to, or None when it moves nothing.
+
+    A log moves its prospect only forwards along the funnel (the same judgement as a
+    move: ``funnel.move_refusal``), so a visit logged offline never undoes progress made
+    meanwhile, a closed prospect stays closed and a pool prospect is claimed first; and
+    only while its author holds the prospect (``holds``: ``policy.sets_plan``), so a
+    log from someone it has left is kept as a fact without steering the new holder's
+    funnel. The device applies it when the log is saved; the central store applies it
+    again, to the status it holds, when the log arrives.
+    """
+    target = OUTCOME_STATUS.get(outcome)
+    if target is None or not holds or move_refusal(current, target):
+        return None
+    return target

@@ -26,7 +26,7 @@ from app.models.sync import (
     RevealPayload,
 )
 from app.services.funnel import handover, move_refusal
-from app.services.marketing import log_effect
+from app.services.marketing import log_effect, status_after_log
 from app.services.policy import (
     Action,
     AssigneeFacts,
@@ -73,16 +73,24 @@ def record_log(store: DeviceStore, actor: Scope, log: MarketingLogCreate) -> str
             text("SELECT last_contact_at, next_follow_up FROM prospect WHERE id = :id"),
             {"id": log.prospect_id},
         ).one()
+        holds = sets_plan(actor, facts)
         effect = log_effect(
-            stored_datetime(last),
-            log,
-            next_follow_up=stored_date(plan),
-            sets_plan=sets_plan(actor, facts),
+            stored_datetime(last), log, next_follow_up=stored_date(plan), sets_plan=holds
         )
+        # the visit moves the funnel here at once; the store moves it again on arrival
+        status = status_after_log(facts.status, log.outcome, holds=holds) or facts.status
         conn.execute(
-            text("UPDATE prospect SET last_contact_at = :at, next_follow_up = :nf WHERE id = :id"),
+            text(
+                "UPDATE prospect SET last_contact_at = :at, next_follow_up = :nf, status = :s"
+                " WHERE id = :id"
+            ),
             _sqlite_values(
-                {"at": effect.last_contact_at, "nf": effect.next_follow_up, "id": log.prospect_id}
+                {
+                    "at": effect.last_contact_at,
+                    "nf": effect.next_follow_up,
+                    "s": status,
+                    "id": log.prospect_id,
+                }
             ),
         )
         _enqueue(conn, MutationKind.LOG_CREATE, log.prospect_id, log)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import flet as ft
 from sqlalchemy import Connection
 
+from app.i18n import Msg
 from app.queries.prospects import get_card, outlet_marketers
 from app.queries.timeline import timeline
 from app.services.funnel import FunnelStatus, needs_amount
@@ -155,7 +156,8 @@ class CardController:
         amount = int(amount_text) if amount_text.strip().isdigit() else None
         pid = await self._change(local.move_funnel, to_status=to_status, amount=amount)
         if pid is not None:
-            await self.workbench.after_local_change(pid, "card.moved", status=f"funnel.{to_status}")
+            status = Msg(f"funnel.{to_status}")
+            await self.workbench.after_local_change(pid, "card.moved", status=status)
 
     async def assign(self, to_user_id: str, reason: str) -> None:
         name = next((m.name for m in self.state.marketers if m.id == to_user_id), "")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from app.geo.distance import haversine_km
+from app.i18n import Msg
 from app.models.ids import utcnow
 from app.services.clock import beijing_today
 from app.services.marketing import check_log_input, follow_up_choices, new_log
@@ -83,6 +84,8 @@ class LogController:
         )
         if clean is None:
             return problems
+        shown = self.workbench.card.state.card
+        before = shown.status if shown is not None and shown.id == prospect_id else None
         try:
             log = new_log(
                 prospect_id=prospect_id,
@@ -102,7 +105,15 @@ class LogController:
         except local.LocalError as exc:
             return {"form": exc.code}
         await self.workbench.after_local_change(prospect_id, "log.saved")
+        self._say_if_moved(prospect_id, before)
         return {}
+
+    def _say_if_moved(self, prospect_id: str, before: str | None) -> None:
+        """The visit moved the funnel (``status_after_log``): say to what."""
+        card = self.workbench.card.state.card
+        if before is not None and card is not None and card.id == prospect_id:
+            if card.status != before:
+                self.workbench.notify("log.saved_moved", status=Msg(f"funnel.{card.status}"))
 
 
 def _refusal(exc: ValidationError) -> str:

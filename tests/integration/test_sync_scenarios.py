@@ -254,8 +254,8 @@ def test_push_whose_answer_is_lost_three_times_applies_once(live_server, make_de
     device, me = signed_in(make_device, live_server, "M1")
     synced(device)
     prospect = world.prospects_of("M1")[0]["id"]
-    log_id = local.record_log(
-        device.store, me, new_log(prospect_id=prospect, channel="visit", outcome="interested")
+    log_id = local.record_log(  # nobody answered: the status is the explicit move's alone
+        device.store, me, new_log(prospect_id=prospect, channel="visit", outcome="no_answer")
     )
     event_id = local.move_funnel(device.store, me, prospect_id=prospect, to_status="contacted")
 
@@ -301,7 +301,7 @@ def test_replayed_push_is_answered_identically_and_changes_nothing(live_server, 
                 "prospect_id": prospect,
                 "channel": "phone",
                 "occurred_at": now,
-                "outcome": "considering",
+                "outcome": "no_answer",  # moves nothing: the explicit move does
                 "note": "再联系",
             },
         },
@@ -448,9 +448,8 @@ def test_transferred_prospect_leaves_the_former_assignee_and_arrives_with_its_hi
     log_id = local.record_log(
         m1.store,
         me,
-        new_log(prospect_id=prospect, channel="visit", outcome="interested", note="老板在店"),
-    )
-    local.move_funnel(m1.store, me, prospect_id=prospect, to_status="contacted")
+        new_log(prospect_id=prospect, channel="visit", outcome="considering", note="老板在店"),
+    )  # a reached contact: 已分配 → 已联系, a step of the prospect's history
     synced(m1)
     synced(m2)  # the history is now older than M2's cursor
     assert prospect not in m2.ids()
@@ -494,8 +493,7 @@ def test_marketer_never_receives_another_outlets_prospects(live_server, make_dev
     theirs = world.prospects_of("M3")[0]["id"]
     local.record_log(
         m3.store, other, new_log(prospect_id=theirs, channel="visit", outcome="interested")
-    )
-    local.move_funnel(m3.store, other, prospect_id=theirs, to_status="contacted")
+    )  # the log and the step it makes
     synced(m3)
     synced(m1)
 
@@ -843,6 +841,56 @@ def test_stale_offline_move_never_moves_a_status_backwards(live_server, make_dev
     assert rejections(d2)[0]["code"] == "funnel.backwards"
 
 
+def test_a_visit_moves_the_funnel_on_the_device_and_in_the_store(live_server, make_device):
+    """有意向 on an assigned prospect: 已分配 → 有意向 on the device at once, and in the
+    store (with the step in the prospect's history) when the log arrives."""
+    world = build_world(live_server.engine)
+    device, me = signed_in(make_device, live_server, "M1")
+    synced(device)
+    p, q = (x["id"] for x in world.prospects_of("M1")[:2])
+
+    log_id = local.record_log(
+        device.store, me, new_log(prospect_id=p, channel="visit", outcome="interested")
+    )
+    local.record_log(device.store, me, new_log(prospect_id=q, channel="phone", outcome="no_answer"))
+    assert device.row("prospect", p)["status"] == "interested"  # before any sync
+    assert device.row("prospect", q)["status"] == "assigned"  # nobody reached
+
+    synced(device)
+
+    assert status_on_store(live_server, p) == "interested"
+    assert events_on_store(live_server, p) == [("assigned", "interested", True, "")]
+    [event] = stored(live_server, _event, _event.c.prospect_id == p)
+    assert event["id"] == f"{log_id}-log" and event["actor_id"] == me.user_id
+    assert [e["to_status"] for e in device_rows(device, "funnel_event", p)] == ["interested"]
+    assert status_on_store(live_server, q) == "assigned" and events_on_store(live_server, q) == []
+
+
+def test_a_visit_logged_offline_never_moves_the_funnel_backwards(live_server, make_device):
+    """The phone logs 有意向 offline while the tablet has moved the prospect to 已申请: the
+    store keeps 已申请, records no step for the log, and the phone is corrected."""
+    world = build_world(live_server.engine)
+    tablet, me = signed_in(make_device, live_server, "M1", "tablet")
+    phone, _ = signed_in(make_device, live_server, "M1", "phone")
+    synced(tablet)
+    synced(phone)
+    prospect = world.prospects_of("M1")[0]["id"]
+    local.move_funnel(tablet.store, me, prospect_id=prospect, to_status="applied")
+    synced(tablet)
+    local.record_log(
+        phone.store, me, new_log(prospect_id=prospect, channel="visit", outcome="interested")
+    )
+    assert phone.row("prospect", prospect)["status"] == "interested"  # as far as it knows
+
+    progress = synced(phone)
+
+    assert status_on_store(live_server, prospect) == "applied"
+    assert events_on_store(live_server, prospect) == [("assigned", "applied", True, "")]
+    assert phone.row("prospect", prospect)["status"] == "applied"
+    assert progress.rejected == 0  # the log itself is kept: it was a real visit
+    assert count(live_server, _log, _log.c.prospect_id == prospect) == 1
+
+
 # -- 8. device clocks order nothing ------------------------------------------------------------
 
 
@@ -1029,7 +1077,7 @@ def test_an_invalid_payload_is_rejected_alone_and_the_next_one_applies(live_serv
             {"event_id": new_id(), "prospect_id": prospect, "field": "email", "occurred_at": now},
         ),
     ]
-    good_log = log(note="老板在店")
+    good_log = log(note="老板在店", outcome="no_answer")  # the move below makes the step
     mutations = [_raw(i + 1, kind, payload) for i, (kind, payload) in enumerate(bad)]
     mutations.append(_raw(len(bad) + 1, MutationKind.LOG_CREATE, good_log))
     mutations.append(_raw(len(bad) + 2, MutationKind.FUNNEL_MOVE, move()))

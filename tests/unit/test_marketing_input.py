@@ -122,3 +122,35 @@ def test_a_log_of_an_earlier_contact_arriving_late_keeps_last_contact_but_sets_t
 
 def test_a_log_without_a_plan_clears_the_plan():
     assert log_effect(MAR_1, _log(MAR_5, None)).next_follow_up is None
+
+
+# -- a visit moves the funnel ------------------------------------------------------------
+
+
+def test_a_reached_contact_moves_an_assigned_prospect_forward():
+    from app.services.marketing import status_after_log
+
+    assert status_after_log("assigned", "considering", holds=True) == "contacted"
+    assert status_after_log("assigned", "not_interested", holds=True) == "contacted"
+    assert status_after_log("assigned", "interested", holds=True) == "interested"
+    assert status_after_log("contacted", "interested", holds=True) == "interested"
+    assert status_after_log("assigned", "agreed_to_apply", holds=True) == "applied"
+    assert status_after_log("interested", "agreed_to_apply", holds=True) == "applied"
+
+
+def test_a_log_never_moves_backwards_out_of_a_closed_status_or_without_a_contact():
+    from app.services.marketing import status_after_log
+
+    # nobody reached: nothing is learnt about the funnel
+    assert status_after_log("assigned", "no_answer", holds=True) is None
+    assert status_after_log("assigned", "wrong_contact", holds=True) is None
+    # already there or further along: a visit logged offline never undoes progress
+    assert status_after_log("contacted", "considering", holds=True) is None
+    assert status_after_log("applied", "interested", holds=True) is None
+    assert status_after_log("approved", "agreed_to_apply", holds=True) is None
+    # closed stays closed; disbursed is the end
+    for closed in ("declined", "invalid", "disbursed"):
+        assert status_after_log(closed, "agreed_to_apply", holds=True) is None
+    # a pool prospect is claimed first; a log from someone it has left steers nothing
+    assert status_after_log("unassigned", "interested", holds=True) is None
+    assert status_after_log("assigned", "interested", holds=False) is None

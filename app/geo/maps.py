@@ -480,7 +480,8 @@ class _Controls(MacroElement):
     """Zoom buttons and a metric scale, in the UI's language and big enough for a finger.
 
     Leaflet's own zoom buttons are 30 px with English titles, its scale shows miles and
-    feet too, its popup close button is 24 px labelled "Close popup", and its attribution
+    feet too (and "km" in a Chinese page: the scale here reads 公里 and 米, as the radius
+    buttons do; Leaflet 1.9.4's own helpers draw it), its popup close button is 24 px labelled "Close popup", and its attribution
     links out of the page with an English title: each is replaced or relabelled here.
     """
 
@@ -495,15 +496,28 @@ class _Controls(MacroElement):
                 html body .leaflet-container a.leaflet-popup-close-button {
                     width: 48px; height: 48px; font-size: 24px; line-height: 44px; }
                 html body .leaflet-popup-content { margin: 14px 44px 14px 16px; }
+                .puhui-popup-open .puhui-legend { visibility: hidden; }
             </style>
         {% endmacro %}
         {% macro script(this, kwargs) %}
             (function (map, labels) {
                 L.control.zoom({ zoomInTitle: labels.zoomIn,
                                  zoomOutTitle: labels.zoomOut }).addTo(map);
-                L.control.scale({ metric: true, imperial: false }).addTo(map);
+                var scale = L.control.scale({ metric: true, imperial: false });
+                scale._updateMetric = function (maxMeters) {  // "500 米", "1 公里"
+                    var metres = this._getRoundNum(maxMeters);
+                    var text = metres < 1000 ? labels.metres.replace("{n}", metres)
+                                             : labels.km.replace("{n}", metres / 1000);
+                    this._updateScale(this._mScale, text, metres / maxMeters);
+                };
+                scale.addTo(map);
                 if (map.attributionControl) { map.attributionControl.setPrefix("Leaflet"); }
+                // the legend sits above popups: out of the way while one is open
+                map.on("popupclose", function () {
+                    L.DomUtil.removeClass(map.getContainer(), "puhui-popup-open");
+                });
                 map.on("popupopen", function (e) {
+                    L.DomUtil.addClass(map.getContainer(), "puhui-popup-open");
                     var close = e.popup.getElement().querySelector(
                         ".leaflet-popup-close-button");
                     if (close) {
@@ -524,6 +538,8 @@ class _Controls(MacroElement):
                 "zoomIn": t("map.zoom_in", lang),
                 "zoomOut": t("map.zoom_out", lang),
                 "close": t("common.close", lang),
+                "metres": t("map.scale.m", lang, n="{n}"),
+                "km": t("map.scale.km", lang, n="{n}"),
             }
         )
 

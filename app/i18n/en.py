@@ -225,6 +225,8 @@ MESSAGES: dict[str, str] = {
     "map.count": "{count} within {radius} km",
     "map.counting": "Counting…",
     "map.radius_km": "{radius} km",
+    "map.scale.m": "{n} m",
+    "map.scale.km": "{n} km",
     "map.zoom_in": "Zoom in",
     "map.zoom_out": "Zoom out",
     "map.cluster": "{count} prospects: tap to zoom in",

@@ -234,6 +234,8 @@ MESSAGES: dict[str, str] = {
     "map.count": "{radius} 公里内 {count} 户",
     "map.counting": "正在统计…",
     "map.radius_km": "{radius} 公里",
+    "map.scale.m": "{n} 米",
+    "map.scale.km": "{n} 公里",
     "map.zoom_in": "放大",
     "map.zoom_out": "缩小",
     "map.cluster": "{count} 户，点按放大查看",

@@ -58,6 +58,7 @@ def MapScreen() -> ft.Control:
     radius = ft.SegmentedButton(
         selected=[str(state.radius)],
         on_change=pick_radius,
+        show_selected_icon=False,  # "3 公里" and a tick wrap on a phone; the fill shows it
         segments=[
             ft.Segment(value=str(r), label=ft.Text(t("map.radius_km", lang, radius=f"{r:g}")))
             for r in RADII

@@ -17,6 +17,7 @@ reaching into the app's own page.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import secrets
 import threading
@@ -132,7 +133,10 @@ class MapController:
         self._token = pages.open(self._picked)
         self.state = MapState()
         self._reads = LatestRead()
-        self._loop: asyncio.AbstractEventLoop | None = None  # the session's, from build()
+        # the session's loop and context (its Flet page), from build(): a pick comes
+        # from a web request, outside both
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._context: contextvars.Context | None = None
 
     def clear(self) -> None:
         """Forget this session's pages and take a new token (log-out)."""
@@ -153,9 +157,11 @@ class MapController:
         self.state.opening = None
 
     def _picked(self, prospect_id: str) -> None:
-        # called by the web server for one of this session's pages: on the session's loop
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(setattr, self.state, "opening", prospect_id)
+        # called by the web server for one of this session's pages (no session context:
+        # a state change there would not find the page to redraw)
+        loop, context = self._loop, self._context
+        if loop is not None and context is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(setattr, self.state, "opening", prospect_id, context=context)
 
     def set_radius(self, radius: float) -> None:
         if radius in RADII:
@@ -210,7 +216,7 @@ class MapController:
             )
             return self.pages.put(self._token, html, frozenset(m.id for m in found.markers))
 
-        self._loop = asyncio.get_running_loop()
+        self._loop, self._context = asyncio.get_running_loop(), contextvars.copy_context()
         ticket = self._reads.begin()
         s.count = None  # "counting…" until this read lands, never the last count as this one
         found = await workbench.read(find)

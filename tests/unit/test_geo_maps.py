@@ -215,6 +215,7 @@ def test_the_scale_is_metric_only() -> None:
     page = build_map_html(center=ZUNYI, radius_km=3.0, markers=markers(5))
     assert "imperial: false" in page and "metric: true" in page
     assert "L.control.scale()" not in page  # Leaflet's default draws miles and feet too
+    assert '"metres":"{n} 米","km":"{n} 公里"' in page  # and "km" in a Chinese page
 
 
 @pytest.mark.parametrize(

@@ -218,9 +218,14 @@ class MapController:
 
         self._loop, self._context = asyncio.get_running_loop(), contextvars.copy_context()
         ticket = self._reads.begin()
-        s.count = None  # "counting…" until this read lands, never the last count as this one
-        found = await workbench.read(find)
-        url = await asyncio.to_thread(draw, found)
+        previous, s.count = s.count, None  # "counting…" until this read lands, not the last
+        try:
+            found = await workbench.read(find)
+            url = await asyncio.to_thread(draw, found)
+        except BaseException:
+            if self._reads.is_latest(ticket):
+                s.count = previous  # the map still shown, and its count, stay
+            raise
         if not self._reads.is_latest(ticket):
             return
         s.url = url

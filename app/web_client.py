@@ -2,7 +2,8 @@
 
 Beside the Flet app and its public assets (fonts, Leaflet), the web server answers one
 private route: a session's map pages, from memory, under that session's unguessable
-token (``app.workbench.map.MapPages``). Nothing personal is served from a folder.
+token (``app.workbench.map.MapPages``), and beside them the address a page's popup posts
+to to open a prospect's card in that session. Nothing personal is served from a folder.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import json
 import shutil
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from app.models.wire import EntityId
 from app.views.theme import FONT_FAMILY, FONTS
-from app.workbench.map import MAP_ROUTE, MapPages
+from app.workbench.map import CARD_PATH, MAP_ROUTE, MapPages
 
 # A page holds names and positions of customers: never cached, its address never passed on,
 # never read by another origin. The Flet page embeds it under COEP require-corp, so it
@@ -32,9 +35,25 @@ _PRIVATE_HEADERS = {
 }
 
 
+_CARD_REQUEST_LIMIT = 1024  # bytes: {"prospect": "<id>"} and room to spare
+
+
+class CardRequest(BaseModel):
+    """What a map page's popup posts: the prospect whose card to open."""
+
+    model_config = ConfigDict(extra="forbid")
+    prospect: EntityId
+
+
 def serve_map_pages(web: Starlette, pages: MapPages) -> None:
     """Answer ``MAP_ROUTE/<token>/<name>`` from ``pages`` before any other route of
-    ``web`` (the Flet app mounted at ``/`` would otherwise take every path)."""
+    ``web`` (the Flet app mounted at ``/`` would otherwise take every path), and
+    ``MAP_ROUTE/<token>/open``: a popup asking that session to open a prospect's card.
+
+    The request must come from the page itself: JSON (another site's form cannot send
+    it without a preflight this server never grants), same-origin by the browser's own
+    ``Sec-Fetch-Site``, under a live token, for a prospect drawn on that session's map.
+    """
 
     async def map_page(request: Request) -> Response:
         html = pages.get(request.path_params["token"], request.path_params["name"])
@@ -42,8 +61,32 @@ def serve_map_pages(web: Starlette, pages: MapPages) -> None:
             return PlainTextResponse("Not Found", status_code=404, headers=_PRIVATE_HEADERS)
         return HTMLResponse(html, headers=_PRIVATE_HEADERS)
 
-    route = Route(f"{MAP_ROUTE}/{{token}}/{{name}}", map_page, methods=["GET"])
-    web.router.routes.insert(0, route)
+    async def open_card(request: Request) -> Response:
+        def refuse(status: int, why: str) -> Response:
+            return PlainTextResponse(why, status_code=status, headers=_PRIVATE_HEADERS)
+
+        if request.headers.get("sec-fetch-site", "same-origin") != "same-origin":
+            return refuse(403, "Forbidden")
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return refuse(415, "Unsupported Media Type")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > _CARD_REQUEST_LIMIT:
+                return refuse(413, "Content Too Large")
+        try:
+            wanted = CardRequest.model_validate_json(body)
+        except ValidationError:
+            return refuse(422, "Unprocessable Content")
+        if not pages.pick(request.path_params["token"], wanted.prospect):
+            return refuse(404, "Not Found")
+        return Response(status_code=204, headers=_PRIVATE_HEADERS)
+
+    routes = [
+        Route(f"{MAP_ROUTE}/{{token}}/{CARD_PATH}", open_card, methods=["POST"]),
+        Route(f"{MAP_ROUTE}/{{token}}/{{name}}", map_page, methods=["GET"]),
+    ]
+    web.router.routes[0:0] = routes
 
 
 def forget_public_maps(assets_dir: Path) -> None:

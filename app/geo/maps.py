@@ -38,20 +38,9 @@ from folium.template import Template
 from app.geo.coords import Datum, LatLon, wgs84_to_gcj02
 from app.geo.nearby import bounding_box
 from app.i18n import format_distance, format_money, t
+from app.services.funnel import MAIN_LINE, FunnelStatus
+from app.services.palette import STATUS_COLORS, UNKNOWN_COLOR, ink_on
 
-# Funnel status → marker colour (the Material shades of app/views/theme.py STATUS_COLORS).
-STATUS_HEX: dict[str, str] = {
-    "unassigned": "#78909C",  # blue grey 400
-    "assigned": "#1E88E5",  # blue 600
-    "contacted": "#0097A7",  # cyan 700
-    "interested": "#FF8F00",  # amber 800
-    "applied": "#F4511E",  # deep orange 600
-    "approved": "#689F38",  # light green 700
-    "disbursed": "#2E7D32",  # green 800
-    "declined": "#757575",  # grey 600
-    "invalid": "#9E9E9E",  # grey 500
-}
-UNKNOWN_HEX = "#9E9E9E"
 CENTER_HEX = "#C62828"  # the radius and its centre: the bank's red, unlike any status
 BACKGROUND_HEX = "#F4F6F8"
 MAX_ZOOM = 19
@@ -83,6 +72,7 @@ def build_map_html(
     center_kind: Literal["me", "outlet", "prospect"] = "me",
     center_label: str = "",
     tile_datum: Datum | str = Datum.WGS84,
+    card_url: str | None = None,
 ) -> str:
     """The map page: the radius around ``center``, the centre, and the markers by status.
 
@@ -90,6 +80,9 @@ def build_map_html(
     a ``file://`` URL for a page opened from disk). ``center_kind`` is "me", "outlet"
     or "prospect" (the card's "show on the map": the prospect and its neighbours);
     ``center_label`` (e.g. the outlet's or the company's name) replaces its default label.
+    ``card_url``: where a popup's "open the card" button posts ``{"prospect": id}`` (the
+    web server hands it to the session's app, which opens the card; see
+    ``app.web_client``); None: no button (a page opened from disk has no app behind it).
     """
     to_display = _display_transform(tile_datum)
     base = asset_base.rstrip("/")
@@ -100,7 +93,8 @@ def build_map_html(
         tiles=None,
         zoom_start=15,
         prefer_canvas=True,  # thousands of circle markers: one canvas, not SVG nodes
-        control_scale=True,
+        control_scale=False,  # _Controls: metric only, buttons labelled in the UI's language
+        zoom_control=False,
     )
     m.options["max_zoom"] = MAX_ZOOM  # markercluster needs it even with no tile layer
     # Instance attributes: folium's class-level CDN lists stay as they are for others.
@@ -138,11 +132,19 @@ def build_map_html(
         south, north, west, east = bounding_box(c_lat, c_lon, radius_km)
         m.fit_bounds([[south, west], [north, east]])
 
-    layer = _ProspectLayer(markers, to_display=to_display, lang=lang, clustered=cluster, base=base)
+    _Controls(lang).add_to(m)
+    layer = _ProspectLayer(
+        markers,
+        to_display=to_display,
+        lang=lang,
+        clustered=cluster,
+        base=base,
+        card_url=card_url,
+    )
     layer.add_to(m)
-    present = [s for s in STATUS_HEX if s in layer.statuses_present]
+    present = [s for s in STATUS_COLORS if s in layer.statuses_present]
     if present:
-        _Legend([(STATUS_HEX[s], t(f"funnel.{s}", lang)) for s in present]).add_to(m)
+        _Legend([(STATUS_COLORS[s], t(f"funnel.{s}", lang)) for s in present]).add_to(m)
 
     label = center_label or t(f"map.marker.{center_kind}", lang)
     _CenterMarker(c_lat, c_lon, label, outlet=center_kind == "outlet").add_to(m)
@@ -160,6 +162,18 @@ html body .leaflet-tooltip, html body .leaflet-popup-content {  /* above leaflet
     font-family: "Puhui Sans", "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif;
 }
 </style>"""
+
+
+def status_style(status: str, lang: str) -> list[object]:
+    """How the page draws a status: ``[colour, label, text colour on it, funnel rank]``.
+
+    The colour is the app's (``STATUS_COLORS``, as the legend and the status chips show
+    it); the rank (the step along the main line, -1 for closed or unknown) settles
+    which status colours a cluster when two are equally common.
+    """
+    colour = STATUS_COLORS.get(status, UNKNOWN_COLOR)
+    rank = MAIN_LINE.index(FunnelStatus(status)) if status in MAIN_LINE else -1
+    return [colour, t(f"funnel.{status}", lang), ink_on(colour), rank]
 
 
 def write_map(path: Path | str, html_text: str) -> Path:
@@ -207,10 +221,13 @@ def _script_json(value: object) -> str:
 class _ProspectLayer(FastMarkerCluster):
     """The prospects as one JSON array, made into circle markers by one browser loop.
 
-    Rows are ``[lat, lon, status index, name, line, distance]`` with the line and the
-    distance already formatted; popups are DOM built from them on first open (names
-    go in as text, never as HTML). Clustered, the markers go into the group in one
-    ``addLayers`` call with chunked loading, so the browser stays responsive.
+    Rows are ``[lat, lon, status index, name, line, distance, id]`` with the line and
+    the distance already formatted; popups are DOM built from them on first open (names
+    go in as text, never as HTML), with a button that opens the prospect's card in the
+    app. Clustered, the markers go into the group in one ``addLayers`` call with chunked
+    loading, so the browser stays responsive; a cluster takes the colour of the status
+    most of its prospects are in (a tie: the furthest along the funnel), as the legend
+    shows it.
     """
 
     _template = Template(
@@ -220,13 +237,41 @@ class _ProspectLayer(FastMarkerCluster):
                 .puhui-popup table { margin-top: 4px; border-collapse: collapse; }
                 .puhui-popup th { text-align: left; font-weight: normal; color: #607D8B;
                                   padding: 1px 8px 1px 0; }
+                .puhui-popup button { display: block; width: 100%; min-height: 48px;
+                                      margin-top: 8px; padding: 0 16px; border: 0;
+                                      border-radius: 24px; background: {{ this.accent }};
+                                      color: #FFFFFF; font: inherit; font-size: 15px;
+                                      cursor: pointer; }
+                .puhui-popup button:disabled { opacity: 0.7; cursor: default; }
+                .puhui-cluster { background: transparent; }
+                .puhui-cluster div { box-sizing: border-box; width: 48px; height: 48px;
+                                     border-radius: 50%; padding: 5px; }
+                .puhui-cluster span { display: block; width: 38px; height: 38px;
+                                      border-radius: 50%; line-height: 38px;
+                                      text-align: center; font-size: 14px;
+                                      font-weight: 700; }
             </style>
         {% endmacro %}
         {% macro script(this, kwargs) %}
             var {{ this.get_name() }} = (function () {
-                var statuses = {{ this.get_name() }}_statuses;
+                var statuses = {{ this.get_name() }}_statuses;  // [colour, label, ink, rank]
                 var labels = {{ this.get_name() }}_labels;
                 var data = {{ this.get_name() }}_data;
+                var cardUrl = {{ this.get_name() }}_card_url;
+                function openCard(button, id) {
+                    button.disabled = true;
+                    button.textContent = labels.opening;
+                    fetch(cardUrl, {
+                        method: "POST", credentials: "same-origin",
+                        headers: { "Content-Type": "application/json" },
+                        body: JSON.stringify({ prospect: id })
+                    }).then(function (answer) {
+                        if (!answer.ok) { throw new Error(String(answer.status)); }
+                    }).catch(function () {
+                        button.disabled = false;
+                        button.textContent = labels.failed;
+                    });
+                }
                 function popup(row) {
                     var box = document.createElement("div");
                     box.className = "puhui-popup";
@@ -244,20 +289,61 @@ class _ProspectLayer(FastMarkerCluster):
                         tr.insertCell().textContent = pair[1];
                     });
                     box.appendChild(table);
+                    if (cardUrl) {
+                        var button = document.createElement("button");
+                        button.type = "button";
+                        button.className = "puhui-open";
+                        button.textContent = labels.open;
+                        button.addEventListener("click", function () {
+                            openCard(button, row[6]);
+                        });
+                        box.appendChild(button);
+                    }
                     return box;
                 }
+                function clusterIcon(cluster) {
+                    var counts = {};
+                    cluster.getAllChildMarkers().forEach(function (m) {
+                        counts[m.options.status] = (counts[m.options.status] || 0) + 1;
+                    });
+                    var best = -1;
+                    Object.keys(counts).forEach(function (key) {
+                        var k = Number(key);
+                        if (best < 0 || counts[k] > counts[best]
+                            || (counts[k] === counts[best] && statuses[k][3] > statuses[best][3])) {
+                            best = k;
+                        }
+                    });
+                    var n = cluster.getChildCount();
+                    var outer = document.createElement("div");
+                    outer.style.background = statuses[best][0] + "66";  // the halo: 40 %
+                    outer.title = labels.cluster.replace("{count}", n);
+                    outer.setAttribute("aria-label", outer.title);
+                    var inner = document.createElement("span");
+                    inner.style.background = statuses[best][0];
+                    inner.style.color = statuses[best][2];
+                    inner.textContent = n;
+                    outer.appendChild(inner);
+                    return L.divIcon({ html: outer, className: "puhui-cluster",
+                                       iconSize: L.point(48, 48) });
+                }
+                // Taps land within 24 px of a marker's centre: a 48-px target on a phone.
+                var renderer = L.canvas({ tolerance: 18 });
                 var markers = new Array(data.length);
                 for (var i = 0; i < data.length; i++) {
                     var row = data[i];
                     var marker = L.circleMarker([row[0], row[1]], {
                         radius: 6, weight: 1, color: "#FFFFFF", opacity: 0.9,
-                        fillColor: statuses[row[2]][0], fillOpacity: 0.9
+                        fillColor: statuses[row[2]][0], fillOpacity: 0.9,
+                        renderer: renderer, status: row[2]
                     });
                     marker.bindPopup(popup.bind(null, row));
                     markers[i] = marker;
                 }
                 {%- if this.clustered %}
-                var layer = L.markerClusterGroup({{ this.options|tojavascript }});
+                var options = {{ this.options|tojavascript }};
+                options.iconCreateFunction = clusterIcon;
+                var layer = L.markerClusterGroup(options);
                 layer.addLayers(markers);
                 {%- else %}
                 var layer = L.featureGroup(markers);
@@ -277,6 +363,7 @@ class _ProspectLayer(FastMarkerCluster):
         lang: str,
         clustered: bool,
         base: str,
+        card_url: str | None,
     ) -> None:
         # The rows are made here, not by FastMarkerCluster (it validates row by row).
         super().__init__(
@@ -288,18 +375,16 @@ class _ProspectLayer(FastMarkerCluster):
         )
         self._name = "ProspectLayer"
         self.clustered = clustered
+        self.accent = CENTER_HEX
         if clustered:
             self.default_js = [("markerclusterjs", f"{base}/leaflet.markercluster.js")]
-            self.default_css = [
-                ("markerclustercss", f"{base}/MarkerCluster.css"),
-                ("markerclusterdefaultcss", f"{base}/MarkerCluster.Default.css"),
-            ]
+            self.default_css = [("markerclustercss", f"{base}/MarkerCluster.css")]
         else:
             self.default_js = []
             self.default_css = []
 
         index: dict[str, int] = {}
-        statuses: list[list[str]] = []
+        statuses: list[list[object]] = []
         rows: list[list[object]] = []
         line_texts: dict[int, str] = {}  # lines repeat a lot (50,000 markers, ~100 values)
         for mk in markers:
@@ -308,14 +393,13 @@ class _ProspectLayer(FastMarkerCluster):
             i = index.get(mk.status)
             if i is None:
                 i = index[mk.status] = len(statuses)
-                colour = STATUS_HEX.get(mk.status, UNKNOWN_HEX)
-                statuses.append([colour, t(f"funnel.{mk.status}", lang)])
+                statuses.append(status_style(mk.status, lang))
             line = line_texts.get(mk.line)
             if line is None:
                 line = line_texts[mk.line] = format_money(mk.line, lang) if mk.line else ""
             lat, lon = to_display(mk.lat, mk.lon)
             dist = "" if mk.distance_km is None else format_distance(mk.distance_km, lang)
-            rows.append([lat, lon, i, mk.name, line, dist])
+            rows.append([lat, lon, i, mk.name, line, dist, mk.id])
 
         self.statuses_present = frozenset(index)
         self.statuses_json = _script_json(statuses)
@@ -324,8 +408,13 @@ class _ProspectLayer(FastMarkerCluster):
                 "line": t("card.line", lang),
                 "distance": t("map.popup.distance", lang),
                 "status": t("card.status", lang),
+                "open": t("map.popup.open", lang),
+                "opening": t("map.popup.opening", lang),
+                "failed": t("map.popup.open_failed", lang),
+                "cluster": t("map.cluster", lang, count="{count}"),
             }
         )
+        self.card_url_json = _script_json(card_url or "")
         self.data_json = _script_json(rows)
 
     def render(self, **kwargs: object) -> None:  # type: ignore[override]  # as MacroElement's
@@ -339,6 +428,7 @@ class _ProspectLayer(FastMarkerCluster):
             _Verbatim(
                 f"var {name}_statuses = {self.statuses_json};\n"
                 f"var {name}_labels = {self.labels_json};\n"
+                f"var {name}_card_url = {self.card_url_json};\n"
                 f"var {name}_data = {self.data_json};\n"
             ),
             name=f"{name}_data",
@@ -384,6 +474,74 @@ class _PlainGrid(MacroElement):
         super().__init__()
         self._name = "PlainGrid"
         self.background = BACKGROUND_HEX
+
+
+class _Controls(MacroElement):
+    """Zoom buttons and a metric scale, in the UI's language and big enough for a finger.
+
+    Leaflet's own zoom buttons are 30 px with English titles, its scale shows miles and
+    feet too (and "km" in a Chinese page: the scale here reads 公里 and 米, as the radius
+    buttons do; Leaflet 1.9.4's own helpers draw it), its popup close button is 24 px labelled "Close popup", and its attribution
+    links out of the page with an English title: each is replaced or relabelled here.
+    """
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+            <style>
+                html body .leaflet-bar a, html body .leaflet-touch .leaflet-bar a {
+                    width: 48px; height: 48px; line-height: 48px; font-size: 26px; }
+                html body .leaflet-touch .leaflet-control-zoom-in,
+                html body .leaflet-touch .leaflet-control-zoom-out { font-size: 26px; }
+                html body .leaflet-container a.leaflet-popup-close-button {
+                    width: 48px; height: 48px; font-size: 24px; line-height: 44px; }
+                html body .leaflet-popup-content { margin: 14px 44px 14px 16px; }
+                .puhui-popup-open .puhui-legend { visibility: hidden; }
+            </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            (function (map, labels) {
+                L.control.zoom({ zoomInTitle: labels.zoomIn,
+                                 zoomOutTitle: labels.zoomOut }).addTo(map);
+                var scale = L.control.scale({ metric: true, imperial: false });
+                scale._updateMetric = function (maxMeters) {  // "500 米", "1 公里"
+                    var metres = this._getRoundNum(maxMeters);
+                    var text = metres < 1000 ? labels.metres.replace("{n}", metres)
+                                             : labels.km.replace("{n}", metres / 1000);
+                    this._updateScale(this._mScale, text, metres / maxMeters);
+                };
+                scale.addTo(map);
+                if (map.attributionControl) { map.attributionControl.setPrefix("Leaflet"); }
+                // the legend sits above popups: out of the way while one is open
+                map.on("popupclose", function () {
+                    L.DomUtil.removeClass(map.getContainer(), "puhui-popup-open");
+                });
+                map.on("popupopen", function (e) {
+                    L.DomUtil.addClass(map.getContainer(), "puhui-popup-open");
+                    var close = e.popup.getElement().querySelector(
+                        ".leaflet-popup-close-button");
+                    if (close) {
+                        close.setAttribute("aria-label", labels.close);
+                        close.title = labels.close;
+                    }
+                });
+            })({{ this._parent.get_name() }}, {{ this.labels_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, lang: str) -> None:
+        super().__init__()
+        self._name = "Controls"
+        self.labels_json = _script_json(
+            {
+                "zoomIn": t("map.zoom_in", lang),
+                "zoomOut": t("map.zoom_out", lang),
+                "close": t("common.close", lang),
+                "metres": t("map.scale.m", lang, n="{n}"),
+                "km": t("map.scale.km", lang, n="{n}"),
+            }
+        )
 
 
 class _Legend(MacroElement):

@@ -35,6 +35,15 @@ def MapScreen() -> ft.Control:
 
     ft.use_effect(rebuild, [state.radius, around_me, state.focus, app.progress.last_sync_at])
 
+    def open_picked_card() -> None:
+        # a marker's popup asked for this prospect's card (through the web server)
+        if state.opening:
+            prospect_id = state.opening
+            maps.opened()
+            page.navigate(f"/prospect/{prospect_id}")
+
+    ft.use_effect(open_picked_card, [state.opening])
+
     def set_me(on: bool) -> None:
         if on:
             maps.focus(None)
@@ -49,7 +58,11 @@ def MapScreen() -> ft.Control:
     radius = ft.SegmentedButton(
         selected=[str(state.radius)],
         on_change=pick_radius,
-        segments=[ft.Segment(value=str(r), label=ft.Text(f"{r:g} km")) for r in RADII],
+        show_selected_icon=False,  # "3 公里" and a tick wrap on a phone; the fill shows it
+        segments=[
+            ft.Segment(value=str(r), label=ft.Text(t("map.radius_km", lang, radius=f"{r:g}")))
+            for r in RADII
+        ],
     )
     controls: list[ft.Control] = [
         ft.Row(
@@ -65,13 +78,22 @@ def MapScreen() -> ft.Control:
             spacing=12,
             run_spacing=8,
         ),
-        ft.Text(t("map.count", lang, radius=f"{state.radius:g}", count=state.count), size=13),
+        ft.Semantics(
+            identifier="map-count",
+            content=ft.Text(
+                t("map.counting", lang)
+                if state.count is None
+                else t("map.count", lang, radius=f"{state.counted_radius:g}", count=state.count),
+                size=13,
+            ),
+        ),
     ]
     if state.focus and not around_me:
         focus = ft.Chip(
             label=ft.Text(t("map.center.prospect", lang, name=state.focus_name), size=13),
             leading=ft.Icon(ft.Icons.PLACE, size=16),
             on_delete=lambda _e: maps.focus(None),
+            delete_icon_tooltip=t("map.clear_focus", lang),
         )
         controls.insert(0, ft.Semantics(identifier="map-focus", content=focus))
     if state.url and page.web:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import flet as ft
 
+from app.services.palette import STATUS_COLORS  # one table for the app and the map
+
 FONT_FAMILY = "NotoSansSC"
 # One face for all text, bold included (Flutter emboldens it; a registered bold face was
 # never picked and cost a 1.6 MB download). It holds every CJK Unified Ideograph, so a
@@ -11,17 +13,7 @@ FONT_FAMILY = "NotoSansSC"
 FONTS = {FONT_FAMILY: "fonts/NotoSansSC-Regular-subset.otf"}
 BRAND = "#C8102E"  # bank red
 
-STATUS_COLORS = {
-    "unassigned": ft.Colors.BLUE_GREY_400,
-    "assigned": ft.Colors.BLUE_600,
-    "contacted": ft.Colors.CYAN_700,
-    "interested": ft.Colors.AMBER_800,
-    "applied": ft.Colors.DEEP_ORANGE_600,
-    "approved": ft.Colors.LIGHT_GREEN_700,
-    "disbursed": ft.Colors.GREEN_800,
-    "declined": ft.Colors.GREY_600,
-    "invalid": ft.Colors.GREY_500,
-}
+__all__ = ["BRAND", "FONTS", "FONT_FAMILY", "STATUS_COLORS", "apply_theme"]
 
 
 def apply_theme(page: ft.Page) -> None:

@@ -92,3 +92,69 @@ def test_a_session_keeps_only_its_latest_pages():
     assert [pages.get(token, n) for n in names] == [None, None, "<p>2</p>", "<p>3</p>"]
     pages.close(token)
     assert pages.get(token, names[-1]) is None
+
+
+async def test_a_popup_opens_the_card_of_a_prospect_on_its_sessions_map(workbench, web):
+    """The page's "查看客户" posts the prospect's id beside the page; the session that drew
+    it (and only it) is told which card to open; nothing else gets through."""
+    wb, _ = workbench
+    app, pages = web
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://workbench.test"
+    )
+    assert await wb.login.submit("M1", PASSWORD)
+    await asyncio.to_thread(wb.engine.sync_once)
+    await wb.map.build()
+    url, shown = wb.map.state.url, wb.map.state.nearest[0].id
+    card_url = url.rsplit("/", 1)[0] + "/open"
+    assert '"open":"查看客户"' in (await client.get(url)).text
+
+    def post(where: str, body: object, **headers: str):  # type: ignore[no-untyped-def]
+        return client.post(where, json=body, headers=headers)
+
+    answer = await post(card_url, {"prospect": shown}, **{"Sec-Fetch-Site": "same-origin"})
+    assert answer.status_code == 204
+    await asyncio.sleep(0)  # handed to the session's loop
+    await asyncio.sleep(0)
+    assert wb.map.state.opening == shown
+    wb.map.opened()
+
+    other = pages.open(lambda pid: pytest.fail(f"another session was told to open {pid}"))
+    refused = [
+        (await post(card_url, {"prospect": "not-on-this-map"})).status_code,
+        (await post(f"{MAP_ROUTE}/{other}/open", {"prospect": shown})).status_code,
+        (await post(card_url, {"prospect": shown}, **{"Sec-Fetch-Site": "cross-site"})).status_code,
+        (await post(card_url, {"prospect": ""})).status_code,
+        (await post(card_url, {"prospect": shown, "more": 1})).status_code,
+        (await post(card_url, {"prospect": "x" * 5000})).status_code,
+        (await client.post(card_url, data={"prospect": shown})).status_code,  # a plain form
+    ]
+    assert refused == [404, 404, 403, 422, 422, 413, 415]
+    await asyncio.sleep(0)
+    assert wb.map.state.opening is None
+
+    assert await wb.logout()
+    assert (await post(card_url, {"prospect": shown})).status_code == 404
+    await client.aclose()
+
+
+async def test_the_count_reads_counting_until_the_map_is_drawn(workbench):
+    """Never "0 户" (or the last radius's count) before this map's prospects are counted."""
+    wb, _ = workbench
+    assert await wb.login.submit("M1", PASSWORD)
+    await asyncio.to_thread(wb.engine.sync_once)
+    assert wb.map.state.count is None  # nothing counted yet: the screen says 正在统计…
+    seen: list[object] = []
+    real_read = wb.read
+
+    async def read_and_look(fn):  # type: ignore[no-untyped-def]
+        seen.append(wb.map.state.count)  # what the screen shows while the query runs
+        return await real_read(fn)
+
+    wb.read = read_and_look  # type: ignore[method-assign]
+    await wb.map.build()
+    assert wb.map.state.count and wb.map.state.count > 0
+    wb.map.set_radius(1.0)
+    await wb.map.build()
+    assert seen == [None, None]
+    assert wb.map.state.counted_radius == 1.0

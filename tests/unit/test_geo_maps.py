@@ -11,8 +11,9 @@ import folium
 import pytest
 
 from app.geo.coords import wgs84_to_gcj02
-from app.geo.maps import STATUS_HEX, MapMarker, build_map_html, write_map
+from app.geo.maps import MapMarker, build_map_html, write_map
 from app.i18n import format_distance, format_money, t
+from app.services.palette import STATUS_COLORS
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "assets" / "leaflet"
@@ -23,7 +24,7 @@ URL = re.compile(r"""(?:https?:)?//[^\s"'`<>)\\]+""")
 
 def markers(n: int, seed: int = 7) -> list[MapMarker]:
     rnd = random.Random(seed)
-    statuses = list(STATUS_HEX)
+    statuses = list(STATUS_COLORS)
     return [
         MapMarker(
             id=f"p{i}",
@@ -56,7 +57,7 @@ def test_the_page_shows_every_marker_with_its_popup_facts() -> None:
         assert format_money(mk.line, "zh") in page
         assert format_distance(mk.distance_km, "zh") in page
         assert t(f"funnel.{mk.status}", "zh") in page
-        assert STATUS_HEX[mk.status] in page
+        assert STATUS_COLORS[mk.status] in page
     assert [row[3] for row in rows_of(page)] == [mk.name for mk in few]
     assert t("card.line", "zh") in page  # the popup's labels
 
@@ -84,7 +85,6 @@ def test_no_external_url_without_tiles_and_every_asset_is_local() -> None:
             "/leaflet/jquery.min.js",
             "/leaflet/leaflet.markercluster.js",
             "/leaflet/MarkerCluster.css",
-            "/leaflet/MarkerCluster.Default.css",
         ]
     )
     for asset in assets:  # each is a file of assets/leaflet/, as Flet serves it
@@ -196,3 +196,86 @@ def test_write_map(tmp_path: Path) -> None:
     path = write_map(tmp_path / "maps" / "nearby.html", page)
     assert path.read_text(encoding="utf-8") == page
     assert [p.name for p in path.parent.iterdir()] == ["nearby.html"]  # no temp file left
+
+
+def statuses_of(page: str) -> list[list[object]]:
+    """The per-status styles the page hands to the browser: [colour, label, ink, rank]."""
+    found = re.search(r"var prospect_layer_\w+_statuses = (\[.*?\]);\n", page)
+    assert found, "no statuses in the page"
+    return json.loads(found.group(1))
+
+
+def legend_of(page: str) -> list[list[str]]:
+    found = re.search(r"var legend_\w+ = .*?(\[\[.*?\]\])\.forEach", page, re.S)
+    assert found, "no legend in the page"
+    return json.loads(found.group(1))
+
+
+def test_the_scale_is_metric_only() -> None:
+    page = build_map_html(center=ZUNYI, radius_km=3.0, markers=markers(5))
+    assert "imperial: false" in page and "metric: true" in page
+    assert "L.control.scale()" not in page  # Leaflet's default draws miles and feet too
+    assert '"metres":"{n} 米","km":"{n} 公里"' in page  # and "km" in a Chinese page
+
+
+@pytest.mark.parametrize(
+    ("lang", "zoom_in", "zoom_out", "close"),
+    [("zh", "放大", "缩小", "关闭"), ("en", "Zoom in", "Zoom out", "Close")],
+)
+def test_zoom_buttons_speak_the_ui_language(lang: str, zoom_in: str, zoom_out: str, close: str):
+    page = build_map_html(center=ZUNYI, radius_km=3.0, markers=markers(5), lang=lang)
+    labels = re.search(r"L\.control\.zoom\(\{ zoomInTitle: labels\.zoomIn", page)
+    assert labels, "the zoom control is not built with our titles"
+    assert f'"zoomIn":"{zoom_in}"' in page and f'"zoomOut":"{zoom_out}"' in page
+    assert f'"close":"{close}"' in page  # the popup's close button, relabelled
+    assert '"zoomControl": false' in page  # no second, English zoom control
+
+
+def test_zoom_and_close_buttons_are_finger_sized() -> None:
+    page = build_map_html(center=ZUNYI, radius_km=3.0, markers=markers(5))
+    bar = re.search(
+        r"\.leaflet-bar a, html body \.leaflet-touch \.leaflet-bar a \{\s*([^}]*)\}", page
+    )
+    assert bar and "width: 48px" in bar.group(1) and "height: 48px" in bar.group(1)
+    close = re.search(r"a\.leaflet-popup-close-button \{\s*([^}]*)\}", page)
+    assert close and "width: 48px" in close.group(1) and "height: 48px" in close.group(1)
+
+
+def test_clusters_markers_and_legend_take_the_apps_status_colours() -> None:
+    from app.views.theme import STATUS_COLORS as APP_COLOURS
+
+    page = build_map_html(center=ZUNYI, radius_km=3.0, markers=markers(90))
+    styles = statuses_of(page)
+    legend = legend_of(page)
+    # every status the page draws (markers and clusters alike) is coloured as the
+    # app's chips and the legend show it
+    assert {s[0] for s in styles} == {APP_COLOURS[s] for s in STATUS_COLORS}
+    assert {(s[0], s[1]) for s in styles} == {tuple(e) for e in legend}
+    # the cluster icon is coloured from that same table, by the status most of its
+    # prospects are in (ties: the furthest along the funnel)
+    assert "iconCreateFunction = clusterIcon" in page
+    assert "inner.style.background = statuses[best][0]" in page
+    assert "counts[k] > counts[best]" in page
+    assert "MarkerCluster.Default.css" not in page  # its green/yellow/orange by count
+
+
+def test_status_style_ranks_the_main_line_and_reads_on_its_colour() -> None:
+    from app.geo.maps import status_style
+
+    colour, label, ink, rank = status_style("disbursed", "zh")
+    assert (colour, label, ink) == (STATUS_COLORS["disbursed"], "已放款", "#FFFFFF")
+    assert rank > status_style("applied", "zh")[3] > status_style("assigned", "zh")[3]
+    assert status_style("declined", "zh")[3] == -1
+    assert status_style("interested", "zh")[2] == "#212121"  # amber: dark digits
+
+
+def test_a_popup_opens_the_card_only_where_an_app_listens() -> None:
+    mk = MapMarker("p-42", "遵义老街米粉店", 27.7201, 106.9301, "interested", 300_000, 0.42)
+    page = build_map_html(center=ZUNYI, radius_km=3.0, markers=[mk], card_url="open")
+    assert rows_of(page)[0][6] == "p-42"
+    assert re.search(r'var prospect_layer_\w+_card_url = "open";', page)
+    assert '"open":"查看客户"' in page
+    english = build_map_html(center=ZUNYI, radius_km=3.0, markers=[mk], card_url="open", lang="en")
+    assert '"open":"Open card"' in english
+    from_disk = build_map_html(center=ZUNYI, radius_km=3.0, markers=[mk])
+    assert re.search(r'var prospect_layer_\w+_card_url = "";', from_disk)  # no button

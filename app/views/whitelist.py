@@ -59,11 +59,10 @@ def prospect_tile(
     if row.next_follow_up is not None:
         details.append(t("whitelist.follow_up", lang, date=format_date(row.next_follow_up, lang)))
     subtitle = f"{row.legal_rep} · {row.industry} · {row.batch_product}"
+    name = _line(row.company_name, size=15, weight=ft.FontWeight.W_600)
+    name.expand, name.expand_loose = True, True  # the status right after the name
     title = ft.Row(
-        [
-            ft.Container(_line(row.company_name, size=15, weight=ft.FontWeight.W_600), expand=True),
-            status_chip(row.status, lang),
-        ],
+        [name, status_chip(row.status, lang)],
         spacing=6,
     )
     text = ft.Column(
@@ -275,7 +274,7 @@ def WhitelistScreen() -> ft.Control:
         narrowed = bool(f.text.strip()) or f.active() > 0
         items.append(note(t("whitelist.no_match" if narrowed else "whitelist.empty", lang)))
     else:
-        from_me = f.origin is not None
+        from_me = state.rows_from_me  # not the filter's: rows still shown may predate it
         items += [
             prospect_tile(r, lang, open_card, from_me, open_log if lists.may_log(r) else None)
             for r in state.rows

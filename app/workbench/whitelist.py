@@ -88,6 +88,7 @@ class WhitelistState:
     batches: list[BatchBadge] = field(default_factory=list)
     industries: list[IndustryCount] = field(default_factory=list)
     loading: bool = True
+    rows_from_me: bool = False  # the rows' distances are from my position (their query's)
     filters_open: bool | None = None  # the filter panel; None: open on a wide screen only
 
 
@@ -212,6 +213,7 @@ class WhitelistController:
             found.page.total,
             found.page.status_counts,
         )
+        s.rows_from_me = query.origin is not None
         s.loading = False
 
     def _query(self, limit: int) -> WhitelistQuery:

@@ -160,6 +160,7 @@ def scroll_to_bottom(page) -> None:  # type: ignore[no-untyped-def]
     for _ in range(12):
         page.mouse.wheel(0, 1500)
         page.wait_for_timeout(150)
+    page.mouse.move(1, 1)  # no row left hovered (highlighted) in a screenshot
     page.wait_for_timeout(1000)
 
 

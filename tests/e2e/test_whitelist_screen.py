@@ -106,8 +106,14 @@ def nav_top(page) -> float:  # type: ignore[no-untyped-def]
 
 
 def unfold_filters(page) -> None:  # type: ignore[no-untyped-def]
-    semantic(page, "filters").click()
-    semantic(page, "filter-panel").wait_for(timeout=10_000)
+    """Show the filters: tap 筛选 (where there is one) and wait for the status chips."""
+    toggle = page.locator('[flt-semantics-identifier="filters"]')
+    if toggle.count():
+        toggle.first.click()
+    deadline = time.monotonic() + 10
+    while not status_chips(page):
+        assert time.monotonic() < deadline, f"no status chips: {texts(page)[:30]}"
+        page.wait_for_timeout(250)
     page.wait_for_timeout(600)
 
 
@@ -346,6 +352,10 @@ def test_touch_targets_and_chinese_labels_on_a_phone(workbench, browser):
         type_text(page, "搜索客户", "汇川")  # the clear button shows
         wait_total(page, lambda n: n > 0)
         unfold_filters(page)
+        chips = [n for n in nodes(page) if n["role"] == "checkbox" and not n["hook"]]
+        assert len(chips) >= 7, [c["label"] for c in chips]  # where from, status, batch
+        low = [f"{c['label']} {c['h']:.0f} px" for c in chips if c["h"] < TOUCH_MEASURED]
+        assert not low, f"chips under {TOUCH} px tall: {low}"
         problems = small_or_unlabelled(page)
         assert node(page, "sort")["label"] == "排序：距离最近"  # the drop-downs say what they are
         assert node(page, "industry")["label"] == "行业：全部"

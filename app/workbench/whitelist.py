@@ -105,7 +105,8 @@ class WhitelistController:
         self.state = WhitelistState()
         self.search_draft: str | None = None  # the search box as typed, not yet searched
         self._reads = LatestRead()
-        self._typing: asyncio.Task[None] | None = None  # a search waiting for a pause
+        self._pause: asyncio.TimerHandle | None = None  # a typed search, waiting for a pause
+        self._searches: set[asyncio.Task[None]] = set()  # typed searches reading, kept alive
 
     @property
     def search_box(self) -> str:
@@ -133,7 +134,7 @@ class WhitelistController:
         """The search box changed: search once typing pauses for ``SEARCH_PAUSE``."""
         self.search_draft = text
         self._stop_typing()
-        self._typing = asyncio.get_running_loop().create_task(self._search_after_pause(text))
+        self._pause = asyncio.get_running_loop().call_later(SEARCH_PAUSE, self._search_typed, text)
 
     async def search(self, text: str) -> None:
         """Search now (Enter, or the clear button with ``""``)."""
@@ -141,15 +142,17 @@ class WhitelistController:
         self.search_draft = text
         await self.set_filters(text=text)
 
-    async def _search_after_pause(self, text: str) -> None:
-        await asyncio.sleep(SEARCH_PAUSE)
-        self._typing = None  # from here on a keystroke starts a new search (the newest lands)
-        await self.set_filters(text=text)
+    def _search_typed(self, text: str) -> None:
+        # a keystroke from here on starts a new search; the newest read lands (LatestRead)
+        self._pause = None
+        task = asyncio.get_running_loop().create_task(self.set_filters(text=text))
+        self._searches.add(task)
+        task.add_done_callback(self._searches.discard)
 
     def _stop_typing(self) -> None:
-        if self._typing is not None:
-            self._typing.cancel()
-            self._typing = None
+        if self._pause is not None:
+            self._pause.cancel()
+            self._pause = None
 
     async def clear_filters(self) -> None:
         """Every filter off and the default sort; the search and the scope stay."""

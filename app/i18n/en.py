@@ -271,4 +271,12 @@ MESSAGES: dict[str, str] = {
     "whitelist.distance_me": "{distance} from me",
     "whitelist.filter.from_me": "From me",
     "whitelist.no_position": "Your position is unavailable; distances stay from the outlet",
+    "whitelist.quick_log": "Log",
+    "whitelist.search_clear": "Clear search",
+    "whitelist.filters": "Filters",
+    "whitelist.filters_active": "Filters · {count}",
+    "whitelist.filters_clear": "Clear filters",
+    "whitelist.sort_label": "Sort: {sort}",
+    "whitelist.industry_label": "Industry: {industry}",
+    "whitelist.no_match": "No prospects match the search or filters",
 }

@@ -282,4 +282,12 @@ MESSAGES: dict[str, str] = {
     "whitelist.distance_me": "距我 {distance}",
     "whitelist.filter.from_me": "从我的位置",
     "whitelist.no_position": "无法获取当前位置，距离仍从网点算起",
+    "whitelist.quick_log": "写日志",
+    "whitelist.search_clear": "清除搜索",
+    "whitelist.filters": "筛选",
+    "whitelist.filters_active": "筛选 · {count}",
+    "whitelist.filters_clear": "清除筛选",
+    "whitelist.sort_label": "排序：{sort}",
+    "whitelist.industry_label": "行业：{industry}",
+    "whitelist.no_match": "没有符合搜索或筛选条件的客户",
 }

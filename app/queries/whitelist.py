@@ -169,7 +169,7 @@ def _details(
             "SELECT p.rowid AS row, p.id, p.company_name, p.legal_rep, p.status,"
             " p.pre_approved_line, p.score, p.industry, coalesce(b.product, '') AS product,"
             " p.batch_id, b.valid_until, p.assignee_id, p.lat, p.lon, p.next_follow_up,"
-            " p.last_contact_at, p.phone"
+            " p.last_contact_at, p.phone, p.outlet_id"
             " FROM prospect p LEFT JOIN whitelist_batch b ON b.id = p.batch_id"
             " WHERE p.rowid IN (SELECT value FROM json_each(:ids))"
         ),
@@ -194,5 +194,6 @@ def _details(
             next_follow_up=stored_date(r.next_follow_up),
             last_contact_at=stored_datetime(r.last_contact_at),
             phone_masked=mask_phone(r.phone),
+            outlet_id=r.outlet_id,
         )
     return [found[i] for i in rowids if i in found]

@@ -88,6 +88,7 @@ class WhitelistRow:
     next_follow_up: date | None
     last_contact_at: datetime | None  # naive UTC
     phone_masked: str
+    outlet_id: str | None  # whose pool it is in (the policy's reach)
 
 
 @dataclass(frozen=True)

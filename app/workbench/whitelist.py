@@ -11,6 +11,8 @@ from sqlalchemy import Connection
 
 from app.queries.whitelist import batch_badges, industries, query_whitelist
 from app.services.clock import beijing_today
+from app.services.funnel import CLOSED, MAIN_LINE, FunnelStatus
+from app.services.policy import Action, ProspectFacts, decide
 from app.services.scope import ViewScope
 from app.services.whitelist import (
     BatchBadge,
@@ -27,6 +29,10 @@ if TYPE_CHECKING:
 PAGE_SIZE = 50
 NEAR_KM = 3.0  # the "within 3 km" chip
 SORTS = ("distance", "line", "score", "last_contact")
+# The status chips' order: the funnel's, then the closed statuses (never by count, which
+# would move the chips about as the data changes).
+STATUS_ORDER: tuple[str, ...] = (*MAIN_LINE, *(s for s in FunnelStatus if s in CLOSED))
+SEARCH_PAUSE = 0.3  # seconds without typing before the list follows the search box
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,20 @@ class WhitelistFilters:
     industry: str = ""
     near: bool = False  # within NEAR_KM of the origin
     origin: tuple[float, float] | None = None  # my position; None: the outlet's
+
+    def active(self) -> int:
+        """How many filters narrow or reorder the list (the count on the filter button)."""
+        return sum(
+            (
+                bool(self.status),
+                self.due,
+                bool(self.batch),
+                bool(self.industry),
+                self.near,
+                self.origin is not None,
+                self.sort != SORTS[0],
+            )
+        )
 
 
 class FilterChanges(TypedDict, total=False):
@@ -68,6 +88,8 @@ class WhitelistState:
     batches: list[BatchBadge] = field(default_factory=list)
     industries: list[IndustryCount] = field(default_factory=list)
     loading: bool = True
+    rows_from_me: bool = False  # the rows' distances are from my position (their query's)
+    filters_open: bool | None = None  # the filter panel; None: open on a wide screen only
 
 
 @dataclass(frozen=True)
@@ -81,11 +103,19 @@ class WhitelistController:
     def __init__(self, workbench: Workbench) -> None:
         self.workbench = workbench
         self.state = WhitelistState()
-        self.search_draft: str | None = None  # the search box as typed, not yet submitted
+        self.search_draft: str | None = None  # the search box as typed, not yet searched
         self._reads = LatestRead()
+        self._pause: asyncio.TimerHandle | None = None  # a typed search, waiting for a pause
+        self._searches: set[asyncio.Task[None]] = set()  # typed searches reading, kept alive
+
+    @property
+    def search_box(self) -> str:
+        """What the search box shows: as typed, else the search in force."""
+        return self.search_draft if self.search_draft is not None else self.state.filters.text
 
     async def reset(self, scope: ViewScope) -> None:
         """A new session: its default scope, no filters."""
+        self._stop_typing()
         self.state.filters = WhitelistFilters(scope=scope)
         self.search_draft = None
         await self.refresh()
@@ -96,9 +126,50 @@ class WhitelistController:
     async def set_filters(self, **changes: Unpack[FilterChanges]) -> None:
         """Change some filters (``text="…"``, ``due=True``, …) and read the list again."""
         self.state.filters = replace(self.state.filters, **changes)
-        if "text" in changes:
-            self.search_draft = None
+        if "text" in changes and self.search_draft == changes["text"]:
+            self.search_draft = None  # a box typed into meanwhile keeps what it holds
         await self.refresh()
+
+    def type_search(self, text: str) -> None:
+        """The search box changed: search once typing pauses for ``SEARCH_PAUSE``."""
+        self.search_draft = text
+        self._stop_typing()
+        self._pause = asyncio.get_running_loop().call_later(SEARCH_PAUSE, self._search_typed, text)
+
+    async def search(self, text: str) -> None:
+        """Search now (Enter, or the clear button with ``""``)."""
+        self._stop_typing()
+        self.search_draft = text
+        await self.set_filters(text=text)
+
+    def _search_typed(self, text: str) -> None:
+        # a keystroke from here on starts a new search; the newest read lands (LatestRead)
+        self._pause = None
+        task = asyncio.get_running_loop().create_task(self.set_filters(text=text))
+        self._searches.add(task)
+        task.add_done_callback(self._searches.discard)
+
+    def _stop_typing(self) -> None:
+        if self._pause is not None:
+            self._pause.cancel()
+            self._pause = None
+
+    async def clear_filters(self) -> None:
+        """Every filter off and the default sort; the search and the scope stay."""
+        f = self.state.filters
+        self.state.filters = WhitelistFilters(text=f.text, scope=f.scope)
+        await self.refresh()
+
+    def toggle_panel(self, shown: bool) -> None:
+        """Fold the filter panel when it is ``shown``, unfold it when not."""
+        self.state.filters_open = not shown
+
+    def may_log(self, row: WhitelistRow) -> bool:
+        """Whether I may write a marketing log on ``row`` (its quick-log button)."""
+        if self.workbench.session is None:
+            return False
+        facts = ProspectFacts(row.outlet_id, row.assignee_id, row.status)
+        return decide(self.workbench.scope, Action.LOG, facts).allowed
 
     async def toggle_status(self, status: str) -> None:
         """A status chip: show only that status, or every one when it was picked."""
@@ -145,6 +216,7 @@ class WhitelistController:
             found.page.total,
             found.page.status_counts,
         )
+        s.rows_from_me = query.origin is not None
         s.loading = False
 
     def _query(self, limit: int) -> WhitelistQuery:

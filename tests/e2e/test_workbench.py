@@ -325,6 +325,7 @@ def test_sort_from_my_position(workbench, central, browser):
         wait_for_text(page, "我的白名单")
         wait_sync_idle(page)
         wait_for_text(page, "距网点")
+        semantic(page, "filters").click()  # a phone folds the filters behind 筛选
         semantic(page, "from-me").click()
         # the nearest prospect is the one the marketer stands at: 0 m away
         nearest = wait_for_text(page, r"距我 \d+ 米", timeout=30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 import pytest
@@ -179,3 +180,44 @@ async def test_one_policy_decides_the_cards_buttons_and_the_stores_verdict(
         assert result["status"] == "applied"
     else:
         assert (result["status"], result["code"]) == ("rejected", "auth.forbidden")
+
+
+async def test_the_search_follows_typing_once_it_pauses(workbench, monkeypatch):
+    """Each keystroke does not read the store: the list follows when typing pauses, with
+    what was typed last; the box keeps every character typed meanwhile."""
+    workbench = await signed_in(workbench)
+    lists = workbench.whitelist
+    everything = lists.state.total
+    name = lists.state.rows[0].company_name
+    searched: list[str] = []
+    real = whitelist_module.query_whitelist
+
+    def counted(conn, query, **kwargs):  # type: ignore[no-untyped-def]
+        searched.append(query.text)
+        return real(conn, query, **kwargs)
+
+    monkeypatch.setattr(whitelist_module, "query_whitelist", counted)
+    for end in range(1, len(name) + 1):  # typed one character at a time, quickly
+        lists.type_search(name[:end])
+        assert lists.search_box == name[:end]
+        await asyncio.sleep(whitelist_module.SEARCH_PAUSE / 10)
+    assert searched == []  # still typing
+    await asyncio.sleep(whitelist_module.SEARCH_PAUSE * 3)
+
+    assert searched == [name]
+    assert lists.state.filters.text == name and lists.search_box == name
+    assert 1 <= lists.state.total < everything
+
+    await lists.search("")  # the clear button: at once, the whole list
+    assert searched[-1] == "" and lists.search_box == ""
+    assert lists.state.total == everything
+
+
+async def test_the_list_offers_a_quick_log_where_the_policy_allows_one(workbench):
+    workbench = await signed_in(workbench)
+    lists = workbench.whitelist
+    rows = lists.state.rows
+    assert {r.assignee_id is None for r in rows} == {True, False}  # mine and the pool
+    assert all(lists.may_log(r) for r in rows)
+    other = dataclasses.replace(rows[0], assignee_id=new_id())  # another marketer's
+    assert not lists.may_log(other)

@@ -6,6 +6,8 @@ button sits at the bottom, below a phone's fold).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import flet as ft
 
 from app.i18n import t
@@ -24,8 +26,8 @@ def SettingsScreen() -> ft.Control:
     page = ft.context.page
     url, set_url = ft.use_state(app.server_url)
 
-    async def pick_lang(e: ft.Event) -> None:
-        await workbench.settings_screen.set_language((list(e.control.selected) or ["zh"])[0])
+    async def pick_lang(code: str) -> None:
+        await workbench.settings_screen.set_language(code)
 
     async def save_url(_e: ft.Event) -> None:
         await workbench.settings_screen.set_server_url(url)
@@ -38,14 +40,8 @@ def SettingsScreen() -> ft.Control:
     if app.session:
         who = t("settings.user", lang, name=app.session.name, employee_no=app.session.employee_no)
         controls.append(ft.Text(who, size=14))
-    language = ft.SegmentedButton(
-        selected=[lang],
-        on_change=pick_lang,
-        height=TOUCH,
-        segments=[
-            ft.Segment(value="zh", label=ft.Text(t("settings.language_zh", lang))),
-            ft.Segment(value="en", label=ft.Text(t("settings.language_en", lang))),
-        ],
+    language = ft.Row(
+        [language_button(code, lang, pick_lang) for code in ("zh", "en")], spacing=8, wrap=True
     )
     controls += [
         section(
@@ -61,7 +57,15 @@ def SettingsScreen() -> ft.Control:
                 on_submit=save_url,
             ),
             ft.Row(
-                [ft.OutlinedButton(t("settings.save", lang), on_click=save_url, height=TOUCH)],
+                [
+                    ft.Semantics(
+                        identifier="save-server",
+                        button=True,
+                        content=ft.OutlinedButton(
+                            t("settings.save", lang), on_click=save_url, height=TOUCH
+                        ),
+                    )
+                ],
             ),
         ),
         SyncSection(),
@@ -72,6 +76,20 @@ def SettingsScreen() -> ft.Control:
     controls.append(ft.Semantics(identifier="logout", button=True, content=logout_button))
     controls.append(LogoutWarning())
     return screen(t("settings.title", lang), *controls)
+
+
+def language_button(code: str, lang: str, pick: Callable[[str], Awaitable[None]]) -> ft.Control:
+    """One language, named in itself (中文 / English), 48 px high; the chosen one filled."""
+    label = t(f"settings.language_{code}", lang)
+    chosen = code == lang
+    kind = ft.FilledTonalButton if chosen else ft.OutlinedButton
+    button = kind(
+        label,
+        icon=ft.Icons.CHECK if chosen else None,
+        on_click=lambda _e: ft.context.page.run_task(pick, code),
+        height=TOUCH,
+    )
+    return ft.Semantics(identifier=f"language-{code}", selected=chosen, content=button)
 
 
 @ft.component

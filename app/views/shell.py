@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import flet as ft
 
 from app.i18n import format_datetime, t
@@ -41,19 +38,10 @@ def bar_error(code: str, message: str, lang: str) -> str:
 
 @ft.component
 def RetryIn(lang: str) -> ft.Control:
-    """When the next automatic try is, counting down each second while one is scheduled."""
+    """When the next automatic try is (the workbench counts the seconds down)."""
     workbench = use_workbench()
     auto = use_observed(workbench.autosync.state)
-    _, set_tick = ft.use_state(0.0)
-
-    async def tick() -> None:
-        while True:
-            await asyncio.sleep(1)
-            set_tick(time.monotonic())
-
-    # restarted for each new schedule; the cleanup (a no-op) makes an unmount stop it
-    ft.use_effect(tick, [auto.next_at], cleanup=lambda: None)
-    left = workbench.autosync.seconds_left()
+    left = auto.seconds_left
     if left is None or not auto.retrying:
         return ft.Container()
     words = t("sync.retry_in", lang, seconds=left) if left > 0 else t("sync.retrying", lang)
@@ -104,7 +92,7 @@ def SyncBar() -> ft.Control:
         identifier="sync-status",
         expand=True,
         button=True,
-        tooltip=t("sync.details", lang),
+        on_tap_hint_text=t("sync.details", lang),
         content=ft.Container(
             # at least as tall as a finger (48 px), however few the lines
             ft.Stack(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ class AutoSyncState:
     next_at: datetime | None = None  # UTC; when the next automatic attempt is due
     delay: float = 0.0  # seconds from scheduling to ``next_at`` (tests read it)
     retrying: bool = False  # the next attempt is a retry after a failure
+    seconds_left: int | None = None  # to that retry, counted down each second (0: trying)
     paused: bool = False  # no automatic attempt until the user acts
 
 
@@ -106,7 +108,7 @@ class AutoSync:
                 self._task.cancel()
         self._task = None
         self._due = None
-        self.state.next_at, self.state.retrying = None, False
+        self.state.next_at, self.state.retrying, self.state.seconds_left = None, False, None
 
     # -- what the rest of the workbench tells it -----------------------------------------
 
@@ -139,6 +141,7 @@ class AutoSync:
                 self.state.failures += 1
                 self.state.paused = True
                 self._due, self.state.next_at, self.state.retrying = None, None, False
+                self.state.seconds_left = None
                 return
             self._unreachable = code in UNREACHABLE
             self._failed()
@@ -155,12 +158,6 @@ class AutoSync:
             delay = self.settings.pull_interval_seconds
         self._changed_during_sync = False
         self._schedule(delay, retrying=False)
-
-    def seconds_left(self) -> int | None:
-        """Whole seconds until the next automatic attempt (None: none scheduled)."""
-        if self.state.next_at is None:
-            return None
-        return max(0, round((self.state.next_at - utcnow()).total_seconds()))
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -184,6 +181,9 @@ class AutoSync:
                 self._failed()
 
     async def _until_due(self) -> None:
+        """Sleep until the next attempt is due; while it is a retry, count the seconds
+        down on the state (the bar shows them) - here, not in a screen's timer, so the
+        count survives the screens being rebuilt."""
         loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
@@ -193,7 +193,14 @@ class AutoSync:
             wait = self._due - loop.time()
             if wait <= 0:
                 self._due = None
+                if self.state.retrying:
+                    self.state.seconds_left = 0
                 return
+            if self.state.retrying:
+                left = math.ceil(wait)
+                if self.state.seconds_left != left:
+                    self.state.seconds_left = left
+                wait -= left - 1  # wake when the shown number changes
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
 
@@ -227,4 +234,5 @@ class AutoSync:
         self.state.delay = delay
         self.state.next_at = utcnow() + timedelta(seconds=delay)
         self.state.retrying = retrying
+        self.state.seconds_left = math.ceil(delay) if retrying else None
         self._wake.set()

@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     offline_session_hours: int = 72
     push_batch_size: int = 100
     verify_interval_hours: int = 24
+    # background sync (app/workbench/autosync.py), in seconds: with changes waiting to
+    # upload, the next sync; with none, the next pull; after failures, a backoff that
+    # doubles from ``sync_interval_seconds`` up to ``sync_backoff_max_seconds``; after a
+    # change saved while online, a sync this soon
+    sync_interval_seconds: float = 30
+    pull_interval_seconds: float = 300
+    sync_backoff_max_seconds: float = 300
+    sync_debounce_seconds: float = 3
 
     # web mode
     web_host: str = "127.0.0.1"

@@ -29,6 +29,8 @@ from app.sync.errors import (
 
 # Signing out online must never keep a person waiting long: it is a courtesy to the store.
 LOGOUT_TIMEOUT = httpx.Timeout(5, connect=2)
+# A probe asks only whether the store answers: a slow answer counts as none.
+PROBE_TIMEOUT = httpx.Timeout(5, connect=2)
 
 
 class SyncClient:
@@ -72,6 +74,10 @@ class SyncClient:
             return json.loads(response.content)
         except ValueError as exc:
             raise ServerUnavailable("invalid JSON", status=response.status_code) from exc
+
+    def health(self) -> dict[str, Any]:
+        """The store's ``/health``: a cheap question whether it can be reached at all."""
+        return self._send("GET", "/health", timeout=PROBE_TIMEOUT)
 
     def login(self, employee_no: str, password: str) -> dict[str, Any]:
         data = self._send(

@@ -58,11 +58,16 @@ def NoticeBar() -> ft.Control:
             content=ft.Row(
                 [
                     ft.Text(text, color=ft.Colors.ON_INVERSE_SURFACE, expand=True),
-                    ft.IconButton(
-                        ft.Icons.CLOSE,
-                        icon_color=ft.Colors.ON_INVERSE_SURFACE,
-                        tooltip=t("common.close", app.lang),
-                        on_click=lambda _e: workbench.dismiss_notice(),
+                    # 48 px for a finger (the web client's compact density gives 40), and
+                    # merged so the button itself carries its tooltip's name
+                    ft.MergeSemantics(
+                        content=ft.IconButton(
+                            ft.Icons.CLOSE,
+                            icon_color=ft.Colors.ON_INVERSE_SURFACE,
+                            tooltip=t("common.close", app.lang),
+                            on_click=lambda _e: workbench.dismiss_notice(),
+                            size_constraints=ft.BoxConstraints(min_width=48, min_height=48),
+                        )
                     ),
                 ]
             ),

@@ -25,26 +25,62 @@ def tab_index(location: str) -> int:
     return 0
 
 
+# Errors that have a short form for the bar; the sync screen shows the whole message.
+SHORT_ERRORS = {"sync.network", "sync.timeout", "sync.server"}
+
+
+def bar_error(code: str, message: str, lang: str) -> str:
+    """The sync bar's words for a failed sync: short where a short form exists."""
+    if code in SHORT_ERRORS:
+        return t(f"{code}_short", lang)
+    return t(code, lang, status=message)
+
+
+@ft.component
+def RetryIn(lang: str) -> ft.Control:
+    """When the next automatic try is (the workbench counts the seconds down)."""
+    workbench = use_workbench()
+    auto = use_observed(workbench.autosync.state)
+    left = auto.seconds_left
+    if left is None or not auto.retrying:
+        return ft.Container()
+    words = t("sync.retry_in", lang, seconds=left) if left > 0 else t("sync.retrying", lang)
+    return ft.Text(words, size=12, color=ft.Colors.ON_SURFACE_VARIANT)
+
+
 @ft.component
 def SyncBar() -> ft.Control:
     workbench = use_workbench()
     app = use_observed(workbench.state)
     p, lang = app.progress, app.lang
-    pieces = [t("sync.last", lang, time=format_datetime(p.last_sync_at, lang))]
+    last = t("sync.last", lang, time=format_datetime(p.last_sync_at, lang))
+    counts = []  # what has not reached the store: its own line, so it never wraps mid-phrase
     if p.pending:
-        pieces.append(t("sync.pending", lang, count=p.pending))
+        counts.append(t("sync.pending", lang, count=p.pending))
     if p.rejected:
-        pieces.append(t("sync.rejected", lang, count=p.rejected))
-    waiting = ""  # what has not reached the store: its own line, so it never wraps mid-phrase
+        counts.append(t("sync.rejected", lang, count=p.rejected))
+    failed = bool(p.error_code) and not p.running
+    lines: list[ft.Control] = []
     if p.running:
-        status_text = t(f"sync.{p.phase}", lang, done=p.done, total=p.total or "…")
-    elif p.error_code:
-        status_text = t(p.error_code, lang, status=p.error_message) + " · " + pieces[0]
+        lines.append(
+            ft.Text(t(f"sync.{p.phase}", lang, done=p.done, total=p.total or "…"), size=13)
+        )
+    elif failed:
+        # short, and wrapped in full however narrow the phone: the details are a tap away
+        error = ft.Text(
+            bar_error(p.error_code, p.error_message, lang),
+            size=13,
+            weight=ft.FontWeight.W_600,
+            color=ft.Colors.ERROR,
+        )
+        lines.append(ft.Semantics(identifier="sync-error", container=True, content=error))
     else:
-        status_text, waiting = pieces[0], " · ".join(pieces[1:])
-    lines: list[ft.Control] = [ft.Text(status_text, size=13, max_lines=2)]
-    if waiting:
-        lines.append(ft.Text(waiting, size=13, weight=ft.FontWeight.W_600, color=BRAND))
+        lines.append(ft.Text(last, size=13))
+    if counts:
+        waiting = ft.Text(" · ".join(counts), size=13, weight=ft.FontWeight.W_600, color=BRAND)
+        lines.append(ft.Semantics(identifier="sync-waiting", container=True, content=waiting))
+    if failed:
+        lines.append(RetryIn(lang))
 
     if p.running:
         icon = ft.Icons.CLOUD_SYNC
@@ -56,8 +92,13 @@ def SyncBar() -> ft.Control:
         identifier="sync-status",
         expand=True,
         button=True,
+        on_tap_hint_text=t("sync.details", lang),
         content=ft.Container(
-            ft.Column(lines, spacing=0, tight=True),
+            # at least as tall as a finger (48 px), however few the lines
+            ft.Stack(
+                [ft.Container(height=48), ft.Column(lines, spacing=0, tight=True)],
+                alignment=ft.Alignment.CENTER_LEFT,
+            ),
             on_click=lambda _e: ft.context.page.navigate("/sync"),
         ),
     )
@@ -69,12 +110,12 @@ def SyncBar() -> ft.Control:
             icon=ft.Icons.SYNC,
             disabled=p.running,
             on_click=lambda _e: ft.context.page.run_task(workbench.sync),
-            height=44,
+            height=48,
         ),
     )
     return ft.Container(
         bgcolor=ft.Colors.SURFACE_CONTAINER_HIGH,
-        padding=ft.Padding.symmetric(horizontal=12, vertical=6),
+        padding=ft.Padding.symmetric(horizontal=12, vertical=4),
         content=ft.Column(
             spacing=4,
             controls=[

@@ -6,6 +6,7 @@ import flet as ft
 
 from app.i18n import format_datetime, t
 from app.views.context import use_observed, use_workbench
+from app.views.shell import RetryIn
 from app.views.widgets import labelled, note, screen, section
 
 
@@ -26,11 +27,19 @@ def SyncSection() -> ft.Control:
         for r in state.rejections
     ] or [note(t("sync.no_rejections", lang))]
     if p.running:
-        status = t(f"sync.{p.phase}", lang, done=p.done, total=p.total or "…")
-    elif p.error_code:
-        status = t(p.error_code, lang, status=p.error_message)
+        status = ft.Text(t(f"sync.{p.phase}", lang, done=p.done, total=p.total or "…"))
+    elif p.error_code:  # the whole message; the bar shows its short form
+        status = ft.Semantics(
+            identifier="sync-error-details",
+            container=True,
+            content=ft.Text(
+                t(p.error_code, lang, status=p.error_message),
+                color=ft.Colors.ERROR,
+                weight=ft.FontWeight.W_600,
+            ),
+        )
     else:
-        status = ""
+        status = ft.Container()
     return ft.Column(
         spacing=12,
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
@@ -39,7 +48,9 @@ def SyncSection() -> ft.Control:
                 t("sync.title", lang),
                 labelled(t("sync.last", lang, time=""), format_datetime(p.last_sync_at, lang)),
                 labelled(t("sync.pending_title", lang), str(p.pending)),
-                ft.Text(status),
+                labelled(t("sync.rejections", lang), str(p.rejected)),
+                status,
+                RetryIn(lang) if p.error_code and not p.running else ft.Container(),
                 ft.Text(
                     t("sync.first_incomplete", lang),
                     color=ft.Colors.ERROR,

@@ -23,8 +23,9 @@ from app.services.scope import Scope, default_view
 from app.sync.client import SyncClient
 from app.sync.engine import SyncEngine
 from app.sync.session import DeviceSession, SignInError, resume, sign_out
-from app.sync.state import SyncProgress
+from app.sync.state import SyncPhase, SyncProgress
 from app.sync.store import DeviceStore
+from app.workbench.autosync import AutoSync
 from app.workbench.card import CardController
 from app.workbench.followups import FollowupsController
 from app.workbench.log import LogController
@@ -98,6 +99,7 @@ class Workbench:
         self.map = MapController(self, pages=map_pages or MapPages())
         self.sync_screen = SyncController(self)
         self.settings_screen = SettingsController(self)
+        self.autosync = AutoSync(self)
 
     # -- the signed-in user ----------------------------------------------------------------
 
@@ -131,12 +133,14 @@ class Workbench:
             self.state.ready = True
 
     async def enter(self, session: DeviceSession) -> None:
-        """Signed in (online or offline): open the list, then sync in the background."""
+        """Signed in (online or offline): open the list, then sync in the background, at
+        once online, on the automatic schedule from then on (once the workbench is open on
+        an event loop: tests that drive the controllers by hand sync by hand)."""
         self.state.session = session
         await self.whitelist.reset(default_view(session.role))
         self.whitelist.warm_search()
-        if not session.offline:
-            self.spawn(self.sync)
+        if self._loop is not None:
+            self.autosync.start(offline=session.offline)
 
     async def logout(self, *, discard: bool = False) -> bool:
         """False when unsynced changes need the user's explicit confirmation."""
@@ -145,6 +149,7 @@ class Workbench:
             await asyncio.to_thread(sign_out, self.store, self.client, discard_pending=discard)
         except SignInError:
             return False
+        self.autosync.stop()
         self.client.token = None
         self.state.session = None
         self.whitelist.clear()
@@ -155,15 +160,27 @@ class Workbench:
 
     # -- sync --------------------------------------------------------------------------------
 
-    async def sync(self) -> None:
+    async def sync(self) -> SyncProgress | None:
+        """The user's tap on 同步: a sync at once; automatic attempts start over from it."""
+        self.autosync.reset()
+        return await self._sync(manual=True)
+
+    async def sync_in_background(self) -> SyncProgress | None:
+        """An automatic sync: its failure shows on the sync bar, not as a notice."""
+        return await self._sync(manual=False)
+
+    async def _sync(self, *, manual: bool) -> SyncProgress | None:
         if self.session is None:
-            return
-        progress = await self.engine.start()
+            return None
+        progress = await self.engine.start()  # joins the run in progress, if any
         self.state.progress = progress
-        if progress.error_code:
+        self.autosync.settled(progress)
+        if progress.error_code and manual:
             self.notify(progress.error_code, status=progress.error_message)
-        await self.whitelist.refresh()
-        self.whitelist.warm_search()
+        if manual or progress.phase == SyncPhase.DONE:
+            await self.whitelist.refresh(keep_shown=not manual)
+            self.whitelist.warm_search()
+        return progress
 
     def _on_progress(self, progress: SyncProgress) -> None:
         # called on the sync worker thread: hand the value to the event loop
@@ -199,6 +216,7 @@ class Workbench:
             await self.card.open(prospect_id)
         await self.whitelist.refresh(keep_shown=True)
         self.notify(notice, **params)
+        self.autosync.changed()  # online, it goes up in a few seconds without a tap
 
     def notify(self, code: str, **params: object) -> None:
         """Show a one-line message; it clears itself after a few seconds."""
@@ -219,6 +237,7 @@ class Workbench:
             self.state.wide = wide
 
     def close(self) -> None:
+        self.autosync.stop()
         self.map.close()
         self.engine.cancel()
         self.client.close()

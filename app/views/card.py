@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import flet as ft
 
 from app.i18n import format_date, format_datetime, format_distance, format_money, t
+from app.services.feedback import FeedbackReason
 from app.services.timeline import TimelineItem
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
 from app.views.widgets import labelled, note, section, status_chip
+from app.workbench.card import StepSlot
+
+TOUCH = 48  # px: the least height of anything a finger taps on the card
 
 
 def _timeline_item(item: TimelineItem, lang: str) -> ft.Control:
@@ -25,12 +31,22 @@ def _timeline_item(item: TimelineItem, lang: str) -> ft.Control:
             lines.append(
                 t("whitelist.follow_up", lang, date=format_date(item.next_follow_up, lang))
             )
+        if item.check_in_km is not None:  # the device's own fix, never a stand-in
+            distance = format_distance(item.check_in_km, lang)
+            lines.append(t("timeline.checkin", lang, distance=distance))
+        elif item.channel == "visit":
+            lines.append(t("timeline.no_checkin", lang))
         icon = ft.Icons.CHAT
     elif item.kind == "status":
         title = f"→ {t(f'funnel.{item.to_status}', lang)}"
         if item.from_status:  # unknown for a move made offline after a claim not yet synced
             title = f"{t(f'funnel.{item.from_status}', lang)} {title}"
         lines = []
+        if item.close_reason:
+            reason = t(f"feedback.reason.{item.close_reason}", lang)
+            if item.close_note:
+                reason += f"（{item.close_note}）" if lang == "zh" else f" ({item.close_note})"
+            lines.append(t("card.close_reason_line", lang, reason=reason))
         if item.applied is False:
             lines.append(t("card.not_applied", lang, reason=t(item.reason_code, lang)))
         if item.amount:
@@ -64,6 +80,133 @@ def _button(identifier: str, control: ft.Control) -> ft.Control:
     return ft.Semantics(identifier=identifier, button=True, content=control)
 
 
+def _step(slot: StepSlot, lang: str, on_tap: Callable[[str], None], *, closing: bool) -> ft.Control:
+    """One status button in its fixed place: enabled while the step is on offer; the
+    prospect's status is filled and ticked, steps passed are ticked."""
+    label = t(f"funnel.{slot.status}", lang)
+    icon = ft.Icons.CHECK if slot.reached else None
+    tap = (lambda _e, s=slot.status: on_tap(s)) if slot.enabled else None
+    button: ft.Control
+    if slot.current:
+        button = ft.FilledTonalButton(label, icon=icon, height=TOUCH, disabled=True)
+    elif closing:
+        button = ft.OutlinedButton(
+            label,
+            icon=ft.Icons.BLOCK,
+            height=TOUCH,
+            disabled=not slot.enabled,
+            on_click=tap,
+            style=ft.ButtonStyle(color=ft.Colors.ERROR) if slot.enabled else None,
+        )
+    else:
+        button = ft.OutlinedButton(
+            label, icon=icon, height=TOUCH, disabled=not slot.enabled, on_click=tap
+        )
+    return ft.Container(
+        _button(f"move-{slot.status}", button),
+        col={"xs": 4, "md": 2} if not closing else {"xs": 6, "md": 3},
+    )
+
+
+@ft.component
+def CloseDialog(
+    status: str, close: Callable[[str, str | None, str], Awaitable[str]], cancel: Callable[[], None]
+) -> ft.Control:
+    """Confirm a closing status (已拒绝 / 无效) with its reason from the feedback list and a
+    note (required for 其他); nothing is saved until 确认, and 取消 saves nothing."""
+    workbench = use_workbench()
+    lang = use_observed(workbench.state).lang
+    reason, set_reason = ft.use_state(None)
+    note_text, set_note = ft.use_state("")
+    problem, set_problem = ft.use_state("")
+    saving, set_saving = ft.use_state(False)
+
+    async def confirm(_e: ft.Event) -> None:
+        set_saving(True)
+        try:
+            found = await close(status, reason, note_text)
+        finally:
+            set_saving(False)
+        set_problem(found)
+
+    def choose(value: str | None) -> None:
+        set_reason(value)
+        set_problem("")
+
+    reasons = ft.RadioGroup(
+        value=reason,
+        on_change=lambda e: choose(e.control.value),
+        content=ft.Column(
+            spacing=0,
+            controls=[
+                ft.Semantics(
+                    identifier=f"close-reason-{r.value}",
+                    content=ft.Container(
+                        ft.Radio(value=r.value, label=t(f"feedback.reason.{r.value}", lang)),
+                        height=TOUCH,
+                        alignment=ft.Alignment.CENTER_LEFT,
+                    ),
+                )
+                for r in FeedbackReason
+            ],
+        ),
+    )
+    dialog = ft.AlertDialog(
+        modal=True,
+        scrollable=True,
+        title=ft.Text(t("card.close_title", lang, status=t(f"funnel.{status}", lang)), size=18),
+        content=ft.Column(
+            tight=True,
+            spacing=8,
+            width=420,
+            controls=[
+                ft.Text(t("card.close_body", lang), size=13),
+                reasons,
+                ft.Semantics(
+                    identifier="close-note",
+                    content=ft.TextField(
+                        label=t("card.close_note", lang),
+                        value=note_text,
+                        max_length=200,
+                        on_change=lambda e: set_note(e.control.value),
+                    ),
+                ),
+                ft.Semantics(
+                    identifier="close-problem",
+                    live_region=True,
+                    content=ft.Text(
+                        t(problem, lang) if problem else "",
+                        color=ft.Colors.ERROR,
+                        size=13,
+                        visible=bool(problem),
+                    ),
+                ),
+            ],
+        ),
+        actions=[
+            _button(
+                "close-cancel",
+                ft.TextButton(
+                    t("card.close_cancel", lang), height=TOUCH, on_click=lambda _e: cancel()
+                ),
+            ),
+            _button(
+                "close-confirm",
+                ft.FilledButton(
+                    t("card.close_confirm", lang),
+                    height=TOUCH,
+                    disabled=saving,
+                    on_click=confirm,
+                    style=ft.ButtonStyle(bgcolor=ft.Colors.ERROR, color=ft.Colors.ON_ERROR),
+                ),
+            ),
+        ],
+        on_dismiss=lambda _e: cancel(),
+    )
+    ft.use_dialog(dialog)
+    return ft.Container(width=0, height=0)
+
+
 @ft.component
 def CardScreen() -> ft.Control:
     workbench = use_workbench()
@@ -76,6 +219,7 @@ def CardScreen() -> ft.Control:
     amount, set_amount = ft.use_state("")
     assignee, set_assignee = ft.use_state(None)
     reason, set_reason = ft.use_state("")
+    closing, set_closing = ft.use_state(None)  # the closing status being confirmed
 
     async def load() -> None:
         await cards.open(pid)
@@ -99,6 +243,7 @@ def CardScreen() -> ft.Control:
         reveal = ft.TextButton(
             t("card.reveal", lang),
             icon=ft.Icons.VISIBILITY,
+            height=TOUCH,
             on_click=lambda _e: page.run_task(cards.reveal, field),
         )
         return ft.Row([ft.Text(hidden, size=15), _button(f"reveal-{field}", reveal)], spacing=4)
@@ -124,17 +269,13 @@ def CardScreen() -> ft.Control:
             ]
         ]
     )
-    steps = [
-        _button(
-            f"move-{s}",
-            ft.OutlinedButton(
-                t(f"funnel.{s}", lang),
-                on_click=lambda _e, s=s: page.run_task(cards.move, s, amount),
-                height=44,
-            ),
-        )
-        for s in actions.next_statuses
-    ]
+
+    async def close(status: str, why: str | None, words: str) -> str:
+        problem = await cards.close(status, why, words)
+        if not problem:
+            set_closing(None)
+        return problem
+
     status_controls: list[ft.Control] = [
         ft.Row(
             [
@@ -151,10 +292,22 @@ def CardScreen() -> ft.Control:
             spacing=12,
         ),
     ]
-    if steps:
+    if actions.forward:  # every step keeps its place: a tap never moves the buttons
         status_controls += [
             ft.Text(t("card.next_steps", lang), size=13),
-            ft.Row(steps, wrap=True, spacing=8, run_spacing=8),
+            ft.ResponsiveRow(
+                [
+                    _step(
+                        slot,
+                        lang,
+                        lambda s: page.run_task(cards.move, s, amount),
+                        closing=False,
+                    )
+                    for slot in actions.forward
+                ],
+                spacing=8,
+                run_spacing=8,
+            ),
         ]
     if actions.needs_amount:
         status_controls.append(
@@ -163,10 +316,21 @@ def CardScreen() -> ft.Control:
                 value=amount,
                 width=220,
                 keyboard_type=ft.KeyboardType.NUMBER,
-                dense=True,
                 on_change=lambda e: set_amount(e.control.value),
             )
         )
+    if actions.closing:  # apart from the steps forward, and each asks why first
+        status_controls += [
+            ft.Divider(height=8),
+            ft.Text(t("card.close_steps", lang), size=13),
+            ft.ResponsiveRow(
+                [_step(slot, lang, set_closing, closing=True) for slot in actions.closing],
+                spacing=8,
+                run_spacing=8,
+            ),
+        ]
+    if closing:
+        status_controls.append(CloseDialog(closing, close, lambda: set_closing(None)))
 
     buttons: list[ft.Control] = []
     if actions.claim:
@@ -263,7 +427,13 @@ def CardScreen() -> ft.Control:
         note(t("card.no_timeline", lang))
     ]
     back = _button(
-        "back", ft.IconButton(ft.Icons.ARROW_BACK, on_click=lambda _e: page.navigate("/"))
+        "back",
+        ft.IconButton(
+            ft.Icons.ARROW_BACK,
+            tooltip=t("card.back", lang),
+            icon_size=26,
+            on_click=lambda _e: page.navigate("/"),
+        ),
     )
     return ft.Column(
         expand=True,

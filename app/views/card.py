@@ -15,6 +15,8 @@ from app.views.widgets import labelled, note, section, status_chip
 from app.workbench.card import StepSlot
 
 TOUCH = 48  # px: the least height of anything a finger taps on the card
+# A desktop browser lays chips out small (no padded tap target): padded here to 48 px
+CHIP_PADDING = ft.Padding.symmetric(horizontal=8, vertical=13)
 
 
 def _timeline_item(item: TimelineItem, lang: str) -> ft.Control:
@@ -84,11 +86,19 @@ def _step(slot: StepSlot, lang: str, on_tap: Callable[[str], None], *, closing: 
     """One status button in its fixed place: enabled while the step is on offer; the
     prospect's status is filled and ticked, steps passed are ticked."""
     label = t(f"funnel.{slot.status}", lang)
-    icon = ft.Icons.CHECK if slot.reached else None
     tap = (lambda _e, s=slot.status: on_tap(s)) if slot.enabled else None
+    padding = ft.Padding.symmetric(horizontal=8)  # a ticked 已触达 fits a phone's third
     button: ft.Control
-    if slot.current:
-        button = ft.FilledTonalButton(label, icon=icon, height=TOUCH, disabled=True)
+    if slot.current:  # shown as reached, not as a greyed-out button
+        here = ft.ButtonStyle(
+            padding=padding,
+            bgcolor={ft.ControlState.DISABLED: ft.Colors.SECONDARY_CONTAINER},
+            color={ft.ControlState.DISABLED: ft.Colors.ON_SECONDARY_CONTAINER},
+            icon_color={ft.ControlState.DISABLED: ft.Colors.ON_SECONDARY_CONTAINER},
+        )
+        button = ft.FilledTonalButton(
+            label, icon=ft.Icons.CHECK, height=TOUCH, disabled=True, style=here
+        )
     elif closing:
         button = ft.OutlinedButton(
             label,
@@ -96,16 +106,20 @@ def _step(slot: StepSlot, lang: str, on_tap: Callable[[str], None], *, closing: 
             height=TOUCH,
             disabled=not slot.enabled,
             on_click=tap,
-            style=ft.ButtonStyle(color=ft.Colors.ERROR) if slot.enabled else None,
+            style=ft.ButtonStyle(padding=padding, color=ft.Colors.ERROR if slot.enabled else None),
         )
     else:
         button = ft.OutlinedButton(
-            label, icon=icon, height=TOUCH, disabled=not slot.enabled, on_click=tap
+            label,
+            icon=ft.Icons.CHECK if slot.reached else None,
+            height=TOUCH,
+            disabled=not slot.enabled,
+            on_click=tap,
+            style=ft.ButtonStyle(padding=padding),
         )
-    return ft.Container(
-        _button(f"move-{slot.status}", button),
-        col={"xs": 4, "md": 2} if not closing else {"xs": 6, "md": 3},
-    )
+    # phones: three Chinese steps a row, two English ones (longer words); six on a desktop
+    col = {"xs": 6, "md": 3} if closing else {"xs": 4 if lang == "zh" else 6, "md": 2}
+    return ft.Container(_button(f"move-{slot.status}", button), col=col)
 
 
 @ft.component
@@ -133,6 +147,8 @@ def CloseDialog(
         set_reason(value)
         set_problem("")
 
+    # Each reason is a row at least 48 px tall, tapped anywhere; the row is what a screen
+    # reader announces (selected or not), the radio circle only draws the choice.
     reasons = ft.RadioGroup(
         value=reason,
         on_change=lambda e: choose(e.control.value),
@@ -141,48 +157,50 @@ def CloseDialog(
             controls=[
                 ft.Semantics(
                     identifier=f"close-reason-{r.value}",
-                    content=ft.Container(
-                        ft.Radio(value=r.value, label=t(f"feedback.reason.{r.value}", lang)),
-                        height=TOUCH,
-                        alignment=ft.Alignment.CENTER_LEFT,
+                    button=True,
+                    selected=reason == r.value,
+                    content=ft.ListTile(
+                        leading=ft.Semantics(
+                            exclude_semantics=True, content=ft.Radio(value=r.value)
+                        ),
+                        title=ft.Text(t(f"feedback.reason.{r.value}", lang), size=15),
+                        selected=reason == r.value,
+                        min_height=TOUCH,
+                        content_padding=ft.Padding.only(right=8),
+                        horizontal_spacing=4,
+                        on_click=lambda _e, v=r.value: choose(v),
                     ),
                 )
                 for r in FeedbackReason
             ],
         ),
     )
+    note_label = "card.close_note_required" if reason == FeedbackReason.OTHER else "card.close_note"
+    body: list[ft.Control] = [
+        ft.Text(t("card.close_body", lang), size=13),
+        reasons,
+        ft.Semantics(
+            identifier="close-note",
+            content=ft.TextField(
+                label=t(note_label, lang),
+                value=note_text,
+                on_change=lambda e: set_note(e.control.value),
+            ),
+        ),
+    ]
+    if problem:
+        body.append(
+            ft.Semantics(
+                identifier="close-problem",
+                live_region=True,
+                content=ft.Text(t(problem, lang), color=ft.Colors.ERROR, size=13),
+            )
+        )
     dialog = ft.AlertDialog(
         modal=True,
         scrollable=True,
         title=ft.Text(t("card.close_title", lang, status=t(f"funnel.{status}", lang)), size=18),
-        content=ft.Column(
-            tight=True,
-            spacing=8,
-            width=420,
-            controls=[
-                ft.Text(t("card.close_body", lang), size=13),
-                reasons,
-                ft.Semantics(
-                    identifier="close-note",
-                    content=ft.TextField(
-                        label=t("card.close_note", lang),
-                        value=note_text,
-                        max_length=200,
-                        on_change=lambda e: set_note(e.control.value),
-                    ),
-                ),
-                ft.Semantics(
-                    identifier="close-problem",
-                    live_region=True,
-                    content=ft.Text(
-                        t(problem, lang) if problem else "",
-                        color=ft.Colors.ERROR,
-                        size=13,
-                        visible=bool(problem),
-                    ),
-                ),
-            ],
-        ),
+        content=ft.Column(tight=True, spacing=8, width=420, controls=body),
         actions=[
             _button(
                 "close-cancel",
@@ -376,6 +394,8 @@ def CardScreen() -> ft.Control:
                 f"assignee-{m.id}",
                 ft.Chip(
                     label=ft.Text(m.name),
+                    padding=CHIP_PADDING,
+                    visual_density=ft.VisualDensity.STANDARD,
                     selected=assignee == m.id,
                     on_select=lambda _e, uid=m.id: set_assignee(uid),
                 ),
@@ -432,6 +452,8 @@ def CardScreen() -> ft.Control:
             ft.Icons.ARROW_BACK,
             tooltip=t("card.back", lang),
             icon_size=26,
+            width=TOUCH,
+            height=TOUCH,
             on_click=lambda _e: page.navigate("/"),
         ),
     )

@@ -16,7 +16,11 @@ from app.views.device import device_position
 from app.views.widgets import screen
 from app.workbench.log import CheckIn, check_in
 
-TOUCH = 48  # px
+TOUCH = 48  # px: the least height of anything a finger taps
+# A desktop browser lays chips and segments out small (no padded tap target): padded here
+# to 48 px, as a phone would make them
+CHIP_PADDING = ft.Padding.symmetric(horizontal=8, vertical=13)
+SEGMENT_PADDING = ft.Padding.symmetric(horizontal=4, vertical=14)
 
 
 def _where(spot: CheckIn, lang: str) -> str:
@@ -81,6 +85,7 @@ def LogScreen() -> ft.Control:
     channels = ft.SegmentedButton(
         selected=[channel],
         show_selected_icon=False,  # 上门拜访 fits a phone's quarter
+        style=ft.ButtonStyle(padding=SEGMENT_PADDING, visual_density=ft.VisualDensity.STANDARD),
         on_change=lambda e: set_channel((list(e.control.selected) or [channel])[0]),
         segments=[
             ft.Segment(value=c.value, label=ft.Text(t(f"log.channel.{c.value}", lang)))
@@ -93,6 +98,8 @@ def LogScreen() -> ft.Control:
             button=True,
             content=ft.Chip(
                 label=ft.Text(t(f"log.outcome.{o.value}", lang)),
+                padding=CHIP_PADDING,
+                visual_density=ft.VisualDensity.STANDARD,
                 selected=outcome == o.value,
                 on_select=lambda _e, v=o.value: set_outcome(v),
             ),
@@ -111,6 +118,8 @@ def LogScreen() -> ft.Control:
             button=True,
             content=ft.Chip(
                 label=ft.Text(label),
+                padding=CHIP_PADDING,
+                visual_density=ft.VisualDensity.STANDARD,
                 selected=follow_up.strip() == day,
                 on_select=lambda _e, day=day: set_follow_up(day),
             ),
@@ -127,10 +136,15 @@ def LogScreen() -> ft.Control:
     elif spot is not None:
         where = ft.Row([ft.Icon(ft.Icons.PLACE), ft.Text(_where(spot, lang), size=13, expand=True)])
     else:  # no fix: said plainly, and nothing stands in for it
-        where = ft.Row(
-            [
-                ft.Icon(ft.Icons.LOCATION_OFF, color=ft.Colors.ERROR),
-                ft.Text(t("log.checkin.none", lang), size=13, expand=True),
+        where = ft.Column(
+            spacing=4,
+            controls=[
+                ft.Row(
+                    [
+                        ft.Icon(ft.Icons.LOCATION_OFF, color=ft.Colors.ERROR),
+                        ft.Text(t("log.checkin.none", lang), size=13, expand=True),
+                    ]
+                ),
                 ft.Semantics(
                     identifier="locate-again",
                     button=True,
@@ -142,7 +156,7 @@ def LogScreen() -> ft.Control:
                     ),
                 ),
             ],
-            wrap=True,
+            horizontal_alignment=ft.CrossAxisAlignment.START,
         )
     form_error = err("outcome") or err("form") or ""
     return screen(

@@ -351,14 +351,6 @@ def CardScreen() -> ft.Control:
         status_controls.append(CloseDialog(closing, close, lambda: set_closing(None)))
 
     buttons: list[ft.Control] = []
-    if actions.claim:
-        claim = ft.FilledButton(
-            t("card.claim", lang),
-            icon=ft.Icons.PAN_TOOL,
-            height=48,
-            on_click=lambda _e: page.run_task(cards.claim),
-        )
-        buttons.append(_button("claim", claim))
     if actions.reveal:
         call_button = ft.FilledButton(
             t("card.call", lang), icon=ft.Icons.PHONE, on_click=call, height=48
@@ -380,6 +372,15 @@ def CardScreen() -> ft.Control:
             ),
         )
     )
+    # last in the row: once it is tapped and gone, no other button slides under the finger
+    if actions.claim:
+        claim = ft.FilledButton(
+            t("card.claim", lang),
+            icon=ft.Icons.PAN_TOOL,
+            height=48,
+            on_click=lambda _e: page.run_task(cards.claim),
+        )
+        buttons.append(_button("claim", claim))
 
     assign_section: list[ft.Control] = []
     candidates = cards.assignees() if actions.assign else []

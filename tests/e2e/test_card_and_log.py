@@ -227,8 +227,27 @@ def test_closing_asks_why_and_confirms_and_the_reason_reaches_the_timeline(
 
 def test_the_status_buttons_stay_where_they_are_when_one_is_tapped(workbench, central, browser):
     [target] = mine(central, 1, offset=2)
+    with central.engine.connect() as conn:
+        pooled = conn.execute(
+            text(
+                'SELECT p.id FROM prospect p JOIN "user" u ON u.outlet_id = p.outlet_id'
+                " WHERE u.employee_no = 'M0001' AND p.assignee_id IS NULL"
+                " ORDER BY p.pre_approved_line, p.id LIMIT 1"
+            )
+        ).scalar_one()
     page = signed_in(browser, workbench.url, PHONE)
     try:
+        # 领取 comes last in its row: once taken (and gone) nothing slides into its place
+        open_card(page, workbench.url, pooled)
+        row = ("call", "write-log", "show-map")
+        before = {k: v for k, v in boxes(page, "").items() if k in row}
+        assert set(before) == set(row)
+        tap_when_enabled(page, "claim")
+        wait_for_text(page, "已领取，将在下次同步时上传")
+        page.wait_for_timeout(800)
+        assert {k: v for k, v in boxes(page, "").items() if k in row} == before
+        assert semantic(page, "claim").count() == 0
+
         open_card(page, workbench.url, target["id"])
         before = boxes(page, "move-")
         assert {"move-contacted", "move-disbursed", "move-declined", "move-invalid"} <= set(before)

@@ -46,6 +46,7 @@ from app.models.marketing_log import Channel, Outcome
 from app.models.outlet import OutletTier
 from app.models.user import Role
 from app.services.clock import beijing_today
+from app.services.feedback import FeedbackReason
 from app.services.funnel import FunnelStatus
 from app.services.validation import CREDIT_CODE_CHARSET, make_credit_code
 
@@ -313,6 +314,11 @@ _UNASSIGNED, _ASSIGNED, _CONTACTED, _INTERESTED, _APPLIED, _APPROVED, _DISBURSED
     )
 )
 _DECLINED, _INVALID = FunnelStatus.DECLINED.value, FunnelStatus.INVALID.value
+# the reason a closing event gives, by the outcome of the log just before it
+_CLOSE_REASON: dict[str, str] = {
+    Outcome.WRONG_CONTACT.value: FeedbackReason.WRONG_CONTACT.value,
+    Outcome.NOT_INTERESTED.value: FeedbackReason.NOT_INTERESTED.value,
+}
 _OPEN = frozenset({_ASSIGNED, _CONTACTED, _INTERESTED, _APPLIED, _APPROVED})
 _STAGES = (_CONTACTED, _INTERESTED, _APPLIED, _APPROVED, _DISBURSED)
 _STAGE_LOG = {
@@ -735,6 +741,10 @@ class _Generator:
                     amount = int(row["pre_approved_line"] * (0.4 + 0.6 * rand())) // 1000 * 1000
                     row["disbursed_amount"] = amount
                 recorded = when + _between(rand, 2, 90)
+                close_reason = ""
+                if value in (_DECLINED, _INVALID):  # why, from the contact that closed it
+                    outcome = log["outcome"] if log is not None and prev_kind == "L" else ""
+                    close_reason = _CLOSE_REASON.get(outcome, FeedbackReason.NOT_ELIGIBLE.value)
                 data.funnel_event.append(
                     {
                         "id": uid(),
@@ -744,6 +754,8 @@ class _Generator:
                         "to_status": value,
                         "applied": True,
                         "reason_code": "",
+                        "close_reason": close_reason,
+                        "close_note": "",
                         "amount": amount,
                         "occurred_at": occurred,
                         "recorded_at": at(recorded),

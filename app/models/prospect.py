@@ -23,6 +23,10 @@ class FunnelStatus(StrEnum):
     INVALID = "invalid"
 
 
+# The statuses that end the funnel with a reason (``feedback.FeedbackReason``).
+CLOSED_STATUSES: frozenset[str] = frozenset({FunnelStatus.DECLINED, FunnelStatus.INVALID})
+
+
 class ProspectBase(SQLModel):
     batch_id: str = Field(index=True)
     company_name: str

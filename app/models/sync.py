@@ -25,6 +25,9 @@ a record of it is answered ``sync.seq_unknown``, never ``applied``.
 
 Version 2 added ``first_seq`` and ``expected_seq``; a version-1 device would take a
 gap refusal for a final one, so it is told to update (426) and keeps its outbox.
+Version 3 added the reason of a closing move (``close_reason``, ``close_note``) to the
+funnel move and to pulled funnel events: a version-2 device would refuse the pulled
+columns and could not send a reason, so it too is told to update.
 """
 
 from __future__ import annotations
@@ -33,14 +36,23 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from app.models.feedback import FEEDBACK_NOTE_LIMIT, FeedbackReason
 from app.models.marketing_log import MarketingLogCreate
-from app.models.prospect import FunnelStatus
-from app.models.wire import SEQ_LIMIT, Amount, EntityId, OccurredAt, WireModel, free_text
+from app.models.prospect import CLOSED_STATUSES, FunnelStatus
+from app.models.wire import (
+    SEQ_LIMIT,
+    Amount,
+    EntityId,
+    OccurredAt,
+    WireModel,
+    free_text,
+    rule,
+)
 
-PROTOCOL_VERSION = 2
-MIN_PROTOCOL_VERSION = 2  # 2: gap-free sequences (first_seq, expected_seq)
+PROTOCOL_VERSION = 3
+MIN_PROTOCOL_VERSION = 3  # 2: gap-free sequences (first_seq, expected_seq); 3: close reasons
 PROTOCOL_HEADER = "X-Puhui-Protocol"
 
 # Entities a device receives, in snapshot order, with their wire columns.
@@ -62,7 +74,7 @@ SYNC_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "funnel_event": (
         "id", "prospect_id", "actor_id", "from_status", "to_status", "applied", "reason_code",
-        "amount", "occurred_at", "recorded_at", "rev",
+        "close_reason", "close_note", "amount", "occurred_at", "recorded_at", "rev",
     ),
     "transfer": (
         "id", "prospect_id", "from_user_id", "to_user_id", "from_outlet_id", "to_outlet_id",
@@ -220,11 +232,30 @@ REASON_LIMIT = 200  # characters
 
 
 class FunnelMovePayload(WireModel):
+    """A requested status change. A closing one (已拒绝 / 无效) says why: a reason from
+    the feedback list, with a note when the reason is ``other``; any other move carries
+    neither (rules ``funnel.reason_required``, ``funnel.note_required``,
+    ``funnel.reason_not_closing``)."""
+
     event_id: EntityId
     prospect_id: EntityId
     to_status: FunnelStatus
     amount: Amount | None = None  # 元, for disbursed
     occurred_at: OccurredAt
+    close_reason: FeedbackReason | None = None
+    close_note: Annotated[str, free_text(FEEDBACK_NOTE_LIMIT)] = ""
+
+    @model_validator(mode="after")
+    def _reason_with_closing(self) -> FunnelMovePayload:
+        self.close_note = self.close_note.strip()
+        if self.to_status not in CLOSED_STATUSES:
+            if self.close_reason is not None or self.close_note:
+                raise rule("funnel.reason_not_closing", "only a closing move has a reason")
+        elif self.close_reason is None:
+            raise rule("funnel.reason_required", "a closing move needs a reason")
+        elif self.close_reason == FeedbackReason.OTHER and not self.close_note:
+            raise rule("funnel.note_required", "the reason 'other' needs a note")
+        return self
 
 
 class ClaimPayload(WireModel):

@@ -11,6 +11,10 @@ the same model, so a value one side would refuse never reaches the other's table
     dates       from 2000 to a few years ahead
     amounts     whole yuan, positive, within the store's INTEGER column
     digests     SHA-256 as 64 lower-case hex digits
+
+A rule across fields that the user can break (a closing move with no reason) is raised
+as ``rule(code)``: its code is an i18n key, which both sides answer with
+(``rule_code``) instead of a generic ``mutation.invalid``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
 from app.models.ids import utcnow
 
@@ -80,3 +92,14 @@ class WireModel(BaseModel):
     """A payload on the wire: enums travel as their values, unknown keys are ignored."""
 
     model_config = ConfigDict(use_enum_values=True)
+
+
+def rule(code: str, message: str) -> PydanticCustomError:
+    """A broken rule across fields, raised by a model validator; ``code`` is an i18n key
+    (it holds a dot, which no pydantic error type does)."""
+    return PydanticCustomError(code, message)
+
+
+def rule_code(exc: ValidationError) -> str | None:
+    """The code of the first ``rule`` a validation broke, None if only fields were bad."""
+    return next((str(e["type"]) for e in exc.errors() if "." in str(e["type"])), None)

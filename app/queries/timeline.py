@@ -8,6 +8,7 @@ import logging
 
 from sqlalchemy import Connection, text
 
+from app.geo.distance import haversine_km
 from app.models.sync import MutationKind
 from app.services.stored import stored_date, stored_datetime
 from app.services.timeline import TimelineItem, TimelineKind, newest_first
@@ -28,8 +29,10 @@ def timeline(
     for r in conn.execute(
         text(
             "SELECT l.id, l.occurred_at, l.author_id, u.name AS author_name, l.channel,"
-            " l.outcome, l.note, l.next_follow_up, l.rev FROM marketing_log l"
-            ' LEFT JOIN "user" u ON u.id = l.author_id WHERE l.prospect_id = :pid'
+            " l.outcome, l.note, l.next_follow_up, l.rev, l.lat, l.lon,"
+            " p.lat AS home_lat, p.lon AS home_lon FROM marketing_log l"
+            ' LEFT JOIN "user" u ON u.id = l.author_id'
+            " LEFT JOIN prospect p ON p.id = l.prospect_id WHERE l.prospect_id = :pid"
         ),
         params,
     ):
@@ -45,6 +48,7 @@ def timeline(
                 outcome=r.outcome,
                 note=r.note,
                 next_follow_up=stored_date(r.next_follow_up),
+                check_in_km=_check_in_km(r.lat, r.lon, r.home_lat, r.home_lon),
             )
         )
     event_ids = set()
@@ -52,7 +56,8 @@ def timeline(
     for r in conn.execute(
         text(
             "SELECT e.id, e.occurred_at, e.actor_id, u.name AS actor_name, e.from_status,"
-            " e.to_status, e.applied, e.reason_code, e.amount FROM funnel_event e"
+            " e.to_status, e.applied, e.reason_code, e.amount, e.close_reason, e.close_note"
+            " FROM funnel_event e"
             ' LEFT JOIN "user" u ON u.id = e.actor_id WHERE e.prospect_id = :pid'
             " ORDER BY e.rev, e.recorded_at"
         ),
@@ -73,6 +78,8 @@ def timeline(
                 applied=bool(r.applied),
                 reason_code=r.reason_code or "",
                 amount=r.amount,
+                close_reason=r.close_reason or "",
+                close_note=r.close_note or "",
             )
         )
     if include_outbox:
@@ -113,6 +120,15 @@ def timeline(
     return newest_first(items)
 
 
+def _check_in_km(
+    lat: float | None, lon: float | None, home_lat: float | None, home_lon: float | None
+) -> float | None:
+    """From a log's check-in to the registered address; None without both positions."""
+    if lat is None or lon is None or home_lat is None or home_lon is None:
+        return None
+    return haversine_km(lat, lon, home_lat, home_lon)
+
+
 def _pending_moves(
     conn: Connection, prospect_id: str, known: set[str], last: str | None, me: str | None
 ) -> list[TimelineItem]:
@@ -149,6 +165,8 @@ def _pending_moves(
                 to_status=to_status,
                 applied=None,
                 amount=int(amount) if amount is not None else None,
+                close_reason=str(move.get("close_reason") or ""),
+                close_note=str(move.get("close_note") or ""),
             )
         )
         last = to_status

@@ -60,6 +60,7 @@ from app.models.sync import (
     PushResponse,
     RevealPayload,
 )
+from app.models.wire import rule_code
 from app.server.changes import record_change
 from app.server.errors import Rejected
 from app.services.funnel import FunnelStatus, handover, move_refusal
@@ -235,12 +236,13 @@ P = TypeVar("P", bound=BaseModel)
 
 
 def _parse(model: type[P], payload: dict[str, Any]) -> P:
-    """The payload as its wire model, or ``mutation.invalid`` naming each bad field."""
+    """The payload as its wire model; else the rule it breaks (``wire.rule``), or
+    ``mutation.invalid`` naming each bad field."""
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise Rejected("mutation.invalid", detail=detail[:300]) from exc
+        raise Rejected(rule_code(exc) or "mutation.invalid", detail=detail[:300]) from exc
 
 
 def judge(session: Session, user: User, action: Action, prospect_id: str) -> Prospect:
@@ -347,6 +349,8 @@ def _funnel_move(
         applied=not code,
         reason_code=code,
         amount=data.amount,
+        close_reason=data.close_reason or "",
+        close_note=data.close_note,
     )
     if not code:
         scope = (prospect.outlet_id, prospect.assignee_id)
@@ -368,8 +372,10 @@ def _add_event(
     applied: bool = True,
     reason_code: str = "",
     amount: int | None = None,
+    close_reason: str = "",
+    close_note: str = "",
 ) -> None:
-    """Every requested move stays recorded, applied or not."""
+    """Every requested move stays recorded, applied or not (a closing one with its reason)."""
     event = FunnelEvent(
         id=event_id,
         prospect_id=prospect.id,
@@ -379,6 +385,8 @@ def _add_event(
         applied=applied,
         reason_code=reason_code,
         amount=amount,
+        close_reason=close_reason,
+        close_note=close_note,
         occurred_at=occurred_at,
         recorded_at=utcnow(),
     )

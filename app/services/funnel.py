@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.models.prospect import FunnelStatus
+from app.models.prospect import CLOSED_STATUSES, FunnelStatus
 
 __all__ = [
     "CLOSED",
@@ -39,7 +39,7 @@ MAIN_LINE: tuple[FunnelStatus, ...] = (
     FunnelStatus.APPROVED,
     FunnelStatus.DISBURSED,
 )
-CLOSED: frozenset[FunnelStatus] = frozenset({FunnelStatus.DECLINED, FunnelStatus.INVALID})
+CLOSED: frozenset[FunnelStatus] = frozenset(FunnelStatus(s) for s in CLOSED_STATUSES)
 TERMINAL: frozenset[FunnelStatus] = CLOSED | {FunnelStatus.DISBURSED}
 _RANK = {status: i for i, status in enumerate(MAIN_LINE)}
 

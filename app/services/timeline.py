@@ -5,12 +5,15 @@ hold, how a transfer is named and their order are here.
 
 - ``log``: a marketing log; ``when`` is its ``occurred_at`` (device time: when the
   contact happened). ``pending`` while it has not come back from the store (rev 0).
+  ``check_in_km``: how far its check-in (the device's own fix) lay from the registered
+  address; None when it was logged without a fix.
 - ``status``: a funnel event as the store judged it, ``applied`` or not (a move
   refused as backwards stays recorded, with ``reason_code``); ``when`` is its
   ``occurred_at``. On request (``include_outbox``), a move made on this device and
   still in the outbox shows as a ``pending`` status item with ``applied`` None (the
   store has not judged it yet) and ``from_status`` the status the device last
-  knew from the store (or the previous pending move), None if it knows none.
+  knew from the store (or the previous pending move), None if it knows none. A
+  closing move carries its reason (``close_reason``, ``close_note``).
 - ``transfer``: an assignment, re-assignment or return to the pool; ``when`` is its
   ``created_at`` (store time). A ``to_user_id`` of None means the outlet pool.
 
@@ -50,12 +53,15 @@ class TimelineItem:
     outcome: str | None = None
     note: str | None = None
     next_follow_up: date | None = None
+    check_in_km: float | None = None  # from the check-in to the registered address; None: no fix
     # status
     from_status: str | None = None
     to_status: str | None = None
     applied: bool | None = None  # None: not judged yet
     reason_code: str | None = None
     amount: int | None = None  # 元, for disbursed
+    close_reason: str = ""  # a closing move's ``FeedbackReason``
+    close_note: str = ""
     # transfer
     from_user_id: str | None = None
     from_user_name: str | None = None

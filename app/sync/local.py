@@ -25,6 +25,7 @@ from app.models.sync import (
     MutationKind,
     RevealPayload,
 )
+from app.models.wire import rule_code
 from app.services.funnel import handover, move_refusal
 from app.services.marketing import log_effect, status_after_log
 from app.services.policy import (
@@ -105,8 +106,11 @@ def move_funnel(
     to_status: str,
     amount: int | None = None,
     occurred_at: datetime | None = None,
+    close_reason: str | None = None,
+    close_note: str = "",
 ) -> str:
-    """Change a prospect's status locally (checked by policy and funnel) and queue it."""
+    """Change a prospect's status locally (checked by policy and funnel) and queue it; a
+    closing move with its reason (``FeedbackReason``; a note for ``other``)."""
     move = _build(
         FunnelMovePayload,
         event_id=new_id(),
@@ -114,6 +118,8 @@ def move_funnel(
         to_status=to_status,
         amount=amount,
         occurred_at=occurred_at or utcnow(),
+        close_reason=close_reason,
+        close_note=close_note,
     )
     with store.transaction() as conn:
         facts = _require_prospect(conn, prospect_id)
@@ -183,12 +189,12 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _build(model: type[M], **values: object) -> M:
-    """A payload as its wire model; ``LocalError("mutation.invalid")`` if a value is out
-    of bounds (the store would refuse it with the same code)."""
+    """A payload as its wire model; ``LocalError`` with the rule it breaks, or
+    ``mutation.invalid`` if a value is out of bounds (the store's codes alike)."""
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        raise LocalError("mutation.invalid") from exc
+        raise LocalError(rule_code(exc) or "mutation.invalid") from exc
 
 
 def _checked(log: MarketingLogCreate) -> MarketingLogCreate:

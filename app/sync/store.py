@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Table, text
 from sqlmodel import SQLModel
 
 from app.models import DEVICE_TABLES
@@ -38,6 +38,26 @@ def drop_screen_indexes(conn: Connection) -> None:
     note_rebuild(conn)
 
 
+def add_missing_columns(conn: Connection, tables: list[Table]) -> list[str]:
+    """Give a device file made by an earlier version the columns added since (``create_all``
+    makes missing tables only); each gets its column default. The columns added."""
+    added = []
+    for table in tables:
+        have = {row[1] for row in conn.exec_driver_sql(f'PRAGMA table_info("{table.name}")')}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            ddl = column.type.compile(dialect=conn.dialect)
+            default = getattr(column.default, "arg", None)
+            if isinstance(default, str):
+                ddl += " NOT NULL DEFAULT '{}'".format(default.replace("'", "''"))
+            elif isinstance(default, int | float):
+                ddl += f" NOT NULL DEFAULT {int(default) if isinstance(default, bool) else default}"
+            conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {ddl}')
+            added.append(f"{table.name}.{column.name}")
+    return added
+
+
 class DeviceStore:
     """One SQLite file per device; every write goes through ``transaction()``."""
 
@@ -53,6 +73,7 @@ class DeviceStore:
         self._writer = self.engine.execution_options(**WRITER)
         SQLModel.metadata.create_all(self.engine, tables=DEVICE_TABLES)
         with self.transaction() as conn:
+            add_missing_columns(conn, DEVICE_TABLES)
             if self.get(conn, "snapshot_complete") == "1":
                 create_screen_indexes(conn)
             if self.get(conn, "device_id") is None:

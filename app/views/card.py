@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import flet as ft
 
 from app.i18n import format_date, format_datetime, format_distance, format_money, t
+from app.services.feedback import FeedbackReason
 from app.services.timeline import TimelineItem
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
 from app.views.widgets import labelled, note, section, status_chip
+from app.workbench.card import StepSlot
+
+TOUCH = 48  # px: the least height of anything a finger taps on the card
+# A desktop browser lays chips out small (no padded tap target): padded here to 48 px
+CHIP_PADDING = ft.Padding.symmetric(horizontal=8, vertical=13)
 
 
 def _timeline_item(item: TimelineItem, lang: str) -> ft.Control:
@@ -25,12 +33,22 @@ def _timeline_item(item: TimelineItem, lang: str) -> ft.Control:
             lines.append(
                 t("whitelist.follow_up", lang, date=format_date(item.next_follow_up, lang))
             )
+        if item.check_in_km is not None:  # the device's own fix, never a stand-in
+            distance = format_distance(item.check_in_km, lang)
+            lines.append(t("timeline.checkin", lang, distance=distance))
+        elif item.channel == "visit":
+            lines.append(t("timeline.no_checkin", lang))
         icon = ft.Icons.CHAT
     elif item.kind == "status":
         title = f"→ {t(f'funnel.{item.to_status}', lang)}"
         if item.from_status:  # unknown for a move made offline after a claim not yet synced
             title = f"{t(f'funnel.{item.from_status}', lang)} {title}"
         lines = []
+        if item.close_reason:
+            reason = t(f"feedback.reason.{item.close_reason}", lang)
+            if item.close_note:
+                reason += f"（{item.close_note}）" if lang == "zh" else f" ({item.close_note})"
+            lines.append(t("card.close_reason_line", lang, reason=reason))
         if item.applied is False:
             lines.append(t("card.not_applied", lang, reason=t(item.reason_code, lang)))
         if item.amount:
@@ -64,6 +82,149 @@ def _button(identifier: str, control: ft.Control) -> ft.Control:
     return ft.Semantics(identifier=identifier, button=True, content=control)
 
 
+def _step(slot: StepSlot, lang: str, on_tap: Callable[[str], None], *, closing: bool) -> ft.Control:
+    """One status button in its fixed place: enabled while the step is on offer; the
+    prospect's status is filled and ticked, steps passed are ticked."""
+    label = t(f"funnel.{slot.status}", lang)
+    tap = (lambda _e, s=slot.status: on_tap(s)) if slot.enabled else None
+    padding = ft.Padding.symmetric(horizontal=8)  # a ticked 已触达 fits a phone's third
+    button: ft.Control
+    if slot.current:  # shown as reached, not as a greyed-out button
+        here = ft.ButtonStyle(
+            padding=padding,
+            bgcolor={ft.ControlState.DISABLED: ft.Colors.SECONDARY_CONTAINER},
+            color={ft.ControlState.DISABLED: ft.Colors.ON_SECONDARY_CONTAINER},
+            icon_color={ft.ControlState.DISABLED: ft.Colors.ON_SECONDARY_CONTAINER},
+        )
+        button = ft.FilledTonalButton(
+            label, icon=ft.Icons.CHECK, height=TOUCH, disabled=True, style=here
+        )
+    elif closing:
+        button = ft.OutlinedButton(
+            label,
+            icon=ft.Icons.BLOCK,
+            height=TOUCH,
+            disabled=not slot.enabled,
+            on_click=tap,
+            style=ft.ButtonStyle(padding=padding, color=ft.Colors.ERROR if slot.enabled else None),
+        )
+    else:
+        button = ft.OutlinedButton(
+            label,
+            icon=ft.Icons.CHECK if slot.reached else None,
+            height=TOUCH,
+            disabled=not slot.enabled,
+            on_click=tap,
+            style=ft.ButtonStyle(padding=padding),
+        )
+    # phones: three Chinese steps a row, two English ones (longer words); six on a desktop
+    col = {"xs": 6, "md": 3} if closing else {"xs": 4 if lang == "zh" else 6, "md": 2}
+    return ft.Container(_button(f"move-{slot.status}", button), col=col)
+
+
+@ft.component
+def CloseDialog(
+    status: str, close: Callable[[str, str | None, str], Awaitable[str]], cancel: Callable[[], None]
+) -> ft.Control:
+    """Confirm a closing status (已拒绝 / 无效) with its reason from the feedback list and a
+    note (required for 其他); nothing is saved until 确认, and 取消 saves nothing."""
+    workbench = use_workbench()
+    lang = use_observed(workbench.state).lang
+    reason, set_reason = ft.use_state(None)
+    note_text, set_note = ft.use_state("")
+    problem, set_problem = ft.use_state("")
+    saving, set_saving = ft.use_state(False)
+
+    async def confirm(_e: ft.Event) -> None:
+        set_saving(True)
+        try:
+            found = await close(status, reason, note_text)
+        finally:
+            set_saving(False)
+        set_problem(found)
+
+    def choose(value: str | None) -> None:
+        set_reason(value)
+        set_problem("")
+
+    # Each reason is a row at least 48 px tall, tapped anywhere; the row is what a screen
+    # reader announces (selected or not), the radio circle only draws the choice.
+    reasons = ft.RadioGroup(
+        value=reason,
+        on_change=lambda e: choose(e.control.value),
+        content=ft.Column(
+            spacing=0,
+            controls=[
+                ft.Semantics(
+                    identifier=f"close-reason-{r.value}",
+                    button=True,
+                    selected=reason == r.value,
+                    content=ft.ListTile(
+                        leading=ft.Semantics(
+                            exclude_semantics=True, content=ft.Radio(value=r.value)
+                        ),
+                        title=ft.Text(t(f"feedback.reason.{r.value}", lang), size=15),
+                        selected=reason == r.value,
+                        min_height=TOUCH,
+                        content_padding=ft.Padding.only(right=8),
+                        horizontal_spacing=4,
+                        on_click=lambda _e, v=r.value: choose(v),
+                    ),
+                )
+                for r in FeedbackReason
+            ],
+        ),
+    )
+    note_label = "card.close_note_required" if reason == FeedbackReason.OTHER else "card.close_note"
+    body: list[ft.Control] = [
+        ft.Text(t("card.close_body", lang), size=13),
+        reasons,
+        ft.Semantics(
+            identifier="close-note",
+            content=ft.TextField(
+                label=t(note_label, lang),
+                value=note_text,
+                on_change=lambda e: set_note(e.control.value),
+            ),
+        ),
+    ]
+    if problem:
+        body.append(
+            ft.Semantics(
+                identifier="close-problem",
+                live_region=True,
+                content=ft.Text(t(problem, lang), color=ft.Colors.ERROR, size=13),
+            )
+        )
+    dialog = ft.AlertDialog(
+        modal=True,
+        scrollable=True,
+        title=ft.Text(t("card.close_title", lang, status=t(f"funnel.{status}", lang)), size=18),
+        content=ft.Column(tight=True, spacing=8, width=420, controls=body),
+        actions=[
+            _button(
+                "close-cancel",
+                ft.TextButton(
+                    t("card.close_cancel", lang), height=TOUCH, on_click=lambda _e: cancel()
+                ),
+            ),
+            _button(
+                "close-confirm",
+                ft.FilledButton(
+                    t("card.close_confirm", lang),
+                    height=TOUCH,
+                    disabled=saving,
+                    on_click=confirm,
+                    style=ft.ButtonStyle(bgcolor=ft.Colors.ERROR, color=ft.Colors.ON_ERROR),
+                ),
+            ),
+        ],
+        on_dismiss=lambda _e: cancel(),
+    )
+    ft.use_dialog(dialog)
+    return ft.Container(width=0, height=0)
+
+
 @ft.component
 def CardScreen() -> ft.Control:
     workbench = use_workbench()
@@ -76,6 +237,7 @@ def CardScreen() -> ft.Control:
     amount, set_amount = ft.use_state("")
     assignee, set_assignee = ft.use_state(None)
     reason, set_reason = ft.use_state("")
+    closing, set_closing = ft.use_state(None)  # the closing status being confirmed
 
     async def load() -> None:
         await cards.open(pid)
@@ -99,6 +261,7 @@ def CardScreen() -> ft.Control:
         reveal = ft.TextButton(
             t("card.reveal", lang),
             icon=ft.Icons.VISIBILITY,
+            height=TOUCH,
             on_click=lambda _e: page.run_task(cards.reveal, field),
         )
         return ft.Row([ft.Text(hidden, size=15), _button(f"reveal-{field}", reveal)], spacing=4)
@@ -124,17 +287,13 @@ def CardScreen() -> ft.Control:
             ]
         ]
     )
-    steps = [
-        _button(
-            f"move-{s}",
-            ft.OutlinedButton(
-                t(f"funnel.{s}", lang),
-                on_click=lambda _e, s=s: page.run_task(cards.move, s, amount),
-                height=44,
-            ),
-        )
-        for s in actions.next_statuses
-    ]
+
+    async def close(status: str, why: str | None, words: str) -> str:
+        problem = await cards.close(status, why, words)
+        if not problem:
+            set_closing(None)
+        return problem
+
     status_controls: list[ft.Control] = [
         ft.Row(
             [
@@ -151,10 +310,22 @@ def CardScreen() -> ft.Control:
             spacing=12,
         ),
     ]
-    if steps:
+    if actions.forward:  # every step keeps its place: a tap never moves the buttons
         status_controls += [
             ft.Text(t("card.next_steps", lang), size=13),
-            ft.Row(steps, wrap=True, spacing=8, run_spacing=8),
+            ft.ResponsiveRow(
+                [
+                    _step(
+                        slot,
+                        lang,
+                        lambda s: page.run_task(cards.move, s, amount),
+                        closing=False,
+                    )
+                    for slot in actions.forward
+                ],
+                spacing=8,
+                run_spacing=8,
+            ),
         ]
     if actions.needs_amount:
         status_controls.append(
@@ -163,20 +334,23 @@ def CardScreen() -> ft.Control:
                 value=amount,
                 width=220,
                 keyboard_type=ft.KeyboardType.NUMBER,
-                dense=True,
                 on_change=lambda e: set_amount(e.control.value),
             )
         )
+    if actions.closing:  # apart from the steps forward, and each asks why first
+        status_controls += [
+            ft.Divider(height=8),
+            ft.Text(t("card.close_steps", lang), size=13),
+            ft.ResponsiveRow(
+                [_step(slot, lang, set_closing, closing=True) for slot in actions.closing],
+                spacing=8,
+                run_spacing=8,
+            ),
+        ]
+    if closing:
+        status_controls.append(CloseDialog(closing, close, lambda: set_closing(None)))
 
     buttons: list[ft.Control] = []
-    if actions.claim:
-        claim = ft.FilledButton(
-            t("card.claim", lang),
-            icon=ft.Icons.PAN_TOOL,
-            height=48,
-            on_click=lambda _e: page.run_task(cards.claim),
-        )
-        buttons.append(_button("claim", claim))
     if actions.reveal:
         call_button = ft.FilledButton(
             t("card.call", lang), icon=ft.Icons.PHONE, on_click=call, height=48
@@ -198,6 +372,15 @@ def CardScreen() -> ft.Control:
             ),
         )
     )
+    # last in the row: once it is tapped and gone, no other button slides under the finger
+    if actions.claim:
+        claim = ft.FilledButton(
+            t("card.claim", lang),
+            icon=ft.Icons.PAN_TOOL,
+            height=48,
+            on_click=lambda _e: page.run_task(cards.claim),
+        )
+        buttons.append(_button("claim", claim))
 
     assign_section: list[ft.Control] = []
     candidates = cards.assignees() if actions.assign else []
@@ -212,6 +395,8 @@ def CardScreen() -> ft.Control:
                 f"assignee-{m.id}",
                 ft.Chip(
                     label=ft.Text(m.name),
+                    padding=CHIP_PADDING,
+                    visual_density=ft.VisualDensity.STANDARD,
                     selected=assignee == m.id,
                     on_select=lambda _e, uid=m.id: set_assignee(uid),
                 ),
@@ -263,7 +448,15 @@ def CardScreen() -> ft.Control:
         note(t("card.no_timeline", lang))
     ]
     back = _button(
-        "back", ft.IconButton(ft.Icons.ARROW_BACK, on_click=lambda _e: page.navigate("/"))
+        "back",
+        ft.IconButton(
+            ft.Icons.ARROW_BACK,
+            tooltip=t("card.back", lang),
+            icon_size=26,
+            width=TOUCH,
+            height=TOUCH,
+            on_click=lambda _e: page.navigate("/"),
+        ),
     )
     return ft.Column(
         expand=True,

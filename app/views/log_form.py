@@ -1,4 +1,9 @@
-"""Writing a marketing log: channel, outcome, note, next follow-up, check-in position."""
+"""Writing a marketing log: channel, outcome, note, next follow-up, check-in position.
+
+The channel starts as the user's last log's and the next follow-up three days ahead
+(both one tap to change); the outcome is always chosen. Without a position fix the
+form says so, offers to locate again, and saves the log with no position.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,15 @@ from app.views.device import device_position
 from app.views.widgets import screen
 from app.workbench.log import CheckIn, check_in
 
+TOUCH = 48  # px: the least height of anything a finger taps
+# A desktop browser lays chips and segments out small (no padded tap target): padded here
+# to 48 px, as a phone would make them
+CHIP_PADDING = ft.Padding.symmetric(horizontal=8, vertical=13)
+SEGMENT_PADDING = ft.Padding.symmetric(horizontal=4, vertical=14)
 
-def _where(spot: CheckIn | None, lang: str) -> str:
-    if spot is None:
-        return "…"
-    text = f"{t(f'log.checkin.{spot.source}', lang)} {spot.lat:.5f}, {spot.lon:.5f}"
+
+def _where(spot: CheckIn, lang: str) -> str:
+    text = f"{t('log.checkin.device', lang)} {spot.lat:.5f}, {spot.lon:.5f}"
     if spot.distance_km is not None:
         distance = format_distance(spot.distance_km, lang)
         text += " · " + t("log.checkin.distance", lang, distance=distance)
@@ -33,18 +42,23 @@ def LogScreen() -> ft.Control:
     channel, set_channel = ft.use_state("visit")
     outcome, set_outcome = ft.use_state(None)
     note_text, set_note = ft.use_state("")
-    follow_up, set_follow_up = ft.use_state("")
+    follow_up, set_follow_up = ft.use_state(workbench.log.default_follow_up)
     errors, set_errors = ft.use_state({})
     fix, set_fix = ft.use_state(None)  # the device's (lat, lon), when it gives one
     locating, set_locating = ft.use_state(True)  # until the device answers (or gives up)
     saving, set_saving = ft.use_state(False)
 
     async def locate() -> None:
-        await workbench.log.prepare(pid)
+        set_locating(True)
         set_fix(await device_position())
         set_locating(False)
 
-    ft.use_effect(locate, [pid])
+    async def start() -> None:
+        defaults = await workbench.log.prepare(pid)
+        set_channel(defaults.channel)
+        await locate()
+
+    ft.use_effect(start, [pid])
     card = cards.card if cards.card is not None and cards.card.id == pid else None
     spot = None if locating else check_in(card, fix)
 
@@ -71,7 +85,8 @@ def LogScreen() -> ft.Control:
     channels = ft.SegmentedButton(
         selected=[channel],
         show_selected_icon=False,  # 上门拜访 fits a phone's quarter
-        on_change=lambda e: set_channel((list(e.control.selected) or ["visit"])[0]),
+        style=ft.ButtonStyle(padding=SEGMENT_PADDING, visual_density=ft.VisualDensity.STANDARD),
+        on_change=lambda e: set_channel((list(e.control.selected) or [channel])[0]),
         segments=[
             ft.Segment(value=c.value, label=ft.Text(t(f"log.channel.{c.value}", lang)))
             for c in Channel
@@ -83,24 +98,66 @@ def LogScreen() -> ft.Control:
             button=True,
             content=ft.Chip(
                 label=ft.Text(t(f"log.outcome.{o.value}", lang)),
+                padding=CHIP_PADDING,
+                visual_density=ft.VisualDensity.STANDARD,
                 selected=outcome == o.value,
                 on_select=lambda _e, v=o.value: set_outcome(v),
             ),
         )
         for o in Outcome
     ]
-    follow_ups = [
-        ft.Semantics(
-            identifier=f"follow-up-in-{n}",
-            button=True,
-            content=ft.Chip(
-                label=ft.Text(t(f"log.follow_up_in.{n}", lang)),
-                selected=follow_up == day,
-                on_select=lambda _e, day=day: set_follow_up("" if follow_up == day else day),
-            ),
-        )
+    # one choice at a time; a tap on the chosen one keeps it, 不设跟进 clears the date
+    choices = [
+        (f"follow-up-in-{n}", t(f"log.follow_up_in.{n}", lang), day)
         for n, day in workbench.log.follow_up_choices()
     ]
+    choices.append(("follow-up-none", t("log.follow_up_none", lang), ""))
+    follow_ups = [
+        ft.Semantics(
+            identifier=identifier,
+            button=True,
+            content=ft.Chip(
+                label=ft.Text(label),
+                padding=CHIP_PADDING,
+                visual_density=ft.VisualDensity.STANDARD,
+                selected=follow_up.strip() == day,
+                on_select=lambda _e, day=day: set_follow_up(day),
+            ),
+        )
+        for identifier, label, day in choices
+    ]
+    if locating:
+        where: ft.Control = ft.Row(
+            [
+                ft.ProgressRing(width=18, height=18, stroke_width=2),
+                ft.Text(t("log.checkin.locating", lang), size=13, expand=True),
+            ]
+        )
+    elif spot is not None:
+        where = ft.Row([ft.Icon(ft.Icons.PLACE), ft.Text(_where(spot, lang), size=13, expand=True)])
+    else:  # no fix: said plainly, and nothing stands in for it
+        where = ft.Column(
+            spacing=4,
+            controls=[
+                ft.Row(
+                    [
+                        ft.Icon(ft.Icons.LOCATION_OFF, color=ft.Colors.ERROR),
+                        ft.Text(t("log.checkin.none", lang), size=13, expand=True),
+                    ]
+                ),
+                ft.Semantics(
+                    identifier="locate-again",
+                    button=True,
+                    content=ft.OutlinedButton(
+                        t("log.checkin.retry", lang),
+                        icon=ft.Icons.MY_LOCATION,
+                        height=TOUCH,
+                        on_click=lambda _e: page.run_task(locate),
+                    ),
+                ),
+            ],
+            horizontal_alignment=ft.CrossAxisAlignment.START,
+        )
     form_error = err("outcome") or err("form") or ""
     return screen(
         t("log.title", lang),
@@ -127,7 +184,7 @@ def LogScreen() -> ft.Control:
             keyboard_type=ft.KeyboardType.DATETIME,
         ),
         ft.Row(follow_ups, wrap=True, spacing=8, run_spacing=8),
-        ft.Row([ft.Icon(ft.Icons.PLACE), ft.Text(_where(spot, lang), size=13, expand=True)]),
+        ft.Semantics(identifier="check-in", content=where),
         ft.Semantics(
             identifier="save-log",
             button=True,

@@ -14,7 +14,8 @@ from sqlalchemy import Connection
 from app.i18n import Msg
 from app.queries.prospects import get_card, outlet_marketers
 from app.queries.timeline import timeline
-from app.services.funnel import FunnelStatus, needs_amount
+from app.services.feedback import close_problem, closing
+from app.services.funnel import CLOSED, MAIN_LINE, FunnelStatus, needs_amount, rank
 from app.services.policy import Action, ProspectFacts, allowed_actions, next_statuses
 from app.services.prospects import ProspectCard
 from app.services.timeline import TimelineItem
@@ -26,6 +27,22 @@ if TYPE_CHECKING:
     from app.workbench.workbench import Workbench
 
 
+# The card's status buttons, each in a place of its own that no tap moves: the steps
+# forward (assigned comes from a claim or an assignment), then, apart, the closing ones.
+FORWARD_STEPS: tuple[FunnelStatus, ...] = MAIN_LINE[2:]
+CLOSING_STEPS: tuple[FunnelStatus, ...] = (FunnelStatus.DECLINED, FunnelStatus.INVALID)
+
+
+@dataclass(frozen=True)
+class StepSlot:
+    """One status button: always shown while the user may move the prospect."""
+
+    status: FunnelStatus
+    enabled: bool = False  # a tap asks for this move now
+    reached: bool = False  # the prospect is at this step or past it
+    current: bool = False  # the prospect's status
+
+
 @dataclass(frozen=True)
 class CardActions:
     """What the card offers the signed-in user for this prospect."""
@@ -34,7 +51,10 @@ class CardActions:
     assign: bool = False
     log: bool = False
     reveal: bool = False
+    move: bool = False
     next_statuses: tuple[FunnelStatus, ...] = ()
+    forward: tuple[StepSlot, ...] = ()  # FORWARD_STEPS, when ``move``
+    closing: tuple[StepSlot, ...] = ()  # CLOSING_STEPS, when ``move``
 
     @property
     def needs_amount(self) -> bool:
@@ -105,12 +125,17 @@ class CardController:
         me = self.workbench.scope
         facts = ProspectFacts(card.outlet_id, card.assignee_id, card.status)
         allowed = allowed_actions(me, facts)
+        nexts = tuple(next_statuses(me, facts))
+        move = Action.MOVE in allowed
         return CardActions(
             claim=Action.CLAIM in allowed,
             assign=Action.ASSIGN in allowed,
             log=Action.LOG in allowed,
             reveal=Action.REVEAL in allowed,
-            next_statuses=tuple(next_statuses(me, facts)),
+            move=move,
+            next_statuses=nexts,
+            forward=_slots(FORWARD_STEPS, card.status, nexts) if move else (),
+            closing=_slots(CLOSING_STEPS, card.status, nexts) if move else (),
         )
 
     async def load_marketers(self) -> None:
@@ -152,12 +177,32 @@ class CardController:
         return True
 
     async def move(self, to_status: str, amount_text: str = "") -> None:
-        """Ask for a status change; the amount (yuan, digits) when the step needs one."""
+        """Ask for a step forward; the amount (yuan, digits) when the step needs one. A
+        closing status goes through ``close`` (it needs a reason)."""
         amount = int(amount_text) if amount_text.strip().isdigit() else None
         pid = await self._change(local.move_funnel, to_status=to_status, amount=amount)
         if pid is not None:
-            status = Msg(f"funnel.{to_status}")
-            await self.workbench.after_local_change(pid, "card.moved", status=status)
+            await self._moved(pid, to_status)
+
+    async def close(self, to_status: str, reason: str | None, note: str = "") -> str:
+        """Close the prospect (declined / invalid) for a reason from the feedback list, a
+        note for ``other``. The problem with the reason (an i18n code) for the dialog to
+        show, else "" (saved, or refused by the device with the refusal as a notice)."""
+        if not closing(to_status):
+            return "funnel.reason_not_closing"
+        problem = close_problem(reason, note)
+        if problem:
+            return problem
+        pid = await self._change(
+            local.move_funnel, to_status=to_status, close_reason=reason, close_note=note.strip()
+        )
+        if pid is not None:
+            await self._moved(pid, to_status)
+        return ""
+
+    async def _moved(self, pid: str, to_status: str) -> None:
+        status = Msg(f"funnel.{to_status}")  # named in the language shown, when shown
+        await self.workbench.after_local_change(pid, "card.moved", status=status)
 
     async def assign(self, to_user_id: str, reason: str) -> None:
         name = next((m.name for m in self.state.marketers if m.id == to_user_id), "")
@@ -185,3 +230,18 @@ class CardController:
             workbench.notify(exc.code)
             return None
         return card.id
+
+
+def _slots(
+    steps: tuple[FunnelStatus, ...], status: str, nexts: tuple[FunnelStatus, ...]
+) -> tuple[StepSlot, ...]:
+    open_ = status not in CLOSED
+    return tuple(
+        StepSlot(
+            s,
+            enabled=s in nexts,
+            reached=s == status or (open_ and s not in CLOSED and rank(s) <= rank(status)),
+            current=s == status,
+        )
+        for s in steps
+    )

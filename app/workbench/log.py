@@ -1,10 +1,15 @@
-"""Writing a marketing log: the form's checks, the check-in position, saving on the device."""
+"""Writing a marketing log: the form's defaults and checks, the check-in, saving on the device.
+
+A check-in is the device's own position fix or nothing: a log saved without a fix has no
+position (never the outlet's or the registered address's standing in for one), and the
+form says so and offers to locate again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from enum import StrEnum
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
@@ -12,6 +17,8 @@ from pydantic import ValidationError
 from app.geo.distance import haversine_km
 from app.i18n import Msg
 from app.models.ids import utcnow
+from app.models.marketing_log import Channel
+from app.queries.logs import last_channel
 from app.services.clock import beijing_today
 from app.services.marketing import check_log_input, follow_up_choices, new_log
 from app.services.prospects import ProspectCard
@@ -20,32 +27,36 @@ from app.sync import local
 if TYPE_CHECKING:
     from app.workbench.workbench import Workbench
 
-
-class CheckInSource(StrEnum):
-    DEVICE = "device"  # the device's own position fix
-    OUTLET = "outlet"  # no fix to be had: the outlet's position stands in
+DEFAULT_FOLLOW_UP_DAYS = 3  # a new log plans the next contact this far ahead, unless changed
 
 
 @dataclass(frozen=True)
 class CheckIn:
-    """Where a visit was logged from, and how far that is from the registered address."""
+    """Where the device was when the visit was logged (its own fix), and how far that is
+    from the registered address."""
 
     lat: float
     lon: float
-    source: CheckInSource
     distance_km: float | None
 
 
 def check_in(card: ProspectCard | None, fix: tuple[float, float] | None) -> CheckIn | None:
-    """The device's fix when there is one, else the outlet's position, else none."""
-    if fix is not None:
-        lat, lon, source = fix[0], fix[1], CheckInSource.DEVICE
-    elif card is not None and card.outlet_lat is not None and card.outlet_lon is not None:
-        lat, lon, source = card.outlet_lat, card.outlet_lon, CheckInSource.OUTLET
-    else:
+    """The device's fix as a check-in; None without a fix (the log then has no position)."""
+    if fix is None:
         return None
+    lat, lon = fix
     km = haversine_km(lat, lon, card.lat, card.lon) if card is not None else None
-    return CheckIn(lat, lon, source, km)
+    return CheckIn(lat, lon, km)
+
+
+@dataclass(frozen=True)
+class LogDefaults:
+    """What a new log starts with: the channel of the user's last log (a visit before the
+    first), and a next follow-up ``DEFAULT_FOLLOW_UP_DAYS`` ahead (ISO date). The outcome
+    is always the user's own choice."""
+
+    channel: str
+    next_follow_up: str
 
 
 class LogController:
@@ -57,11 +68,19 @@ class LogController:
         """(days, ISO date) of the one-tap next follow-ups, from today in Beijing."""
         return follow_up_choices(beijing_today())
 
-    async def prepare(self, prospect_id: str) -> None:
-        """The form needs its prospect's card (company name, address, outlet)."""
+    @staticmethod
+    def default_follow_up() -> str:
+        """The next follow-up a new log proposes (ISO date)."""
+        return (beijing_today() + timedelta(days=DEFAULT_FOLLOW_UP_DAYS)).isoformat()
+
+    async def prepare(self, prospect_id: str) -> LogDefaults:
+        """Open the form's prospect (company name, address) and read its defaults."""
         card = self.workbench.card.state.card
         if card is None or card.id != prospect_id:
             await self.workbench.card.open(prospect_id)
+        me = self.workbench.scope.user_id
+        channel = await self.workbench.read(lambda conn: last_channel(conn, me))
+        return LogDefaults(channel or Channel.VISIT.value, self.default_follow_up())
 
     async def save(
         self,
@@ -73,8 +92,8 @@ class LogController:
         next_follow_up: str,
         where: CheckIn | None,
     ) -> dict[str, str]:
-        """Save the log on the device and queue it; returns the field errors (i18n codes),
-        empty when saved."""
+        """Save the log on the device and queue it (with no position when ``where`` is
+        None); returns the field errors (i18n codes), empty when saved."""
         clean, problems = check_log_input(
             channel=channel,
             outcome=outcome,

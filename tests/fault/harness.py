@@ -54,6 +54,7 @@ SECRET = "fault-harness-secret-key-not-for-production-0123456789"
 CHANNELS = ("visit", "phone", "wechat", "at_outlet")
 OUTCOMES = ("no_answer", "considering", "interested", "agreed_to_apply", "not_interested")
 STEPS = ("contacted", "interested", "applied", "approved", "disbursed", "declined", "invalid")
+CLOSE_REASONS = ("wrong_contact", "business_closed", "not_eligible", "not_interested", "duplicate")
 
 
 # -- the network ------------------------------------------------------------------------
@@ -240,8 +241,10 @@ def _random_change(store: DeviceStore, me: Scope, rng: random.Random) -> str | N
             return log.id
         if pick < 0.75:
             amount = rng.randrange(10_000, 1_000_000)
+            step = rng.choice(STEPS)
+            why = rng.choice(CLOSE_REASONS) if step in ("declined", "invalid") else None
             local.move_funnel(
-                store, me, prospect_id=pid, to_status=rng.choice(STEPS), amount=amount
+                store, me, prospect_id=pid, to_status=step, amount=amount, close_reason=why
             )
         elif pick < 0.88 and assignee is None:
             local.claim(store, me, prospect_id=pid)

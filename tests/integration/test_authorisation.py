@@ -115,6 +115,7 @@ def payload(kind: str, prospect_id: str, pooled: bool, world: World, now: str) -
             "event_id": new_id(),
             "prospect_id": prospect_id,
             "to_status": "invalid",
+            "close_reason": "duplicate",
             "occurred_at": now,
         }
     if kind == MutationKind.PROSPECT_CLAIM:

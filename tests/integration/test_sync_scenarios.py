@@ -783,7 +783,9 @@ def test_conflicting_offline_moves_are_both_recorded_in_arrival_order(live_serve
     def both_offline(prospect: str) -> None:
         """The tablet hears interest while the phone hears a refusal."""
         local.move_funnel(d1.store, me, prospect_id=prospect, to_status="interested")
-        local.move_funnel(d2.store, me, prospect_id=prospect, to_status="declined")
+        local.move_funnel(
+            d2.store, me, prospect_id=prospect, to_status="declined", close_reason="not_interested"
+        )
 
     both_offline(p)
     synced(d2)  # p: the phone's refusal arrives first
@@ -922,7 +924,9 @@ def test_device_clock_ahead_does_not_win_over_a_later_arrival(live_server, make_
     )
     synced(ahead)
     synced(right)  # the phone now holds the far-future contact too
-    local.move_funnel(right.store, me, prospect_id=prospect, to_status="declined")
+    local.move_funnel(
+        right.store, me, prospect_id=prospect, to_status="declined", close_reason="not_interested"
+    )
     local.record_log(
         right.store,
         me,

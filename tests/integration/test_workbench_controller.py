@@ -123,12 +123,16 @@ async def test_the_rejections_screen_reads_times_as_stored_utc(workbench, live_s
     manager.login("G1", PASSWORD)
     manager.sync()
     local.move_funnel(
-        manager.store, Scope(**_who(manager)), prospect_id=theirs.id, to_status="invalid"
+        manager.store,
+        Scope(**_who(manager)),
+        prospect_id=theirs.id,
+        to_status="invalid",
+        close_reason="duplicate",
     )
     manager.sync()  # the store now holds it as invalid: final
 
     await workbench.card.open(theirs.id)
-    await workbench.card.move("declined")  # offline the marketer still sees it open
+    await workbench.card.close("declined", "not_interested")  # offline: still open to them
     await asyncio.to_thread(workbench.engine.sync_once)
     await workbench.sync_screen.load_rejections()
     manager.close()

@@ -88,6 +88,8 @@ def row(entity: str, **values: Any) -> list[Any]:
             to_status="contacted",
             applied=True,
             reason_code="",
+            close_reason="",
+            close_note="",
             amount=None,
             occurred_at="2026-11-02 10:00:00",
             recorded_at="2026-11-02 10:05:00",

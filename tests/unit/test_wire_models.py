@@ -22,7 +22,7 @@ from app.models.sync import (
     PushRequest,
     RevealPayload,
 )
-from app.models.wire import AMOUNT_LIMIT
+from app.models.wire import AMOUNT_LIMIT, rule_code
 
 NOW = str(utcnow())
 DIGEST = "ab" * 32
@@ -204,3 +204,39 @@ def test_a_device_id_is_an_id() -> None:
     with pytest.raises(ValidationError):
         PushRequest.model_validate({"device_id": "device\x00\x00", "mutations": []})
     assert PushRequest.model_validate({"device_id": new_id(), "mutations": []}).mutations == []
+
+
+def _move(**changes: Any) -> dict[str, Any]:
+    return {"event_id": "e1", "prospect_id": "p1", "occurred_at": NOW} | changes
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"to_status": "declined"}, "funnel.reason_required"),
+        ({"to_status": "invalid", "close_note": "号码是空号"}, "funnel.reason_required"),
+        ({"to_status": "declined", "close_reason": "other"}, "funnel.note_required"),
+        (
+            {"to_status": "declined", "close_reason": "other", "close_note": "  "},
+            "funnel.note_required",
+        ),
+        ({"to_status": "contacted", "close_reason": "duplicate"}, "funnel.reason_not_closing"),
+        ({"to_status": "contacted", "close_note": "顺便说一句"}, "funnel.reason_not_closing"),
+    ],
+)
+def test_a_closing_move_says_why_and_no_other_move_does(changes: dict[str, Any], code: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        FunnelMovePayload.model_validate(_move(**changes))
+    assert rule_code(refused.value) == code  # what both sides answer with
+
+
+def test_a_closing_move_with_its_reason_travels_whole() -> None:
+    move = FunnelMovePayload.model_validate(
+        _move(to_status="invalid", close_reason="other", close_note=" 重复导入的名单 ")
+    )
+    wire = move.model_dump(mode="json")
+    assert (wire["close_reason"], wire["close_note"]) == ("other", "重复导入的名单")
+    assert FunnelMovePayload.model_validate(wire) == move
+    with pytest.raises(ValidationError) as refused:
+        FunnelMovePayload.model_validate(_move(to_status="declined", close_reason="rude"))
+    assert rule_code(refused.value) is None  # a value outside the list: a plain bad field

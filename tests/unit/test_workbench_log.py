@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
 from app.services.marketing import new_log
 from app.services.prospects import ProspectCard
-from app.workbench.log import CheckInSource, _refusal, check_in
+from app.workbench.log import DEFAULT_FOLLOW_UP_DAYS, LogController, _refusal, check_in
 
 CARD = ProspectCard(
     id="p1",
@@ -47,14 +47,23 @@ CARD = ProspectCard(
 
 def test_a_device_fix_is_the_check_in_and_its_distance_to_the_address_is_shown():
     spot = check_in(CARD, (27.70, 106.94))
-    assert spot is not None and spot.source == CheckInSource.DEVICE
+    assert spot is not None and (spot.lat, spot.lon) == (27.70, 106.94)
     assert spot.distance_km == pytest.approx(0.99, abs=0.02)
 
 
-def test_without_a_fix_the_outlet_stands_in_and_without_an_outlet_nothing_does():
-    spot = check_in(CARD, None)
-    assert spot is not None and (spot.source, spot.lat) == (CheckInSource.OUTLET, 27.72)
+def test_without_a_fix_there_is_no_check_in_not_even_with_the_outlet_known():
+    """The outlet's position is not evidence of a visit: nothing stands in for a fix."""
+    assert CARD.outlet_lat is not None
+    assert check_in(CARD, None) is None
     assert check_in(replace(CARD, outlet_lat=None, outlet_lon=None), None) is None
+
+
+def test_a_new_log_proposes_a_follow_up_three_days_ahead():
+    today = date.fromisoformat(LogController.follow_up_choices()[0][1]) - timedelta(days=1)
+    proposed = date.fromisoformat(LogController.default_follow_up())
+    assert proposed - today == timedelta(days=DEFAULT_FOLLOW_UP_DAYS) == timedelta(days=3)
+    # one of the one-tap choices, so the form shows it selected
+    assert LogController.default_follow_up() in dict(LogController.follow_up_choices()).values()
 
 
 @pytest.mark.parametrize(

@@ -392,3 +392,47 @@ def test_transfer_titles_tell_the_pool_from_staff_of_other_outlets(store: Device
     assert items["t1"].transfer_title("zh") == "待领取池 → 张伟"
     nowhere = Party.of("far-away", None, None)
     assert nowhere.text("zh") == "其他网点人员"
+
+
+def test_a_log_shows_how_far_its_own_fix_lay_from_the_address_and_none_without(
+    store: DeviceStore,
+) -> None:
+    """The distance is the check-in's (the device's fix) to the registered address; a log
+    without a fix has none: nothing else stands in for it."""
+    for lat, lon, note in [(27.7, 106.91, "定位"), (None, None, "无定位")]:
+        local.record_log(
+            store,
+            ME,
+            new_log(
+                prospect_id="other",
+                channel="visit",
+                outcome="considering",
+                note=note,
+                lat=lat,
+                lon=lon,
+            ),
+        )
+    with store.read() as conn:
+        logs = {i.note: i for i in timeline(conn, "other") if i.kind == TimelineKind.LOG}
+    assert logs["定位"].check_in_km == pytest.approx(0.99, abs=0.02)
+    assert logs["无定位"].check_in_km is None
+
+
+def test_a_closing_move_keeps_its_reason_pending_and_from_the_store(store: DeviceStore) -> None:
+    with store.transaction() as conn:
+        _event(conn, "e9", "p", "M1", "contacted", "invalid", "2026-03-10 02:00:00")
+        conn.execute(
+            text(
+                "UPDATE funnel_event SET close_reason = 'duplicate', close_note = '重复'"
+                " WHERE id = 'e9'"
+            )
+        )
+    local.move_funnel(
+        store, ME, prospect_id="other", to_status="declined", close_reason="not_interested"
+    )
+    with store.read() as conn:
+        judged = {i.id: i for i in timeline(conn, "p")}["e9"]
+        pending = timeline(conn, "other", include_outbox=True, me="M1")[0]
+    assert (judged.close_reason, judged.close_note) == ("duplicate", "重复")
+    assert (pending.pending, pending.to_status) == (True, "declined")
+    assert (pending.close_reason, pending.close_note) == ("not_interested", "")

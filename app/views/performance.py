@@ -118,7 +118,8 @@ def _weekly(report: PerformanceReport, lang: str) -> ft.Control:
     labels = [
         fch.ChartAxisLabel(value=i, label=ft.Text(f"{d.month}/{d.day}", size=10))
         for i, (d, _) in enumerate(report.weekly_contacts)
-        if i % 2 == 0
+        # every other week back from this one: the oldest (x = 0) would sit on the "0"
+        if (len(report.weekly_contacts) - 1 - i) % 2 == 0
     ]
     return fch.LineChart(
         height=180,

@@ -14,12 +14,6 @@ MESSAGES: dict[str, str] = {
     "funnel.disbursed": "已放款",
     "funnel.declined": "已拒绝",
     "funnel.invalid": "无效",
-    "funnel.short.assigned": "已分配",  # a chart axis
-    "funnel.short.contacted": "已触达",
-    "funnel.short.interested": "有意向",
-    "funnel.short.applied": "已申请",
-    "funnel.short.approved": "已审批",
-    "funnel.short.disbursed": "已放款",
     # errors (server and client)
     "funnel.same_status": "客户已是该状态",
     "funnel.closed": "客户已结束营销流程，状态不能再变更",
@@ -229,6 +223,19 @@ MESSAGES: dict[str, str] = {
     "followups.today": "今天到期（{count}）",
     "followups.none": "今天没有需要跟进的客户",
     "followups.days_overdue": "逾期 {days} 天",
+    "followups.days_overdue_one": "逾期 {days} 天",
+    "followups.tomorrow": "明天（{count}）",
+    "followups.week": "未来7天（{count}）",
+    "followups.later": "7天以后（{count}）",
+    "followups.nothing": "还没有安排跟进。写营销日志时填写下次跟进日期，客户就会出现在这里。",
+    "followups.due_on": "{date}（{weekday}）跟进",
+    "followups.weekday.0": "周一",
+    "followups.weekday.1": "周二",
+    "followups.weekday.2": "周三",
+    "followups.weekday.3": "周四",
+    "followups.weekday.4": "周五",
+    "followups.weekday.5": "周六",
+    "followups.weekday.6": "周日",
     # performance
     "perf.title": "营销业绩",
     "perf.mine": "我的",
@@ -253,6 +260,10 @@ MESSAGES: dict[str, str] = {
     "perf.coverage_7": "7天内触达",
     "perf.coverage_30": "30天内触达",
     "perf.marketers": "营销人员明细",
+    "perf.prospects": "客户数",
+    "perf.outlet_from_store": "以上为中心库统计的网点合计，截至 {time}。本机只保存您名下和公共池的客户，"
+    "网点的营销漏斗、趋势和批次覆盖率请在网点负责人的工作台查看。",
+    "perf.outlet_needs_sync": "本机只保存您名下和公共池的客户。网点合计由中心库统计，同步后显示。",
     # map
     "map.title": "客户地图",
     "map.radius": "半径",

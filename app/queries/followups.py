@@ -1,4 +1,4 @@
-"""Follow-ups due, read from the device store; the rule is app/services/followups.py."""
+"""Follow-ups from the device store; the sections are app/services/followups.py."""
 
 from __future__ import annotations
 
@@ -6,24 +6,24 @@ from datetime import date
 
 from sqlalchemy import Connection, text
 
-from app.services.followups import FollowUpRow, FollowUps, split_due
+from app.services.followups import FollowUpRow, FollowUps, split_followups
 from app.services.funnel import TERMINAL
 from app.services.stored import stored_date, stored_datetime
 
 
-def due_followups(conn: Connection, user_id: str, today: date) -> FollowUps:
-    """The user's open prospects due for a follow-up on or before ``today`` (Beijing date)."""
+def planned_followups(conn: Connection, user_id: str, today: date) -> FollowUps:
+    """The user's open prospects with a next follow-up, overdue to later (``today``: Beijing)."""
     closed = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL))
     rows = conn.execute(
         text(
             "SELECT id, company_name, legal_rep, status, pre_approved_line, next_follow_up,"
             " last_contact_at FROM prospect"
             f" WHERE assignee_id = :uid AND status NOT IN ({closed})"
-            " AND next_follow_up IS NOT NULL AND next_follow_up <= :today"
+            " AND next_follow_up IS NOT NULL"
         ),
-        {"uid": user_id, "today": today.isoformat()},
+        {"uid": user_id},
     )
-    return split_due(
+    return split_followups(
         (
             FollowUpRow(
                 prospect_id=r.id,

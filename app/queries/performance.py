@@ -53,17 +53,24 @@ _DISBURSED = FunnelStatus.DISBURSED.value
 def branch_ranks(conn: Connection, today: date) -> dict[str, Any]:
     """Every marketer's and outlet's rank within the branch, for every period.
 
-    ``{period: {"marketers": {user_id: [rank, of, shared]}, "outlets": {...}}}`` over
-    ``conn`` holding the whole branch (the central store, or an admin's device);
-    ``shared`` is how many hold that rank (2 and more: tied).
+    ``{period: {"marketers": {user_id: [rank, of, shared]}, "outlets": {...},
+    "outlet_tallies": {outlet_id: [contacts, contacted prospects, disbursed count,
+    disbursed amount]}}}`` over ``conn`` holding the whole branch (the central store, or
+    an admin's device); ``shared`` is how many hold that rank (2 and more: tied). The
+    tallies are an outlet's figures for a device that holds only part of it (a marketer's).
     """
     people = _marketers(conn)
     out: dict[str, Any] = {}
     for period in Period:
         start, end = period_bounds(period, today)
+        outlets = _outlet_tallies(conn, start, end)
         out[period.value] = {
             "marketers": rank_entries(_marketer_tallies(conn, start, end, people)),
-            "outlets": rank_entries(_outlet_tallies(conn, start, end)),
+            "outlets": rank_entries(outlets),
+            "outlet_tallies": {
+                oid: [t.contacts, t.contacted_prospects, t.disbursed_count, t.disbursed_amount]
+                for oid, t in outlets.items()
+            },
         }
     return out
 

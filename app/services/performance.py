@@ -345,6 +345,53 @@ def with_stored_rank(
     return replace(report, rank=int(rank[0]), rank_of=int(rank[1]), rank_shared=shared)
 
 
+def holds_outlet(role: str) -> bool:
+    """Whether a device holds its user's whole outlet: a manager's does (an admin's, the
+    branch); a marketer's holds only their own prospects and the outlet's pool, so the
+    outlet's figures there come from the central store (``outlet_from_store``)."""
+    return role in (Role.OUTLET_MANAGER, Role.ADMIN)
+
+
+def outlet_from_store(
+    stored: Mapping[str, Any] | None, period: Period | str, today: date, outlet_id: str
+) -> PerformanceReport | None:
+    """The outlet's activity as the central store counted it at the last sync
+    (``outlet_tally`` of /stats/ranks) and its rank; None when the store sent none for
+    this week, month or quarter. Only the figures the store sends are filled: no funnel,
+    trend or coverage (the device does not hold the outlet's prospects)."""
+    period = Period(period)
+    start, end = period_bounds(period, today)
+    tally = None
+    if stored and stored.get("today"):
+        same = period_bounds(period, date.fromisoformat(stored["today"])) == (start, end)
+        entry = stored.get("periods", {}).get(period.value) or {}
+        tally = entry.get("outlet_tally") if same else None
+    if not tally or len(tally) < 4:
+        return None
+    contacts, contacted, count, amount = (int(v) for v in tally[:4])
+    report = PerformanceReport(
+        subject=Subject.OUTLET,
+        subject_id=outlet_id,
+        period=period,
+        start=start,
+        end=end,
+        prospects=0,
+        status_counts={},
+        reached={},
+        conversions=[],
+        status_mix={},
+        contacts=contacts,
+        contacted_prospects=contacted,
+        weekly_contacts=[],
+        disbursed_count=count,
+        disbursed_amount=amount,
+        rank=None,
+        rank_of=0,
+        batches=[],
+    )
+    return with_stored_rank(report, stored, period, today, outlet_id=outlet_id)
+
+
 def ranks_from_store(role: str) -> bool:
     """Whose rank comes from the central store: an admin's device holds the whole branch
     and ranks it itself; everyone else shows the store's ranks, as of the last sync."""

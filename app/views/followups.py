@@ -1,13 +1,23 @@
-"""Follow-ups due today and overdue; one tap to the card."""
+"""Follow-ups: overdue, today, tomorrow, the next 7 days and later; one tap to the card."""
 
 from __future__ import annotations
 
 import flet as ft
 
-from app.i18n import format_money, t
+from app.i18n import format_date, format_money, t
 from app.services.followups import FollowUpRow
 from app.views.context import use_observed, use_workbench
 from app.views.widgets import note, screen, section, status_chip
+
+
+def _when(row: FollowUpRow, lang: str) -> str:
+    """Overdue by how long, or (ahead of today) the day it is planned for."""
+    if row.days_overdue > 0:
+        key = "followups.days_overdue_one" if row.days_overdue == 1 else "followups.days_overdue"
+        return t(key, lang, days=row.days_overdue)
+    day = row.next_follow_up
+    weekday = t(f"followups.weekday.{day.weekday()}", lang)
+    return t("followups.due_on", lang, date=format_date(day, lang), weekday=weekday)
 
 
 @ft.component
@@ -22,10 +32,10 @@ def FollowupsScreen() -> ft.Control:
     if due is None:
         return ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, expand=True)
 
-    def tile(row: FollowUpRow, overdue: bool) -> ft.Control:
+    def tile(row: FollowUpRow, *, overdue: bool = False, dated: bool = False) -> ft.Control:
         sub = [row.legal_rep, format_money(row.pre_approved_line, lang)]
-        if overdue:
-            sub.append(t("followups.days_overdue", lang, days=row.days_overdue))
+        if overdue or dated:
+            sub.append(_when(row, lang))
         return ft.Semantics(
             identifier=f"followup-{row.prospect_id}",
             button=True,
@@ -38,15 +48,21 @@ def FollowupsScreen() -> ft.Control:
             ),
         )
 
-    if not due.overdue and not due.today:
-        return screen(t("followups.title", lang), note(t("followups.none", lang)))
-    return screen(
-        t("followups.title", lang),
-        section(
-            t("followups.overdue", lang, count=len(due.overdue)),
-            *[tile(r, True) for r in due.overdue],
-        ),
-        section(
-            t("followups.today", lang, count=len(due.today)), *[tile(r, False) for r in due.today]
-        ),
-    )
+    def part(key: str, rows: list[FollowUpRow], **kind: bool) -> list[ft.Control]:
+        if not rows:
+            return []
+        title = t(key, lang, count=len(rows))
+        return [section(title, *[tile(r, **kind) for r in rows])]
+
+    if not due.total and not due.upcoming:
+        return screen(t("followups.title", lang), note(t("followups.nothing", lang)))
+    shown: list[ft.Control] = []
+    if due.total:
+        shown += part("followups.overdue", due.overdue, overdue=True)
+        shown += part("followups.today", due.today)
+    else:
+        shown.append(note(t("followups.none", lang)))
+    shown += part("followups.tomorrow", due.tomorrow)
+    shown += part("followups.week", due.week, dated=True)
+    shown += part("followups.later", due.later, dated=True)
+    return screen(t("followups.title", lang), *shown)

@@ -9,10 +9,10 @@ import flet_charts as fch
 
 from app.i18n import format_datetime, format_money, t
 from app.services.funnel import MAIN_LINE
-from app.services.performance import PerformanceReport
+from app.services.performance import MarketerRow, PerformanceReport
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND, STATUS_COLORS
-from app.views.widgets import labelled, screen, section
+from app.views.widgets import labelled, note, screen, section
 from app.workbench.performance import PERIODS
 
 
@@ -55,9 +55,10 @@ def _kpis(report: PerformanceReport, lang: str, ranked_at: datetime | None) -> f
     return ft.ResponsiveRow([kpi(*item) for item in items])
 
 
-def _funnel(report: PerformanceReport, lang: str) -> list[ft.Control]:
+def _funnel(report: PerformanceReport, lang: str, narrow: bool) -> list[ft.Control]:
     stages = [s for s in MAIN_LINE if s != "unassigned"]
     top = max([report.reached.get(s, 0) for s in stages] + [1])
+    stagger = narrow and lang != "zh"
     chart = fch.BarChart(
         height=200,
         interactive=False,
@@ -81,11 +82,17 @@ def _funnel(report: PerformanceReport, lang: str) -> list[ft.Control]:
             labels=[
                 fch.ChartAxisLabel(
                     value=i,
-                    label=ft.Text(t(f"funnel.short.{s}", lang), size=10 if lang == "zh" else 9),
+                    # the stage names of the rest of the app; English ones are wider than a
+                    # bar's slot on a phone, so every other one goes a line lower
+                    label=ft.Text(
+                        ("\n" if stagger and i % 2 else "") + t(f"funnel.{s}", lang),
+                        size=10 if lang == "zh" else 9,
+                        text_align=ft.TextAlign.CENTER,
+                    ),
                 )
                 for i, s in enumerate(stages)
             ],
-            label_size=28,
+            label_size=32 if stagger else 28,
         ),
         left_axis=fch.ChartAxis(label_size=36),
     )
@@ -111,7 +118,8 @@ def _weekly(report: PerformanceReport, lang: str) -> ft.Control:
     labels = [
         fch.ChartAxisLabel(value=i, label=ft.Text(f"{d.month}/{d.day}", size=10))
         for i, (d, _) in enumerate(report.weekly_contacts)
-        if i % 2 == 0
+        # every other week back from this one: the oldest (x = 0) would sit on the "0"
+        if (len(report.weekly_contacts) - 1 - i) % 2 == 0
     ]
     return fch.LineChart(
         height=180,
@@ -153,6 +161,72 @@ def _mix(report: PerformanceReport, lang: str) -> ft.Control:
     )
 
 
+def _cells(*items: tuple[str, str]) -> ft.Control:
+    """Small labelled figures that wrap onto more lines on a narrow screen."""
+    return ft.Row(
+        [labelled(label, ft.Text(value, size=14)) for label, value in items],
+        wrap=True,
+        spacing=20,
+        run_spacing=6,
+    )
+
+
+def _coverage(report: PerformanceReport, lang: str) -> list[ft.Control]:
+    return [
+        ft.Column(
+            [
+                ft.Text(f"{b.product} · {b.name}", size=14, weight=ft.FontWeight.W_600),
+                _cells(
+                    (t("perf.prospects", lang), str(b.prospects)),
+                    (t("perf.coverage_7", lang), _pct(b.share_7)),
+                    (t("perf.coverage_30", lang), _pct(b.share_30)),
+                ),
+            ],
+            spacing=4,
+        )
+        for b in report.batches
+    ]
+
+
+def _marketers(rows: list[MarketerRow], lang: str) -> list[ft.Control]:
+    rate = f"{t('funnel.contacted', lang)}→{t('funnel.disbursed', lang)}"
+    return [
+        ft.Semantics(
+            identifier=f"marketer-{r.user_id}",
+            content=ft.Column(
+                [
+                    ft.Text(
+                        f"{r.rank}. {r.name} · {r.employee_no}", size=14, weight=ft.FontWeight.W_600
+                    ),
+                    _cells(
+                        (t("perf.prospects", lang), str(r.prospects)),
+                        (t("perf.logs", lang), str(r.contacts)),
+                        (t("perf.contacts", lang), str(r.contacted_prospects)),
+                        (t("perf.disbursed_count", lang), str(r.disbursed_count)),
+                        (t("perf.disbursed_amount", lang), format_money(r.disbursed_amount, lang)),
+                        (rate, _pct(r.conversion)),
+                    ),
+                ],
+                spacing=4,
+            ),
+        )
+        for r in rows
+    ]
+
+
+def _segments(selected: str, values: tuple[str, ...], lang: str, on_change) -> ft.Control:  # type: ignore[no-untyped-def]
+    """A segmented choice whose segments are at least 48 px tall (a finger's width)."""
+    return ft.SegmentedButton(
+        selected=[selected],
+        on_change=on_change,
+        style=ft.ButtonStyle(
+            visual_density=ft.VisualDensity.STANDARD,
+            padding=ft.Padding.symmetric(horizontal=16, vertical=14),
+        ),
+        segments=[ft.Segment(value=v, label=ft.Text(t(f"perf.{v}", lang))) for v in values],
+    )
+
+
 @ft.component
 def PerformanceScreen() -> ft.Control:
     workbench = use_workbench()
@@ -169,61 +243,32 @@ def PerformanceScreen() -> ft.Control:
     async def pick_subject(e: ft.Event) -> None:
         await perf.pick(subject=(list(e.control.selected) or ["mine"])[0])
 
-    pickers: list[ft.Control] = [
-        ft.SegmentedButton(
-            selected=[state.period],
-            on_change=pick_period,
-            segments=[ft.Segment(value=p, label=ft.Text(t(f"perf.{p}", lang))) for p in PERIODS],
-        )
-    ]
+    pickers: list[ft.Control] = [_segments(state.period, PERIODS, lang, pick_period)]
     subjects = perf.subjects()
     if len(subjects) > 1:
-        pickers.append(
-            ft.SegmentedButton(
-                selected=[state.subject],
-                on_change=pick_subject,
-                segments=[
-                    ft.Segment(value=s, label=ft.Text(t(f"perf.{s}", lang))) for s in subjects
-                ],
-            )
-        )
+        pickers.append(_segments(perf.subject(), subjects, lang, pick_subject))
     controls: list[ft.Control] = [ft.Row(pickers, wrap=True, spacing=12, run_spacing=8)]
+    if state.from_store:
+        # a marketer's device holds only part of the outlet: its totals come from the store
+        if report is None:
+            controls.append(note(t("perf.outlet_needs_sync", lang)))
+        else:
+            when = format_datetime(state.ranked_at, lang)
+            controls += [
+                _kpis(report, lang, state.ranked_at),
+                note(t("perf.outlet_from_store", lang, time=when)),
+            ]
+        return screen(t("perf.title", lang), *controls)
     if report is None:
         controls.append(ft.ProgressRing())
         return screen(t("perf.title", lang), *controls)
-    coverage = [
-        ft.Row(
-            [
-                ft.Text(f"{b.product}", expand=True),
-                ft.Text(f"{t('perf.coverage_7', lang)} {_pct(b.share_7)}", size=13),
-                ft.Text(f"{t('perf.coverage_30', lang)} {_pct(b.share_30)}", size=13),
-            ],
-            wrap=True,
-        )
-        for b in report.batches
-    ]
     controls += [
         _kpis(report, lang, state.ranked_at),
-        section(t("perf.funnel", lang), *_funnel(report, lang)),
+        section(t("perf.funnel", lang), *_funnel(report, lang, narrow=not app.wide)),
         section(t("perf.contacts_per_week", lang), _weekly(report, lang)),
         section(t("perf.status_mix", lang), _mix(report, lang)),
-        section(t("perf.coverage", lang), *coverage),
+        section(t("perf.coverage", lang), *_coverage(report, lang)),
     ]
     if state.breakdown:
-        rows = [
-            ft.Row(
-                [
-                    ft.Text(f"{r.rank}. {r.name}", expand=True),
-                    ft.Text(f"{t('perf.logs', lang)} {r.contacts}", size=13),
-                    ft.Text(
-                        f"{t('perf.disbursed', lang)} {r.disbursed_count} · "
-                        f"{format_money(r.disbursed_amount, lang)}",
-                        size=13,
-                    ),
-                ],
-                wrap=True,
-            )
-            for r in state.breakdown
-        ]
-        controls.append(section(t("perf.marketers", lang), *rows))
+        controls.append(section(t("perf.marketers", lang), *_marketers(state.breakdown, lang)))
     return screen(t("perf.title", lang), *controls)

@@ -1,4 +1,4 @@
-"""Follow-ups due today and overdue, for the signed-in marketer."""
+"""Follow-ups of the signed-in marketer: overdue, today, tomorrow, the next 7 days, later."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import flet as ft
 
-from app.queries.followups import due_followups
+from app.queries.followups import planned_followups
 from app.services.clock import beijing_today
 from app.services.followups import FollowUps
 
@@ -28,4 +28,6 @@ class FollowupsController:
 
     async def load(self) -> None:
         user_id, today = self.workbench.scope.user_id, beijing_today()
-        self.state.due = await self.workbench.read(lambda conn: due_followups(conn, user_id, today))
+        self.state.due = await self.workbench.read(
+            lambda conn: planned_followups(conn, user_id, today)
+        )

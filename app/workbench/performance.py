@@ -28,17 +28,22 @@ MINE, OUTLET = "mine", "outlet"
 @dataclass
 class PerformanceState:
     period: str = perf.Period.MONTH.value
-    subject: str = MINE
+    subject: str = ""  # MINE or OUTLET; "" until the first load picks the user's default
     report: perf.PerformanceReport | None = None
     breakdown: list[perf.MarketerRow] = field(default_factory=list)  # the outlet's marketers
     ranked_at: datetime | None = None  # when the central store ranked the branch (UTC)
+    # The outlet on a device that holds only part of it (a marketer's): the report holds
+    # the central store's figures alone (no funnel, trend or coverage), or is None when
+    # the store has sent none yet; the view says so rather than show the device's part.
+    from_store: bool = False
 
 
 @dataclass(frozen=True)
 class _Read:
-    report: perf.PerformanceReport
+    report: perf.PerformanceReport | None
     breakdown: list[perf.MarketerRow]
     ranked_at: datetime | None
+    from_store: bool = False
 
 
 class PerformanceController:
@@ -52,6 +57,16 @@ class PerformanceController:
         session = self.workbench.session
         return (MINE, OUTLET) if session and session.outlet_id else (MINE,)
 
+    def subject(self) -> str:
+        """Whose figures show: the one picked, else the user's default (a manager looks
+        after the outlet; a marketer, their own prospects first)."""
+        subjects = self.subjects()
+        if self.state.subject in subjects:
+            return self.state.subject
+        session = self.workbench.session
+        manager = session is not None and perf.holds_outlet(session.role)
+        return OUTLET if manager and OUTLET in subjects else MINE
+
     async def pick(self, *, period: str | None = None, subject: str | None = None) -> None:
         if period in PERIODS:
             self.state.period = period
@@ -61,12 +76,19 @@ class PerformanceController:
 
     async def load(self) -> None:
         me = self.workbench.scope
+        self.state.subject = self.subject()
         period = perf.Period(self.state.period)
         outlet = me.outlet_id if self.state.subject == OUTLET else None
         today = beijing_today()
 
         def read(conn: Connection) -> _Read:
             raw = DeviceStore.get(conn, StateKey.BRANCH_RANKS)
+            if outlet and not perf.holds_outlet(me.role):
+                stored = json.loads(raw) if raw else {}
+                as_of = stored.get("as_of")
+                summary = perf.outlet_from_store(stored, period, today, outlet)
+                when = datetime.fromisoformat(as_of) if as_of and summary else None
+                return _Read(summary, [], when, from_store=True)
             if outlet:
                 report = reports.outlet_report(conn, outlet, period, today)
                 rows = reports.marketer_breakdown(conn, outlet, period, today)
@@ -87,3 +109,4 @@ class PerformanceController:
             return
         s = self.state
         s.report, s.breakdown, s.ranked_at = found.report, found.breakdown, found.ranked_at
+        s.from_store = found.from_store

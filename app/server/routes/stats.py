@@ -60,8 +60,9 @@ def _cache(request: Request) -> RankCache:
 
 @router.get("/ranks", responses=error_responses(401, 422, 426))
 def ranks(request: Request, user: CurrentUser, engine: EngineDep, _v: ProtocolDep) -> dict:
-    """This user's rank among the branch's marketers, their outlet's among its outlets,
-    and for a manager each of the outlet's marketers', for the week, month and quarter."""
+    """This user's rank among the branch's marketers, their outlet's among its outlets
+    and the outlet's figures, and for a manager each of the outlet's marketers', for the
+    week, month and quarter."""
     today = beijing_today()
     table, as_of = _cache(request).get(engine, today)
     if user.role == Role.MARKETER:
@@ -73,6 +74,8 @@ def ranks(request: Request, user: CurrentUser, engine: EngineDep, _v: ProtocolDe
         period: {
             "marketers": {u: entry["marketers"][u] for u in shown if u in entry["marketers"]},
             "outlet": entry["outlets"].get(user.outlet_id) if user.outlet_id else None,
+            # the outlet's figures, for a marketer's device that holds only part of it
+            "outlet_tally": entry["outlet_tallies"].get(user.outlet_id) if user.outlet_id else None,
         }
         for period, entry in table.items()
     }

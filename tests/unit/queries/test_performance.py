@@ -45,12 +45,13 @@ from sqlalchemy import Connection, text
 
 from app.queries.performance import (
     branch_ranking,
+    branch_ranks,
     branch_report,
     marketer_breakdown,
     marketer_report,
     outlet_report,
 )
-from app.services.performance import Period, Subject
+from app.services.performance import Period, Subject, outlet_from_store
 from app.sync.store import DeviceStore
 
 TODAY = date(2026, 3, 25)  # a Wednesday
@@ -479,6 +480,46 @@ def test_marketer_breakdown_of_an_outlet(world: Connection) -> None:
     assert (m2.disbursed_count, m2.disbursed_amount, m2.conversion) == (1, 500_000, 0.5)
     assert (m1.prospects, m1.contacts, m1.contacted_prospects) == (5, 7, 5)
     assert (m1.disbursed_count, m1.disbursed_amount, m1.conversion) == (1, 300_000, 0.25)
+
+
+def test_branch_ranks_carry_each_outlets_figures(world: Connection) -> None:
+    """What the central store sends a marketer's device, which holds only part of its outlet."""
+    month = branch_ranks(world, TODAY)["month"]
+    # A: L1-L9 and L11-L13 on 8 prospects; p1 300,000 and p5 500,000. B: L10; p11 500,000.
+    assert month["outlet_tallies"] == {"A": [12, 8, 2, 800_000], "B": [1, 1, 1, 500_000]}
+    for period in Period:
+        full = outlet_report(world, "A", period, TODAY)
+        sent = branch_ranks(world, TODAY)[period.value]["outlet_tallies"]["A"]
+        assert sent == [
+            full.contacts,
+            full.contacted_prospects,
+            full.disbursed_count,
+            full.disbursed_amount,
+        ]
+
+
+def test_a_marketers_outlet_is_the_stores_count_not_the_devices_part(world: Connection) -> None:
+    """Outlet A as M1's device shows it: the store's figures and rank, for this period only."""
+    table = branch_ranks(world, TODAY)
+    stored = {
+        "today": TODAY.isoformat(),
+        "periods": {
+            p: {"outlet": e["outlets"]["A"], "outlet_tally": e["outlet_tallies"]["A"]}
+            for p, e in table.items()
+        },
+    }
+    shown = outlet_from_store(stored, Period.MONTH, TODAY, "A")
+    full = outlet_report(world, "A", Period.MONTH, TODAY)
+    assert shown is not None and (shown.subject, shown.subject_id) == (Subject.OUTLET, "A")
+    assert (shown.contacts, shown.contacted_prospects) == (full.contacts, full.contacted_prospects)
+    assert (shown.disbursed_count, shown.disbursed_amount) == (2, 800_000)
+    assert (shown.rank, shown.rank_of) == (1, 2)
+    assert shown.batches == [] and shown.weekly_contacts == []  # not on the device: not shown
+    next_month = D(2026, 4, 2)  # the last sync was in March: its figures are not April's
+    assert outlet_from_store(stored, Period.MONTH, next_month, "A") is None
+    assert outlet_from_store({}, Period.MONTH, TODAY, "A") is None  # never synced
+    older = {"today": TODAY.isoformat(), "periods": {"month": {"outlet": [1, 2, 1]}}}
+    assert outlet_from_store(older, Period.MONTH, TODAY, "A") is None  # an older store
 
 
 def test_branch_report(world: Connection) -> None:

@@ -1,0 +1,87 @@
+"""本网点 on each device: a manager's holds the whole outlet; a marketer's holds only their
+own prospects and the outlet's pool, so its outlet figures are the central store's.
+
+Hand-counted world (outlet A: M1, M2, manager G1; outlet B: M3): this month M1 logs one
+contact, M2 three on two prospects and disburses 200,000 元 on one of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.config import Settings
+from app.server.routes import stats
+from app.services.marketing import new_log
+from app.services.scope import Scope
+from app.sync import local
+from app.workbench import Workbench
+from tests.integration.test_branch_ranks import disburse
+from tests.integration.test_sync_scenarios import signed_in as device_signed_in
+from tests.integration.test_sync_scenarios import synced
+from tests.world import PASSWORD, build_world
+
+
+@pytest.fixture
+def world(live_server, make_device):  # type: ignore[no-untyped-def]
+    world = build_world(live_server.engine)
+    for no, prospects in [("M1", [0]), ("M2", [0, 0, 1])]:
+        device, me = device_signed_in(make_device, live_server, no)
+        synced(device)
+        for i in prospects:
+            pid = world.prospects_of(no)[i]["id"]
+            local.record_log(
+                device.store,
+                Scope(me.user_id, me.role, me.outlet_id),
+                new_log(prospect_id=pid, channel="phone", outcome="considering"),
+            )
+        synced(device)
+    disburse(live_server, world, "M2", 200_000)
+    return world
+
+
+async def _signed_in(live_server, tmp_path, employee_no: str) -> Workbench:  # type: ignore[no-untyped-def]
+    workbench = Workbench(
+        Settings(server_url=live_server.url, data_dir=tmp_path / f"device-{employee_no}")
+    )
+    assert await workbench.login.submit(employee_no, PASSWORD)
+    await asyncio.to_thread(workbench.engine.sync_once)
+    return workbench
+
+
+async def test_a_marketers_outlet_is_the_stores_count_of_the_whole_outlet(
+    world, live_server, tmp_path, monkeypatch
+):
+    # the store ranks at most once a minute; the setup's syncs ranked before the logs came
+    monkeypatch.setattr(stats, "RANKS_TTL", 0.0)
+    marketer = await _signed_in(live_server, tmp_path, "M1")
+    manager = await _signed_in(live_server, tmp_path, "G1")
+    try:
+        perf = marketer.performance
+        await perf.load()
+        assert perf.state.subject == "mine" and not perf.state.from_store
+        mine = perf.state.report
+        assert mine is not None and (mine.contacts, mine.disbursed_amount) == (1, 0)
+
+        await perf.pick(subject="outlet")
+        outlet = perf.state.report
+        assert perf.state.from_store and perf.state.ranked_at is not None
+        assert outlet is not None
+        # the whole outlet, colleagues included: not the device's own part (M1's 1 contact)
+        assert (outlet.contacts, outlet.contacted_prospects) == (4, 3)
+        assert (outlet.disbursed_count, outlet.disbursed_amount) == (1, 200_000)
+        assert (outlet.rank, outlet.rank_of) == (1, 2)
+        assert outlet.batches == []  # no coverage from a device that holds only part of it
+
+        # the manager's device holds the outlet: the same figures, counted on the device
+        await manager.performance.load()
+        state = manager.performance.state
+        assert state.subject == "outlet" and not state.from_store  # a manager opens on it
+        assert state.report is not None
+        assert (state.report.contacts, state.report.disbursed_amount) == (4, 200_000)
+        assert [(r.employee_no, r.contacts) for r in state.breakdown] == [("M2", 3), ("M1", 1)]
+        assert state.report.batches  # and the whole funnel and coverage
+    finally:
+        marketer.close()
+        manager.close()

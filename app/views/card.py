@@ -330,9 +330,8 @@ def CardScreen() -> ft.Control:
     if actions.needs_amount:
         status_controls.append(
             ft.TextField(
-                label=t("card.amount", lang),
+                label=t("card.amount", lang),  # the section's full width: never clipped
                 value=amount,
-                width=220,
                 keyboard_type=ft.KeyboardType.NUMBER,
                 on_change=lambda e: set_amount(e.control.value),
             )

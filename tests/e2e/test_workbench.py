@@ -172,10 +172,12 @@ def test_a_marketers_day(workbench_login, central, browser):
         in_three_days = beijing_today() + timedelta(days=3)
         wait_for_text(page, f"跟进 {in_three_days.month}月{in_three_days.day}日")
         wait_for_text(page, "待上传")
+        # the visit moved the funnel: 已分配 → 有意向 without a second trip to the buttons
+        wait_for_text(page, "客户状态更新为 有意向")
 
         # a status change shows in the timeline at once, before any upload
-        semantic(page, "move-contacted").click()
-        wait_for_text(page, "已分配 → 已触达")
+        semantic(page, "move-applied").click()
+        wait_for_text(page, "→ 已申请")
 
         # sync: the pending line goes, the store has the log once, and the audited reveal
         wait_sync_idle(page)
@@ -199,7 +201,7 @@ def test_a_marketers_day(workbench_login, central, browser):
             status = conn.execute(
                 text("SELECT status FROM prospect WHERE id = :p"), {"p": target["id"]}
             ).scalar_one()
-        assert status == "contacted"
+        assert status == "applied"
         assert reveals >= 1
 
         # performance counts the contact

@@ -90,6 +90,7 @@ MESSAGES: dict[str, str] = {
     "sync.timeout_short": "Central store timed out",
     "sync.server_short": "Central store unavailable",
     "sync.retry_in": "Retrying in {seconds} s",
+    "sync.retry_in_minutes": "Retrying in about {minutes} min",
     "sync.retrying": "Reconnecting to the central store…",
     "sync.details": "Sync details",
     "user.greeting": "Hello, {name}",

@@ -91,6 +91,7 @@ MESSAGES: dict[str, str] = {
     "sync.timeout_short": "连接中心库超时",
     "sync.server_short": "中心库暂时不可用",
     "sync.retry_in": "{seconds} 秒后自动重试",
+    "sync.retry_in_minutes": "约 {minutes} 分钟后自动重试",
     "sync.retrying": "正在重新连接中心库…",
     "sync.details": "查看同步详情",
     "user.greeting": "{name}，您好",

@@ -44,7 +44,12 @@ def RetryIn(lang: str) -> ft.Control:
     left = auto.seconds_left
     if left is None or not auto.retrying:
         return ft.Container()
-    words = t("sync.retry_in", lang, seconds=left) if left > 0 else t("sync.retrying", lang)
+    if left <= 0:
+        words = t("sync.retrying", lang)
+    elif left >= 90:  # "13 分钟后", not "796 秒后"
+        words = t("sync.retry_in_minutes", lang, minutes=round(left / 60))
+    else:
+        words = t("sync.retry_in", lang, seconds=left)
     return ft.Text(words, size=12, color=ft.Colors.ON_SURFACE_VARIANT)
 
 

@@ -8,7 +8,7 @@ from app.i18n import format_date, format_datetime, format_distance, format_money
 from app.services.timeline import TimelineItem
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
-from app.views.widgets import labelled, note, section, status_chip
+from app.views.widgets import BackButton, labelled, note, section, status_chip
 
 
 def _timeline_item(item: TimelineItem, lang: str) -> ft.Control:
@@ -262,9 +262,7 @@ def CardScreen() -> ft.Control:
     timeline = [_timeline_item(i, lang) for i in state.timeline] or [
         note(t("card.no_timeline", lang))
     ]
-    back = _button(
-        "back", ft.IconButton(ft.Icons.ARROW_BACK, on_click=lambda _e: page.navigate("/"))
-    )
+    back = BackButton(lambda _e: page.navigate("/"))
     return ft.Column(
         expand=True,
         scroll=ft.ScrollMode.AUTO,

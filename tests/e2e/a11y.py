@@ -288,7 +288,7 @@ def problems(page, lang: str, names: Iterable[str] = (), *, sizes: bool = True) 
     out = list(unreadable)
     for control in found:
         size = size_problem(control) if sizes else None
-        for problem in (label_problem(control.label, lang, names), size):
-            if problem:
-                out.append(f"{control.describe()}: {problem}")
+        wrong = [p for p in (label_problem(control.label, lang, names), size) if p]
+        if wrong:
+            out.append(f"{control.describe()}: {'; '.join(wrong)}")
     return out

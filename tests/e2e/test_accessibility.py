@@ -52,27 +52,35 @@ def bank_names(central) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 def look(page, report: Report, screen: str, lang: str, names: set[str]) -> None:  # type: ignore[no-untyped-def]
-    """Add what ``problems`` finds on the screen now (once per control)."""
+    """Add what ``problems`` finds on the screen now: once per control, under the first
+    screen it shows on (the sync bar is on all of them)."""
     page.wait_for_timeout(800)  # the last render and the CJK font settle
+
+    def unplaced(problem: str) -> str:  # the same control, scrolled
+        return re.sub(r" at \(-?\d+,-?\d+\)", "", problem)
+
+    known = {unplaced(p) for found in report.values() for p in found}
     found = report.setdefault(screen, [])
     for problem in problems(page, lang, names):
-        key = re.sub(r" at \(-?\d+,-?\d+\)", "", problem)  # the same control, scrolled
-        if all(re.sub(r" at \(-?\d+,-?\d+\)", "", p) != key for p in found):
+        if unplaced(problem) not in known:
             found.append(problem)
+            known.add(unplaced(problem))
 
 
 def look_down(page, report: Report, screen: str, lang: str, names: set[str]) -> None:  # type: ignore[no-untyped-def]
-    """Look at the screen from its top to its bottom, a wheel turn at a time."""
+    """Look at the screen from its top to its bottom, a wheel turn at a time (the bottom:
+    three turns that change nothing; a turn during a render can be lost)."""
     look(page, report, screen, lang, names)
-    before: list[str] = []
-    for _ in range(12):
+    before, still = texts(page), 0
+    for _ in range(20):
         page.mouse.move(PHONE["width"] / 2, PHONE["height"] / 2)
         page.mouse.wheel(0, 500)
-        page.wait_for_timeout(400)
+        page.wait_for_timeout(500)
         now = texts(page)
         look(page, report, screen, lang, names)
-        if now == before:
-            break  # the bottom
+        still = still + 1 if now == before else 0
+        if still == 3:
+            break
         before = now
 
 

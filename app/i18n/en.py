@@ -3,6 +3,7 @@
 MESSAGES: dict[str, str] = {
     "app.title": "Puhui Workbench",
     "common.close": "Close",
+    "common.back": "Back",
     "common.never": "never",
     "funnel.unassigned": "Unassigned",
     "funnel.assigned": "Assigned",
@@ -102,6 +103,8 @@ MESSAGES: dict[str, str] = {
     "login.title": "Log in",
     "login.employee_no": "Employee number",
     "login.password": "Password",
+    "login.show_password": "Show password",
+    "login.hide_password": "Hide password",
     "login.submit": "Log in",
     "login.required": "Enter your employee number and password",
     "login.offline": "No network: signed in with the session saved on this device (valid {hours} h offline)",

@@ -3,6 +3,7 @@
 MESSAGES: dict[str, str] = {
     "app.title": "普惠营销工作台",
     "common.close": "关闭",
+    "common.back": "返回",
     "common.never": "从未",
     # funnel
     "funnel.unassigned": "待分配",
@@ -105,6 +106,8 @@ MESSAGES: dict[str, str] = {
     "login.title": "登录",
     "login.employee_no": "员工号",
     "login.password": "密码",
+    "login.show_password": "显示密码",
+    "login.hide_password": "隐藏密码",
     "login.submit": "登录",
     "login.required": "请输入员工号和密码",
     "login.offline": "网络不可用，已使用本机保存的登录（离线 {hours} 小时内有效）",

@@ -19,6 +19,7 @@ from app.views.performance import PerformanceScreen
 from app.views.settings import SettingsScreen
 from app.views.shell import WIDE, Shell
 from app.views.sync_view import SyncScreen
+from app.views.theme import apply_locale
 from app.views.whitelist import WhitelistScreen
 from app.workbench import Workbench
 from app.workbench.map import MapPages
@@ -90,6 +91,7 @@ def Root() -> ft.Control:
         await workbench.open()
 
     ft.use_effect(start, [])  # after mount, so every state change re-renders
+    ft.use_effect(lambda: apply_locale(page, app.lang), [app.lang])
     if not app.ready:
         return ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, expand=True)
     main = ft.Router(ROUTES) if app.session else LoginScreen()

@@ -11,7 +11,7 @@ from app.services.feedback import FeedbackReason
 from app.services.timeline import TimelineItem
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
-from app.views.widgets import labelled, note, section, status_chip
+from app.views.widgets import BackButton, labelled, note, section, status_chip
 from app.workbench.card import StepSlot
 
 TOUCH = 48  # px: the least height of anything a finger taps on the card
@@ -446,17 +446,7 @@ def CardScreen() -> ft.Control:
     timeline = [_timeline_item(i, lang) for i in state.timeline] or [
         note(t("card.no_timeline", lang))
     ]
-    back = _button(
-        "back",
-        ft.IconButton(
-            ft.Icons.ARROW_BACK,
-            tooltip=t("card.back", lang),
-            icon_size=26,
-            width=TOUCH,
-            height=TOUCH,
-            on_click=lambda _e: page.navigate("/"),
-        ),
-    )
+    back = BackButton(lambda _e: page.navigate("/"))
     return ft.Column(
         expand=True,
         scroll=ft.ScrollMode.AUTO,

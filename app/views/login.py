@@ -7,6 +7,7 @@ import flet as ft
 from app.i18n import t
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
+from app.views.widgets import icon_button
 
 
 @ft.component
@@ -16,6 +17,7 @@ def LoginScreen() -> ft.Control:
     form = use_observed(workbench.login.state)
     lang = app.lang
     employee_no, set_employee_no = ft.use_state(workbench.login.remembered_employee_no)
+    shown, set_shown = ft.use_state(False)
 
     async def submit(e: ft.Event) -> None:
         # Enter in the password box: take its value now, before on_change re-renders
@@ -26,6 +28,13 @@ def LoginScreen() -> ft.Control:
         form.password = e.control.value
 
     error = t(form.error, lang, **form.error_params) if form.error else None
+    # our own eye rather than can_reveal_password: Flutter's has no name and is 40 px
+    eye = icon_button(
+        ft.Icons.VISIBILITY_OFF if shown else ft.Icons.VISIBILITY,
+        t("login.hide_password" if shown else "login.show_password", lang),
+        lambda _e: set_shown(not shown),
+        identifier="show-password",
+    )
     return ft.Container(
         expand=True,
         alignment=ft.Alignment.CENTER,
@@ -54,8 +63,8 @@ def LoginScreen() -> ft.Control:
                     ft.TextField(
                         label=t("login.password", lang),
                         value=form.password,
-                        password=True,
-                        can_reveal_password=True,
+                        password=not shown,
+                        suffix_icon=eye,
                         on_submit=submit,
                         on_change=typed_password,
                         prefix_icon=ft.Icons.LOCK,

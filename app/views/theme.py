@@ -20,3 +20,17 @@ def apply_theme(page: ft.Page) -> None:
     page.fonts = FONTS
     page.theme = ft.Theme(font_family=FONT_FAMILY, color_scheme_seed=BRAND)
     page.theme_mode = ft.ThemeMode.LIGHT
+
+
+# Flutter's own words (a tab's "Tab 1 of 5", a tooltip's "Back") follow the page's locale:
+# Simplified Chinese first, so it is also the fallback.
+LOCALES = {"zh": ft.Locale("zh", "CN", script_code="Hans"), "en": ft.Locale("en", "US")}
+
+
+def apply_locale(page: ft.Page, lang: str) -> None:
+    """Make Flutter's built-in strings speak the UI's language."""
+    page.locale_configuration = ft.LocaleConfiguration(
+        supported_locales=[ft.Locale("zh"), ft.Locale("zh", script_code="Hans"), *LOCALES.values()],
+        current_locale=LOCALES.get(lang, LOCALES["zh"]),
+    )
+    page.schedule_update()

@@ -1,11 +1,15 @@
-"""Small shared widgets: status chip, section card, labelled value, empty note."""
+"""Small shared widgets: status chip, section card, labelled value, empty note, the
+back button and the scrolling screen."""
 
 from __future__ import annotations
 
 import flet as ft
 
 from app.i18n import t
+from app.views.context import use_observed, use_workbench
 from app.views.theme import STATUS_COLORS
+
+TOUCH = 48  # the least width and height of anything a finger taps (px)
 
 
 def status_chip(status: str, lang: str) -> ft.Control:
@@ -42,19 +46,42 @@ def note(text: str) -> ft.Control:
     return ft.Container(ft.Text(text, color=ft.Colors.ON_SURFACE_VARIANT), padding=24)
 
 
+def icon_button(
+    icon: ft.IconData,
+    label: str,
+    on_click: ft.ControlEventHandler[ft.IconButton],
+    *,
+    identifier: str | None = None,
+    icon_size: float = 24,
+) -> ft.Control:
+    """An icon button a finger and a screen reader can use: at least 48 × 48 px, and
+    named ``label`` (its tooltip). Merged into one semantics node: on its own the tooltip
+    names a wrapper around the button, and the button is read out nameless."""
+    button = ft.IconButton(
+        icon,
+        tooltip=label,
+        on_click=on_click,
+        icon_size=icon_size,
+        size_constraints=ft.BoxConstraints(min_width=TOUCH, min_height=TOUCH),
+    )
+    return ft.MergeSemantics(content=ft.Semantics(identifier=identifier, content=button))
+
+
+@ft.component
+def BackButton(on_click: ft.ControlEventHandler[ft.IconButton]) -> ft.Control:
+    """The back arrow, named 返回 / Back."""
+    lang = use_observed(use_workbench().state).lang
+    label = t("common.back", lang)
+    return icon_button(ft.Icons.ARROW_BACK, label, on_click, identifier="back", icon_size=26)
+
+
 def screen(
     title: str, *controls: ft.Control, actions: list[ft.Control] | None = None, on_back=None
 ) -> ft.Control:  # type: ignore[no-untyped-def]
     """A scrolling screen with a header row (optional back button and actions)."""
     head: list[ft.Control] = []
     if on_back is not None:
-        head.append(
-            ft.Semantics(
-                identifier="back",
-                button=True,
-                content=ft.IconButton(ft.Icons.ARROW_BACK, on_click=on_back, icon_size=26),
-            )
-        )
+        head.append(BackButton(on_back))
     head.append(ft.Text(title, size=22, weight=ft.FontWeight.BOLD, expand=True))
     head.extend(actions or [])
     return ft.Column(

@@ -1,0 +1,278 @@
+"""Every screen on a phone (390 × 844), in Chinese and once in English: each control has a
+label in the UI's language and is at least 48 × 48 px (the rules: tests/e2e/a11y.py).
+
+A failure lists every problem of every screen, so one run shows all there is to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import text
+
+from app.i18n import t
+from tests.e2e.a11y import problems
+from tests.e2e.conftest import (
+    DESKTOP,
+    E2E_MARKS,
+    PHONE,
+    enable_semantics,
+    open_app,
+    screenshot,
+    texts,
+    wait_for_text,
+    wait_sync_idle,
+)
+from tests.e2e.test_workbench import demo_prospect, nav, semantic, type_into
+
+pytestmark = [*E2E_MARKS[:2], pytest.mark.timeout(600, method="signal")]
+
+Report = dict[str, list[str]]
+
+
+def bank_names(central) -> set[str]:  # type: ignore[no-untyped-def]
+    """The bank's own data, shown in Chinese in either language: companies, people,
+    outlets, batches, products, industries, tags and addresses."""
+    queries = [
+        "SELECT company_name, legal_rep, industry, address, tags FROM prospect",
+        "SELECT name, product, '', '', '[]' FROM whitelist_batch",
+        "SELECT name, branch_name, address, '', '[]' FROM outlet",
+        "SELECT name, '', '', '', '[]' FROM \"user\"",
+    ]
+    names: set[str] = set()
+    with central.engine.connect() as conn:
+        for query in queries:
+            for *fields, tags in conn.execute(text(query)):
+                names.update(f for f in fields if f)
+                names.update(json.loads(tags or "[]"))
+    return names
+
+
+def look(page, report: Report, screen: str, lang: str, names: set[str]) -> None:  # type: ignore[no-untyped-def]
+    """Add what ``problems`` finds on the screen now: once per control, under the first
+    screen it shows on (the sync bar is on all of them)."""
+    page.wait_for_timeout(800)  # the last render and the CJK font settle
+
+    def unplaced(problem: str) -> str:  # the same control, scrolled
+        return re.sub(r" at \(-?\d+,-?\d+\)", "", problem)
+
+    known = {unplaced(p) for found in report.values() for p in found}
+    found = report.setdefault(screen, [])
+    for problem in problems(page, lang, names):
+        if unplaced(problem) not in known:
+            found.append(problem)
+            known.add(unplaced(problem))
+
+
+def look_down(page, report: Report, screen: str, lang: str, names: set[str]) -> None:  # type: ignore[no-untyped-def]
+    """Look at the screen from its top to its bottom, a wheel turn at a time (the bottom:
+    three turns that change nothing; a turn during a render can be lost)."""
+    look(page, report, screen, lang, names)
+    before, still = texts(page), 0
+    for _ in range(20):
+        page.mouse.move(PHONE["width"] / 2, PHONE["height"] / 2)
+        page.mouse.wheel(0, 500)
+        page.wait_for_timeout(500)
+        now = texts(page)
+        look(page, report, screen, lang, names)
+        still = still + 1 if now == before else 0
+        if still == 3:
+            break
+        before = now
+
+
+def visit(report: Report, screen: str, step: Callable[[], None]) -> None:
+    """Run one screen's step; a screen that cannot be reached is a problem of its own."""
+    try:
+        step()
+    except Exception as exc:  # noqa: BLE001 - report it with the others, go on
+        report.setdefault(screen, []).append(f"could not check the screen: {exc}"[:300])
+
+
+def failures(report: Report) -> str:
+    return "\n".join(
+        f"{screen} ({len(found)}):\n" + "\n".join(f"  - {p}" for p in found)
+        for screen, found in report.items()
+        if found
+    )
+
+
+def assert_clean(report: Report) -> None:
+    if any(report.values()):
+        pytest.fail("controls a person cannot use:\n" + failures(report), pytrace=False)
+
+
+def walk_every_screen(page, url: str, lang: str, names: set[str], target: dict) -> Report:  # type: ignore[no-untyped-def]
+    """The signed-in screens, in the order a marketer meets them."""
+    report: Report = {}
+
+    def whitelist() -> None:
+        nav(page, t("nav.whitelist", lang))
+        wait_for_text(page, re.escape(t("whitelist.title", lang)))
+        wait_sync_idle(page)
+        look(page, report, "whitelist", lang, names)
+        screenshot(page, f"a11y-whitelist-{lang}-phone")
+
+    def card() -> None:
+        page.goto(f"{url}/prospect/{target['id']}")
+        enable_semantics(page, timeout=60_000)
+        wait_for_text(page, re.escape(t("card.status", lang)))
+        look_down(page, report, "card", lang, names)
+        screenshot(page, f"a11y-card-bottom-{lang}-phone")
+
+    def log_form() -> None:
+        page.goto(f"{url}/prospect/{target['id']}/log")
+        enable_semantics(page, timeout=60_000)
+        wait_for_text(page, re.escape(t("log.outcome", lang)))
+        look_down(page, report, "log form", lang, names)
+
+    def followups() -> None:
+        nav(page, t("nav.followups", lang))
+        wait_for_text(page, re.escape(t("followups.title", lang)))
+        look_down(page, report, "follow-ups", lang, names)
+
+    def performance(subject: str) -> Callable[[], None]:
+        def step() -> None:
+            nav(page, t("nav.performance", lang))
+            wait_for_text(page, re.escape(t("perf.title", lang)))
+            page.get_by_text(t(f"perf.{subject}", lang), exact=True).first.click()
+            page.wait_for_timeout(1000)
+            look_down(page, report, f"performance {t(f'perf.{subject}', lang)}", lang, names)
+
+        return step
+
+    def map_() -> None:
+        nav(page, t("nav.map", lang))
+        page.frame_locator("iframe").first.locator(".leaflet-container").first.wait_for(
+            timeout=30_000
+        )
+        page.wait_for_timeout(1500)
+        look(page, report, "map", lang, names)
+        screenshot(page, f"a11y-map-{lang}-phone")
+
+    def sync() -> None:
+        semantic(page, "sync-status").click()
+        wait_for_text(page, re.escape(t("sync.title", lang)))
+        look_down(page, report, "sync", lang, names)
+
+    def settings() -> None:
+        nav(page, t("nav.settings", lang))
+        wait_for_text(page, re.escape(t("settings.language", lang)))
+        look_down(page, report, "settings", lang, names)
+
+    visit(report, "whitelist", whitelist)
+    visit(report, "card", card)
+    visit(report, "log form", log_form)
+    visit(report, "follow-ups", followups)
+    visit(report, "performance mine", performance("mine"))
+    visit(report, "performance outlet", performance("outlet"))
+    visit(report, "map", map_)
+    visit(report, "sync", sync)
+    visit(report, "settings", settings)
+    return report
+
+
+def switch_language(page, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """Settings → 界面语言 → 中文 / English."""
+    nav(page, t("nav.settings", "en" if lang == "zh" else "zh"))
+    page.get_by_text("English" if lang == "en" else "中文", exact=True).first.click()
+    wait_for_text(page, re.escape(t("settings.language", lang)))
+    wait_for_text(page, re.escape(t("nav.whitelist", lang)))
+
+
+def test_log_in_is_named_in_the_ui_language_and_fits_a_finger(workbench_login, browser):
+    page = open_app(browser, workbench_login.url, PHONE)
+    report: Report = {}
+    try:
+        wait_for_text(page, re.escape(t("login.server", "zh", url="")))
+        page.wait_for_timeout(800)
+        report["log-in"] = problems(page, "zh")
+        screenshot(page, "a11y-login-phone")
+        desktop = open_app(browser, workbench_login.url, DESKTOP)
+        try:
+            wait_for_text(desktop, re.escape(t("login.server", "zh", url="")))
+            desktop.wait_for_timeout(800)
+            report["log-in, desktop (labels)"] = problems(desktop, "zh", sizes=False)
+            screenshot(desktop, "a11y-login-desktop")
+        finally:
+            desktop.close()
+
+        # the eye shows what was typed, and then offers to hide it again
+        type_into(page, "员工号", "M0001")
+        type_into(page, "密码", "Puhui@2026")
+        box = page.get_by_role("textbox", name="密码").first
+        assert box.get_attribute("type") == "password"
+        page.get_by_role("button", name="显示密码", exact=True).click()
+        page.get_by_role("button", name="隐藏密码", exact=True).wait_for(timeout=10_000)
+        page.wait_for_function("e => e.type === 'text'", arg=box.element_handle(), timeout=5000)
+        assert box.input_value() == "Puhui@2026"
+        report["log-in, password shown"] = problems(page, "zh")
+        screenshot(page, "a11y-login-password-shown-phone")
+
+        # in English: signed in, switched, signed out
+        page.get_by_role("button", name="登录", exact=True).click()
+        wait_for_text(page, re.escape(t("whitelist.title", "zh")))
+        wait_sync_idle(page)
+        switch_language(page, "en")
+        semantic(page, "logout").click()
+        wait_for_text(page, re.escape(t("login.server", "en", url="")))
+        page.wait_for_timeout(800)
+        report["log-in (English)"] = problems(page, "en")
+        screenshot(page, "a11y-login-en-phone")
+    finally:
+        page.close()
+    assert_clean(report)
+
+
+@pytest.mark.flaky(reruns=0)  # a long walk; a screen it cannot reach is reported, not retried
+def test_every_screen_in_chinese(workbench, central, browser):
+    target = demo_prospect(central)
+    page = open_app(browser, workbench.url, PHONE)
+    try:
+        wait_for_text(page, re.escape(t("whitelist.title", "zh")))
+        report = walk_every_screen(page, workbench.url, "zh", bank_names(central), target)
+    finally:
+        page.close()
+    assert_clean(report)
+
+
+@pytest.mark.flaky(reruns=0)
+def test_every_screen_in_english(workbench, central, browser):
+    target = demo_prospect(central)
+    page = open_app(browser, workbench.url, PHONE)
+    try:
+        wait_for_text(page, re.escape(t("whitelist.title", "zh")))
+        wait_sync_idle(page)
+        switch_language(page, "en")
+        report = walk_every_screen(page, workbench.url, "en", bank_names(central), target)
+    finally:
+        try:
+            switch_language(page, "zh")  # the device is shared with the other tests here
+        finally:
+            page.close()
+    assert_clean(report)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_navigation_rail_speaks_the_ui_language(workbench, browser, lang):
+    """Flutter's own words on the rail's destinations ("Tab 1 of 5") follow the language."""
+    page = open_app(browser, workbench.url, DESKTOP)
+    try:
+        wait_for_text(page, re.escape(t("whitelist.title", "zh")))
+        if lang == "en":
+            switch_language(page, "en")
+        wait_for_text(page, re.escape(t("nav.whitelist", lang)))
+        page.wait_for_timeout(800)
+        rail = [p for p in problems(page, lang, sizes=False) if "of 5" in p or "标签" in p]
+        assert rail == [], "\n".join(rail)
+        tab = "第 1 个标签，共 5 个" if lang == "zh" else "Tab 1 of 5"
+        assert any(tab in s for s in texts(page)), texts(page)[:20]
+    finally:
+        try:
+            if lang == "en":
+                switch_language(page, "zh")
+        finally:
+            page.close()

@@ -11,12 +11,16 @@ from app.services.feedback import FeedbackReason
 from app.services.timeline import TimelineItem
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
-from app.views.widgets import BackButton, labelled, note, section, status_chip
+from app.views.widgets import (
+    CHIP_PADDING,
+    TOUCH,
+    BackButton,
+    labelled,
+    note,
+    section,
+    status_chip,
+)
 from app.workbench.card import StepSlot
-
-TOUCH = 48  # px: the least height of anything a finger taps on the card
-# A desktop browser lays chips out small (no padded tap target): padded here to 48 px
-CHIP_PADDING = ft.Padding.symmetric(horizontal=8, vertical=13)
 
 
 def _timeline_item(item: TimelineItem, lang: str) -> ft.Control:

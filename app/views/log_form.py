@@ -13,14 +13,8 @@ from app.i18n import format_distance, t
 from app.models.marketing_log import Channel, Outcome
 from app.views.context import use_observed, use_workbench
 from app.views.device import device_position
-from app.views.widgets import screen
+from app.views.widgets import CHIP_PADDING, SEGMENT_STYLE, TOUCH, screen
 from app.workbench.log import CheckIn, check_in
-
-TOUCH = 48  # px: the least height of anything a finger taps
-# A desktop browser lays chips and segments out small (no padded tap target): padded here
-# to 48 px, as a phone would make them
-CHIP_PADDING = ft.Padding.symmetric(horizontal=8, vertical=13)
-SEGMENT_PADDING = ft.Padding.symmetric(horizontal=4, vertical=14)
 
 
 def _where(spot: CheckIn, lang: str) -> str:
@@ -85,7 +79,7 @@ def LogScreen() -> ft.Control:
     channels = ft.SegmentedButton(
         selected=[channel],
         show_selected_icon=False,  # 上门拜访 fits a phone's quarter
-        style=ft.ButtonStyle(padding=SEGMENT_PADDING, visual_density=ft.VisualDensity.STANDARD),
+        style=SEGMENT_STYLE,
         on_change=lambda e: set_channel((list(e.control.selected) or [channel])[0]),
         segments=[
             ft.Segment(value=c.value, label=ft.Text(t(f"log.channel.{c.value}", lang)))

@@ -8,7 +8,7 @@ from app.geo.maps import MapMarker
 from app.i18n import format_distance, format_money, t
 from app.views.context import use_observed, use_workbench
 from app.views.device import device_position
-from app.views.widgets import status_chip
+from app.views.widgets import CHIP_PADDING, SEGMENT_STYLE, status_chip
 from app.workbench.map import RADII
 
 
@@ -59,6 +59,7 @@ def MapScreen() -> ft.Control:
         selected=[str(state.radius)],
         on_change=pick_radius,
         show_selected_icon=False,  # "3 公里" and a tick wrap on a phone; the fill shows it
+        style=SEGMENT_STYLE,
         segments=[
             ft.Segment(value=str(r), label=ft.Text(t("map.radius_km", lang, radius=f"{r:g}")))
             for r in RADII
@@ -68,10 +69,16 @@ def MapScreen() -> ft.Control:
         ft.Row(
             [
                 radius,
-                ft.Switch(
-                    label=t("map.center.me", lang),
-                    value=around_me,
-                    on_change=lambda e: set_me(bool(e.control.value)),
+                ft.Semantics(  # a chip a finger can hit (a switch is 40 px tall)
+                    identifier="around-me",
+                    content=ft.Chip(
+                        label=ft.Text(t("map.center.me", lang)),
+                        leading=ft.Icon(ft.Icons.MY_LOCATION, size=18),
+                        selected=around_me,
+                        show_checkmark=False,
+                        padding=CHIP_PADDING,
+                        on_select=lambda _e: set_me(not around_me),
+                    ),
                 ),
             ],
             wrap=True,

@@ -13,9 +13,7 @@ import flet as ft
 from app.i18n import t
 from app.views.context import use_observed, use_workbench
 from app.views.sync_view import SyncSection
-from app.views.widgets import screen, section
-
-TOUCH = 48  # px: the least a finger can hit
+from app.views.widgets import TOUCH, screen, section
 
 
 @ft.component

@@ -16,11 +16,10 @@ from app.services.whitelist import BatchBadge, WhitelistRow
 from app.views.context import use_observed, use_workbench
 from app.views.device import device_position
 from app.views.theme import BRAND
-from app.views.widgets import note, status_chip
+from app.views.widgets import TOUCH, note, status_chip
 from app.workbench.whitelist import SORTS, STATUS_ORDER, WhitelistController, WhitelistState
 
 URGENT_DAYS = 21  # a batch badge turns red this close to its end
-TOUCH = 48  # the least height (and width) of anything tapped
 CHIP_LABEL = 34  # a chip adds 14 px around its label: 48 px to tap
 Handler = Callable[[ft.Event], Awaitable[None]]
 

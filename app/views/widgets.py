@@ -10,6 +10,13 @@ from app.views.context import use_observed, use_workbench
 from app.views.theme import STATUS_COLORS
 
 TOUCH = 48  # the least width and height of anything a finger taps (px)
+# A browser lays chips and segmented buttons out small (no padded tap target, as a phone
+# would add): padded to TOUCH here
+CHIP_PADDING = ft.Padding.symmetric(horizontal=8, vertical=13)
+SEGMENT_STYLE = ft.ButtonStyle(
+    padding=ft.Padding.symmetric(horizontal=4, vertical=14),
+    visual_density=ft.VisualDensity.STANDARD,
+)
 
 
 def status_chip(status: str, lang: str) -> ft.Control:

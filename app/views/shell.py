@@ -182,7 +182,11 @@ def Shell() -> ft.Control:
                 ft.NavigationRailDestination(icon=icon, label=t(key, lang)) for _, key, icon in TABS
             ],
         )
+        # Each layout its own key: Flet 1.0.5 moving the body's components from one layout
+        # to the other on a resize across WIDE marked the moved ones removed too, and they
+        # stopped updating; a new layout mounts them afresh.
         return ft.SafeArea(
+            key="wide",
             expand=True,
             content=ft.Row([rail, ft.VerticalDivider(width=1), body], spacing=0, expand=True),
         )
@@ -193,4 +197,6 @@ def Shell() -> ft.Control:
             ft.NavigationBarDestination(icon=icon, label=t(key, lang)) for _, key, icon in TABS
         ],
     )
-    return ft.SafeArea(expand=True, content=ft.Column([body, bar], spacing=0, expand=True))
+    return ft.SafeArea(
+        key="narrow", expand=True, content=ft.Column([body, bar], spacing=0, expand=True)
+    )

@@ -8,8 +8,10 @@ from app.geo.maps import MapMarker
 from app.i18n import format_distance, format_money, t
 from app.views.context import use_observed, use_workbench
 from app.views.device import device_position
-from app.views.widgets import CHIP_PADDING, SEGMENT_STYLE, status_chip
+from app.views.widgets import SEGMENT_STYLE, status_chip
 from app.workbench.map import RADII
+
+AROUND_ME_PADDING = ft.Padding.symmetric(horizontal=8, vertical=15)  # 48 px tall
 
 
 def _absolute(page: ft.Page, path: str) -> str:
@@ -76,7 +78,7 @@ def MapScreen() -> ft.Control:
                         leading=ft.Icon(ft.Icons.MY_LOCATION, size=18),
                         selected=around_me,
                         show_checkmark=False,
-                        padding=CHIP_PADDING,
+                        padding=AROUND_ME_PADDING,  # its icon makes it a little shorter
                         on_select=lambda _e: set_me(not around_me),
                     ),
                 ),

@@ -67,9 +67,12 @@ def demo_prospect(central, employee_no: str = "M0001") -> dict:
 
 def nav(page, label: str) -> None:  # type: ignore[no-untyped-def]
     """Go to a tab of the navigation bar (phone) or rail (desktop)."""
-    # the bar's destinations are tabs; the rail's are buttons whose text is the label
-    tab = page.get_by_role("tab", name=label)
-    rail = page.get_by_role("button", name=label)  # the rail comes first in the tree
+    # The bar's destinations are tabs, the rail's buttons; each is named by its label, then
+    # its place ("跟进\n第 2 个标签，共 5 个"): matched from the start, so a control that
+    # only contains the label (不设跟进, 在地图上查看) is never the one tapped.
+    name = re.compile(rf"^{re.escape(label)}(\s|$)")  # Playwright reads the line break as a space
+    tab = page.get_by_role("tab", name=name)
+    rail = page.get_by_role("button", name=name)  # the rail comes first in the tree
     tab.or_(rail).first.click()
 
 

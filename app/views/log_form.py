@@ -153,7 +153,14 @@ def LogScreen() -> ft.Control:
             horizontal_alignment=ft.CrossAxisAlignment.START,
         )
     form_error = err("outcome") or err("form") or ""
-    return screen(
+    save_button = ft.Semantics(
+        identifier="save-log",
+        button=True,
+        content=ft.FilledButton(
+            t("log.save", lang), icon=ft.Icons.SAVE, on_click=save, disabled=saving, height=52
+        ),
+    )
+    form = screen(
         t("log.title", lang),
         ft.Text(card.company_name if card else "", size=16, weight=ft.FontWeight.W_600),
         ft.Text(t("log.channel", lang), size=13),
@@ -165,7 +172,7 @@ def LogScreen() -> ft.Control:
             label=t("log.note", lang),
             value=note_text,
             multiline=True,
-            min_lines=3,
+            min_lines=2,
             error=err("note"),
             on_change=lambda e: set_note(e.control.value),
         ),
@@ -179,12 +186,17 @@ def LogScreen() -> ft.Control:
         ),
         ft.Row(follow_ups, wrap=True, spacing=8, run_spacing=8),
         ft.Semantics(identifier="check-in", content=where),
-        ft.Semantics(
-            identifier="save-log",
-            button=True,
-            content=ft.FilledButton(
-                t("log.save", lang), icon=ft.Icons.SAVE, on_click=save, disabled=saving, height=52
-            ),
-        ),
         on_back=lambda _e: page.navigate(f"/prospect/{pid}"),
+    )
+    # 保存 stays under the thumb, whatever the form's length: no scroll before the last tap
+    save_bar = ft.Container(
+        save_button,
+        padding=ft.Padding.symmetric(horizontal=16, vertical=8),
+        border=ft.Border.only(top=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)),
+    )
+    return ft.Column(
+        [ft.Container(form, expand=True), save_bar],
+        spacing=0,
+        expand=True,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
     )

@@ -162,7 +162,7 @@ def walk_every_screen(page, url: str, lang: str, names: set[str], target: dict) 
             go(page, t("nav.performance", lang), t("perf.title", lang))
             page.get_by_text(t(f"perf.{subject}", lang), exact=True).first.click()
             page.wait_for_timeout(1000)
-            look_down(page, report, f"performance {t(f'perf.{subject}', lang)}", lang, names)
+            look_down(page, report, f"performance {subject}", lang, names)
 
         return step
 

@@ -280,6 +280,9 @@ def test_a_visit_without_a_position_fix_records_none_and_offers_to_locate_again(
         wait_for_text(page, "未获取到位置", timeout=30)
         retry = semantic(page, "locate-again")
         retry.wait_for()
+        page.mouse.move(PHONE["width"] / 2, 400)  # the form's end, above the fixed 保存
+        page.mouse.wheel(0, 400)
+        page.wait_for_timeout(600)
         assert retry.bounding_box()["height"] >= TOUCH
         assert "重新定位" in (retry.text_content() or "") + (
             retry.get_attribute("aria-label") or ""

@@ -389,6 +389,10 @@ def test_a_visit_is_logged_from_the_list_in_four_taps(workbench, browser):
             tap("outcome-interested")
         note = f"列表直达日志 {int(time.time())}"
         type_text(page, "备注", note)
+        # 保存 is on the screen as the form opens: no swipe before the last tap
+        box = semantic(page, "save-log").bounding_box()
+        bar = page.get_by_role("tab").first.bounding_box()
+        assert box and bar and 0 <= box["y"] and box["y"] + box["height"] <= bar["y"], (box, bar)
         tap("save-log")
         wait_for_text(page, "营销时间线")
         wait_for_text(page, re.escape(note))

@@ -145,6 +145,13 @@ def walk_every_screen(page, url: str, lang: str, names: set[str], target: dict) 
         page.goto(f"{url}/prospect/{target['id']}")
         enable_semantics(page, timeout=60_000)
         wait_for_text(page, re.escape(t("card.status", lang)))
+        # the disbursed-amount box is wide enough for its label on one line (in English
+        # a 220 px box wrapped "Disbursed amount (yuan)" and clipped it): ~9 px a letter
+        label = t("card.amount", lang)
+        box = page.get_by_role("textbox", name=label).first.bounding_box()
+        least = len(label) * (9 if lang == "en" else 16) + 32
+        if box is None or box["width"] < least:
+            report.setdefault("card", []).append(f"{label!r} box {box}: under {least} px wide")
         look_down(page, report, "card", lang, names)
 
     def log_form() -> None:

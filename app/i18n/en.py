@@ -181,7 +181,7 @@ MESSAGES: dict[str, str] = {
     "log.channel.visit": "Visit",
     "log.channel.phone": "Phone",
     "log.channel.wechat": "WeChat",
-    "log.channel.at_outlet": "At the outlet",
+    "log.channel.at_outlet": "Walk-in",
     "log.outcome": "Outcome",
     "log.outcome.no_answer": "No answer",
     "log.outcome.not_interested": "Not interested",

@@ -12,6 +12,8 @@ from app.views.widgets import SEGMENT_STYLE, status_chip
 from app.workbench.map import RADII
 
 AROUND_ME_PADDING = ft.Padding.symmetric(horizontal=8, vertical=15)  # 48 px tall
+MAP_HEIGHT = 420
+BESIDE = 768  # px: from here (ResponsiveRow's md) the nearest list sits beside the map
 
 
 def _absolute(page: ft.Page, path: str) -> str:
@@ -112,7 +114,7 @@ def MapScreen() -> ft.Control:
             identifier="map-view",
             content=ft.Container(
                 fwv.WebView(url=_absolute(page, state.url)),
-                height=420,
+                height=MAP_HEIGHT,
                 border_radius=12,
                 clip_behavior=ft.ClipBehavior.HARD_EDGE,
             ),
@@ -136,12 +138,17 @@ def MapScreen() -> ft.Control:
             on_click=lambda _e: page.navigate(f"/prospect/{m.id}"),
         )
 
+    # Beside the map (a desktop) the list scrolls in the map's height, so the map stays in
+    # sight; below it (a phone) the screen scrolls.
+    beside = (page.width or 0) >= BESIDE if page.width else app.wide
     side = ft.Column(
         [
             ft.Text(t("map.nearest", lang), size=16, weight=ft.FontWeight.W_600),
             *[nearest(m) for m in state.nearest],
         ],
         spacing=0,
+        height=MAP_HEIGHT if beside else None,
+        scroll=ft.ScrollMode.AUTO if beside else None,
     )
     return ft.Column(
         expand=True,

@@ -565,6 +565,9 @@ class _Generator:
                     "valid_from": valid_from,
                     "valid_until": self.today + timedelta(days=after),
                     "created_at": datetime.combine(valid_from, time(1, 30)) - timedelta(days=1),
+                    "version": 1,
+                    "outlet_id": None,
+                    "created_by": None,
                 }
             )
 
@@ -636,6 +639,10 @@ class _Generator:
                 "last_contact_at": None,
                 "next_follow_up": None,
                 "updated_at": batch["created_at"],
+                "batch_version": 1,
+                "withdrawn_at": None,
+                "withdrawn_reason": "",
+                "assigned_at": None,
             }
             if rand() < ASSIGNED_SHARE and with_history < HISTORY_LIMIT:
                 with_history += 1
@@ -722,6 +729,7 @@ class _Generator:
         now = latest = first * _DAY
         log: Row | None = None
         prev_kind = ""
+        handed: datetime | None = None  # when the current assignee got it
         for kind, value, gap in steps:
             day += gap
             when = day * _DAY + _WORK_START + int(rand() * _WORK_SPAN)
@@ -729,6 +737,7 @@ class _Generator:
                 when = now + 300 + int(rand() * 2_700)
             now = when
             occurred = at(when)
+            handed = handed or occurred  # assigned with its first step
             if kind == "E":
                 if value == _ASSIGNED:
                     actor = manager or author  # no manager here: the marketer claimed it
@@ -778,6 +787,7 @@ class _Generator:
                     }
                 )
                 author = assignee
+                handed = occurred
             else:
                 if rand() < 0.15 and when + 6 * 3_600 < 0:  # made offline, synced later
                     recorded = when + _between(rand, 3_600, 6 * 3_600)
@@ -815,6 +825,7 @@ class _Generator:
             prev_kind = kind
 
         row["assignee_id"] = assignee
+        row["assigned_at"] = handed
         row["status"] = status
         row["updated_at"] = at(latest)
         if log is not None and status in _OPEN:

@@ -7,9 +7,10 @@ central store and the device each create their own subset (``SERVER_TABLES``,
 
 from app.models.audit import AuditEvent
 from app.models.auth import LockKind, LoginAttempt, LoginLock, LoginOutcome, RevokedToken
-from app.models.batch import BatchSource, WhitelistBatch
+from app.models.batch import BatchSource, WhitelistBatch, WhitelistBatchVersion
 from app.models.change import ChangeLog, DeviceState, MutationRecord
 from app.models.device import OutboxEntry, Rejection, SyncStateRow
+from app.models.field_lead import FieldLead, LeadStatus
 from app.models.funnel_event import FunnelEvent
 from app.models.incident import Incident
 from app.models.marketing_log import Channel, MarketingLog, Outcome
@@ -26,9 +27,11 @@ DOMAIN_TABLES = [
     MarketingLog.__table__,
     FunnelEvent.__table__,
     Transfer.__table__,
+    FieldLead.__table__,
 ]
 SERVER_TABLES = [
     *DOMAIN_TABLES,
+    WhitelistBatchVersion.__table__,
     AuditEvent.__table__,
     ChangeLog.__table__,
     DeviceState.__table__,
@@ -47,8 +50,10 @@ __all__ = [
     "ChangeLog",
     "Channel",
     "DeviceState",
+    "FieldLead",
     "FunnelEvent",
     "Incident",
+    "LeadStatus",
     "LockKind",
     "LoginAttempt",
     "LoginLock",
@@ -67,6 +72,7 @@ __all__ = [
     "Transfer",
     "User",
     "WhitelistBatch",
+    "WhitelistBatchVersion",
     "DOMAIN_TABLES",
     "SERVER_TABLES",
     "DEVICE_TABLES",

@@ -48,7 +48,20 @@ class ProspectBase(SQLModel):
     next_follow_up: date | None = None
 
 
+class WithdrawReason(StrEnum):
+    REMOVED = "removed"  # a newer version of its batch no longer lists it
+    EXPIRED = "expired"  # its batch's validity ended
+
+
 class Prospect(ProspectBase, table=True):
     id: str = Field(primary_key=True)
     updated_at: NaiveDatetime
     rev: int = Field(default=0)
+    # Central-store bookkeeping, never sent to a device (not sync columns):
+    # the batch version that last listed it; when and why it left every device (withdrawn
+    # entries are out of everyone's scope, their logs stay); when it was last handed to
+    # its assignee (the pool return counts from there).
+    batch_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    withdrawn_at: NaiveDatetime | None = Field(default=None, index=True)
+    withdrawn_reason: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    assigned_at: NaiveDatetime | None = None

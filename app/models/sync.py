@@ -27,7 +27,9 @@ Version 2 added ``first_seq`` and ``expected_seq``; a version-1 device would tak
 gap refusal for a final one, so it is told to update (426) and keeps its outbox.
 Version 3 added the reason of a closing move (``close_reason``, ``close_note``) to the
 funnel move and to pulled funnel events: a version-2 device would refuse the pulled
-columns and could not send a reason, so it too is told to update.
+columns and could not send a reason, so it too is told to update. Version 4 added the
+batch's ``version`` column, the ``field_lead`` entity (field finds and their review) and
+the sub-branch manager's role: a version-3 device would refuse the pulled columns.
 """
 
 from __future__ import annotations
@@ -51,8 +53,10 @@ from app.models.wire import (
     rule,
 )
 
-PROTOCOL_VERSION = 3
-MIN_PROTOCOL_VERSION = 3  # 2: gap-free sequences (first_seq, expected_seq); 3: close reasons
+PROTOCOL_VERSION = 4
+# 2: gap-free sequences (first_seq, expected_seq); 3: close reasons; 4: batch versions,
+# field finds, sub-branch managers
+MIN_PROTOCOL_VERSION = 4
 PROTOCOL_HEADER = "X-Puhui-Protocol"
 
 # Entities a device receives, in snapshot order, with their wire columns.
@@ -60,7 +64,8 @@ SYNC_COLUMNS: dict[str, tuple[str, ...]] = {
     "outlet": ("id", "code", "name", "tier", "branch_name", "address", "lat", "lon", "rev"),
     "user": ("id", "employee_no", "name", "role", "outlet_id", "active", "rev"),
     "whitelist_batch": (
-        "id", "name", "product", "source", "valid_from", "valid_until", "created_at", "rev",
+        "id", "name", "product", "source", "valid_from", "valid_until", "version", "created_at",
+        "rev",
     ),
     "prospect": (
         "id", "batch_id", "company_name", "credit_code", "legal_rep", "phone", "industry",
@@ -79,6 +84,11 @@ SYNC_COLUMNS: dict[str, tuple[str, ...]] = {
     "transfer": (
         "id", "prospect_id", "from_user_id", "to_user_id", "from_outlet_id", "to_outlet_id",
         "by_user_id", "reason", "created_at", "rev",
+    ),
+    "field_lead": (
+        "id", "finder_id", "outlet_id", "company_name", "credit_code", "contact_name", "phone",
+        "industry", "address", "lat", "lon", "note", "status", "review_reason", "review_note",
+        "reviewed_by", "reviewed_at", "prospect_id", "created_at", "recorded_at", "rev",
     ),
 }  # fmt: skip
 SYNC_ENTITIES: tuple[str, ...] = tuple(SYNC_COLUMNS)

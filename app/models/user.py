@@ -1,4 +1,6 @@
-"""Users: marketers (营销专员), outlet managers (网点负责人) and admins (管理员)."""
+"""Users: marketers (营销专员), outlet managers (网点负责人), sub-branch managers (支行负责人)
+and admins (管理员). A sub-branch manager sits at one outlet of its sub-branch and reaches every
+outlet whose ``branch_name`` is that outlet's (``app.services.scope``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from sqlmodel import Field, SQLModel
 class Role(StrEnum):
     MARKETER = "marketer"
     OUTLET_MANAGER = "outlet_manager"
+    SUBBRANCH_MANAGER = "subbranch_manager"
     ADMIN = "admin"
 
 

@@ -63,6 +63,7 @@ from app.models.sync import (
 from app.models.wire import rule_code
 from app.server.changes import record_change
 from app.server.errors import Rejected
+from app.server.scope import placement, scope_of
 from app.services.funnel import FunnelStatus, handover, move_refusal
 from app.services.marketing import log_effect, status_after_log
 from app.services.policy import (
@@ -249,7 +250,7 @@ def judge(session: Session, user: User, action: Action, prospect_id: str) -> Pro
     """The prospect ``user`` asks to ``action``, once the policy allows it; a refusal is
     raised as ``Rejected``. An unknown id is judged as ``NOWHERE``: the same answer as a
     prospect out of reach, so no request can probe which ids exist."""
-    scope = _scope(user)
+    scope = _scope(session, user)
     prospect = session.get(Prospect, prospect_id)
     facts = NOWHERE if prospect is None else _facts(session, scope, action, prospect)
     decision = decide(scope, action, facts)
@@ -262,17 +263,21 @@ def judge(session: Session, user: User, action: Action, prospect_id: str) -> Pro
 def _facts(session: Session, scope: Scope, action: Action, p: Prospect) -> ProspectFacts:
     """What the policy needs of ``p``; whether it left ``scope`` (its transfers) only for a
     log out of reach, the one decision that asks."""
+    outlet_id, assignee_id = placement(p)  # a withdrawn entry is in nobody's reach
     left = False
-    if action == Action.LOG and not scope.contains(p.outlet_id, p.assignee_id):
+    if action == Action.LOG and not scope.contains(outlet_id, assignee_id):
         stmt = select(Transfer.from_outlet_id, Transfer.from_user_id).where(
             Transfer.prospect_id == p.id
         )
-        left = left_reach(scope, [(row[0], row[1]) for row in session.execute(stmt)])
-    return ProspectFacts(p.outlet_id, p.assignee_id, p.status, left_actor=left)
+        was = [(row[0], row[1]) for row in session.execute(stmt)]
+        if p.withdrawn_at is not None:  # it left everyone where it last stood
+            was.append((p.outlet_id, p.assignee_id))
+        left = left_reach(scope, was)
+    return ProspectFacts(outlet_id, assignee_id, p.status, left_actor=left)
 
 
-def _scope(user: User) -> Scope:
-    return Scope(user.id, user.role, user.outlet_id)
+def _scope(session: Session, user: User) -> Scope:
+    return scope_of(session, user)
 
 
 def _repeat(existing: object | None, author_id: str | None, user: User) -> bool:
@@ -295,7 +300,7 @@ def _touch(session: Session, p: Prospect, old_scope: tuple[str | None, str | Non
         p.id,
         prospect_id=p.id,
         old_scope=old_scope,
-        new_scope=(p.outlet_id, p.assignee_id),
+        new_scope=placement(p),
     )
 
 
@@ -311,9 +316,9 @@ def _log_create(
     session.add(log)
     session.flush()
     record_change(session, "marketing_log", log.id, prospect_id=prospect.id)
-    scope = (prospect.outlet_id, prospect.assignee_id)
-    facts = ProspectFacts(prospect.outlet_id, prospect.assignee_id, prospect.status)
-    holds = sets_plan(_scope(user), facts)
+    scope = placement(prospect)
+    facts = ProspectFacts(*scope, prospect.status)
+    holds = sets_plan(_scope(session, user), facts)
     effect = log_effect(
         prospect.last_contact_at, data, next_follow_up=prospect.next_follow_up, sets_plan=holds
     )
@@ -353,7 +358,7 @@ def _funnel_move(
         close_note=data.close_note,
     )
     if not code:
-        scope = (prospect.outlet_id, prospect.assignee_id)
+        scope = placement(prospect)
         prospect.status = data.to_status
         if data.to_status == FunnelStatus.DISBURSED:
             prospect.disbursed_amount = data.amount
@@ -426,7 +431,7 @@ def _assign(
         if target is None:
             raise Rejected("user.not_found")
     facts = AssigneeFacts(target.role, target.outlet_id, target.active) if target else None
-    decision = decide_assignee(_scope(user), facts)
+    decision = decide_assignee(_scope(session, user), facts)
     if not decision:
         raise Rejected(decision.code)
     _move(session, prospect, user, target, data.transfer_id, data.reason, data.occurred_at)
@@ -443,7 +448,7 @@ def _move(
     occurred_at: datetime,
 ) -> None:
     """Assign, re-assign or return to the pool, with its transfer and funnel event."""
-    old_scope = (prospect.outlet_id, prospect.assignee_id)
+    old_scope = placement(prospect)
     after = handover(
         prospect.status,
         prospect.outlet_id,
@@ -462,6 +467,8 @@ def _move(
         created_at=utcnow(),
     )
     session.add(transfer)
+    if after.assignee_id != prospect.assignee_id:  # the pool return counts from here
+        prospect.assigned_at = utcnow() if after.assignee_id else None
     prospect.assignee_id, prospect.outlet_id = after.assignee_id, after.outlet_id
     if after.status != prospect.status:  # taken from the pool: its funnel event
         _add_event(session, f"{transfer_id}-assign", prospect, actor, after.status, occurred_at)

@@ -18,7 +18,6 @@ from app.models import RevokedToken, User
 from app.models.sync import MIN_PROTOCOL_VERSION, PROTOCOL_HEADER
 from app.server.errors import StoreError
 from app.server.observe import note_user
-from app.server.scope import Scope
 from app.server.security import TokenClaims, TokenError, read_token
 
 
@@ -82,6 +81,3 @@ def get_current_user(engine: EngineDep, token: TokenDep) -> User:
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
-
-def scope_of(user: User) -> Scope:
-    return Scope(user.id, user.role, user.outlet_id)

@@ -35,7 +35,7 @@ from sqlmodel import Session
 from app.models import TABLES_BY_ENTITY, ChangeLog, Role
 from app.models.sync import CHILD_ENTITIES, SYNC_COLUMNS, SYNC_ENTITIES
 from app.server.errors import StoreError
-from app.server.scope import Scope, prospect_clause
+from app.server.scope import Scope, outlet_clause, prospect_clause
 from app.services.masking import mask_credit_code, mask_phone
 
 _log = ChangeLog.__table__
@@ -252,9 +252,16 @@ def _select(session: Session, entity: str) -> Select[Any]:
 
 def _scoped(entity: str, scope: Scope, stmt: Select[Any]) -> Select[Any]:
     if entity == "user" and scope.role != Role.ADMIN:
-        # colleagues of the outlet and the admins; other outlets' staff stay on the server
+        # colleagues of the outlet(s) and the admins; other outlets' staff stay on the server
         users = TABLES_BY_ENTITY["user"]
-        return stmt.where(or_(users.c.outlet_id == scope.outlet_id, users.c.role == Role.ADMIN))
+        outlets = scope.outlets or frozenset({scope.outlet_id})
+        return stmt.where(or_(users.c.outlet_id.in_(sorted(outlets)), users.c.role == Role.ADMIN))
+    if entity == "field_lead":
+        # a finder's own finds; a manager's outlets' finds for review
+        leads = TABLES_BY_ENTITY["field_lead"]
+        if scope.role == Role.MARKETER:
+            return stmt.where(leads.c.finder_id == scope.user_id)
+        return stmt.where(outlet_clause(scope, leads.c.outlet_id))
     if entity == "prospect":
         return stmt.where(prospect_clause(scope, _prospect))
     if entity in CHILD_ENTITIES:

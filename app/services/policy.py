@@ -8,7 +8,8 @@ a courtesy; the store's is the verdict). A refusal carries an i18n code.
 
     action   roles                         and the prospect must be
     claim    marketer                      in reach and unassigned (the marketer's outlet pool)
-    assign   outlet manager, admin         in the actor's reach (scope)
+    assign   outlet manager, sub-branch    in the actor's reach (scope); the marketer it
+             manager, admin                goes to works at an outlet the actor reaches whole
     move     everyone                      in reach (the funnel then judges the step)
     log      everyone                      in reach, or it left the actor's reach (DESIGN
                                            §3.3: logs are append-only facts, so a visit
@@ -51,7 +52,7 @@ class Action(StrEnum):
 EVERYONE = frozenset(Role)
 ROLES: dict[Action, frozenset[str]] = {
     Action.CLAIM: frozenset({Role.MARKETER}),
-    Action.ASSIGN: frozenset({Role.OUTLET_MANAGER, Role.ADMIN}),
+    Action.ASSIGN: frozenset({Role.OUTLET_MANAGER, Role.SUBBRANCH_MANAGER, Role.ADMIN}),
     Action.MOVE: EVERYONE,
     Action.LOG: EVERYONE,
     Action.REVEAL: EVERYONE,
@@ -147,7 +148,7 @@ def decide_assignee(actor: Scope, target: AssigneeFacts | None) -> Decision:
         return refused("user.not_found")
     if target.role != Role.MARKETER:
         return refused("user.not_marketer")
-    if actor.role != Role.ADMIN and target.outlet_id != actor.outlet_id:
+    if not actor.reaches_outlet(target.outlet_id):
         return refused("user.other_outlet")
     return ALLOWED
 

@@ -7,10 +7,10 @@ import hashlib
 import hmac
 import json
 import stat
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
+from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, insert, select
 
 from app.models.ids import utcnow
 from app.server.scope import Scope, prospect_clause
@@ -171,6 +171,8 @@ def test_the_embedded_store_keeps_its_own_key_private_and_reuses_it(tmp_path):
 
 MARKETER = Scope("m1", "marketer", "outlet-a")
 MANAGER = Scope("g1", "outlet_manager", "outlet-a")
+# a sub-branch manager sitting at outlet C, whose sub-branch holds outlets B and C
+SUBBRANCH = Scope("s1", "subbranch_manager", "outlet-c", frozenset({"outlet-b", "outlet-c"}))
 ADMIN = Scope("a1", "admin", None)
 
 # (outlet, assignee) of prospects around the marketer M1 of outlet A
@@ -182,10 +184,17 @@ CASES = {
     "another outlet's pool": ("outlet-b", None),
     "another outlet's marketer's": ("outlet-b", "m3"),
     "no outlet yet": (None, None),
+    "outlet C's pool": ("outlet-c", None),
 }
 VISIBLE = {
     MARKETER: {"mine", "my outlet's pool", "mine, though booked at another outlet"},
     MANAGER: {"mine", "my outlet's pool", "a colleague's"},
+    SUBBRANCH: {
+        "mine, though booked at another outlet",
+        "another outlet's pool",
+        "another outlet's marketer's",
+        "outlet C's pool",
+    },
     ADMIN: set(CASES) - {"no outlet yet"},
 }
 
@@ -198,20 +207,35 @@ def test_each_role_sees_exactly_its_prospects(scope):
 
 @pytest.mark.parametrize("scope", list(VISIBLE), ids=lambda s: s.role)
 def test_the_sql_scope_agrees_with_the_rule(scope):
-    """Pull filters in SQL and routes removals in Python: both must draw the same line."""
+    """Pull filters in SQL and routes removals in Python: both must draw the same line.
+    A withdrawn entry is out of everyone's scope, wherever it stood."""
     table = Table(
         "prospect",
         MetaData(),
         Column("id", String, primary_key=True),
         Column("outlet_id", String),
         Column("assignee_id", String),
+        Column("withdrawn_at", DateTime),
     )
     engine = create_engine("sqlite://")
     table.metadata.create_all(engine)
+    withdrawn = datetime(2026, 11, 30, 8, 0)
     with engine.begin() as conn:
         conn.execute(
             insert(table),
-            [{"id": name, "outlet_id": o, "assignee_id": a} for name, (o, a) in CASES.items()],
+            [
+                {"id": name, "outlet_id": o, "assignee_id": a, "withdrawn_at": None}
+                for name, (o, a) in CASES.items()
+            ]
+            + [
+                {
+                    "id": f"withdrawn {name}",
+                    "outlet_id": o,
+                    "assignee_id": a,
+                    "withdrawn_at": withdrawn,
+                }
+                for name, (o, a) in CASES.items()
+            ],
         )
         rows = conn.execute(select(table.c.id).where(prospect_clause(scope, table)))
         assert {r[0] for r in rows} == VISIBLE[scope]

@@ -15,7 +15,8 @@ from app.models.sync import (
 from app.server import pull
 from app.server.apply import apply_push
 from app.server.db import read_session, write_session
-from app.server.deps import CurrentUser, EngineDep, ProtocolDep, SettingsDep, scope_of
+from app.server.deps import CurrentUser, EngineDep, ProtocolDep, SettingsDep
+from app.server.scope import scope_of
 from app.server.errors import StoreError, error_responses
 from app.server.incidents import record_skipped
 
@@ -37,7 +38,7 @@ def pull_changes(
     """
     with read_session(engine) as session:
         page, skipped = pull.pull_page(
-            session, scope_of(user), cursor, limit or settings.pull_page_size
+            session, scope_of(session, user), cursor, limit or settings.pull_page_size
         )
     if skipped:  # stored rows no JSON can carry: left out, kept for the admins
         record_skipped(engine, user_id=user.id, skipped=skipped)
@@ -84,8 +85,8 @@ def checksum(
 
     A cursor behind the log gets ``stale``: comparing then would only raise alarms.
     """
-    scope = scope_of(user)
     with read_session(engine) as session:
+        scope = scope_of(session, user)
         high = pull.high_water(session)
         if pull.cursor_seq(cursor, scope) != high:
             return ChecksumResponse(cursor_seq=high, stale=True, entities={})
@@ -101,6 +102,6 @@ def position(
 ) -> PositionResponse:
     """Whether a device at ``cursor`` has everything (a cheap "anything new?")."""
     with read_session(engine) as session:
-        seq = pull.cursor_seq(cursor, scope_of(user))
+        seq = pull.cursor_seq(cursor, scope_of(session, user))
         high = pull.high_water(session)
     return PositionResponse(cursor_seq=seq, high=high, up_to_date=seq is not None and seq >= high)

@@ -80,4 +80,3 @@ def get_current_user(engine: EngineDep, token: TokenDep) -> User:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
-

@@ -16,9 +16,9 @@ from app.server import pull
 from app.server.apply import apply_push
 from app.server.db import read_session, write_session
 from app.server.deps import CurrentUser, EngineDep, ProtocolDep, SettingsDep
-from app.server.scope import scope_of
 from app.server.errors import StoreError, error_responses
 from app.server.incidents import record_skipped
+from app.server.scope import scope_of
 
 router = APIRouter(prefix="/sync", tags=["sync"])
 

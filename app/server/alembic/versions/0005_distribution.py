@@ -103,9 +103,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_prospect_withdrawn_at"), table_name="prospect")
     for column in ("assigned_at", "withdrawn_reason", "withdrawn_at", "batch_version"):
         op.drop_column("prospect", column)
-    op.drop_index(
-        op.f("ix_whitelist_batch_version_batch_id"), table_name="whitelist_batch_version"
-    )
+    op.drop_index(op.f("ix_whitelist_batch_version_batch_id"), table_name="whitelist_batch_version")
     op.drop_table("whitelist_batch_version")
     op.drop_index(op.f("ix_whitelist_batch_outlet_id"), table_name="whitelist_batch")
     for column in ("created_by", "outlet_id", "version"):

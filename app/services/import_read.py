@@ -32,11 +32,13 @@ from xml.sax.saxutils import unescape
 import charset_normalizer
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
+from app.services.import_cells import cell_text
+
 __all__ = ["ImportFileError", "Table", "read_table"]
 
-Cells = Sequence[object]
+Cells = list[str]  # as a person reads them (``cell_text``), not yet trimmed
 Row = tuple[int, Cells]  # (line as a spreadsheet numbers it, from 1; the cells)
-HeaderTest = Callable[[Cells], bool]
+HeaderTest = Callable[[Sequence[str]], bool]
 
 HEADER_SEARCH_ROWS = 10  # a title row or two may sit above the header
 _SNIFF_CHARS = 64 * 1024
@@ -135,7 +137,10 @@ def _read_xlsx(data: bytes, max_bytes: int) -> Table:
         formulas = _formulas(archive, sheet_name)
     except (KeyError, ElementTree.ParseError, zipfile.BadZipFile):
         formulas = {}  # calamine read the sheet; only the formula scan failed
-    rows = ((i, row) for i, row in enumerate(values, 1))
+    rows = (
+        (i, [c if c.__class__ is str else cell_text(c) for c in row])
+        for i, row in enumerate(values, 1)
+    )
     return Table("xlsx", rows, formulas, merged)
 
 

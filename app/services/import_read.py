@@ -235,7 +235,7 @@ def _decode(data: bytes, is_header: HeaderTest) -> tuple[str, str]:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError as error:
-            failure = failure or error
+            failure = error  # the last, most permissive encoding's: where the text breaks
             continue
         if _has_header(text, is_header):
             return text, encoding

@@ -355,7 +355,8 @@ class _RowChecker:
         self, columns: list[_Column], context: ImportContext, table: Table, header_line: int
     ):
         by_field = {c.field: c for c in columns}
-        absent = max(c.index for c in columns) + 1  # always "" (rows are padded past it)
+        absent = max(c.index for c in columns) + 1  # always "" (rows are cut and padded)
+        self.absent = absent
         self.pad = [""] * (absent + 1)
         self.take = itemgetter(*(by_field[f].index if f in by_field else absent for f in _ORDER))
         self.headers = tuple(by_field[f].header if f in by_field else "" for f in _ORDER)
@@ -383,11 +384,9 @@ class _RowChecker:
         found: dict[int, list[RowProblem]] = {}
         header_of = {c.index: c.header for c in columns}
         for first, col0, last, col1 in table.merged:
-            if last < header_line:
-                continue  # a title above the header
+            if last <= header_line:
+                continue  # a title above the header (the header's own: refused before)
             cells = f"{column_letter(col0)}{first}:{column_letter(col1)}{last}"
-            if first <= header_line:
-                raise ImportFileError("import.merged_header", cells=cells)
             inside = [i for i in range(col0, col1 + 1) if i in header_of]
             if inside:
                 params = (("cells", cells),)
@@ -404,8 +403,9 @@ class _RowChecker:
 
     def check(self, line: int, cells: list[str]) -> tuple[ImportRow | None, list[RowProblem]]:
         """The row as an ``ImportRow``, or None and why."""
-        if len(cells) < len(self.pad):
-            cells = cells + self.pad[len(cells) :]
+        # the columns read, then "" up to and at the index of every absent field
+        cells = cells[: self.absent]
+        cells += self.pad[len(cells) :]
         (name, raw_code, rep, raw_phone, industry, address, raw_lat, raw_lon, raw_line,
          raw_outlet, raw_score, raw_tags) = self.take(cells)  # fmt: skip
         (h_name, h_code, _, h_phone, _, _, h_lat, h_lon, h_line, h_outlet, h_score, _) = (
@@ -588,6 +588,10 @@ def preview(data: bytes, file_name: str, context: ImportContext) -> ImportPrevie
     head = list(islice(table.rows, HEADER_SEARCH_ROWS))
     at = _find_header(head, context)
     header_line, header_cells = head[at]
+    for first, col0, last, col1 in table.merged:
+        if first <= header_line <= last:
+            cells = f"{column_letter(col0)}{first}:{column_letter(col1)}{last}"
+            raise ImportFileError("import.merged_header", cells=cells)
     headers, columns, unknown = _columns(header_cells, context)
     checker = _RowChecker(columns, context, table, header_line)
     rows: list[ImportRow] = []

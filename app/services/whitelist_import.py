@@ -590,8 +590,8 @@ def preview(data: bytes, file_name: str, context: ImportContext) -> ImportPrevie
     header_line, header_cells = head[at]
     for first, col0, last, col1 in table.merged:
         if first <= header_line <= last:
-            cells = f"{column_letter(col0)}{first}:{column_letter(col1)}{last}"
-            raise ImportFileError("import.merged_header", cells=cells)
+            where = f"{column_letter(col0)}{first}:{column_letter(col1)}{last}"
+            raise ImportFileError("import.merged_header", cells=where)
     headers, columns, unknown = _columns(header_cells, context)
     checker = _RowChecker(columns, context, table, header_line)
     rows: list[ImportRow] = []

@@ -240,7 +240,9 @@ def _decode(data: bytes, is_header: HeaderTest) -> tuple[str, str]:
         if _has_header(text, is_header):
             return text, encoding
         first = first or (text, encoding)
-    guess = charset_normalizer.from_bytes(data).best()
+    head = data[:_SNIFF_CHARS]
+    head = head[: head.rfind(b"\n") + 1] or head  # whole lines: no character cut in two
+    guess = charset_normalizer.from_bytes(head).best()
     if guess is not None and guess.encoding not in candidates:
         try:
             text = data.decode(guess.encoding)

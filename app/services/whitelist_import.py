@@ -134,7 +134,9 @@ class ImportContext:
     # re-imported left out: its own entries are not duplicates)
     active_credit_codes: Mapping[str, str] = field(default_factory=dict)
     datum: Datum = Datum.WGS84  # the file's coordinate system, declared by the importer
-    mapping: Mapping[str, ImportField] = field(default_factory=dict)  # header → field
+    # header → field, for a header the importer does not know (or to override one it
+    # does); "" ignores the column
+    mapping: Mapping[str, ImportField | str] = field(default_factory=dict)
     max_bytes: int = MAX_FILE_BYTES
     # every outlet the store knows, when the importer reaches only some: a row naming one
     # of the others is "out of your scope" (import.outlet_out_of_scope), not "unknown".
@@ -259,10 +261,23 @@ def _line_factor(header: str) -> int:
     return _WAN
 
 
-def _field_of(header: str, mapping: Mapping[str, ImportField | str]) -> ImportField | None:
+_IGNORED = ""  # a mapping's value for "do not read this column"
+
+
+def _field_of(header: str, mapping: Mapping[str, ImportField | str]) -> ImportField | str | None:
+    """The field a header names: the user's mapping first (exact, or folded like the
+    known headers; ``""`` to ignore the column), then the known headers; None: unknown."""
     chosen = mapping.get(header)
+    if chosen is None and mapping:
+        key = header_key(header)
+        chosen = next((v for k, v in mapping.items() if header_key(k) == key), None)
     if chosen is not None:
-        return ImportField(chosen)
+        if chosen == _IGNORED:
+            return _IGNORED
+        try:
+            return ImportField(chosen)
+        except ValueError:
+            raise ImportFileError("import.mapping_invalid", column=header, field=chosen) from None
     known = _KNOWN.get(header_key(header))
     return known[0] if known else None
 
@@ -271,7 +286,7 @@ def _recognised(cells: Sequence[str], mapping: Mapping[str, ImportField | str]) 
     found = set()
     for cell in cells:
         text = cell_text(cell)
-        if text and (name := _field_of(text, mapping)) is not None:
+        if text and (name := _field_of(text, mapping)):
             found.add(name)
     return len(found)
 
@@ -322,6 +337,8 @@ def _columns(
         if name is None:
             unknown.append(header)
             continue
+        if not isinstance(name, ImportField):
+            continue  # the user chose to ignore it
         if name in columns:
             raise ImportFileError(
                 "import.duplicate_header", column=header, first=columns[name].header

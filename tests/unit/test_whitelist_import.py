@@ -285,6 +285,26 @@ def test_an_unknown_header_is_listed_and_can_be_mapped():
     assert result.rows[0].company_name == row()["企业名称"]
 
 
+def test_a_mapping_may_ignore_a_column_and_matches_headers_as_loosely_as_the_known_ones():
+    header = ["客户全称", "统一社会信用代码", "联系电话", "纬度", "经度", "手机"]
+    values = dict(zip(header, [*list(row().values()), "x"], strict=True))
+    data = csv_bytes([values], header)
+    assert refused(data).code == "import.duplicate_header"  # 联系电话 and 手机 both phones
+    mapping = {" 客户 全称": ImportField.COMPANY_NAME, "手机": ""}  # "": do not read it
+    result = run(data, ImportContext(outlet_codes=OUTLETS, mapping=mapping))
+    assert (result.problems, result.unknown_headers) == ([], [])
+    assert "手机" not in result.mapping and result.rows[0].phone == "13808510000"
+
+
+def test_a_mapping_to_no_field_is_refused():
+    data = csv_bytes([row()])
+    error = refused(data, ImportContext(outlet_codes=OUTLETS, mapping={"企业名称": "company"}))
+    assert (error.code, error.params) == (
+        "import.mapping_invalid",
+        {"column": "企业名称", "field": "company"},
+    )
+
+
 @pytest.mark.parametrize(
     ("header", "column", "first"),
     [

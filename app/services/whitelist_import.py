@@ -316,7 +316,7 @@ def _find_header(head: Sequence[tuple[int, Sequence[str]]], context: ImportConte
         if _recognised(cells, context.mapping) >= 2:
             return i
     filled = [i for i, (_, cells) in enumerate(head) if any(cell_text(c) for c in cells)]
-    if not filled or filled[0] != 0 or _looks_like_data(head[filled[0]][1]):
+    if not filled or _looks_like_data(head[filled[0]][1]):
         raise ImportFileError("import.no_header")
     return filled[0]
 
@@ -497,7 +497,7 @@ class _RowChecker:
         return (
             ImportRow(
                 line,
-                name,
+                _plain(name),
                 credit_code,
                 _plain(rep),
                 phone,

@@ -327,6 +327,9 @@ def test_a_file_without_a_header_row_is_refused():
     assert refused(data).code == "import.no_header"
     assert refused(b"\r\n  \r\n,,,\r\n").code == "import.no_header"
     assert [r.line for r in run(b"\r\n" + csv_bytes([row()])).rows] == [3]  # header on line 2
+    # a blank line, then headers it does not know: the columns are named, for a mapping
+    unknown = b"\r\n" + csv_bytes([{"名字": "甲", "代码": CODES[0]}])
+    assert refused(unknown).code == "import.missing_columns"
 
 
 def test_a_header_without_rows_is_refused():

@@ -332,4 +332,6 @@ MESSAGES: dict[str, str] = {
     "whitelist.sort_label": "Sort: {sort}",
     "whitelist.industry_label": "Industry: {industry}",
     "whitelist.no_match": "No prospects match the search or filters",
+    # -- issue 9: sub-branches (支行)
+    "role.subbranch_manager": "Sub-branch manager",
 }

@@ -340,4 +340,6 @@ MESSAGES: dict[str, str] = {
     "whitelist.sort_label": "排序：{sort}",
     "whitelist.industry_label": "行业：{industry}",
     "whitelist.no_match": "没有符合搜索或筛选条件的客户",
+    # -- issue 9: sub-branches (支行)
+    "role.subbranch_manager": "支行负责人",
 }

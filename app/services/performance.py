@@ -346,10 +346,11 @@ def with_stored_rank(
 
 
 def holds_outlet(role: str) -> bool:
-    """Whether a device holds its user's whole outlet: a manager's does (an admin's, the
-    branch); a marketer's holds only their own prospects and the outlet's pool, so the
-    outlet's figures there come from the central store (``outlet_from_store``)."""
-    return role in (Role.OUTLET_MANAGER, Role.ADMIN)
+    """Whether a device holds its user's whole outlet: a manager's does (a sub-branch
+    manager's, its sub-branch's outlets; an admin's, the branch); a marketer's holds only
+    their own prospects and the outlet's pool, so the outlet's figures there come from the
+    central store (``outlet_from_store``)."""
+    return role in (Role.OUTLET_MANAGER, Role.SUBBRANCH_MANAGER, Role.ADMIN)
 
 
 def outlet_from_store(

@@ -334,4 +334,5 @@ MESSAGES: dict[str, str] = {
     "whitelist.no_match": "No prospects match the search or filters",
     # -- issue 9: sub-branches (支行)
     "role.subbranch_manager": "Sub-branch manager",
+    "perf.outlet_pick": "Outlet",
 }

@@ -342,4 +342,5 @@ MESSAGES: dict[str, str] = {
     "whitelist.no_match": "没有符合搜索或筛选条件的客户",
     # -- issue 9: sub-branches (支行)
     "role.subbranch_manager": "支行负责人",
+    "perf.outlet_pick": "网点",
 }

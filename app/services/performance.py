@@ -338,7 +338,8 @@ def with_stored_rank(
         if same and user_id is not None:
             rank = entry.get("marketers", {}).get(user_id)
         elif same and outlet_id is not None:
-            rank = entry.get("outlet")
+            # a manager's outlets each (a sub-branch manager's), else the user's own outlet
+            rank = (entry.get("outlets") or {}).get(outlet_id) or entry.get("outlet")
     if not rank:
         return replace(report, rank=None, rank_of=0, rank_shared=1)
     shared = int(rank[2]) if len(rank) > 2 else 1

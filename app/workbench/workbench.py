@@ -139,6 +139,14 @@ class Workbench:
                 return short if short and branch else name
         return ""
 
+    def reach_outlets(self) -> list[tuple[str, str]]:
+        """(id, label) of the outlets a sub-branch manager reaches, by code; [] for any
+        other role (one outlet, or the whole branch)."""
+        if self.session is None:
+            return []
+        reach = self.scope.outlets
+        return [(oid, self.outlet_label(oid)) for oid, _, _ in self._outlets if oid in reach]
+
     async def load_outlets(self) -> None:
         """Read the device's outlets again (a sub-branch manager's reach is made of them);
         the scope follows when they changed."""

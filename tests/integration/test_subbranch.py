@@ -8,15 +8,19 @@ and take in an outlet the sub-branch gains.
 
 from __future__ import annotations
 
+from app.config import Settings
 from app.models import Outlet
 from app.models.ids import new_id, utcnow
 from app.server.changes import bulk_insert, record_change
 from app.server.db import write_session
+from app.server.routes import stats
 from app.services.marketing import new_log
 from app.services.masking import mask_phone
 from app.sync import local
+from app.workbench import Workbench
+from tests.integration.test_branch_ranks import disburse
 from tests.integration.test_sync_scenarios import device_rows, signed_in, synced
-from tests.world import build_world
+from tests.world import PASSWORD, build_world
 
 
 def test_the_snapshot_holds_exactly_its_outlets_prospects_and_people(live_server, make_device):
@@ -147,3 +151,37 @@ def test_an_outlet_moved_between_sub_branches_moves_its_prospects_with_it(live_s
     rename("红花岗支行")
     synced(z1)
     assert z1.ids() == before
+
+
+async def test_a_sub_branch_managers_performance_opens_on_its_outlet_and_picks_another(
+    live_server, tmp_path, monkeypatch
+):
+    """Its device holds every outlet of the sub-branch: it opens on the outlet it sits at,
+    and picks its sister outlet C, counted on the device, ranked by the store."""
+    monkeypatch.setattr(stats, "RANKS_TTL", 0.0)
+    world = build_world(live_server.engine, subbranch=True)
+    disburse(live_server, world, "M4", 100_000)  # outlet C
+    workbench = Workbench(Settings(server_url=live_server.url, data_dir=tmp_path / "z1"))
+    try:
+        assert await workbench.login.submit("Z1", PASSWORD)
+        await workbench.sync()
+        perf = workbench.performance
+        await perf.load()
+        a, c = world.outlet_a, world.outlet_c
+        assert perf.outlets() == [(a, "测试汇川网点"), (c, "测试汇川香港路网点")]
+        state = perf.state
+        assert state.subject == "outlet" and not state.from_store
+        assert state.report is not None and state.report.subject_id == a
+        assert state.report.disbursed_amount == 0
+
+        await perf.pick(outlet=c)
+        report = state.report
+        assert report is not None and report.subject_id == c
+        assert (report.disbursed_count, report.disbursed_amount) == (1, 100_000)
+        assert (report.rank, report.rank_of) == (1, 3)  # C's rank, not A's
+        assert [r.employee_no for r in state.breakdown] == ["M4"]
+
+        await perf.pick(outlet=world.outlet_b)  # not its outlet: ignored
+        assert state.report is not None and state.report.subject_id == c
+    finally:
+        workbench.close()

@@ -73,6 +73,8 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     from app.server.admin import create_user
     from app.server.db import make_engine, migrate
 
+    if args.role == "subbranch_manager" and not args.outlet:
+        sys.exit("A sub-branch manager needs --outlet: its sub-branch is that outlet's.")
     engine = make_engine(_settings(database_url=args.db).server_database_url())
     migrate(engine)
     user = create_user(
@@ -193,8 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--db")
     user.add_argument("--employee-no", required=True)
     user.add_argument("--name", required=True)
-    user.add_argument("--role", choices=["marketer", "outlet_manager", "admin"], required=True)
-    user.add_argument("--outlet", help="outlet id")
+    user.add_argument(
+        "--role",
+        choices=["marketer", "outlet_manager", "subbranch_manager", "admin"],
+        required=True,
+    )
+    user.add_argument(
+        "--outlet", help="outlet id (a sub-branch manager's: any outlet of its sub-branch)"
+    )
     user.add_argument("--password", required=True)
     user.set_defaults(func=cmd_create_user)
     return parser

@@ -10,8 +10,9 @@ What it builds:
 
 - 38 outlets (网点) under 29 sub-branches (支行) across the 15 districts and
   counties of Zunyi, at WGS-84 positions near each seat of government;
-- 60 users: 2 admins (A…), 13 outlet managers (G…, at flagship and benchmark
-  outlets) and 45 marketers (M…, every outlet has one); ``DEMO_MARKETER`` works
+- 89 users: 2 admins (A…), 13 outlet managers (G…, at flagship and benchmark
+  outlets), 45 marketers (M…, every outlet has one) and 29 sub-branch managers
+  (Z…, one per sub-branch, sitting at its first outlet); ``DEMO_MARKETER`` works
   at the 汇川 flagship outlet, which gets the most prospects;
 - three whitelist batches (经营快贷, 商户贷, 税务贷), one expiring within three weeks;
 - prospects with valid credit codes and mobiles, spread 0.5-8 km around their
@@ -54,6 +55,7 @@ DEMO_PASSWORD = "Puhui@2026"
 DEMO_ADMIN = "A0001"
 DEMO_MANAGER = "G0001"  # manages the demo marketer's outlet
 DEMO_MARKETER = "M0001"  # the `make run` user: 汇川 flagship outlet
+DEMO_SUBBRANCH_MANAGER = "Z0001"  # 汇川支行: the flagship outlet and 香港路分理处
 DEMO_DEVICE = "demo"
 HISTORY_DAYS = 120
 HISTORY_LIMIT = 30_000  # assigned prospects with a history; beyond it, the pool grows
@@ -439,16 +441,16 @@ class _Generator:
 
     # -- small helpers -------------------------------------------------------
 
-    def uid(self) -> str:
-        h = "%032x" % (self.rng.getrandbits(128) & _UUID_CLEAR | _UUID_SET)
+    def uid(self, rng: random.Random | None = None) -> str:
+        h = "%032x" % ((rng or self.rng).getrandbits(128) & _UUID_CLEAR | _UUID_SET)
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def at(self, seconds: int) -> datetime:
         """Seconds relative to today 00:00 UTC → naive UTC datetime."""
         return self.midnight + timedelta(seconds=seconds)
 
-    def person(self) -> str:
-        rand = self.rand
+    def person(self, rand: Callable[[], float] | None = None) -> str:
+        rand = rand or self.rand
         surname = "令狐" if rand() < 0.004 else _pick(rand, _SURNAMES)
         given = _pick(rand, _GIVEN)
         return surname + (given if rand() < 0.3 else given + _pick(rand, _GIVEN))
@@ -552,6 +554,33 @@ class _Generator:
         self.demo_marketer = next(
             u["id"] for u in self.data.user if u["employee_no"] == DEMO_MARKETER
         )
+        self.subbranch_managers(ctxs)
+
+    def subbranch_managers(self, ctxs: list[_OutletCtx]) -> None:
+        """One sub-branch manager (Z…) per sub-branch, at its first outlet. They draw from
+        their own generator, seeded by the outlets, so adding them changed no other row."""
+        rng = random.Random("subbranch:" + ",".join(str(c.row["id"]) for c in ctxs))
+        seen: set[str] = set()
+        for ctx in ctxs:
+            branch = str(ctx.row["branch_name"])
+            if branch in seen:
+                continue
+            seen.add(branch)
+            employee_no = f"Z{len(seen):04d}"
+            while (name := self.person(rng.random)) in self.names:
+                pass
+            self.names.add(name)
+            self.data.user.append(
+                {
+                    "id": self.uid(rng),
+                    "employee_no": employee_no,
+                    "name": name,
+                    "role": Role.SUBBRANCH_MANAGER.value,
+                    "outlet_id": ctx.row["id"],
+                    "active": True,
+                }
+            )
+            self.data.passwords[employee_no] = DEMO_PASSWORD
 
     def batches(self) -> None:
         for product, name, source, before, after, *_ in _PRODUCTS:

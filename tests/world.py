@@ -23,6 +23,7 @@ _HASH = hash_password(PASSWORD)
 class World:
     outlet_a: str
     outlet_b: str
+    outlet_c: str = ""  # with ``subbranch=True``: A's sister outlet under 汇川支行
     users: dict[str, dict] = field(default_factory=dict)  # employee_no -> row
     prospects: list[dict] = field(default_factory=list)
     batch_id: str = ""
@@ -38,13 +39,23 @@ class World:
         return [p for p in self.prospects if p["outlet_id"] == outlet_id and not p["assignee_id"]]
 
 
-def build_world(engine: Engine, *, per_marketer: int = 5, pool: int = 3, prefix: str = "") -> World:
+def build_world(
+    engine: Engine,
+    *,
+    per_marketer: int = 5,
+    pool: int = 3,
+    prefix: str = "",
+    subbranch: bool = False,
+) -> World:
     """Outlet A: marketers M1, M2 and manager G1; outlet B: marketer M3; admin A1.
+
+    ``subbranch``: also outlet C, A's sister under 汇川支行 (B is 红花岗支行's), with
+    marketer M4, its prospects and pool, and the sub-branch manager Z1 sitting at A.
 
     ``prefix`` goes before every employee number and outlet code, so several worlds can
     live in one store (``users`` stays keyed by the plain number, e.g. "M1")."""
     now = utcnow()
-    a, b = new_id(), new_id()
+    a, b, c = new_id(), new_id(), new_id()
     outlets = [
         dict(
             id=a,
@@ -67,14 +78,31 @@ def build_world(engine: Engine, *, per_marketer: int = 5, pool: int = 3, prefix:
             lon=106.9105,
         ),
     ]
-    world = World(outlet_a=a, outlet_b=b)
-    for no, name, role, outlet in [
+    staff = [
         ("M1", "张伟", "marketer", a),
         ("M2", "李娜", "marketer", a),
         ("G1", "王强", "outlet_manager", a),
         ("M3", "刘洋", "marketer", b),
         ("A1", "陈静", "admin", None),
-    ]:
+    ]
+    marketers = [("M1", a), ("M2", a), ("M3", b)]
+    if subbranch:
+        outlets.append(
+            dict(
+                id=c,
+                code=f"{prefix}T-003",
+                name="测试汇川香港路网点",
+                tier="general",
+                branch_name="汇川支行",
+                address="遵义市汇川区香港路3号",
+                lat=27.7321,
+                lon=106.9368,
+            )
+        )
+        staff += [("M4", "杨帆", "marketer", c), ("Z1", "黄敏", "subbranch_manager", a)]
+        marketers.append(("M4", c))
+    world = World(outlet_a=a, outlet_b=b, outlet_c=c if subbranch else "")
+    for no, name, role, outlet in staff:
         world.users[no] = dict(
             id=new_id(),
             employee_no=f"{prefix}{no}",
@@ -122,10 +150,10 @@ def build_world(engine: Engine, *, per_marketer: int = 5, pool: int = 3, prefix:
             updated_at=now,
         )
 
-    for no, outlet in [("M1", a), ("M2", a), ("M3", b)]:
+    for no, outlet in marketers:
         for _ in range(per_marketer):
             world.prospects.append(prospect(outlet, world.user_id(no)))
-    for outlet in (a, b):
+    for outlet in (a, b, c) if subbranch else (a, b):
         for _ in range(pool):
             world.prospects.append(prospect(outlet, None))
     with write_session(engine) as session:

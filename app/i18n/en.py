@@ -376,4 +376,7 @@ MESSAGES: dict[str, str] = {
     "import.report.valid": "Valid rows",
     "import.report.bad": "Rows with problems",
     "import.report.problem_count": "Problems",
+    # -- issue 9: sub-branches (支行)
+    "role.subbranch_manager": "Sub-branch manager",
+    "perf.outlet_pick": "Outlet",
 }

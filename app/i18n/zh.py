@@ -384,4 +384,7 @@ MESSAGES: dict[str, str] = {
     "import.report.valid": "有效行",
     "import.report.bad": "有问题的行",
     "import.report.problem_count": "问题数",
+    # -- issue 9: sub-branches (支行)
+    "role.subbranch_manager": "支行负责人",
+    "perf.outlet_pick": "网点",
 }

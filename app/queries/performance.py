@@ -9,12 +9,12 @@ owner signs off. ``branch_ranks`` runs on the central store too
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 from app.services.clock import BEIJING
 from app.services.funnel import CLOSED, MAIN_LINE, FunnelStatus
@@ -75,11 +75,19 @@ def branch_ranks(conn: Connection, today: date) -> dict[str, Any]:
     return out
 
 
-def marketer_ids(conn: Connection, outlet_id: str | None = None) -> list[str]:
-    """The branch's marketers, or one outlet's: whose ranks a manager (or admin) sees."""
-    where = "" if outlet_id is None else " AND outlet_id = :oid"
-    sql = f"SELECT id FROM \"user\" WHERE role = 'marketer'{where} ORDER BY employee_no"
-    return [str(r[0]) for r in conn.execute(text(sql), {"oid": outlet_id})]
+def marketer_ids(conn: Connection, outlets: Collection[str] | None = None) -> list[str]:
+    """The branch's marketers (``outlets`` None), or those of some outlets: whose ranks a
+    manager (their outlet's) or a sub-branch manager (their outlets') sees."""
+    if outlets is None:
+        sql = text("SELECT id FROM \"user\" WHERE role = 'marketer' ORDER BY employee_no")
+        return [str(r[0]) for r in conn.execute(sql)]
+    if not outlets:
+        return []
+    sql = text(
+        "SELECT id FROM \"user\" WHERE role = 'marketer' AND outlet_id IN :oids"
+        " ORDER BY employee_no"
+    ).bindparams(bindparam("oids", expanding=True))
+    return [str(r[0]) for r in conn.execute(sql, {"oids": sorted(outlets)})]
 
 
 # -- reports --------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from collections.abc import Collection
+
+from sqlalchemy import Connection, bindparam, text
 
 from app.geo.distance import haversine_km
 from app.services.masking import mask_credit_code, mask_phone
@@ -67,13 +69,19 @@ def get_card(conn: Connection, prospect_id: str) -> ProspectCard | None:
     )
 
 
-def outlet_marketers(conn: Connection, outlet_id: str | None) -> list[tuple[str, str]]:
-    """(id, name) of the active marketers of an outlet, by name: who a manager can assign to."""
-    rows = conn.execute(
-        text(
-            "SELECT id, name FROM \"user\" WHERE role = 'marketer' AND active"
-            " AND (:oid IS NULL OR outlet_id = :oid) ORDER BY name"
-        ),
-        {"oid": outlet_id},
+def outlet_marketers(
+    conn: Connection, outlets: Collection[str] | None
+) -> list[tuple[str, str, str]]:
+    """(id, name, outlet id) of the active marketers of ``outlets`` (None: every outlet),
+    by outlet code then name: who a manager can assign to."""
+    sql = (
+        'SELECT u.id, u.name, u.outlet_id FROM "user" u LEFT JOIN outlet o ON o.id = u.outlet_id'
+        " WHERE u.role = 'marketer' AND u.active{where} ORDER BY o.code, u.name, u.id"
     )
-    return [(r.id, r.name) for r in rows]
+    if outlets is None:
+        rows = conn.execute(text(sql.format(where="")))
+    else:
+        stmt = text(sql.format(where=" AND u.outlet_id IN :oids"))
+        stmt = stmt.bindparams(bindparam("oids", expanding=True))
+        rows = conn.execute(stmt, {"oids": sorted(outlets)})
+    return [(r[0], r[1], r[2]) for r in rows]

@@ -338,7 +338,8 @@ def with_stored_rank(
         if same and user_id is not None:
             rank = entry.get("marketers", {}).get(user_id)
         elif same and outlet_id is not None:
-            rank = entry.get("outlet")
+            # a manager's outlets each (a sub-branch manager's), else the user's own outlet
+            rank = (entry.get("outlets") or {}).get(outlet_id) or entry.get("outlet")
     if not rank:
         return replace(report, rank=None, rank_of=0, rank_shared=1)
     shared = int(rank[2]) if len(rank) > 2 else 1
@@ -346,10 +347,11 @@ def with_stored_rank(
 
 
 def holds_outlet(role: str) -> bool:
-    """Whether a device holds its user's whole outlet: a manager's does (an admin's, the
-    branch); a marketer's holds only their own prospects and the outlet's pool, so the
-    outlet's figures there come from the central store (``outlet_from_store``)."""
-    return role in (Role.OUTLET_MANAGER, Role.ADMIN)
+    """Whether a device holds its user's whole outlet: a manager's does (a sub-branch
+    manager's, its sub-branch's outlets; an admin's, the branch); a marketer's holds only
+    their own prospects and the outlet's pool, so the outlet's figures there come from the
+    central store (``outlet_from_store``)."""
+    return role in (Role.OUTLET_MANAGER, Role.SUBBRANCH_MANAGER, Role.ADMIN)
 
 
 def outlet_from_store(

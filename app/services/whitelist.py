@@ -89,6 +89,7 @@ class WhitelistRow:
     last_contact_at: datetime | None  # naive UTC
     phone_masked: str
     outlet_id: str | None  # whose pool it is in (the policy's reach)
+    outlet_name: str = ""  # shown for a manager of several outlets (a sub-branch manager)
 
 
 @dataclass(frozen=True)

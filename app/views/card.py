@@ -397,7 +397,7 @@ def CardScreen() -> ft.Control:
             _button(
                 f"assignee-{m.id}",
                 ft.Chip(
-                    label=ft.Text(m.name),
+                    label=ft.Text(m.label),
                     padding=CHIP_PADDING,
                     visual_density=ft.VisualDensity.STANDARD,
                     selected=assignee == m.id,

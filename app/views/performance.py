@@ -247,6 +247,21 @@ def PerformanceScreen() -> ft.Control:
     subjects = perf.subjects()
     if len(subjects) > 1:
         pickers.append(_segments(perf.subject(), subjects, lang, pick_subject))
+    outlets = perf.outlets()  # a sub-branch manager: which of its outlets
+    if outlets and perf.subject() == "outlet":
+
+        async def pick_outlet(e: ft.Event) -> None:
+            await perf.pick(outlet=e.control.value)
+
+        pickers.append(
+            ft.Dropdown(
+                value=perf.outlet(),
+                on_select=pick_outlet,
+                width=220,
+                label=t("perf.outlet_pick", lang),
+                options=[ft.DropdownOption(key=oid, text=name) for oid, name in outlets],
+            )
+        )
     controls: list[ft.Control] = [ft.Row(pickers, wrap=True, spacing=12, run_spacing=8)]
     if state.from_store:
         # a marketer's device holds only part of the outlet: its totals come from the store

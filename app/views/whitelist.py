@@ -58,6 +58,8 @@ def prospect_tile(
     if row.next_follow_up is not None:
         details.append(t("whitelist.follow_up", lang, date=format_date(row.next_follow_up, lang)))
     subtitle = f"{row.legal_rep} · {row.industry} · {row.batch_product}"
+    if row.outlet_name:  # a sub-branch manager's list: which of its outlets
+        subtitle = f"{row.outlet_name} · {subtitle}"
     name = _line(row.company_name, size=15, weight=ft.FontWeight.W_600)
     name.expand, name.expand_loose = True, True  # the status right after the name
     title = ft.Row(

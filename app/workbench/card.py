@@ -12,6 +12,7 @@ import flet as ft
 from sqlalchemy import Connection
 
 from app.i18n import Msg
+from app.models.user import Role
 from app.queries.prospects import get_card, outlet_marketers
 from app.queries.timeline import timeline
 from app.services.feedback import close_problem, closing
@@ -66,6 +67,11 @@ class CardActions:
 class Marketer:
     id: str
     name: str
+    outlet: str = ""  # the outlet's name, for a manager of several outlets
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} · {self.outlet}" if self.outlet else self.name
 
 
 @ft.observable
@@ -139,10 +145,17 @@ class CardController:
         )
 
     async def load_marketers(self) -> None:
-        me = self.workbench.scope
-        outlet = None if me.role == "admin" else me.outlet_id
-        rows = await self.workbench.read(lambda conn: outlet_marketers(conn, outlet))
-        self.state.marketers = [Marketer(uid, name) for uid, name in rows]
+        workbench = self.workbench
+        me = workbench.scope
+        # an admin: every outlet's; a manager: its outlet's (a sub-branch manager: each of
+        # its outlets', labelled with their outlet, as a prospect may go to any of them)
+        outlets = None if me.role == Role.ADMIN else me.outlets
+        rows = await workbench.read(lambda conn: outlet_marketers(conn, outlets))
+        several = len(me.outlets) > 1
+        self.state.marketers = [
+            Marketer(uid, name, workbench.outlet_label(oid) if several else "")
+            for uid, name, oid in rows
+        ]
 
     def assignees(self) -> list[Marketer]:
         """The marketers this card's prospect can be handed to (not its assignee)."""

@@ -29,6 +29,7 @@ MINE, OUTLET = "mine", "outlet"
 class PerformanceState:
     period: str = perf.Period.MONTH.value
     subject: str = ""  # MINE or OUTLET; "" until the first load picks the user's default
+    outlet: str = ""  # the outlet OUTLET shows, of a sub-branch manager's; "" = the user's own
     report: perf.PerformanceReport | None = None
     breakdown: list[perf.MarketerRow] = field(default_factory=list)  # the outlet's marketers
     ranked_at: datetime | None = None  # when the central store ranked the branch (UTC)
@@ -67,18 +68,36 @@ class PerformanceController:
         manager = session is not None and perf.holds_outlet(session.role)
         return OUTLET if manager and OUTLET in subjects else MINE
 
-    async def pick(self, *, period: str | None = None, subject: str | None = None) -> None:
+    def outlets(self) -> list[tuple[str, str]]:
+        """(id, label) of the outlets whose figures a sub-branch manager may pick (its
+        device holds them all); [] when there is one outlet to show."""
+        reach = self.workbench.reach_outlets()
+        return reach if len(reach) > 1 else []
+
+    def outlet(self) -> str | None:
+        """The outlet OUTLET shows: the one picked among the user's, else their own."""
+        picked = self.state.outlet
+        if picked and any(oid == picked for oid, _ in self.outlets()):
+            return picked
+        session = self.workbench.session
+        return session.outlet_id if session else None
+
+    async def pick(
+        self, *, period: str | None = None, subject: str | None = None, outlet: str | None = None
+    ) -> None:
         if period in PERIODS:
             self.state.period = period
         if subject in self.subjects():
             self.state.subject = subject
+        if outlet is not None and any(oid == outlet for oid, _ in self.outlets()):
+            self.state.outlet, self.state.subject = outlet, OUTLET
         await self.load()
 
     async def load(self) -> None:
         me = self.workbench.scope
         self.state.subject = self.subject()
         period = perf.Period(self.state.period)
-        outlet = me.outlet_id if self.state.subject == OUTLET else None
+        outlet = self.outlet() if self.state.subject == OUTLET else None
         today = beijing_today()
 
         def read(conn: Connection) -> _Read:

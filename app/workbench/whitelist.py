@@ -211,8 +211,12 @@ class WhitelistController:
             return  # e.g. a sync's redraw overtaken by a search typed meanwhile
         s = self.state
         s.industries, s.batches = found.industries, found.batches
+        rows = found.page.rows
+        if self.workbench.session and len(self.workbench.scope.outlets) > 1:  # whose outlet
+            label = self.workbench.outlet_label
+            rows = [replace(r, outlet_name=label(r.outlet_id)) for r in rows]
         s.rows, s.total, s.status_counts = (
-            found.page.rows,
+            rows,
             found.page.total,
             found.page.status_counts,
         )

@@ -19,7 +19,9 @@ import flet as ft
 from sqlalchemy import Connection
 
 from app.config import Settings
-from app.services.scope import Scope, default_view
+from app.models.user import Role
+from app.queries.outlets import device_outlets
+from app.services.scope import Scope, default_view, scope_for
 from app.sync.client import SyncClient
 from app.sync.engine import SyncEngine
 from app.sync.session import DeviceSession, SignInError, resume, sign_out
@@ -87,6 +89,10 @@ class Workbench:
             progress=self.engine.progress,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
+        # The device's outlets (id, name, branch name), read after sign-in and each sync
+        # for a sub-branch manager, whose reach is its sub-branch's outlets.
+        self._outlets: tuple[tuple[str, str, str], ...] = ()
+        self._scope: Scope | None = None
         self._background: set[asyncio.Task[object]] = set()  # fire-and-forget, kept alive
         self.engine.subscribe(self._on_progress)
 
@@ -113,7 +119,44 @@ class Workbench:
         s = self.session
         if s is None:
             raise RuntimeError("nobody is signed in")
-        return Scope(s.user_id, s.role, s.outlet_id)
+        cached = self._scope
+        if cached is None or (cached.user_id, cached.role, cached.outlet_id) != (
+            s.user_id,
+            s.role,
+            s.outlet_id,
+        ):
+            pairs = [(oid, branch) for oid, _, branch in self._outlets]
+            cached = self._scope = scope_for(s.user_id, s.role, s.outlet_id, pairs)
+        return cached
+
+    def outlet_label(self, outlet_id: str | None) -> str:
+        """An outlet's name within its sub-branch (工行遵义汇川支行香港路分理处 → 香港路分理处),
+        for a sub-branch manager's rows and people; "" when its outlets are not read (any
+        other role) or it is unknown."""
+        for oid, name, branch in self._outlets:
+            if oid == outlet_id:
+                short = name.removeprefix(branch)
+                return short if short and branch else name
+        return ""
+
+    def reach_outlets(self) -> list[tuple[str, str]]:
+        """(id, label) of the outlets a sub-branch manager reaches, by code; [] for any
+        other role (one outlet, or the whole branch)."""
+        if self.session is None:
+            return []
+        reach = self.scope.outlets
+        return [(oid, self.outlet_label(oid)) for oid, _, _ in self._outlets if oid in reach]
+
+    async def load_outlets(self) -> None:
+        """Read the device's outlets again (a sub-branch manager's reach is made of them);
+        the scope follows when they changed."""
+        session = self.session
+        if session is None or session.role != Role.SUBBRANCH_MANAGER:
+            outlets: tuple[tuple[str, str, str], ...] = ()
+        else:
+            outlets = await self.read(device_outlets)
+        if outlets != self._outlets:
+            self._outlets, self._scope = outlets, None
 
     async def open(self) -> None:
         """On start: the demo's sign-in, else a saved session; then ready either way."""
@@ -137,6 +180,7 @@ class Workbench:
         once online, on the automatic schedule from then on (once the workbench is open on
         an event loop: tests that drive the controllers by hand sync by hand)."""
         self.state.session = session
+        await self.load_outlets()
         await self.whitelist.reset(default_view(session.role))
         self.whitelist.warm_search()
         if self._loop is not None:
@@ -152,6 +196,7 @@ class Workbench:
         self.autosync.stop()
         self.client.token = None
         self.state.session = None
+        self._outlets, self._scope = (), None
         self.whitelist.clear()
         self.card.clear()
         self.map.clear()
@@ -174,6 +219,7 @@ class Workbench:
             return None
         progress = await self.engine.start()  # joins the run in progress, if any
         self.state.progress = progress
+        await self.load_outlets()  # a sub-branch may have gained or lost an outlet
         self.autosync.settled(progress)
         if progress.error_code and manual:
             self.notify(progress.error_code, status=progress.error_message)

@@ -1,12 +1,14 @@
 """Who may write what, where: the authorisation matrix over real HTTP pushes.
 
-Every role (marketer, outlet manager, admin) pushes every mutation kind at a prospect
-in each place (relative to the marketer M1 of outlet A: M1's own, a colleague's, the
-outlet's pool, another outlet's assigned, another outlet's pool, an id nobody knows),
-on SQLite and PostgreSQL. ``EXPECTED`` is written from DESIGN.md §3.3 and §4, not from
-the policy code: it is the specification. An unknown id must read exactly like a
-prospect out of reach (no probing of which ids exist), and a refused mutation must
-leave no trace but its quarantined record.
+Every role (marketer, outlet manager, sub-branch manager, admin) pushes every mutation
+kind at a prospect in each place (relative to the marketer M1 of outlet A: M1's own, a
+colleague's, the outlet's pool, an assigned one and the pool of outlet C, A's sister
+under the same sub-branch 汇川支行, another sub-branch's outlet B's assigned and pool,
+an id nobody knows), on SQLite and PostgreSQL. The sub-branch manager Z1 sits at A and
+reaches A and C. ``EXPECTED`` is written from DESIGN.md §3.3 and §4, not from the policy
+code: it is the specification. An unknown id must read exactly like a prospect out of
+reach (no probing of which ids exist), and a refused mutation must leave no trace but
+its quarantined record.
 """
 
 from __future__ import annotations
@@ -26,29 +28,34 @@ from tests.world import PASSWORD, World, build_world
 
 # ok: applied · scope: rejected prospect.out_of_scope · role: rejected auth.forbidden
 EXPECTED = """
-role      kind             own   colleague  outlet_pool  other_assigned  other_pool  unknown
-marketer  log.create       ok    scope      ok           scope           scope       scope
-marketer  funnel.move      ok    scope      ok           scope           scope       scope
-marketer  prospect.claim   ok    scope      ok           scope           scope       scope
-marketer  prospect.assign  role  role       role         role            role        role
-marketer  audit.reveal     ok    scope      ok           scope           scope       scope
-manager   log.create       ok    ok         ok           scope           scope       scope
-manager   funnel.move      ok    ok         ok           scope           scope       scope
-manager   prospect.claim   role  role       role         role            role        role
-manager   prospect.assign  ok    ok         ok           scope           scope       scope
-manager   audit.reveal     ok    ok         ok           scope           scope       scope
-admin     log.create       ok    ok         ok           ok              ok          scope
-admin     funnel.move      ok    ok         ok           ok              ok          scope
-admin     prospect.claim   role  role       role         role            role        role
-admin     prospect.assign  ok    ok         ok           ok              ok          scope
-admin     audit.reveal     ok    ok         ok           ok              ok          scope
+role       kind             own   colleague  outlet_pool  sister_assigned  sister_pool  other_assigned  other_pool  unknown
+marketer   log.create       ok    scope      ok           scope            scope        scope           scope       scope
+marketer   funnel.move      ok    scope      ok           scope            scope        scope           scope       scope
+marketer   prospect.claim   ok    scope      ok           scope            scope        scope           scope       scope
+marketer   prospect.assign  role  role       role         role             role         role            role        role
+marketer   audit.reveal     ok    scope      ok           scope            scope        scope           scope       scope
+manager    log.create       ok    ok         ok           scope            scope        scope           scope       scope
+manager    funnel.move      ok    ok         ok           scope            scope        scope           scope       scope
+manager    prospect.claim   role  role       role         role             role         role            role        role
+manager    prospect.assign  ok    ok         ok           scope            scope        scope           scope       scope
+manager    audit.reveal     ok    ok         ok           scope            scope        scope           scope       scope
+subbranch  log.create       ok    ok         ok           ok               ok           scope           scope       scope
+subbranch  funnel.move      ok    ok         ok           ok               ok           scope           scope       scope
+subbranch  prospect.claim   role  role       role         role             role         role            role        role
+subbranch  prospect.assign  ok    ok         ok           ok               ok           scope           scope       scope
+subbranch  audit.reveal     ok    ok         ok           ok               ok           scope           scope       scope
+admin      log.create       ok    ok         ok           ok               ok           ok              ok          scope
+admin      funnel.move      ok    ok         ok           ok               ok           ok              ok          scope
+admin      prospect.claim   role  role       role         role             role         role            role        role
+admin      prospect.assign  ok    ok         ok           ok               ok           ok              ok          scope
+admin      audit.reveal     ok    ok         ok           ok               ok           ok              ok          scope
 """
 VERDICT = {
     "ok": ("applied", ""),
     "scope": ("rejected", "prospect.out_of_scope"),
     "role": ("rejected", "auth.forbidden"),
 }
-EMPLOYEE = {"marketer": "M1", "manager": "G1", "admin": "A1"}
+EMPLOYEE = {"marketer": "M1", "manager": "G1", "subbranch": "Z1", "admin": "A1"}
 
 
 def expected_table() -> dict[tuple[str, str, str], str]:
@@ -64,7 +71,7 @@ def expected_table() -> dict[tuple[str, str, str], str]:
 TABLE = expected_table()
 ROLES = list(EMPLOYEE)
 KINDS = [str(k) for k in MutationKind]
-PLACES = EXPECTED.split()[2:8]
+PLACES = EXPECTED.split("\n")[1].split()[2:]
 
 
 def test_the_table_covers_every_role_kind_and_place():
@@ -92,6 +99,8 @@ def places(world: World) -> dict[str, list[str]]:
         "own": [p["id"] for p in world.prospects_of("M1")],
         "colleague": [p["id"] for p in world.prospects_of("M2")],
         "outlet_pool": [p["id"] for p in world.pool(world.outlet_a)],
+        "sister_assigned": [p["id"] for p in world.prospects_of("M4")],
+        "sister_pool": [p["id"] for p in world.pool(world.outlet_c)],
         "other_assigned": [p["id"] for p in world.prospects_of("M3")],
         "other_pool": [p["id"] for p in world.pool(world.outlet_b)],
         "unknown": [new_id() for _ in range(len(ROLES) * len(KINDS))],
@@ -154,9 +163,10 @@ def traces(live_server: LiveServer, kind: str, data: dict) -> int:
 
 
 def test_every_role_kind_and_place_is_answered_as_the_table_says(live_server, api):
-    world = build_world(live_server.engine, per_marketer=15, pool=15)
+    cells = len(ROLES) * len(KINDS)  # a fresh prospect of each place per cell
+    world = build_world(live_server.engine, per_marketer=cells, pool=cells, subbranch=True)
     ids = places(world)
-    pooled = {"outlet_pool", "other_pool"}
+    pooled = {"outlet_pool", "sister_pool", "other_pool"}
     now = str(utcnow())
     got: dict[tuple[str, str, str], str] = {}
     wrong_effects: list[str] = []
@@ -283,3 +293,66 @@ def test_a_log_for_a_prospect_that_left_me_is_kept_but_leaves_its_new_plan_alone
     assert plan == their_plan  # M2's plan stands
     assert last_contact.replace(microsecond=0) == visited.replace(microsecond=0)
     assert (stranger["status"], stranger["code"]) == ("rejected", "prospect.out_of_scope")
+
+
+def test_a_sub_branch_manager_assigns_within_its_outlets_only(live_server, api):
+    """Z1 hands prospects between A and C (the prospect follows its marketer's outlet) but
+    not to B's marketer, another sub-branch's; G1 may not hand one to its sister C."""
+    world = build_world(live_server.engine, subbranch=True)
+    a, c = world.outlet_a, world.outlet_c
+    z1, g1 = login(api, "Z1"), login(api, "G1")
+    pool_a, pool_c = world.pool(a), world.pool(c)
+    now = str(utcnow())
+
+    def assign(headers: dict, device: str, prospect_id: str, to: str) -> tuple[str, str]:
+        data = {
+            "transfer_id": new_id(),
+            "prospect_id": prospect_id,
+            "to_user_id": world.user_id(to),
+            "reason": "支行调配",
+            "occurred_at": now,
+        }
+        mutation = {"seq": 1, "id": new_id(), "kind": "prospect.assign", "payload": data}
+        response = api.post(
+            "/sync/push",
+            json={"device_id": device, "mutations": [{**mutation, "created_at": now}]},
+            headers=headers,
+        )
+        assert response.status_code == 200, response.text
+        [result] = response.json()["results"]
+        return result["status"], result["code"]
+
+    assert assign(z1, "z1-device-a", pool_c[0]["id"], "M1") == ("applied", "")
+    assert prospect_state(live_server, pool_c[0]["id"])[:3] == (a, world.user_id("M1"), "assigned")
+    assert assign(z1, "z1-device-b", pool_a[0]["id"], "M4") == ("applied", "")
+    assert prospect_state(live_server, pool_a[0]["id"])[:2] == (c, world.user_id("M4"))
+
+    refused = ("rejected", "user.other_outlet")
+    assert assign(z1, "z1-device-c", pool_a[1]["id"], "M3") == refused  # B: another sub-branch
+    assert prospect_state(live_server, pool_a[1]["id"])[:2] == (a, None)
+    assert assign(g1, "g1-device-a", pool_a[2]["id"], "M4") == refused  # C is not G1's outlet
+
+
+def test_a_sub_branch_manager_reveals_online_within_its_outlets(live_server, api):
+    """The clear value of a prospect of its sister outlet comes, audited; another
+    sub-branch's reads as out of reach, like an id nobody knows."""
+    world = build_world(live_server.engine, subbranch=True)
+    z1 = login(api, "Z1")
+    theirs = world.prospects_of("M4")[0]
+    other = world.prospects_of("M3")[0]
+
+    def reveal(prospect_id: str) -> httpx.Response:
+        body = {"event_id": new_id(), "field": "phone", "device_id": "z1-device"}
+        return api.post(f"/prospects/{prospect_id}/reveal", json=body, headers=z1)
+
+    ok = reveal(theirs["id"])
+    assert ok.status_code == 200, ok.text
+    assert ok.json() == {"field": "phone", "value": theirs["phone"]}
+    with live_server.engine.connect() as conn:
+        t = AuditEvent.__table__
+        audited = conn.execute(select(t.c.user_id).where(t.c.prospect_id == theirs["id"])).all()
+    assert [r[0] for r in audited] == [world.user_id("Z1")]
+    for prospect_id in (other["id"], new_id()):
+        refused = reveal(prospect_id)
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "prospect.out_of_scope"

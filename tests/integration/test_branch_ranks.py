@@ -114,3 +114,33 @@ def test_ranks_are_asked_for_once_in_ten_minutes_not_at_every_sync(live_server, 
     device.engine.ranks_interval = timedelta(0)  # ten minutes later
     synced(device)
     assert paths.count("/stats/ranks") == 2
+
+
+def test_a_sub_branch_manager_sees_its_outlets_marketers_and_each_outlets_figures(
+    live_server, make_device
+):
+    """Z1 (汇川支行: outlets A and C) gets the ranks of A's and C's marketers, not B's, and
+    each of its outlets' rank and figures; a plain manager gets its one outlet's."""
+    world = build_world(live_server.engine, subbranch=True)
+    disburse(live_server, world, "M3", 500_000)  # outlet B, another sub-branch
+    disburse(live_server, world, "M1", 200_000)  # outlet A
+    disburse(live_server, world, "M4", 100_000)  # outlet C
+    z1, _ = signed_in(make_device, live_server, "Z1")
+    synced(z1)
+    month = json.loads(z1.engine.store.state(StateKey.BRANCH_RANKS))["periods"]["month"]
+    ids = {no: world.user_id(no) for no in ("M1", "M2", "M3", "M4")}
+    assert month["marketers"] == {
+        ids["M1"]: [2, 4, 1],
+        ids["M4"]: [3, 4, 1],
+        ids["M2"]: [4, 4, 1],
+    }
+    assert month["outlet"] == [2, 3, 1]  # where Z1 sits: A
+    assert month["outlets"] == {world.outlet_a: [2, 3, 1], world.outlet_c: [3, 3, 1]}
+    assert set(month["outlet_tallies"]) == {world.outlet_a, world.outlet_c}
+    assert month["outlet_tallies"][world.outlet_c][2:] == [1, 100_000]
+
+    g1, _ = signed_in(make_device, live_server, "G1")
+    synced(g1)
+    manager = json.loads(g1.engine.store.state(StateKey.BRANCH_RANKS))["periods"]["month"]
+    assert set(manager["marketers"]) == {ids["M1"], ids["M2"]}
+    assert set(manager["outlets"]) == {world.outlet_a}

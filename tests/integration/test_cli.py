@@ -89,6 +89,19 @@ def test_demo_data_and_create_user_then_log_in(tmp_path):
     )
     assert made.returncode == 0, made.stderr
     assert "M9001" in made.stdout
+    sub = ("create-user", "--db", db, "--employee-no", "Z9001", "--name", "新支行长")
+    sub += ("--role", "subbranch_manager", "--password", "Start#2026")
+    refused = run_cli(*sub)  # no outlet: no sub-branch to reach
+    assert refused.returncode != 0 and "--outlet" in refused.stderr
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        outlet = conn.execute(text("SELECT id FROM outlet WHERE code = 'GZ-ZY-001'")).scalar_one()
+    engine.dispose()
+    made = run_cli(*sub, "--outlet", outlet)
+    assert made.returncode == 0, made.stderr
+    assert "subbranch_manager Z9001" in made.stdout
 
     from app.config import Settings
     from app.models.sync import PROTOCOL_VERSION
@@ -103,6 +116,13 @@ def test_demo_data_and_create_user_then_log_in(tmp_path):
         )
         assert ok.status_code == 200
         assert ok.json()["user"]["name"] == "新员工"
+        ok = httpx.post(
+            f"{server.url}/auth/login",
+            headers={"X-Puhui-Protocol": str(PROTOCOL_VERSION)},
+            json={"employee_no": "Z9001", "password": "Start#2026"},
+        )
+        assert ok.status_code == 200
+        assert ok.json()["user"]["role"] == "subbranch_manager"
 
 
 def _without_key() -> dict:

@@ -225,3 +225,48 @@ async def test_the_list_offers_a_quick_log_where_the_policy_allows_one(workbench
     assert all(lists.may_log(r) for r in rows)
     other = dataclasses.replace(rows[0], assignee_id=new_id())  # another marketer's
     assert not lists.may_log(other)
+
+
+async def test_a_sub_branch_manager_works_across_its_outlets(live_server, tmp_path):
+    """Z1 (汇川支行: outlets A and C) opens on everything its device holds, each row named
+    with its outlet; a card offers the marketers of both outlets, labelled, not B's."""
+    world = build_world(live_server.engine, per_marketer=3, pool=2, subbranch=True)
+    workbench = Workbench(Settings(server_url=live_server.url, data_dir=tmp_path / "device"))
+    try:
+        assert await workbench.login.submit("Z1", PASSWORD)
+        await workbench.sync()
+        a, c = world.outlet_a, world.outlet_c
+        assert workbench.scope.outlets == {a, c}
+        lists = workbench.whitelist.state
+        assert lists.filters.scope == "all"
+        ours = {p["id"] for p in world.prospects if p["outlet_id"] in (a, c)}
+        assert lists.total == len(ours) and {r.id for r in lists.rows} <= ours
+        names = {a: "测试汇川网点", c: "测试汇川香港路网点"}
+        assert all(r.outlet_name == names[r.outlet_id] for r in lists.rows)
+        assert {r.outlet_id for r in lists.rows} == {a, c}
+
+        pooled = world.pool(c)[0]["id"]
+        await workbench.card.open(pooled)
+        actions = workbench.card.state.actions
+        assert actions.assign and not actions.claim
+        labels = {m.id: m.label for m in workbench.card.state.marketers}
+        ids = {no: world.user_id(no) for no in ("M1", "M2", "M3", "M4")}
+        assert set(labels) == {ids["M1"], ids["M2"], ids["M4"]}  # not M3 (outlet B)
+        assert labels[ids["M4"]] == "杨帆 · 测试汇川香港路网点"
+
+        await workbench.card.assign(ids["M1"], "就近跟进")  # C's pool → A's marketer
+        await workbench.sync()
+        assert workbench.state.progress.pending == 0
+        with live_server.engine.connect() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT outlet_id, assignee_id FROM prospect WHERE id = %s"
+                if conn.dialect.name == "postgresql"
+                else "SELECT outlet_id, assignee_id FROM prospect WHERE id = ?",
+                (pooled,),
+            ).one()
+        assert tuple(row) == (a, ids["M1"])  # it moved to A, still in Z1's reach
+        await workbench.card.open(pooled)
+        assert workbench.card.state.card is not None
+        assert workbench.card.state.card.assignee_id == ids["M1"]
+    finally:
+        workbench.close()

@@ -19,6 +19,7 @@ from app.demo import (
     DEMO_MANAGER,
     DEMO_MARKETER,
     DEMO_PASSWORD,
+    DEMO_SUBBRANCH_MANAGER,
     DemoData,
     generate,
 )
@@ -160,12 +161,13 @@ def test_outlets_cover_the_zunyi_districts_and_counties(data: DemoData) -> None:
     assert _km(centre["lat"], centre["lon"], 27.7256, 106.9272) < 2
 
 
-def test_users_cover_three_roles_with_the_demo_password(data: DemoData) -> None:
+def test_users_cover_four_roles_with_the_demo_password(data: DemoData) -> None:
     users = data.user
-    assert 55 <= len(users) <= 65
+    assert 84 <= len(users) <= 94
     roles = Counter(u["role"] for u in users)
     assert 1 <= roles["admin"] <= 2 and roles["outlet_manager"] >= 5 and roles["marketer"] >= 38
-    prefix = {"admin": "A", "outlet_manager": "G", "marketer": "M"}
+    assert roles["subbranch_manager"] == 29
+    prefix = {"admin": "A", "outlet_manager": "G", "marketer": "M", "subbranch_manager": "Z"}
     for u in users:
         assert re.fullmatch(prefix[u["role"]] + r"\d{4}", u["employee_no"])
         assert u["outlet_id"] and u["active"] is True
@@ -189,6 +191,37 @@ def test_the_demo_users_work_at_one_busy_city_outlet(data: DemoData) -> None:
     due = [p["next_follow_up"] for p in mine if p["next_follow_up"]]
     assert sum(d == TODAY for d in due) >= 3
     assert sum(d < TODAY for d in due) >= 3
+
+
+def test_every_sub_branch_has_one_manager_at_its_first_outlet(data: DemoData) -> None:
+    first: dict[str, str] = {}
+    for o in data.outlet:  # in code order
+        first.setdefault(o["branch_name"], o["id"])
+    managers = [u for u in data.user if u["role"] == "subbranch_manager"]
+    assert [u["employee_no"] for u in managers] == [f"Z{i:04d}" for i in range(1, 30)]
+    assert sorted(u["outlet_id"] for u in managers) == sorted(first.values())
+    z = next(u for u in managers if u["employee_no"] == DEMO_SUBBRANCH_MANAGER)
+    demo_outlet = next(u["outlet_id"] for u in data.user if u["employee_no"] == DEMO_MARKETER)
+    assert z["outlet_id"] == demo_outlet
+    branch = next(o["branch_name"] for o in data.outlet if o["id"] == demo_outlet)
+    assert sum(o["branch_name"] == branch for o in data.outlet) == 2  # a sub-branch of two
+
+
+def test_the_sub_branch_managers_left_every_other_row_as_it_was() -> None:
+    """They come from their own generator: the other users, the outlets and the prospects
+    are the ones the same seed gave before them (tests and the README name M0001 etc.)."""
+    d = generate(prospects=300, seed=11, today=TODAY)
+    others = [u for u in d.user if u["role"] != "subbranch_manager"]
+    assert others == d.user[: len(others)]  # they come last
+    assert [u["employee_no"] for u in others][:3] == ["A0001", "A0002", "G0001"]
+    saved = demo._Generator.subbranch_managers
+    try:
+        demo._Generator.subbranch_managers = lambda self, ctxs: None  # type: ignore[method-assign]
+        without = generate(prospects=300, seed=11, today=TODAY)
+    finally:
+        demo._Generator.subbranch_managers = saved  # type: ignore[method-assign]
+    assert without.user == others
+    assert without.prospect == d.prospect and without.outlet == d.outlet
 
 
 def test_three_batches_one_expiring_soon(data: DemoData) -> None:

@@ -23,6 +23,8 @@ from app.services.scope import Scope
 
 MARKETER = Scope("m1", "marketer", "outlet-a")
 MANAGER = Scope("g1", "outlet_manager", "outlet-a")
+# sits at outlet A; its sub-branch holds A and C (B is another sub-branch's)
+SUBBRANCH = Scope("z1", "subbranch_manager", "outlet-a", frozenset({"outlet-a", "outlet-c"}))
 ADMIN = Scope("a1", "admin", None)
 
 MINE = ProspectFacts("outlet-a", "m1", "assigned")
@@ -31,6 +33,9 @@ COLLEAGUES = ProspectFacts("outlet-a", "m2", "contacted")
 OTHER_POOL = ProspectFacts("outlet-b", None, "unassigned")
 OTHER_OUTLETS = ProspectFacts("outlet-b", "m3", "interested")
 LEFT_ME = ProspectFacts("outlet-b", "m3", "interested", left_actor=True)
+SISTER_POOL = ProspectFacts("outlet-c", None, "unassigned")  # A's sister outlet C
+SISTERS = ProspectFacts("outlet-c", "m4", "contacted")
+ALL_BUT_CLAIM = {Action.ASSIGN, Action.MOVE, Action.LOG, Action.REVEAL}
 
 
 @pytest.mark.parametrize(
@@ -47,6 +52,17 @@ LEFT_ME = ProspectFacts("outlet-b", "m3", "interested", left_actor=True)
         (MANAGER, NOWHERE, set()),
         (ADMIN, NOWHERE, set()),
         (ADMIN, OTHER_OUTLETS, {Action.ASSIGN, Action.MOVE, Action.LOG, Action.REVEAL}),
+        (MANAGER, SISTER_POOL, set()),  # its outlet's sister is not its outlet
+        (MANAGER, SISTERS, set()),
+        (MARKETER, SISTER_POOL, set()),
+        (SUBBRANCH, POOL, ALL_BUT_CLAIM),  # never claims: it hands prospects out
+        (SUBBRANCH, COLLEAGUES, ALL_BUT_CLAIM),
+        (SUBBRANCH, SISTER_POOL, ALL_BUT_CLAIM),
+        (SUBBRANCH, SISTERS, ALL_BUT_CLAIM),
+        (SUBBRANCH, OTHER_POOL, set()),  # another sub-branch's
+        (SUBBRANCH, OTHER_OUTLETS, set()),
+        (SUBBRANCH, NOWHERE, set()),
+        (SUBBRANCH, ProspectFacts("outlet-b", "z1", "assigned"), set()),  # reach is by outlet
     ],
 )
 def test_what_each_role_may_do_where(actor, prospect, expected):
@@ -66,6 +82,9 @@ def test_what_each_role_may_do_where(actor, prospect, expected):
         (MARKETER, Action.CLAIM, OTHER_POOL, "prospect.out_of_scope"),
         (MARKETER, Action.MOVE, COLLEAGUES, "prospect.out_of_scope"),
         (MANAGER, Action.REVEAL, OTHER_OUTLETS, "prospect.out_of_scope"),
+        (SUBBRANCH, Action.CLAIM, SISTER_POOL, "auth.forbidden"),
+        (SUBBRANCH, Action.ASSIGN, OTHER_POOL, "prospect.out_of_scope"),
+        (SUBBRANCH, Action.REVEAL, OTHER_OUTLETS, "prospect.out_of_scope"),
     ],
 )
 def test_a_refusal_says_why(actor, action, prospect, code):
@@ -91,6 +110,8 @@ def test_a_log_is_accepted_in_reach_or_after_the_prospect_left_the_author():
         (MARKETER, [("outlet-b", None), ("outlet-b", "m3")], False),
         (MANAGER, [("outlet-a", "m2")], True),  # left my outlet
         (MANAGER, [], False),
+        (SUBBRANCH, [("outlet-c", "m4")], True),  # left its sister outlet
+        (SUBBRANCH, [("outlet-b", "m3")], False),
     ],
 )
 def test_whether_a_prospect_left_the_actor_is_read_from_its_transfers(actor, transfers_from, left):
@@ -104,6 +125,7 @@ def test_whether_a_prospect_left_the_actor_is_read_from_its_transfers(actor, tra
         (MARKETER, COLLEAGUES),
         (MARKETER, OTHER_OUTLETS),
         (MANAGER, OTHER_OUTLETS),
+        (SUBBRANCH, OTHER_POOL),
         (ADMIN, ProspectFacts(None, None, "unassigned")),  # an admin reaches every outlet's
     ],
 )
@@ -129,6 +151,13 @@ def test_every_mutation_kind_is_judged_as_a_policy_action():
         (MANAGER, AssigneeFacts("outlet_manager", "outlet-a"), "user.not_marketer"),
         (MANAGER, AssigneeFacts("marketer", "outlet-a", active=False), "user.not_found"),
         (MANAGER, None, ""),  # back to the pool
+        (MANAGER, AssigneeFacts("marketer", "outlet-c"), "user.other_outlet"),
+        (SUBBRANCH, AssigneeFacts("marketer", "outlet-a"), ""),
+        (SUBBRANCH, AssigneeFacts("marketer", "outlet-c"), ""),  # to its sister outlet
+        (SUBBRANCH, AssigneeFacts("marketer", "outlet-b"), "user.other_outlet"),
+        (SUBBRANCH, AssigneeFacts("marketer", None), "user.other_outlet"),
+        (SUBBRANCH, AssigneeFacts("subbranch_manager", "outlet-a"), "user.not_marketer"),
+        (SUBBRANCH, None, ""),
     ],
 )
 def test_who_a_prospect_may_be_handed_to(actor, target, code):

@@ -25,6 +25,7 @@ from app.queries.performance import branch_ranks, marketer_ids
 from app.server.db import read_session
 from app.server.deps import CurrentUser, EngineDep, ProtocolDep
 from app.server.errors import error_responses
+from app.server.scope import scope_of
 from app.services.clock import beijing_today
 
 RANKS_TTL = 60.0  # seconds a ranking is served before it is computed again
@@ -61,21 +62,29 @@ def _cache(request: Request) -> RankCache:
 @router.get("/ranks", responses=error_responses(401, 422, 426))
 def ranks(request: Request, user: CurrentUser, engine: EngineDep, _v: ProtocolDep) -> dict:
     """This user's rank among the branch's marketers, their outlet's among its outlets
-    and the outlet's figures, and for a manager each of the outlet's marketers', for the
-    week, month and quarter."""
+    and the outlet's figures, and for a manager each of the outlet's marketers' (a
+    sub-branch manager: each of its outlets' marketers', and each outlet's rank and
+    figures under ``outlets`` / ``outlet_tallies``), for the week, month and quarter."""
     today = beijing_today()
     table, as_of = _cache(request).get(engine, today)
-    if user.role == Role.MARKETER:
-        shown = [user.id]
-    else:  # a manager: the outlet's marketers; an admin: the branch's
-        with engine.connect() as conn:
-            shown = marketer_ids(conn, None if user.role == Role.ADMIN else user.outlet_id)
+    with read_session(engine) as session:
+        scope = scope_of(session, user)
+        if user.role == Role.MARKETER:
+            shown = [user.id]
+        else:  # a manager: their outlet's (or outlets') marketers; an admin: the branch's
+            reach = None if user.role == Role.ADMIN else scope.outlets
+            shown = marketer_ids(session.connection(), reach)
+    reached = sorted(scope.outlets)  # a manager's outlets, each with its rank and figures
     periods = {
         period: {
             "marketers": {u: entry["marketers"][u] for u in shown if u in entry["marketers"]},
             "outlet": entry["outlets"].get(user.outlet_id) if user.outlet_id else None,
             # the outlet's figures, for a marketer's device that holds only part of it
             "outlet_tally": entry["outlet_tallies"].get(user.outlet_id) if user.outlet_id else None,
+            "outlets": {o: entry["outlets"][o] for o in reached if o in entry["outlets"]},
+            "outlet_tallies": {
+                o: entry["outlet_tallies"][o] for o in reached if o in entry["outlet_tallies"]
+            },
         }
         for period, entry in table.items()
     }

@@ -263,10 +263,10 @@ def test_a_missing_required_column_refuses_the_file_and_names_it():
     )
     assert error.code == "import.missing_columns"
     assert error.params["names"] == "联系电话"
-    assert error.params["names_en"] == "phone"
+    assert error.params["fields"] == "phone"
     assert error.unknown_headers == ["客户经理"]  # for the mapping step
     assert "联系电话" in describe_file_error(error, "zh")
-    assert "phone" in describe_file_error(error, "en")
+    assert describe_file_error(error, "en").startswith("Required columns missing: phone.")
 
 
 def test_an_unknown_header_is_listed_and_can_be_mapped():

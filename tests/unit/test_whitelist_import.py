@@ -158,6 +158,16 @@ def test_a_zip_that_is_not_a_workbook_is_refused():
     assert refused(out.getvalue(), name="名单.xlsx").code == "import.unsupported_type"
 
 
+def test_a_zip_bomb_is_refused_as_too_large():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b" " * 5_000_000)  # 5 MB, a few KB zipped
+    data = out.getvalue()
+    context = ImportContext(outlet_codes=OUTLETS, max_bytes=len(data) * 2)
+    assert refused(data, context, name="名单.xlsx").code == "import.too_large"
+
+
 def test_a_damaged_workbook_is_refused():
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:

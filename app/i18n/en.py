@@ -340,7 +340,7 @@ MESSAGES: dict[str, str] = {
     "import.encoding": 'The file\'s text encoding is not recognised (unreadable from line {line}); save it as "CSV UTF-8" in Excel',
     "import.csv_malformed": "CSV line {line} is malformed (an unmatched quote or an oversized cell)",
     "import.no_header": "The first row should name the columns (company name, credit code, phone, latitude, longitude…), but it does not",
-    "import.missing_columns": "Required columns missing: {names_en}. Add them, or map unrecognised columns to them",
+    "import.missing_columns": "Required columns missing: {names}. Add them, or map unrecognised columns to them",
     "import.duplicate_header": 'Duplicated column: "{column}" and "{first}" are the same column; remove or rename one',
     "import.mapping_invalid": 'Column "{column}" is mapped to "{field}", which is no field',
     "import.merged_header": "The header has merged cells ({cells}); unmerge them, one header per column",

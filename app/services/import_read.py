@@ -135,7 +135,7 @@ def _read_xlsx(data: bytes, max_bytes: int) -> Table:
     merged = [(r0 + 1, c0, r1 + 1, c1) for (r0, c0), (r1, c1) in merged_ranges]
     try:
         formulas = _formulas(archive, sheet_name)
-    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile):
+    except (KeyError, StopIteration, ElementTree.ParseError, zipfile.BadZipFile):
         formulas = {}  # calamine read the sheet; only the formula scan failed
     rows = (
         (i, [c if c.__class__ is str else cell_text(c) for c in row])

@@ -349,8 +349,8 @@ def _columns(
     if missing:
         error = ImportFileError(
             "import.missing_columns",
-            names="、".join(FIELD_NAMES[n][0] for n in missing),
-            names_en=", ".join(FIELD_NAMES[n][1] for n in missing),
+            names=_field_names(missing, "zh"),
+            fields=",".join(missing),  # describe_file_error names them in English
         )
         error.unknown_headers = unknown
         raise error
@@ -643,8 +643,19 @@ def describe(problem: RowProblem, lang: str = "zh") -> str:
 
 
 def describe_file_error(error: ImportFileError, lang: str = "zh") -> str:
-    """Why a file was refused, in words."""
-    return t(error.code, lang, **error.params)
+    """Why a file was refused, in words (missing columns named in ``lang``)."""
+    params = dict(error.params)
+    if "fields" in params:
+        params["names"] = _field_names(
+            [ImportField(f) for f in str(params["fields"]).split(",")], lang
+        )
+    return t(error.code, lang, **params)
+
+
+def _field_names(fields: Iterable[ImportField], lang: str) -> str:
+    if lang == "zh":
+        return "、".join(FIELD_NAMES[f][0] for f in fields)
+    return ", ".join(FIELD_NAMES[f][1] for f in fields)
 
 
 # -- the error report ------------------------------------------------------------------

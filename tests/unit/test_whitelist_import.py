@@ -158,6 +158,16 @@ def test_a_zip_that_is_not_a_workbook_is_refused():
     assert refused(out.getvalue(), name="名单.xlsx").code == "import.unsupported_type"
 
 
+def test_a_zip_bomb_is_refused_as_too_large():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b" " * 5_000_000)  # 5 MB, a few KB zipped
+    data = out.getvalue()
+    context = ImportContext(outlet_codes=OUTLETS, max_bytes=len(data) * 2)
+    assert refused(data, context, name="名单.xlsx").code == "import.too_large"
+
+
 def test_a_damaged_workbook_is_refused():
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
@@ -263,10 +273,10 @@ def test_a_missing_required_column_refuses_the_file_and_names_it():
     )
     assert error.code == "import.missing_columns"
     assert error.params["names"] == "联系电话"
-    assert error.params["names_en"] == "phone"
+    assert error.params["fields"] == "phone"
     assert error.unknown_headers == ["客户经理"]  # for the mapping step
     assert "联系电话" in describe_file_error(error, "zh")
-    assert "phone" in describe_file_error(error, "en")
+    assert describe_file_error(error, "en").startswith("Required columns missing: phone.")
 
 
 def test_an_unknown_header_is_listed_and_can_be_mapped():

@@ -6,7 +6,6 @@ import ast
 import importlib.util
 import io
 import re
-import string
 from pathlib import Path
 
 import pytest
@@ -174,15 +173,7 @@ def test_the_walk_finds_the_codes():
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_every_import_code_reads_as_words(lang: str):
+def test_every_import_code_is_in_the_catalogue(lang: str):
+    """(test_i18n and test_messages then check both say it in words, with the same fields.)"""
     catalogue = {"zh": zh.MESSAGES, "en": en.MESSAGES}[lang]
-    missing = sorted(code for code in _import_codes() if code not in catalogue)
-    assert not missing
-    for code in _import_codes():
-        fields = {f for _, f, _, _ in string.Formatter().parse(catalogue[code]) if f}
-        # zh and en fill in the same things (or en names the English twin of a zh one)
-        other = {"zh": en.MESSAGES, "en": zh.MESSAGES}[lang][code]
-        other_fields = {f for _, f, _, _ in string.Formatter().parse(other) if f}
-        assert {f.removesuffix("_en") for f in fields} == {
-            f.removesuffix("_en") for f in other_fields
-        }, code
+    assert sorted(code for code in _import_codes() if code not in catalogue) == []

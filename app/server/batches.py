@@ -46,7 +46,7 @@ from datetime import date, datetime
 from math import cos, radians
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from app.models import Outlet, Prospect, Role, User, WhitelistBatch, WhitelistBatchVersion
@@ -55,8 +55,10 @@ from app.models.change import ChangeLog
 from app.models.ids import new_id, utcnow
 from app.models.prospect import FunnelStatus, WithdrawReason
 from app.server.changes import Placement, bulk_insert, bulk_record, record_change
+from app.server.db import read_session, write_session
 from app.server.errors import StoreError
 from app.server.scope import Scope, scope_of
+from app.services import whitelist_import
 from app.services.clock import beijing_today
 from app.services.whitelist_import import (
     Datum,
@@ -670,3 +672,86 @@ def batch_versions(session: Session, scope: Scope, batch_id: str) -> list[dict[s
         }
         for r in session.execute(stmt)
     ]
+
+
+# -- the doors: the API and the command line share these ---------------------------------
+
+
+def preview_file(
+    engine: Engine,
+    user: User,
+    data: bytes,
+    file_name: str,
+    *,
+    datum: Datum = Datum.WGS84,
+    mapping: dict[str, ImportField] | None = None,
+    batch_id: str | None = None,
+) -> tuple[ImportPreview, dict[str, int]]:
+    """Read and check a file as ``user`` would import it (nothing stored): the preview
+    and how many valid rows each outlet (by code) would take. ``ImportFileError`` for a
+    refused file."""
+    with read_session(engine) as session:
+        scope = importer_scope(session, user)
+        if batch_id is not None:
+            _known_batch(session, batch_id)
+        context = import_context(session, scope, batch_id, datum=datum, mapping=mapping)
+        reach = reach_of(session, scope)
+    found = whitelist_import.preview(data, file_name, context)
+    return found, outlet_counts(route_rows(found.rows, reach))
+
+
+def import_file(
+    engine: Engine,
+    user: User,
+    data: bytes,
+    file_name: str,
+    *,
+    mode: str = "all",
+    meta: BatchMeta | None = None,
+    batch_id: str | None = None,
+    datum: Datum = Datum.WGS84,
+    mapping: dict[str, ImportField] | None = None,
+) -> tuple[ImportPreview, CommitResult]:
+    """Check ``data`` and commit it in one transaction (``commit``'s refusals apply).
+
+    The file is read before the writers' lock is taken (a 100,000-row file takes
+    seconds); inside it the context is read again, and the file checked again only if
+    what it was checked against has changed meanwhile (another import listed one of its
+    credit codes, or the importer's reach changed)."""
+    if mode not in MODES:
+        raise StoreError("import.mode_invalid", 422)
+    if batch_id is None and meta is None:
+        raise StoreError("import.meta_missing", 422)
+    with read_session(engine) as session:
+        scope = importer_scope(session, user)
+        if batch_id is not None:
+            _known_batch(session, batch_id)
+        context = import_context(session, scope, batch_id, datum=datum, mapping=mapping)
+    found = whitelist_import.preview(data, file_name, context)
+    if mode == "all" and found.problems:  # refused before any lock is taken
+        raise StoreError("import.has_errors", 422, count=found.bad_lines)
+    with write_session(engine) as session:
+        scope = importer_scope(session, user)
+        fresh = import_context(session, scope, batch_id, datum=datum, mapping=mapping)
+        if _stale(found, context, fresh):
+            found = whitelist_import.preview(data, file_name, fresh)
+        result = commit(session, user, found, mode=mode, meta=meta, batch_id=batch_id)
+    return found, result
+
+
+def _known_batch(session: Session, batch_id: str) -> None:
+    if session.execute(select(_b.c.id).where(_b.c.id == batch_id)).first() is None:
+        raise StoreError("import.batch_unknown", 404)
+
+
+def _stale(found: ImportPreview, before: ImportContext, now: ImportContext) -> bool:
+    if before.outlet_codes != now.outlet_codes:
+        return True
+    active = now.active_credit_codes
+    return any(r.credit_code in active for r in found.rows)
+
+
+def expire(engine: Engine, today: date | None = None) -> int:
+    """``expire_batches`` in its own transaction (the housekeeping runner, the CLI)."""
+    with write_session(engine) as session:
+        return expire_batches(session, today)

@@ -60,6 +60,8 @@ from app.server.errors import StoreError
 from app.server.scope import Scope, scope_of
 from app.services import whitelist_import
 from app.services.clock import beijing_today
+from app.services.import_cells import cell_text, read_credit_code
+from app.services.import_read import read_table
 from app.services.whitelist_import import (
     Datum,
     ImportContext,
@@ -192,6 +194,7 @@ def import_context(
     active = {r[0]: r[1] for r in session.execute(stmt)}
     return ImportContext(
         outlet_codes=reach.codes,
+        all_outlet_codes=frozenset(reach.by_code),
         active_credit_codes=active,
         datum=datum,
         mapping=dict(mapping or {}),
@@ -263,13 +266,16 @@ def commit(
     mode: str = "all",
     meta: BatchMeta | None = None,
     batch_id: str | None = None,
+    keep: frozenset[str] = frozenset(),
     now: datetime | None = None,
 ) -> CommitResult:
     """Store ``preview``'s rows as a new batch (``meta``) or a new version of ``batch_id``,
     inside the caller's ``write_session`` (one transaction: an error leaves nothing).
+    ``keep``: credit codes on refused rows (``refused_credit_codes``), whose entries a
+    ``valid_only`` new version does not withdraw.
 
     Refusals (``StoreError``, nothing written): ``import.mode_invalid``,
-    ``import.has_errors`` (mode ``all`` with problems), ``import.no_rows``,
+    ``import.has_errors`` (mode ``all`` with problems), ``import.no_valid_rows``,
     ``import.batch_unknown`` (404), ``import.outlet_out_of_scope`` (a row for an outlet
     out of reach), ``import.meta_missing``."""
     scope = importer_scope(session, user)
@@ -279,11 +285,12 @@ def commit(
         raise StoreError("import.has_errors", 422, count=preview.bad_lines)
     rows = preview.rows
     if not rows:
-        raise StoreError("import.no_rows", 422)
+        raise StoreError("import.no_valid_rows", 422)
     reach = reach_of(session, scope)
     targets = route_rows(rows, reach)
-    if any(t is None for t in targets):
-        raise StoreError("import.outlet_out_of_scope", 422)
+    for row, target in zip(rows, targets, strict=True):
+        if target is None:
+            raise StoreError("import.outlet_out_of_scope", 422, code=row.outlet_code or "")
     placed: list[tuple[ImportRow, OutletPoint]] = [
         (row, target) for row, target in zip(rows, targets, strict=True) if target is not None
     ]
@@ -293,16 +300,41 @@ def commit(
         if meta is None:
             raise StoreError("import.meta_missing", 422)
         return _new_batch(session, user, preview, placed, meta, mode, rows_bad, now)
-    kept = _refused_codes(preview) if mode == "valid_only" else frozenset()
+    kept = keep if mode == "valid_only" else frozenset()
     return _new_version(
         session, user, scope, reach, preview, placed, batch_id, mode, rows_bad, kept, now
     )
 
 
-def _refused_codes(preview: ImportPreview) -> frozenset[str]:
-    """Credit codes the file lists on refused rows, where the preview could read them."""
-    codes = getattr(preview, "refused_credit_codes", None)
-    return frozenset(codes or ())
+def refused_credit_codes(data: bytes, preview: ImportPreview) -> frozenset[str]:
+    """The credit codes on the file's refused rows, where they can be read (a row refused
+    for its phone still names its entry; a mangled code names nothing)."""
+    bad = {p.line for p in preview.problems}
+    header = next((h for h, f in preview.mapping.items() if f == ImportField.CREDIT_CODE), None)
+    if not bad or header is None:
+        return frozenset()
+
+    def is_header(cells: Sequence[object]) -> bool:
+        return any(cell_text(c) == header for c in cells)
+
+    table = read_table(data, max_bytes=len(data) + 1, is_header=is_header)
+    index: int | None = None
+    codes: set[str] = set()
+    last = max(bad)
+    for line, cells in table.rows:
+        if index is None:
+            texts = [cell_text(c) for c in cells]
+            if header in texts:
+                index = texts.index(header)
+            continue
+        if line > last:
+            break
+        if line in bad and index < len(cells):
+            try:
+                codes.add(read_credit_code(cell_text(cells[index])))
+            except ValueError:
+                continue
+    return frozenset(codes)
 
 
 def _business(row: ImportRow) -> dict[str, Any]:
@@ -735,7 +767,10 @@ def import_file(
         fresh = import_context(session, scope, batch_id, datum=datum, mapping=mapping)
         if _stale(found, context, fresh):
             found = whitelist_import.preview(data, file_name, fresh)
-        result = commit(session, user, found, mode=mode, meta=meta, batch_id=batch_id)
+        keep = frozenset()
+        if mode == "valid_only" and batch_id is not None and found.problems:
+            keep = refused_credit_codes(data, found)
+        result = commit(session, user, found, mode=mode, meta=meta, batch_id=batch_id, keep=keep)
     return found, result
 
 

@@ -22,7 +22,6 @@ from app.i18n import t
 from app.models.sync import ErrorBody
 from app.server.observe import REQUEST_ID_HEADER
 from app.services.signin import wait_minutes
-from app.services.whitelist_import import MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ class StoreError(Exception):
     status_code = 400
     headers: Mapping[str, str] = {}  # extra response headers (``Retry-After``)
 
-    def __init__(self, code: str, status_code: int | None = None, **params: object) -> None:
+    def __init__(self, code: str, status_code: int | None = None, /, **params: object) -> None:
         super().__init__(code)
         self.code = code
         self.params = params
@@ -95,9 +94,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = "not_found" if exc.status_code == 404 else "request.invalid"
-        if exc.status_code == 413 and _req.url.path.startswith("/admin/imports"):
-            # the upload's body limit (``routes.batches.BODY_LIMIT``), hit while it streamed in
-            return error_response("import.too_large", 413, mb=MAX_FILE_BYTES // (1024 * 1024))
         return error_response(code, exc.status_code, detail=str(exc.detail))
 
     @app.exception_handler(Exception)

@@ -2,8 +2,9 @@
 ``/admin/batches``): the admin screen's door to ``app.server.batches``.
 
 Uploads are multipart (``file`` plus form fields). The body is limited while it
-streams in (``max_body_size``: a file over ``MAX_FILE_BYTES`` is answered 413
-``import.too_large`` without being read whole), and the file part again as it is read.
+streams in (``UploadLimit``: a body announced or found over ``MAX_FILE_BYTES`` plus a
+little for the form is answered 413 ``import.too_large`` without being read whole),
+and the file part again as it is read.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
 from fastapi.responses import Response
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.i18n import t
 from app.models.batch import BatchSource
 from app.models.imports import (
     MAX_PROBLEMS_SHOWN,
@@ -31,12 +33,11 @@ from app.server import batches
 from app.server.batches import IMPORTERS, MODES, BatchMeta
 from app.server.db import read_session
 from app.server.deps import CurrentUser, EngineDep
-from app.server.errors import StoreError, error_responses
+from app.server.errors import StoreError, error_response, error_responses
 from app.server.scope import scope_of
 from app.services import whitelist_import
 from app.services.clock import beijing_today
 from app.services.whitelist_import import (
-    MAX_FILE_BYTES,
     Datum,
     ImportField,
     ImportFileError,
@@ -48,9 +49,65 @@ router = APIRouter(prefix="/admin", tags=["imports"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORM_ALLOWANCE = 1024 * 1024  # the multipart framing and the other fields around the file
-BODY_LIMIT = MAX_FILE_BYTES + FORM_ALLOWANCE
 _READ_CHUNK = 1024 * 1024
 _ERRORS = error_responses(400, 401, 403, 404, 413, 422)
+UPLOAD_PREFIX = "/admin/imports"
+
+
+def _limit_mb() -> int:
+    return whitelist_import.MAX_FILE_BYTES // (1024 * 1024)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class UploadLimit:
+    """ASGI middleware: an import upload's body stops at ``MAX_FILE_BYTES`` plus
+    ``FORM_ALLOWANCE``. A larger ``Content-Length`` is answered 413 before any of the body
+    is read; a body that grows past it while streaming (chunked) stops there, and
+    whatever the app was answering becomes the same 413 ``import.too_large``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(UPLOAD_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        limit = whitelist_import.MAX_FILE_BYTES + FORM_ALLOWANCE
+        refusal = error_response("import.too_large", 413, limit=_limit_mb())
+        refusal.headers["Connection"] = "close"
+        announced = Headers(scope=scope).get("content-length", "")
+        if announced.isdigit() and int(announced) > limit:
+            await refusal(scope, receive, send)
+            return
+        state = {"size": 0, "tripped": False, "answered": False}
+
+        async def limited() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                state["size"] += len(message.get("body", b""))
+                if state["size"] > limit:
+                    state["tripped"] = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded(message: Message) -> None:
+            if not state["tripped"]:
+                await send(message)
+            elif message["type"] == "http.response.start" and not state["answered"]:
+                state["answered"] = True
+                await refusal(scope, receive, send)
+
+        try:
+            await self.app(scope, limited, guarded)
+        except Exception:
+            if not state["tripped"]:
+                raise
+            if not state["answered"]:
+                state["answered"] = True
+                await refusal(scope, receive, send)
 
 
 def importer(user: CurrentUser) -> User:
@@ -118,7 +175,7 @@ def read_upload(file: UploadFile) -> bytes:
     while chunk := file.file.read(_READ_CHUNK):
         size += len(chunk)
         if size > limit:
-            raise StoreError("import.too_large", 413, mb=limit // (1024 * 1024))
+            raise StoreError("import.too_large", 413, limit=_limit_mb())
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -129,8 +186,7 @@ def _file_error(exc: ImportFileError) -> StoreError:
 
 
 def _message(problem: RowProblem) -> str:
-    params = dict(getattr(problem, "params", ()) or ())
-    return t(problem.code, "zh", **params)
+    return whitelist_import.describe(problem, "zh")
 
 
 def preview_answer(found: ImportPreview, outlets: dict[str, int]) -> ImportPreviewOut:
@@ -175,7 +231,6 @@ def _preview(engine, user: User, file: UploadFile, form: ImportForm):  # type: i
     "/imports/preview",
     response_model=ImportPreviewOut,
     responses=_ERRORS,
-    max_body_size=BODY_LIMIT,
 )
 def preview_import(
     user: Importer,
@@ -193,7 +248,6 @@ def preview_import(
     "/imports/report",
     response_class=Response,
     responses={200: {"content": {XLSX: {}}, "description": "the error report"}, **_ERRORS},
-    max_body_size=BODY_LIMIT,
 )
 def import_report(
     user: Importer,
@@ -247,7 +301,6 @@ def batch_meta(
     status_code=201,
     response_model=ImportCommitOut,
     responses=_ERRORS,
-    max_body_size=BODY_LIMIT,
 )
 def commit_import(
     user: Importer,

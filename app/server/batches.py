@@ -709,7 +709,18 @@ def batch_versions(session: Session, scope: Scope, batch_id: str) -> list[dict[s
 # -- the doors: the API and the command line share these ---------------------------------
 
 
-def preview_file(
+@dataclass(frozen=True)
+class Checked:
+    """A file checked as one user would import it: the preview, the context it was
+    checked against, and how many valid rows each outlet (by code) would take."""
+
+    preview: ImportPreview
+    context: ImportContext
+    outlets: dict[str, int]
+    batch_id: str | None
+
+
+def check_file(
     engine: Engine,
     user: User,
     data: bytes,
@@ -718,10 +729,10 @@ def preview_file(
     datum: Datum = Datum.WGS84,
     mapping: dict[str, ImportField] | None = None,
     batch_id: str | None = None,
-) -> tuple[ImportPreview, dict[str, int]]:
-    """Read and check a file as ``user`` would import it (nothing stored): the preview
-    and how many valid rows each outlet (by code) would take. ``ImportFileError`` for a
-    refused file."""
+) -> Checked:
+    """Read and check a file as ``user`` would import it; nothing stored, no writer's
+    lock taken. ``ImportFileError`` for a refused file, ``StoreError`` for a user who may
+    not import or an unknown batch."""
     with read_session(engine) as session:
         scope = importer_scope(session, user)
         if batch_id is not None:
@@ -729,7 +740,43 @@ def preview_file(
         context = import_context(session, scope, batch_id, datum=datum, mapping=mapping)
         reach = reach_of(session, scope)
     found = whitelist_import.preview(data, file_name, context)
-    return found, outlet_counts(route_rows(found.rows, reach))
+    return Checked(found, context, outlet_counts(route_rows(found.rows, reach)), batch_id)
+
+
+def commit_checked(
+    engine: Engine,
+    user: User,
+    data: bytes,
+    checked: Checked,
+    *,
+    mode: str = "all",
+    meta: BatchMeta | None = None,
+) -> CommitResult:
+    """Commit a checked file in one transaction (``commit``'s refusals apply).
+
+    The file was read before the writers' lock is taken (a 100,000-row file takes
+    seconds); inside it the context is read again, and the file checked again only if
+    what it was checked against has changed meanwhile (another import listed one of its
+    credit codes, or the importer's reach changed)."""
+    found, batch_id = checked.preview, checked.batch_id
+    if mode not in MODES:
+        raise StoreError("import.mode_invalid", 422)
+    if batch_id is None and meta is None:
+        raise StoreError("import.meta_missing", 422)
+    if mode == "all" and found.problems:  # refused before any lock is taken
+        raise StoreError("import.has_errors", 422, count=found.bad_lines)
+    with write_session(engine) as session:
+        scope = importer_scope(session, user)
+        before = checked.context
+        fresh = import_context(
+            session, scope, batch_id, datum=before.datum, mapping=dict(before.mapping)
+        )
+        if _stale(found, before, fresh):
+            found = whitelist_import.preview(data, found.file_name, fresh)
+        keep: frozenset[str] = frozenset()
+        if mode == "valid_only" and batch_id is not None and found.problems:
+            keep = refused_credit_codes(data, found)
+        return commit(session, user, found, mode=mode, meta=meta, batch_id=batch_id, keep=keep)
 
 
 def import_file(
@@ -744,34 +791,49 @@ def import_file(
     datum: Datum = Datum.WGS84,
     mapping: dict[str, ImportField] | None = None,
 ) -> tuple[ImportPreview, CommitResult]:
-    """Check ``data`` and commit it in one transaction (``commit``'s refusals apply).
-
-    The file is read before the writers' lock is taken (a 100,000-row file takes
-    seconds); inside it the context is read again, and the file checked again only if
-    what it was checked against has changed meanwhile (another import listed one of its
-    credit codes, or the importer's reach changed)."""
+    """``check_file`` then ``commit_checked``."""
     if mode not in MODES:
         raise StoreError("import.mode_invalid", 422)
     if batch_id is None and meta is None:
         raise StoreError("import.meta_missing", 422)
-    with read_session(engine) as session:
-        scope = importer_scope(session, user)
-        if batch_id is not None:
-            _known_batch(session, batch_id)
-        context = import_context(session, scope, batch_id, datum=datum, mapping=mapping)
-    found = whitelist_import.preview(data, file_name, context)
-    if mode == "all" and found.problems:  # refused before any lock is taken
-        raise StoreError("import.has_errors", 422, count=found.bad_lines)
-    with write_session(engine) as session:
-        scope = importer_scope(session, user)
-        fresh = import_context(session, scope, batch_id, datum=datum, mapping=mapping)
-        if _stale(found, context, fresh):
-            found = whitelist_import.preview(data, file_name, fresh)
-        keep = frozenset()
-        if mode == "valid_only" and batch_id is not None and found.problems:
-            keep = refused_credit_codes(data, found)
-        result = commit(session, user, found, mode=mode, meta=meta, batch_id=batch_id, keep=keep)
-    return found, result
+    checked = check_file(
+        engine, user, data, file_name, datum=datum, mapping=mapping, batch_id=batch_id
+    )
+    return checked.preview, commit_checked(engine, user, data, checked, mode=mode, meta=meta)
+
+
+def parse_meta(
+    name: str | None,
+    product: str | None,
+    source: str | None,
+    valid_from: str | None,
+    valid_until: str | None,
+) -> BatchMeta:
+    """A new batch's description from text (a form, the command line), checked: 422
+    ``import.meta_missing``, ``import.date_invalid``, ``import.dates_order``,
+    ``import.source_invalid``."""
+    start, end = _date(valid_from, "valid_from"), _date(valid_until, "valid_until")
+    name, product = (name or "").strip(), (product or "").strip()
+    if not name or not product or start is None or end is None:
+        raise StoreError("import.meta_missing", 422)
+    if len(name) > 200 or len(product) > 100:
+        raise StoreError("import.meta_missing", 422)
+    if end < start:
+        raise StoreError("import.dates_order", 422)
+    try:
+        kind = BatchSource((source or BatchSource.HEAD_OFFICE).strip())
+    except ValueError as exc:
+        raise StoreError("import.source_invalid", 422) from exc
+    return BatchMeta(name, product, kind, start, end)
+
+
+def _date(text: str | None, field: str) -> date | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise StoreError("import.date_invalid", 422, field=field) from exc
 
 
 def _known_batch(session: Session, batch_id: str) -> None:

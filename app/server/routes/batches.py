@@ -10,7 +10,6 @@ and the file part again as it is read.
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
@@ -19,7 +18,6 @@ from fastapi.responses import Response
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.models.batch import BatchSource
 from app.models.imports import (
     MAX_PROBLEMS_SHOWN,
     BatchesOut,
@@ -30,7 +28,7 @@ from app.models.imports import (
 )
 from app.models.user import User
 from app.server import batches
-from app.server.batches import IMPORTERS, MODES, BatchMeta
+from app.server.batches import IMPORTERS, MODES
 from app.server.db import read_session
 from app.server.deps import CurrentUser, EngineDep
 from app.server.errors import StoreError, error_response, error_responses
@@ -214,7 +212,7 @@ def preview_answer(found: ImportPreview, outlets: dict[str, int]) -> ImportPrevi
 def _preview(engine, user: User, file: UploadFile, form: ImportForm):  # type: ignore[no-untyped-def]
     data = read_upload(file)
     try:
-        return batches.preview_file(
+        checked = batches.check_file(
             engine,
             user,
             data,
@@ -225,6 +223,7 @@ def _preview(engine, user: User, file: UploadFile, form: ImportForm):  # type: i
         )
     except ImportFileError as exc:
         raise _file_error(exc) from exc
+    return checked.preview, checked.outlets
 
 
 @router.post(
@@ -264,38 +263,6 @@ def import_report(
     return Response(body, media_type=XLSX, headers={"Content-Disposition": disposition})
 
 
-def _date(text: str | None, field: str) -> date | None:
-    if text is None or not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise StoreError("import.date_invalid", 422, field=field) from exc
-
-
-def batch_meta(
-    name: str | None,
-    product: str | None,
-    source: str | None,
-    valid_from: str | None,
-    valid_until: str | None,
-) -> BatchMeta:
-    """A new batch's description, checked; 422 with the reason."""
-    start, end = _date(valid_from, "valid_from"), _date(valid_until, "valid_until")
-    name, product = (name or "").strip(), (product or "").strip()
-    if not name or not product or start is None or end is None:
-        raise StoreError("import.meta_missing", 422)
-    if len(name) > 200 or len(product) > 100:
-        raise StoreError("import.meta_missing", 422)
-    if end < start:
-        raise StoreError("import.dates_order", 422)
-    try:
-        kind = BatchSource((source or BatchSource.HEAD_OFFICE).strip())
-    except ValueError as exc:
-        raise StoreError("import.source_invalid", 422) from exc
-    return BatchMeta(name, product, kind, start, end)
-
-
 @router.post(
     "/imports",
     status_code=201,
@@ -321,7 +288,7 @@ def commit_import(
         raise StoreError("import.mode_invalid", 422)
     meta = None
     if form.batch_id is None:
-        meta = batch_meta(name, product, source, valid_from, valid_until)
+        meta = batches.parse_meta(name, product, source, valid_from, valid_until)
     data = read_upload(file)
     try:
         _, result = batches.import_file(

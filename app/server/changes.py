@@ -127,14 +127,20 @@ def _advance(session: Session, seq: int) -> None:
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many rows: Core executemany in chunks; on PostgreSQL ``COPY … FROM STDIN``
-    (about ten times faster than multi-row INSERTs), when every row has the same keys."""
+    """Insert many rows, when every row has the same keys: on PostgreSQL by ``COPY …
+    FROM STDIN`` (about ten times faster than multi-row INSERTs), on SQLite by the
+    driver's own executemany (values stored as SQLAlchemy stores them); else Core
+    executemany in chunks."""
     if not rows:
         return
     keys = list(rows[0])
-    if session.get_bind().dialect.name != "postgresql" or any(len(r) != len(keys) for r in rows):
+    dialect = session.get_bind().dialect.name
+    if any(len(r) != len(keys) for r in rows) or dialect not in ("postgresql", "sqlite"):
         for chunk in _chunks(list(rows), 5000):
             session.execute(insert(table), chunk)
+        return
+    if dialect == "sqlite":
+        _sqlite_insert(session, table, rows)
         return
     names = [c.name for c in table.columns if c.name in rows[0]]
     # a column a row leaves out takes its Python-side default, as an INSERT would
@@ -156,6 +162,49 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
             cursor.copy_expert(f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv)', buf)
     finally:
         cursor.close()
+
+
+def _sqlite_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    names = [c.name for c in table.columns if c.name in rows[0]]
+    fixed = [
+        _sqlite_value(c.default.arg)
+        for c in table.columns
+        if c.name not in rows[0] and c.default is not None and c.default.is_scalar
+    ]
+    more = [
+        c.name
+        for c in table.columns
+        if c.name not in rows[0] and c.default is not None and c.default.is_scalar
+    ]
+    columns = ", ".join(f'"{n}"' for n in [*names, *more])
+    marks = ", ".join("?" * (len(names) + len(more)))
+    sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
+    conn = session.connection()
+    for start in range(0, len(rows), 5000):
+        chunk = rows[start : start + 5000]
+        conn.exec_driver_sql(
+            sql, [(*(_sqlite_value(row[n]) for n in names), *fixed) for row in chunk]
+        )
+
+
+_PLAIN = (str, int, float, type(None))
+
+
+def _sqlite_value(value: Any) -> Any:
+    """A value as SQLAlchemy's SQLite dialect stores it (datetimes with microseconds)."""
+    if type(value) in _PLAIN:
+        return value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M:%S}.{value.microsecond:06d}"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int | float):
+        return value
+    return str(value)
 
 
 def _copy_value(value: Any) -> str:

@@ -50,6 +50,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 class StoreError(Exception):
     status_code = 400
     headers: Mapping[str, str] = {}  # extra response headers (``Retry-After``)
+    extra: Mapping[str, object] = {}  # more of the body, beside code and message
 
     def __init__(self, code: str, status_code: int | None = None, /, **params: object) -> None:
         super().__init__(code)
@@ -73,16 +74,23 @@ class Rejected(StoreError):
 
 
 def error_response(
-    code: str, status: int, *, headers: Mapping[str, str] | None = None, **params: object
+    code: str,
+    status: int,
+    *,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, object] | None = None,
+    **params: object,
 ) -> JSONResponse:
-    body = {"code": code, "message": t(code, **params)}
+    body = {"code": code, "message": t(code, **params), **(extra or {})}
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def _store_error(_req: Request, exc: StoreError) -> JSONResponse:
-        return error_response(exc.code, exc.status_code, headers=exc.headers, **exc.params)
+        return error_response(
+            exc.code, exc.status_code, headers=exc.headers, extra=exc.extra, **exc.params
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:

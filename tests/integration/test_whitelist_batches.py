@@ -560,6 +560,19 @@ def test_http_refusals(api, live_server):
         assert answer.json()["code"] == expected, form
     empty = upload(client, "/admin/imports/preview", "A1", b"")
     assert empty.status_code == 422 and empty.json()["code"] == "import.empty_file"
+    odd = "公司,信用,电话,纬度,经度\n甲,1,2,3,4\n".encode()
+    missing = upload(client, "/admin/imports/preview", "A1", odd)
+    assert missing.status_code == 422 and missing.json()["code"] == "import.missing_columns"
+    assert "公司" in missing.json()["unknown_headers"]
+    mapped = upload(
+        client,
+        "/admin/imports/preview",
+        "A1",
+        odd,
+        mapping='{"公司": "company_name", "信用": "credit_code", "电话": "phone"}',
+    )
+    assert mapped.status_code == 200, mapped.text
+    assert mapped.json()["mapping"]["公司"] == "company_name"
     other = upload(
         client, "/admin/imports", "G1", csv_file(csv_line(1, outlet="T-002")), **NEW_BATCH
     )

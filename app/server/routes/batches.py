@@ -179,8 +179,14 @@ def read_upload(file: UploadFile) -> bytes:
 
 
 def _file_error(exc: ImportFileError) -> StoreError:
+    """A refused file as the API answers it; a file missing required columns also lists
+    its unrecognised headers (``unknown_headers``), for the mapping step."""
     status = 413 if exc.code == "import.too_large" else 422
-    return StoreError(exc.code, status, **exc.params)
+    error = StoreError(exc.code, status, **exc.params)
+    unknown = getattr(exc, "unknown_headers", None)
+    if unknown:
+        error.extra = {"unknown_headers": list(unknown)}
+    return error
 
 
 def _message(problem: RowProblem) -> str:

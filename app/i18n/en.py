@@ -341,7 +341,7 @@ MESSAGES: dict[str, str] = {
     "import.date_invalid": "Not a date ({field}): use YYYY-MM-DD",
     "import.dates_order": "The validity cannot end before it starts",
     "import.datum_invalid": "The coordinate system is wgs84, gcj02 or bd09",
-    "import.mapping_invalid": "The column mapping must be a JSON object of header → field {field}",
+    "import.mapping_malformed": "The column mapping must be a JSON object of header → field",
     "import.no_valid_rows": "No valid rows to import",
     "batch.expired_done": "{count} expired entries withdrawn from devices",
     "batch.cli.summary": "{total} rows: {valid} valid, {bad} with problems",

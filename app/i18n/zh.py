@@ -349,7 +349,7 @@ MESSAGES: dict[str, str] = {
     "import.date_invalid": "日期格式不正确（{field}），请使用 YYYY-MM-DD",
     "import.dates_order": "有效期截止日期不能早于起始日期",
     "import.datum_invalid": "坐标系只能是 WGS-84（wgs84）、GCJ-02（gcj02）或 BD-09（bd09）",
-    "import.mapping_invalid": "列对应关系无效：应为“表头 → 字段”的 JSON 对象 {field}",
+    "import.mapping_malformed": "列对应关系无效：应为“表头 → 字段”的 JSON 对象",
     "import.no_valid_rows": "没有可导入的有效行",
     "batch.expired_done": "已使 {count} 个过期客户从设备上撤下",
     "batch.cli.summary": "共 {total} 行：有效 {valid} 行，有问题 {bad} 行",

@@ -173,7 +173,7 @@ def import_context(
     batch_id: str | None = None,
     *,
     datum: Datum = Datum.WGS84,
-    mapping: dict[str, ImportField] | None = None,
+    mapping: dict[str, ImportField | str] | None = None,
     today: date | None = None,
 ) -> ImportContext:
     """What a preview checks rows against: the outlet codes in ``scope``'s reach, and the
@@ -727,7 +727,7 @@ def check_file(
     file_name: str,
     *,
     datum: Datum = Datum.WGS84,
-    mapping: dict[str, ImportField] | None = None,
+    mapping: dict[str, ImportField | str] | None = None,
     batch_id: str | None = None,
 ) -> Checked:
     """Read and check a file as ``user`` would import it; nothing stored, no writer's
@@ -789,7 +789,7 @@ def import_file(
     meta: BatchMeta | None = None,
     batch_id: str | None = None,
     datum: Datum = Datum.WGS84,
-    mapping: dict[str, ImportField] | None = None,
+    mapping: dict[str, ImportField | str] | None = None,
 ) -> tuple[ImportPreview, CommitResult]:
     """``check_file`` then ``commit_checked``."""
     if mode not in MODES:

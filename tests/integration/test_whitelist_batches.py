@@ -546,8 +546,9 @@ def test_http_refusals(api, live_server):
     assert client.get("/admin/batches").status_code == 401
     cases = [
         ({"datum": "mars"}, "import.datum_invalid"),
-        ({"mapping": "{not json"}, "import.mapping_invalid"),
-        ({"mapping": '{"公司": "shoe_size"}'}, "import.mapping_invalid"),
+        ({"mapping": "{not json"}, "import.mapping_malformed"),
+        ({"mapping": '["公司"]'}, "import.mapping_malformed"),
+        ({"mapping": '{"企业名称": "shoe_size"}', **NEW_BATCH}, "import.mapping_invalid"),
         ({"mode": "some", **NEW_BATCH}, "import.mode_invalid"),
         ({**NEW_BATCH, "valid_until": "2027-02-30"}, "import.date_invalid"),
         ({**NEW_BATCH, "valid_until": "2026-01-01"}, "import.dates_order"),

@@ -145,24 +145,27 @@ class ImportForm:
 FormDep = Annotated[ImportForm, Depends()]
 
 
-def _mapping(text: str | None) -> dict[str, ImportField]:
+def _mapping(text: str | None) -> dict[str, ImportField | str]:
+    """The mapping form field: a JSON object of header → field value ("" ignores the
+    column); the fields themselves are checked by the preview (``import.mapping_invalid``)."""
     if text is None or not text.strip():
         return {}
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise StoreError("import.mapping_invalid", 422) from exc
+        raise StoreError("import.mapping_malformed", 422) from exc
     if not isinstance(data, dict) or len(data) > 200:
-        raise StoreError("import.mapping_invalid", 422)
-    out: dict[str, ImportField] = {}
-    for header, field in data.items():
-        if not isinstance(field, str) or not header.strip():
-            raise StoreError("import.mapping_invalid", 422)
-        try:
-            out[header] = ImportField(field)
-        except ValueError as exc:
-            raise StoreError("import.mapping_invalid", 422, field=field[:50]) from exc
-    return out
+        raise StoreError("import.mapping_malformed", 422)
+    if not all(isinstance(v, str) and k.strip() for k, v in data.items()):
+        raise StoreError("import.mapping_malformed", 422)
+    return {k: _field(v) for k, v in data.items()}
+
+
+def _field(value: str) -> ImportField | str:
+    try:
+        return ImportField(value)
+    except ValueError:
+        return value  # "" (ignore the column), or a name the preview refuses in words
 
 
 def read_upload(file: UploadFile) -> bytes:

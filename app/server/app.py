@@ -8,7 +8,7 @@ from app.config import Settings
 from app.server.db import make_engine, migrate
 from app.server.errors import install_error_handlers
 from app.server.observe import Metrics, RequestTelemetry
-from app.server.routes import admin, auth, health, metrics, prospects, stats, sync
+from app.server.routes import admin, auth, batches, health, metrics, prospects, stats, sync
 from app.server.security import check_secret_key
 
 
@@ -23,6 +23,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.state.engine = engine
     # Its own registry: several apps in one process (tests) must not count together.
     app.state.metrics = Metrics()
+    app.add_middleware(batches.UploadLimit)  # inside the telemetry: a 413 is logged too
     app.add_middleware(RequestTelemetry, metrics=app.state.metrics)
     install_error_handlers(app)
     app.include_router(health.router)
@@ -31,5 +32,6 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.include_router(stats.router)
     app.include_router(metrics.router)
     app.include_router(admin.router)
+    app.include_router(batches.router)
     app.include_router(prospects.router)
     return app

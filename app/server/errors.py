@@ -30,8 +30,9 @@ ERROR_STATUSES: dict[int, str] = {
     400: "The body is not readable JSON (e.g. not UTF-8): `request.invalid`",
     401: "No valid bearer token, or a wrong password: `auth.*`",
     403: "The account is disabled, or the action is not the user's to take: `auth.*`",
+    404: "No such thing, or not in the caller's reach: `not_found`, `import.batch_unknown`",
     409: "The sync cursor is unknown, damaged or of another scope: `sync.cursor_invalid`",
-    413: "Too many mutations in one push: `request.invalid`",
+    413: "Too many mutations in one push: `request.invalid`; an import file over the size limit: `import.too_large`",
     422: "A parameter or the body breaks the wire model: `request.invalid`",
     426: "The `X-Puhui-Protocol` header is missing or too old: `protocol.too_old`",
     429: "Too many failed sign-ins; `Retry-After` says how long: `auth.account_locked`, `auth.client_throttled`",
@@ -49,8 +50,9 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 class StoreError(Exception):
     status_code = 400
     headers: Mapping[str, str] = {}  # extra response headers (``Retry-After``)
+    extra: Mapping[str, object] = {}  # more of the body, beside code and message
 
-    def __init__(self, code: str, status_code: int | None = None, **params: object) -> None:
+    def __init__(self, code: str, status_code: int | None = None, /, **params: object) -> None:
         super().__init__(code)
         self.code = code
         self.params = params
@@ -72,16 +74,23 @@ class Rejected(StoreError):
 
 
 def error_response(
-    code: str, status: int, *, headers: Mapping[str, str] | None = None, **params: object
+    code: str,
+    status: int,
+    *,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, object] | None = None,
+    **params: object,
 ) -> JSONResponse:
-    body = {"code": code, "message": t(code, **params)}
+    body = {"code": code, "message": t(code, **params), **(extra or {})}
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def _store_error(_req: Request, exc: StoreError) -> JSONResponse:
-        return error_response(exc.code, exc.status_code, headers=exc.headers, **exc.params)
+        return error_response(
+            exc.code, exc.status_code, headers=exc.headers, extra=exc.extra, **exc.params
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:

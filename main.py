@@ -4,6 +4,7 @@ python main.py run                      central store (SQLite, demo data) + work
 python main.py serve --db URL --port P  the central store alone
 python main.py demo-data --db URL       load generated demo data into a central store
 python main.py create-user ...          add a user to a central store
+python main.py housekeeping --db URL    run the store's housekeeping once (pool return, …)
 """
 
 from __future__ import annotations
@@ -84,6 +85,19 @@ def cmd_create_user(args: argparse.Namespace) -> None:
         password=args.password,
     )
     print(f"created {user.role} {user.employee_no} ({user.name}) id={user.id}")
+
+
+def cmd_housekeeping(args: argparse.Namespace) -> None:
+    from app.server.db import make_engine, migrate
+    from app.server.housekeeping import run_housekeeping
+
+    settings = _settings(database_url=args.db, pool_return_days=args.days)
+    engine = make_engine(settings.server_database_url())
+    migrate(engine)
+    done = run_housekeeping(engine, settings)
+    print("housekeeping: " + ", ".join(f"{k} {v}" for k, v in done.items()))
+    if any(v < 0 for v in done.values()):
+        sys.exit(1)
 
 
 def _start_store_in_background(settings, port: int) -> None:  # type: ignore[no-untyped-def]
@@ -197,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--outlet", help="outlet id")
     user.add_argument("--password", required=True)
     user.set_defaults(func=cmd_create_user)
+
+    house = sub.add_parser("housekeeping", help="run the central store's housekeeping once")
+    house.add_argument("--db", help="database URL")
+    house.add_argument("--days", type=int, help="pool return after N days (default: setting)")
+    house.set_defaults(func=cmd_housekeeping)
     return parser
 
 

@@ -30,6 +30,7 @@ ERROR_STATUSES: dict[int, str] = {
     400: "The body is not readable JSON (e.g. not UTF-8): `request.invalid`",
     401: "No valid bearer token, or a wrong password: `auth.*`",
     403: "The account is disabled, or the action is not the user's to take: `auth.*`",
+    404: "Not found, or out of the user's reach (the same answer): `distribution.outlet_not_found`",
     409: "The sync cursor is unknown, damaged or of another scope: `sync.cursor_invalid`",
     413: "Too many mutations in one push: `request.invalid`",
     422: "A parameter or the body breaks the wire model: `request.invalid`",

@@ -45,15 +45,20 @@ import heapq
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from enum import StrEnum
 
+from app.models.distribution import AssignRule
 from app.models.prospect import FunnelStatus
 
-
-class AssignRule(StrEnum):
-    EVEN = "even"  # 平均分配: the least loaded first
-    NEAREST = "nearest"  # 就近分配: to the nearest marketer's territory
-
+__all__ = [
+    "AUTO_ASSIGN_REASONS",
+    "POOL_RETURN",
+    "REASON_CODES",
+    "AssignRule",
+    "plan_even",
+    "plan_nearest",
+    "pool_return_due",
+    "territory",
+]
 
 # Transfer reasons recorded by distribution (codes; ``transfer.reason.*`` in i18n).
 AUTO_ASSIGN_REASONS: Mapping[AssignRule, str] = {

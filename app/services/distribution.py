@@ -17,10 +17,11 @@ cap). What the cap leaves stays in the pool (``left``).
 
   The assignment is greedy by distance with capacity: every (prospect, marketer) pair in
   order of distance, nearest first; a pair whose prospect is already placed or whose
-  marketer is full is passed over. Pairs are not all sorted up front: each prospect keeps
-  its marketers in order of distance and a heap holds each prospect's next candidate, so
-  n prospects over k marketers cost O(n·k log k) for the orders plus O(n log n) for the
-  heap (the same result as sorting all n·k pairs). Greedy is not an optimal transport
+  marketer is full is passed over. Pairs are not all sorted up front: a heap holds each
+  prospect's nearest marketer, and when that one is full its next nearest with room (a
+  full marketer never has room again; a displaced prospect's marketers are sorted once),
+  which gives the same plan as sorting all n·k pairs, for O(n·k) distances, O(k log k)
+  per displaced prospect and O(n log n) heap work. Greedy is not an optimal transport
   plan, but each prospect either gets its nearest marketer with room or waits for one
   nearer to others; that is the rule a manager can explain. Distances are on a local
   flat projection (equirectangular at the prospects' mean latitude): the ranking of
@@ -105,41 +106,54 @@ def plan_nearest(
         return {}
     ids = [m[0] for m in marketers]
     k = len(ids)
-    mean_lat = sum(p[1] for p in prospects) / len(prospects)
-    kx = math.cos(math.radians(mean_lat))
-    mx = [m[2] * kx for m in marketers]
-    my = [m[1] for m in marketers]
-    room = [math.inf if cap is None else cap] * k
+    kx = math.cos(math.radians(sum(p[1] for p in prospects) / len(prospects)))
+    spots = [(m[2] * kx, m[1]) for m in marketers]  # a flat (x, y) per marketer
+    dist = math.dist
     plan: dict[str, str] = {}
-    if cap is None:  # nobody fills up: each to its nearest
-        for pid, lat, lon in prospects:
-            x = lon * kx
-            dist = [(x - mx[j]) ** 2 + (lat - my[j]) ** 2 for j in range(k)]
-            plan[pid] = ids[min(range(k), key=dist.__getitem__)]
+    first: list[tuple[float, int, int]] = []  # (distance, prospect index, marketer index)
+    for i, (pid, lat, lon) in enumerate(prospects):
+        here = [(lon * kx, lat)] * k
+        d = list(map(dist, here, spots))
+        nearest = min(d)
+        j = d.index(nearest)  # ties: the marketer listed first
+        if cap is None:  # nobody fills up: each to its nearest
+            plan[pid] = ids[j]
+        else:
+            first.append((nearest, i, j))
+    if cap is None:
         return plan
-    # each prospect's marketers nearest first, and the heap of each one's next candidate
-    orders: list[list[int]] = []
-    dists: list[list[float]] = []
-    heap: list[tuple[float, int, int]] = []  # (distance², prospect index, rank in its order)
-    for i, (_pid, lat, lon) in enumerate(prospects):
-        x = lon * kx
-        dist = [(x - mx[j]) ** 2 + (lat - my[j]) ** 2 for j in range(k)]
-        order = sorted(range(k), key=dist.__getitem__)
-        orders.append(order)
-        dists.append(dist)
-        heap.append((dist[order[0]], i, 0))
-    heapq.heapify(heap)
-    open_ = k
-    while heap and open_:
-        _d, i, r = heapq.heappop(heap)
-        j = orders[i][r]
+    # The pairs in order of distance: each prospect's nearest, sorted once, merged with a
+    # heap of the displaced ones' next candidates. A full marketer stays full, so a
+    # prospect whose candidate filled up next tries its next nearest with room: the order
+    # sorting every pair would give, without making the n·k pairs.
+    first.sort()
+    waiting: list[tuple[float, int, int]] = []
+    room = [cap] * k
+    left = k  # marketers with room
+    later: dict[int, tuple[list[float], list[int], int]] = {}  # displaced: distances, order, at
+    n, pos = len(first), 0
+    while left and (pos < n or waiting):
+        if waiting and (pos >= n or waiting[0] < first[pos]):
+            _d, i, j = heapq.heappop(waiting)
+        else:
+            _d, i, j = first[pos]
+            pos += 1
         if room[j] > 0:
             plan[prospects[i][0]] = ids[j]
             room[j] -= 1
-            open_ -= room[j] == 0
-        elif r + 1 < k:  # its marketer is full: its next nearest, in distance order
-            nxt = orders[i][r + 1]
-            heapq.heappush(heap, (dists[i][nxt], i, r + 1))
+            left -= room[j] == 0
+            continue
+        if i not in later:  # displaced the first time: its marketers, nearest first
+            _pid, lat, lon = prospects[i]
+            d = list(map(dist, [(lon * kx, lat)] * k, spots))
+            later[i] = (d, sorted(range(k), key=d.__getitem__), 0)
+        d, order, at = later[i]
+        at += 1
+        while at < k and room[order[at]] == 0:
+            at += 1
+        if at < k:
+            later[i] = (d, order, at)
+            heapq.heappush(waiting, (d[order[at]], i, order[at]))
     return plan
 
 

@@ -90,13 +90,13 @@ def bulk_insert(session: Session, entity: str, rows: Sequence[dict[str, Any]]) -
 Placement = tuple[str | None, str | None]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Change:
     """One change for ``record_changes``: a new row, or new values for an existing one."""
 
     entity: str
-    row: Mapping[str, Any]  # a new row whole; an update: its "id" and the columns that change
-    update: bool = False
+    row: Mapping[str, Any]  # a new row whole (with its "id"); an update: the new values
+    update: str | None = None  # an update: the id of the row it changes
     prospect_id: str | None = None  # the prospect it belongs to (a prospect: itself)
     old_scope: Placement = (None, None)  # a prospect's placement before and after
     new_scope: Placement = (None, None)
@@ -121,10 +121,10 @@ def record_changes(session: Session, changes: Sequence[Change]) -> None:
     updates: dict[tuple[str, tuple[tuple[str, Any], ...]], list[tuple[str, int]]] = {}
     for offset, ch in enumerate(changes, start=1):
         seq = start + offset
-        entity_id = str(ch.row["id"])
+        entity_id = ch.update or str(ch.row["id"])
         log_rows.append((seq, ch.entity, entity_id, ch.prospect_id, *ch.old_scope, *ch.new_scope))
         if ch.update:
-            key = (ch.entity, tuple((k, v) for k, v in ch.row.items() if k != "id"))
+            key = (ch.entity, tuple(ch.row.items()))
             updates.setdefault(key, []).append((entity_id, seq))
         else:
             inserts.setdefault(ch.entity, []).append(ch.row)
@@ -173,12 +173,23 @@ def _sqlite_value(value: Any) -> Any:
 def _insert_many(raw: Any, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     names = ", ".join(f'"{c}"' for c in columns)
     marks = ", ".join("?" * len(columns))
+    types = TABLES_BY_ENTITY[table].c if table in TABLES_BY_ENTITY else _log.c
+    convert = [
+        i
+        for i, c in enumerate(columns)
+        if types[c].type.python_type in (datetime, date, bool)  # the rest go as they are
+    ]
+    if convert:
+        fixed = []
+        for r in rows:
+            row = list(r)
+            for i in convert:
+                row[i] = _sqlite_value(row[i])
+            fixed.append(row)
+        rows = fixed  # type: ignore[assignment]
     cur = raw.cursor()
     try:
-        cur.executemany(
-            f'INSERT INTO "{table}" ({names}) VALUES ({marks})',
-            [tuple(map(_sqlite_value, r)) for r in rows],
-        )
+        cur.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
     finally:
         cur.close()
 

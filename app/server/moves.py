@@ -113,8 +113,8 @@ def write_moves(session: Session, moves: Sequence[Move]) -> None:
         changes.append(
             Change(
                 "prospect",
-                {"id": m.prospect_id, **m.values},
-                update=True,
+                m.values,
+                update=m.prospect_id,
                 prospect_id=m.prospect_id,
                 old_scope=m.old_scope,
                 new_scope=m.new_scope,

@@ -308,3 +308,58 @@ def _log_on(server: LiveServer, world: World, prospect_id: str) -> str:
         session.flush()
         record_change(session, "marketing_log", log_id, prospect_id=prospect_id)
     return log_id
+
+
+# -- the device door: the manager's dialog ----------------------------------------------
+
+
+@pytest.fixture
+def workbench(server, tmp_path) -> Iterator:
+    from app.workbench import Workbench
+
+    bench = Workbench(Settings(server_url=server.url, data_dir=tmp_path / "device"))
+    yield bench
+    bench.close()
+
+
+async def test_the_manager_auto_assigns_from_the_dialog_and_sees_it(world, workbench):
+    import asyncio
+
+    assert await workbench.login.submit("G1", PASSWORD)
+    await asyncio.to_thread(workbench.engine.sync_once)
+    distribution = workbench.distribution
+    assert distribution.allowed
+    pool = {p["id"] for p in world.pool(world.outlet_a)}
+
+    distribution.show()
+    distribution.set_rule("nearest")
+    distribution.set_cap("zero")
+    assert not await distribution.confirm()
+    assert distribution.state.problem == "distribution.cap_invalid" and distribution.state.open
+    distribution.set_cap("2")
+    assert await distribution.confirm()
+    state = distribution.state
+    assert (state.open, state.assigned, state.left, state.problem) == (False, 3, 0, "")
+    assert workbench.state.notice.code == "distribution.done"
+    # the sync that followed brought the new placements to this device
+    with workbench.store.read() as conn:
+        rows = conn.exec_driver_sql(
+            f"SELECT assignee_id FROM prospect WHERE id IN ({','.join('?' * len(pool))})",
+            tuple(pool),
+        ).all()
+    assert {r[0] for r in rows} == {world.user_id("M1"), world.user_id("M2")}
+
+
+async def test_a_marketer_has_no_auto_assign(world, workbench):
+    assert await workbench.login.submit("M1", PASSWORD)
+    distribution = workbench.distribution
+    assert not distribution.allowed
+    assert not await distribution.auto_assign("even", None)
+    assert distribution.state.problem == "auth.forbidden"
+
+
+async def test_auto_assign_offline_says_so(world, workbench):
+    assert await workbench.login.submit("G1", PASSWORD)
+    workbench.client.point_to("http://127.0.0.1:9")  # nothing listens there
+    assert not await workbench.distribution.auto_assign("even", None)
+    assert workbench.distribution.state.problem == "distribution.offline"

@@ -363,3 +363,20 @@ async def test_auto_assign_offline_says_so(world, workbench):
     workbench.client.point_to("http://127.0.0.1:9")  # nothing listens there
     assert not await workbench.distribution.auto_assign("even", None)
     assert workbench.distribution.state.problem == "distribution.offline"
+
+
+def test_the_store_runs_its_housekeeping_on_the_clock(store_settings, tmp_path):
+    """Every store process runs the housekeeping every ``housekeeping_interval_seconds``."""
+    import time
+
+    settings = store_settings.model_copy(update={"housekeeping_interval_seconds": 0.2})
+    with LiveServer(settings) as live:
+        world = build_world(live.engine)
+        mine = [p["id"] for p in world.prospects_of("M1")]
+        _age(live, mine, 20)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if all(p.assignee_id is None for p in _prospects(live, mine).values()):
+                break
+            time.sleep(0.1)
+        assert all(p.assignee_id is None for p in _prospects(live, mine).values())

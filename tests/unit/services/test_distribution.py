@@ -156,3 +156,13 @@ def test_transfer_reasons_read_as_words():
     assert reason_text("auto_assign:even", "en") == "Auto-assigned (even split)"
     assert reason_text("auto_assign:nearest", "zh") == "自动分配（就近分配）"
     assert reason_text("客户搬迁", "zh") == "客户搬迁"  # a manager's own words stay
+
+
+def test_the_dialogs_cap_reads_whole_numbers_from_one():
+    from app.workbench.distribution import parse_cap
+
+    assert parse_cap("") is None and parse_cap("  ") is None
+    assert parse_cap(" 12 ") == 12
+    for bad in ("0", "-3", "2.5", "十", "1000001"):
+        with pytest.raises(ValueError):
+            parse_cap(bad)

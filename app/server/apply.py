@@ -473,7 +473,7 @@ def _move(
         now=utcnow(),
     )
     write_moves(session, [move])
-    session.expire(prospect)  # written by Core: read again when next asked
+    session.expire(prospect)  # written through the driver: read again when next asked
 
 
 def _reveal_done(session: Session, user: User, data: RevealPayload) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -90,61 +89,68 @@ def bulk_insert(session: Session, entity: str, rows: Sequence[dict[str, Any]]) -
 Placement = tuple[str | None, str | None]
 
 
-@dataclass(slots=True)
-class Change:
-    """One change for ``record_changes``: a new row, or new values for an existing one."""
+class BulkChanges:
+    """Changes gathered in order, then written at once with their change-log rows.
 
-    entity: str
-    row: Mapping[str, Any]  # a new row whole (with its "id"); an update: the new values
-    update: str | None = None  # an update: the id of the row it changes
-    prospect_id: str | None = None  # the prospect it belongs to (a prospect: itself)
-    old_scope: Placement = (None, None)  # a prospect's placement before and after
-    new_scope: Placement = (None, None)
-
-
-def record_changes(session: Session, changes: Sequence[Change]) -> None:
-    """Many changes with their change-log rows, seqs in the order given.
-
-    Seqs are allocated as one contiguous block (writers are serialised), each row's ``rev``
-    stamped with its seq. Rows go through the driver itself, not one SQLAlchemy parameter
-    set per row (100,000 handovers are half a million rows): ``executemany`` on SQLite,
-    ``COPY`` on PostgreSQL; updates sharing the same new values go together (on
-    PostgreSQL as ``UPDATE … FROM (VALUES (id, rev), …)``).
+    Seqs are allocated as one contiguous block after the last one (writers are
+    serialised), each row's ``rev`` stamped with its seq. Rows go through the driver
+    itself, not one SQLAlchemy parameter set per row (100,000 handovers are half a
+    million rows): ``executemany`` on SQLite, ``COPY`` on PostgreSQL; updates setting
+    the same new values go together (on PostgreSQL as ``UPDATE … FROM (VALUES (id,
+    rev), …)``). Must run inside ``db.write_session``.
     """
-    if not changes:
-        return
-    session.flush()  # the ORM's pending rows first: seqs are read from the table
-    start = int(session.execute(select(func.coalesce(func.max(_log.c.seq), 0))).scalar_one())
-    log_rows: list[tuple[Any, ...]] = []
-    inserts: dict[str, list[Mapping[str, Any]]] = {}
-    insert_revs: dict[str, list[int]] = {}
-    updates: dict[tuple[str, tuple[tuple[str, Any], ...]], list[tuple[str, int]]] = {}
-    for offset, ch in enumerate(changes, start=1):
-        seq = start + offset
-        entity_id = ch.update or str(ch.row["id"])
-        log_rows.append((seq, ch.entity, entity_id, ch.prospect_id, *ch.old_scope, *ch.new_scope))
-        if ch.update:
-            key = (ch.entity, tuple(ch.row.items()))
-            updates.setdefault(key, []).append((entity_id, seq))
-        else:
-            inserts.setdefault(ch.entity, []).append(ch.row)
-            insert_revs.setdefault(ch.entity, []).append(seq)
-    raw = session.connection().connection.dbapi_connection
-    postgres = session.get_bind().dialect.name == "postgresql"
-    write = _copy if postgres else _insert_many
-    for entity, rows in inserts.items():
-        columns = [*rows[0].keys(), "rev"]
-        tuples = [(*r.values(), rev) for r, rev in zip(rows, insert_revs[entity], strict=True)]
-        write(raw, entity, columns, tuples)
-    for (entity, new_values), stamps in updates.items():
-        (_update_values if postgres else _update_many)(raw, entity, dict(new_values), stamps)
-    write(raw, "change_log", list(_LOG_COLUMNS), log_rows)
-    if postgres:
-        session.execute(
-            select(
-                func.setval(func.pg_get_serial_sequence("change_log", "seq"), start + len(changes))
-            )
+
+    def __init__(self, session: Session) -> None:
+        session.flush()  # the ORM's pending rows first: seqs are read from the table
+        self.session = session
+        self.start = int(
+            session.execute(select(func.coalesce(func.max(_log.c.seq), 0))).scalar_one()
         )
+        self.seq = self.start
+        self.log: list[tuple[Any, ...]] = []
+        self.inserts: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+        self.updates: dict[tuple[str, tuple[tuple[str, Any], ...]], list[tuple[str, int]]] = {}
+
+    def insert(self, entity: str, row: Mapping[str, Any], *, prospect_id: str | None) -> int:
+        """A new row (every row of an entity with the same keys, in the same order)."""
+        self.seq += 1
+        self.log.append((self.seq, entity, row["id"], prospect_id, None, None, None, None))
+        found = self.inserts.get(entity)
+        if found is None:
+            found = self.inserts[entity] = ([*row.keys(), "rev"], [])
+        found[1].append((*row.values(), self.seq))
+        return self.seq
+
+    def update(
+        self,
+        entity: str,
+        entity_id: str,
+        values: tuple[tuple[str, Any], ...],
+        *,
+        prospect_id: str | None,
+        old_scope: Placement = (None, None),
+        new_scope: Placement = (None, None),
+    ) -> int:
+        """New ``values`` (column, value pairs) for an existing row."""
+        self.seq += 1
+        self.log.append((self.seq, entity, entity_id, prospect_id, *old_scope, *new_scope))
+        self.updates.setdefault((entity, values), []).append((entity_id, self.seq))
+        return self.seq
+
+    def write(self) -> None:
+        if self.seq == self.start:
+            return
+        raw = self.session.connection().connection.dbapi_connection
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        write = _copy if postgres else _insert_many
+        for entity, (columns, rows) in self.inserts.items():
+            write(raw, entity, columns, rows)
+        for (entity, values), stamps in self.updates.items():
+            (_update_values if postgres else _update_many)(raw, entity, dict(values), stamps)
+        write(raw, "change_log", list(_LOG_COLUMNS), self.log)
+        if postgres:
+            sequence = func.pg_get_serial_sequence("change_log", "seq")
+            self.session.execute(select(func.setval(sequence, self.seq)))
 
 
 _LOG_COLUMNS = (

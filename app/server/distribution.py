@@ -38,7 +38,7 @@ from app.services.distribution import (
     pool_return_due,
     territory,
 )
-from app.services.funnel import TERMINAL, FunnelStatus, handover, returned_to_pool
+from app.services.funnel import TERMINAL, FunnelStatus, Handover, handover, returned_to_pool
 from app.services.policy import (
     ROLES,
     Action,
@@ -103,10 +103,19 @@ def auto_assign(
     reason = AUTO_ASSIGN_REASONS[AssignRule(request.rule)]
     status_of = {r[0]: r[3] for r in pool}
     ids = iter(new_ids(len(plan)))
+    afters: dict[tuple[str, str], Handover] = {}  # one handover per (status, marketer)
+
+    def after(status: str, marketer: str) -> Handover:
+        found = afters.get((status, marketer))
+        if found is None:
+            found = afters[(status, marketer)] = handover(status, outlet_id, marketer, outlet_id)
+        return found
+
+    outlet_id = outlet.id
     moves = [
         plan_move(
-            Standing(pid, outlet.id, None, status_of[pid]),
-            handover(status_of[pid], outlet.id, mid, outlet.id),
+            Standing(pid, outlet_id, None, status_of[pid]),
+            after(status_of[pid], mid),
             actor_id=user.id,
             transfer_id=next(ids),
             reason=reason,
@@ -193,10 +202,11 @@ def pool_return(
     ).all()
     due = [r for r in rows if pool_return_due(r[4], r[5], r[3], now, days)]
     ids = iter(new_ids(len(due)))
+    afters = {(r[3], r[1]): returned_to_pool(r[3], r[1]) for r in due}  # (status, outlet)
     moves: list[Move] = [
         plan_move(
             Standing(r[0], r[1], r[2], r[3]),
-            returned_to_pool(r[3], r[1]),
+            afters[(r[3], r[1])],
             actor_id=actor_id,
             transfer_id=next(ids),
             reason=POOL_RETURN,

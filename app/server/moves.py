@@ -9,7 +9,7 @@ handover changes its status (taken from the pool: ``assigned``; back to the pool
 ``unassigned``), and ``assigned_at``, the pool-return clock, reset whenever the assignee
 changes. A pushed claim or assignment writes one move (``app.server.apply``); the
 manager's auto-assign and the pool return write thousands at once (``app.server.
-distribution``): the same rows through the same writer, in bulk (``changes.record_changes``).
+distribution``): the same rows through the same writer, in bulk (``changes.BulkChanges``).
 Logs and follow-ups hang off the prospect's id, so they move with it.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.server.changes import Change, Placement, record_changes
+from app.server.changes import BulkChanges, Placement
 from app.services.funnel import FunnelStatus, Handover
 
 
@@ -73,11 +73,9 @@ def plan_move(
         "reason": reason,
         "created_at": now,
     }
-    values: dict[str, Any] = {
-        "assignee_id": after.assignee_id,
-        "outlet_id": after.outlet_id,
-        "updated_at": now,
-    }
+    values: dict[str, Any] = {"assignee_id": after.assignee_id, "updated_at": now}
+    if after.outlet_id != p.outlet_id:  # a column left alone keeps its index untouched
+        values["outlet_id"] = after.outlet_id
     if after.assignee_id != p.assignee_id:  # the pool return counts from here
         values["assigned_at"] = now if after.assignee_id else None
     event = None
@@ -105,19 +103,19 @@ def plan_move(
 def write_moves(session: Session, moves: Sequence[Move]) -> None:
     """Write the moves with their change-log rows (inside ``db.write_session``): for each,
     its funnel event, its transfer, then the prospect (the order a device pulls them in)."""
-    changes: list[Change] = []
+    if not moves:
+        return
+    bulk = BulkChanges(session)
     for m in moves:
         if m.event is not None:
-            changes.append(Change("funnel_event", m.event, prospect_id=m.prospect_id))
-        changes.append(Change("transfer", m.transfer, prospect_id=m.prospect_id))
-        changes.append(
-            Change(
-                "prospect",
-                m.values,
-                update=m.prospect_id,
-                prospect_id=m.prospect_id,
-                old_scope=m.old_scope,
-                new_scope=m.new_scope,
-            )
+            bulk.insert("funnel_event", m.event, prospect_id=m.prospect_id)
+        bulk.insert("transfer", m.transfer, prospect_id=m.prospect_id)
+        bulk.update(
+            "prospect",
+            m.prospect_id,
+            tuple(m.values.items()),
+            prospect_id=m.prospect_id,
+            old_scope=m.old_scope,
+            new_scope=m.new_scope,
         )
-    record_changes(session, changes)
+    bulk.write()

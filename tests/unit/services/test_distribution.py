@@ -166,3 +166,15 @@ def test_the_dialogs_cap_reads_whole_numbers_from_one():
     for bad in ("0", "-3", "2.5", "十", "1000001"):
         with pytest.raises(ValueError):
             parse_cap(bad)
+
+
+def test_bulk_ids_are_uuid7_and_unique():
+    import uuid
+
+    from app.models.ids import new_ids
+
+    ids = new_ids(5000)
+    assert len(set(ids)) == 5000
+    for text in ids[:50]:
+        value = uuid.UUID(text)
+        assert (str(value), value.version, value.variant) == (text, 7, uuid.RFC_4122)

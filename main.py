@@ -7,6 +7,7 @@ python main.py create-user ...          add a user to a central store
 python main.py import-batch FILE --db URL --name … | --batch ID   import a whitelist file
 python main.py batches --db URL         the batches with their counts by outlet and status
 python main.py expire-batches --db URL  withdraw the entries of batches past their validity
+python main.py housekeeping --db URL    run the store's housekeeping once (pool return, …)
 """
 
 from __future__ import annotations
@@ -216,6 +217,19 @@ def cmd_expire_batches(args: argparse.Namespace) -> None:
     print(t("batch.expired_done", "zh", count=batches.expire(_store(args.db))))
 
 
+def cmd_housekeeping(args: argparse.Namespace) -> None:
+    from app.server.db import make_engine, migrate
+    from app.server.housekeeping import run_housekeeping
+
+    settings = _settings(database_url=args.db, pool_return_days=args.days)
+    engine = make_engine(settings.server_database_url())
+    migrate(engine)
+    done = run_housekeeping(engine, settings)
+    print("housekeeping: " + ", ".join(f"{k} {v}" for k, v in done.items()))
+    if any(v < 0 for v in done.values()):
+        sys.exit(1)
+
+
 def _start_store_in_background(settings, port: int) -> None:  # type: ignore[no-untyped-def]
     import uvicorn
 
@@ -357,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     expire = sub.add_parser("expire-batches", help="withdraw entries of expired batches")
     expire.add_argument("--db")
     expire.set_defaults(func=cmd_expire_batches)
+    house = sub.add_parser("housekeeping", help="run the central store's housekeeping once")
+    house.add_argument("--db", help="database URL")
+    house.add_argument("--days", type=int, help="pool return after N days (default: setting)")
+    house.set_defaults(func=cmd_housekeeping)
     return parser
 
 

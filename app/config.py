@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     login_lock_minutes: int = 15
     pull_page_size: int = 5000
     push_batch_limit: int = 500
+    # distribution (app/server/distribution.py, housekeeping.py): an assigned prospect not
+    # contacted for this many days goes back to its outlet's pool (公海); the housekeeping
+    # runs every so many seconds in each store process (0: never; the CLI runs it once)
+    pool_return_days: int = 14
+    housekeeping_interval_seconds: float = 3600
     # GET /metrics: with a token, whoever bears it; without, only clients on this machine
     metrics_token: str = ""
 

@@ -396,4 +396,23 @@ MESSAGES: dict[str, str] = {
     # -- issue 9: sub-branches (支行)
     "role.subbranch_manager": "Sub-branch manager",
     "perf.outlet_pick": "Outlet",
+    # -- distribution (helper "dist"): auto-assign, pool return --
+    "distribution.outlet_not_found": "No such outlet within your reach",
+    "distribution.title": "Auto-assign",
+    "distribution.rule": "Rule",
+    "distribution.rule.even": "Even split",
+    "distribution.rule.nearest": "Nearest",
+    "distribution.rule_hint.even": "Tops up the marketers holding the fewest prospects first",
+    "distribution.rule_hint.nearest": "Each prospect to the marketer whose area is nearest",
+    "distribution.cap": "Most new per marketer (optional)",
+    "distribution.cap_invalid": "The cap must be a whole number above 0",
+    "distribution.confirm": "OK",
+    "distribution.cancel": "Cancel",
+    "distribution.working": "Assigning…",
+    "distribution.done": "{count} assigned, {left} left in the pool",
+    "distribution.offline": "Auto-assign needs the central store: connect and try again",
+    "distribution.pool_returned": "{count} untouched prospects went back to the pool",
+    "transfer.reason.auto_assign.even": "Auto-assigned (even split)",
+    "transfer.reason.auto_assign.nearest": "Auto-assigned (nearest)",
+    "transfer.reason.pool_return": "Not contacted in time: back to the pool",
 }

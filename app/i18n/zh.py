@@ -404,4 +404,23 @@ MESSAGES: dict[str, str] = {
     # -- issue 9: sub-branches (支行)
     "role.subbranch_manager": "支行负责人",
     "perf.outlet_pick": "网点",
+    # -- distribution (helper "dist"): auto-assign, pool return (公海) --
+    "distribution.outlet_not_found": "网点不存在或不在您的管理范围内",
+    "distribution.title": "自动分配",
+    "distribution.rule": "分配规则",
+    "distribution.rule.even": "平均分配",
+    "distribution.rule.nearest": "就近分配",
+    "distribution.rule_hint.even": "优先补足手上客户最少的营销人员",
+    "distribution.rule_hint.nearest": "分给客户所在片区最近的营销人员",
+    "distribution.cap": "每人最多新增（可选）",
+    "distribution.cap_invalid": "每人上限须为正整数",
+    "distribution.confirm": "确定",
+    "distribution.cancel": "取消",
+    "distribution.working": "正在分配…",
+    "distribution.done": "已分配 {count} 户，{left} 户留在待领取池",
+    "distribution.offline": "自动分配需要连接中心库，请联网后重试",
+    "distribution.pool_returned": "{count} 户超期未跟进，已退回待领取池",
+    "transfer.reason.auto_assign.even": "自动分配（平均分配）",
+    "transfer.reason.auto_assign.nearest": "自动分配（就近分配）",
+    "transfer.reason.pool_return": "超期未跟进，自动退回待领取池",
 }

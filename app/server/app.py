@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 
 from app.config import Settings
 from app.server.db import make_engine, migrate
 from app.server.errors import install_error_handlers
+from app.server.housekeeping import housekeeping_loop
 from app.server.observe import Metrics, RequestTelemetry
-from app.server.routes import admin, auth, batches, health, metrics, prospects, stats, sync
+from app.server.routes import (
+    admin,
+    auth,
+    batches,
+    distribution,
+    health,
+    metrics,
+    prospects,
+    stats,
+    sync,
+)
 from app.server.security import check_secret_key
 
 
@@ -18,7 +33,24 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     engine = make_engine(settings.server_database_url())
     if run_migrations:
         migrate(engine)
-    app = FastAPI(title="普惠营销工作台 中心库 (Puhui central store)", version="1")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # the housekeeping (pool return, …) on the clock; 0 s: never (tests, cron)
+        task = None
+        if settings.housekeeping_interval_seconds > 0:
+            task = asyncio.create_task(housekeeping_loop(engine, settings))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = FastAPI(
+        title="普惠营销工作台 中心库 (Puhui central store)", version="1", lifespan=lifespan
+    )
     app.state.settings = settings
     app.state.engine = engine
     # Its own registry: several apps in one process (tests) must not count together.
@@ -34,4 +66,5 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(batches.router)
     app.include_router(prospects.router)
+    app.include_router(distribution.router)
     return app

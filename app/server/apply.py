@@ -63,6 +63,7 @@ from app.models.sync import (
 from app.models.wire import rule_code
 from app.server.changes import record_change
 from app.server.errors import Rejected
+from app.server.moves import Standing, plan_move, write_moves
 from app.server.scope import placement, scope_of
 from app.services.funnel import FunnelStatus, handover, move_refusal
 from app.services.marketing import log_effect, status_after_log
@@ -447,35 +448,32 @@ def _move(
     reason: str,
     occurred_at: datetime,
 ) -> None:
-    """Assign, re-assign or return to the pool, with its transfer and funnel event."""
-    old_scope = placement(prospect)
+    """Assign, re-assign or return to the pool, with its transfer and funnel event
+    (``app.server.moves``: the writer auto-assign and the pool return use too)."""
     after = handover(
         prospect.status,
         prospect.outlet_id,
         target.id if target else None,
         target.outlet_id if target else None,
     )
-    transfer = Transfer(
-        id=transfer_id,
-        prospect_id=prospect.id,
-        from_user_id=prospect.assignee_id,
-        to_user_id=target.id if target else None,
-        from_outlet_id=prospect.outlet_id,
-        to_outlet_id=after.outlet_id,
-        by_user_id=actor.id,
-        reason=reason,
-        created_at=utcnow(),
+    standing = Standing(
+        prospect.id,
+        prospect.outlet_id,
+        prospect.assignee_id,
+        prospect.status,
+        withdrawn=prospect.withdrawn_at is not None,
     )
-    session.add(transfer)
-    if after.assignee_id != prospect.assignee_id:  # the pool return counts from here
-        prospect.assigned_at = utcnow() if after.assignee_id else None
-    prospect.assignee_id, prospect.outlet_id = after.assignee_id, after.outlet_id
-    if after.status != prospect.status:  # taken from the pool: its funnel event
-        _add_event(session, f"{transfer_id}-assign", prospect, actor, after.status, occurred_at)
-        prospect.status = after.status
-    session.flush()
-    record_change(session, "transfer", transfer.id, prospect_id=prospect.id)
-    _touch(session, prospect, old_scope)
+    move = plan_move(
+        standing,
+        after,
+        actor_id=actor.id,
+        transfer_id=transfer_id,
+        reason=reason,
+        occurred_at=occurred_at,
+        now=utcnow(),
+    )
+    write_moves(session, [move])
+    session.expire(prospect)  # written through the driver: read again when next asked
 
 
 def _reveal_done(session: Session, user: User, data: RevealPayload) -> bool:

@@ -27,6 +27,7 @@ __all__ = [
     "next_steps",
     "parse_status",
     "rank",
+    "returned_to_pool",
 ]
 
 
@@ -136,4 +137,15 @@ def handover(
         assignee_id=to_user_id,
         outlet_id=to_outlet_id or outlet_id,
         status=FunnelStatus.ASSIGNED if taken else status,
+    )
+
+
+def returned_to_pool(status: str, outlet_id: str | None) -> Handover:
+    """A prospect that goes back to its outlet's pool untouched (公海: still ``assigned``)
+    is unassigned again; one further along keeps its status (only the holder changes)."""
+    untouched = status == FunnelStatus.ASSIGNED
+    return Handover(
+        assignee_id=None,
+        outlet_id=outlet_id,
+        status=FunnelStatus.UNASSIGNED if untouched else status,
     )

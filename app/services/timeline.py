@@ -15,7 +15,9 @@ hold, how a transfer is named and their order are here.
   knew from the store (or the previous pending move), None if it knows none. A
   closing move carries its reason (``close_reason``, ``close_note``).
 - ``transfer``: an assignment, re-assignment or return to the pool; ``when`` is its
-  ``created_at`` (store time). A ``to_user_id`` of None means the outlet pool.
+  ``created_at`` (store time). A ``to_user_id`` of None means the outlet pool. Its
+  ``reason`` is a manager's words, or a code the store recorded (auto-assign, pool
+  return), shown translated (``reason_text``).
 
 Names are joined from the user and outlet tables; an unknown id gives None.
 Equal times keep a fixed order (status before log before transfer, then id).
@@ -29,6 +31,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from app.i18n import t
+from app.services.distribution import REASON_CODES
 
 
 class TimelineKind(StrEnum):
@@ -78,6 +81,18 @@ class TimelineItem:
         left = Party.of(self.from_user_id, self.from_user_name, self.from_outlet_name)
         went = Party.of(self.to_user_id, self.to_user_name, self.to_outlet_name)
         return t("timeline.transfer", lang, from_user=left.text(lang), to_user=went.text(lang))
+
+    def reason_text(self, lang: str) -> str:
+        """A transfer's reason as shown: the words a manager typed, or what a reason code
+        the store recorded (auto-assign, pool return) means in ``lang``."""
+        return reason_text(self.reason or "", lang)
+
+
+def reason_text(reason: str, lang: str) -> str:
+    """``reason`` in words: a distribution code (``REASON_CODES``) translated, else as is."""
+    if reason in REASON_CODES:
+        return t(f"transfer.reason.{reason.replace(':', '.')}", lang)
+    return reason
 
 
 @dataclass(frozen=True)

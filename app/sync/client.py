@@ -13,6 +13,13 @@ from urllib.parse import quote
 
 import httpx
 
+from app.models.distribution import (
+    AssignRule,
+    AutoAssignRequest,
+    AutoAssignResult,
+    PoolReturnRequest,
+    PoolReturnResult,
+)
 from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.sync.errors import (
     AuthError,
@@ -121,6 +128,29 @@ class SyncClient:
 
     def position(self, cursor: str) -> dict[str, Any]:
         return self._send("GET", "/sync/position", params={"cursor": cursor})
+
+    def auto_assign(
+        self,
+        outlet_id: str,
+        rule: AssignRule | str = AssignRule.EVEN,
+        *,
+        cap: int | None = None,
+        marketer_ids: list[str] | None = None,
+    ) -> AutoAssignResult:
+        """Hand an outlet's pool to its marketers (a manager's online call); the devices
+        see the result at their next pull."""
+        body = AutoAssignRequest(
+            outlet_id=outlet_id, rule=AssignRule(rule), cap=cap, marketer_ids=marketer_ids
+        )
+        data = self._send("POST", "/distribution/auto-assign", json=body.model_dump())
+        return AutoAssignResult.model_validate(data)
+
+    def pool_return(self, days: int | None = None) -> PoolReturnResult:
+        """Return every untouched prospect in reach to its pool (None: the store's days)."""
+        body = PoolReturnRequest(days=days).model_dump()
+        return PoolReturnResult.model_validate(
+            self._send("POST", "/distribution/pool-return", json=body)
+        )
 
 
 def _error_for(response: httpx.Response) -> SyncError:

@@ -60,7 +60,7 @@ def _timeline_item(item: TimelineItem, lang: str) -> ft.Control:
         icon = ft.Icons.TRENDING_UP
     else:
         title = item.transfer_title(lang)
-        lines = [item.reason] if item.reason else []
+        lines = [item.reason_text(lang)] if item.reason else []
         icon = ft.Icons.SWAP_HORIZ
     meta = f"{when} · {who}"
     if item.pending:

@@ -29,6 +29,7 @@ from app.sync.state import SyncPhase, SyncProgress
 from app.sync.store import DeviceStore
 from app.workbench.autosync import AutoSync
 from app.workbench.card import CardController
+from app.workbench.distribution import DistributionController
 from app.workbench.followups import FollowupsController
 from app.workbench.log import LogController
 from app.workbench.login import LoginController
@@ -99,6 +100,7 @@ class Workbench:
         self.login = LoginController(self)
         self.whitelist = WhitelistController(self)
         self.card = CardController(self)
+        self.distribution = DistributionController(self)
         self.log = LogController(self)
         self.followups = FollowupsController(self)
         self.performance = PerformanceController(self)

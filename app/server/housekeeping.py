@@ -1,0 +1,81 @@
+"""The central store's housekeeping: jobs that run on the clock, not on a request.
+
+    run_housekeeping(engine, settings, now) -> {job: rows changed}
+
+Each job runs in its own ``db.write_session``: writers are serialised (PostgreSQL's
+advisory lock, SQLite's ``BEGIN IMMEDIATE``) and every job judges committed state, so
+several replicas running it at once are safe: the first moves what is due, the others
+find nothing left (each job is idempotent). A failing job is logged and the next runs.
+
+Every store process runs it in the background every ``housekeeping_interval_seconds``
+(first one interval after start; 0 disables it: tests, or an operator who runs
+``python main.py housekeeping --db URL`` from cron instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from app.config import Settings
+from app.models.ids import utcnow
+from app.server.batches import expire_batches
+from app.server.db import write_session
+from app.server.distribution import SYSTEM_ACTOR, pool_return
+from app.services.clock import beijing_today
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[Engine, Settings, datetime], int]  # how many rows it changed
+
+
+def pool_return_job(engine: Engine, settings: Settings, now: datetime) -> int:
+    """Assigned prospects untouched for ``pool_return_days`` back to their pools (公海)."""
+    with write_session(engine) as session:
+        return pool_return(
+            session, scope=None, actor_id=SYSTEM_ACTOR, days=settings.pool_return_days, now=now
+        )
+
+
+def batch_expiry_job(engine: Engine, settings: Settings, now: datetime) -> int:
+    """The entries of batches past their validity (Beijing day) withdrawn: they leave devices."""
+    with write_session(engine) as session:
+        return expire_batches(session, beijing_today(now), now)
+
+
+# The jobs, in the order they run: expired entries leave before anyone returns them.
+JOBS: tuple[tuple[str, Job], ...] = (
+    ("batch_expiry", batch_expiry_job),
+    ("pool_return", pool_return_job),
+)
+
+
+def run_housekeeping(
+    engine: Engine, settings: Settings, now: datetime | None = None
+) -> dict[str, int]:
+    """Run every job once; how many rows each changed (-1: it failed, and was logged)."""
+    at = now or utcnow()
+    done: dict[str, int] = {}
+    for name, job in JOBS:
+        try:
+            done[name] = job(engine, settings, at)
+        except Exception:  # one failing job must not stop the others
+            log.exception("housekeeping job %s failed", name)
+            done[name] = -1
+    log.info("housekeeping: %s", done)
+    return done
+
+
+async def housekeeping_loop(engine: Engine, settings: Settings) -> None:
+    """Run the housekeeping every ``housekeeping_interval_seconds`` until cancelled."""
+    interval = settings.housekeeping_interval_seconds
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(run_housekeeping, engine, settings)
+        except Exception:  # noqa: BLE001 - logged; the next round tries again
+            log.exception("housekeeping failed")

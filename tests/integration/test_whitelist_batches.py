@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, String, func, select
 
 from app.config import Settings
 from app.models import ChangeLog, MarketingLog, Prospect, User, WhitelistBatch
@@ -143,6 +143,28 @@ def test_new_batch_goes_to_outlets_by_code_and_else_to_the_nearest(engine):
         assert (batch.version, batch.created_by, batch.name) == (1, world.user_id("A1"), META.name)
         [v] = session.execute(select(WhitelistBatchVersion)).scalars().all()
         assert (v.version, v.added, v.rows_total, v.mode) == (1, 3, 3, "all")
+
+
+def test_bulk_rows_are_stored_as_an_orm_insert_stores_them(engine):
+    """The bulk paths (SQLite's driver executemany, PostgreSQL's COPY) bypass SQLAlchemy's
+    value processing: times, dates, NULLs and quotes must read back the same."""
+    from datetime import datetime
+
+    world = build_world(engine)
+    at = datetime(2026, 12, 1, 8, 0, 0)  # no microseconds: the case a plain adapter shortens
+    odd = row(1, company_name='遵义"引号",逗号\n换行商贸', legal_rep="", tags=())
+    result = do_commit(engine, world, "A1", preview([odd]), meta=META, now=at)
+    got = entries(engine, result.batch_id)[code(1)]
+    assert got["updated_at"] == at and got["company_name"] == '遵义"引号",逗号\n换行商贸'
+    assert got["legal_rep"] == "" and got["assignee_id"] is None and got["tags"] == "[]"
+    with read_session(engine) as session:
+        batch = session.get(WhitelistBatch, result.batch_id)
+        assert batch.created_at == at and batch.valid_until == META.valid_until
+        if engine.dialect.name == "sqlite":
+            raw = session.execute(
+                select(func.cast(_p.c.updated_at, String)).where(_p.c.id == got["id"])
+            ).scalar_one()
+            assert raw == "2026-12-01 08:00:00.000000"  # as SQLAlchemy writes it
 
 
 def test_mode_all_refuses_a_file_with_any_problem_and_stores_nothing(engine):

@@ -210,6 +210,45 @@ def test_an_outlet_manager_imports_into_its_own_outlet_only(engine):
     assert entries(engine, result.batch_id)[code(2)]["outlet_id"] == world.outlet_a
 
 
+def test_a_subbranch_manager_imports_into_its_subbranchs_outlets(engine):
+    from app.models.ids import new_id
+    from app.server.changes import bulk_insert
+
+    world = build_world(engine)
+    third = dict(
+        id=new_id(),
+        code="T-003",
+        name="测试汇川第二网点",
+        tier="general",
+        branch_name="汇川支行",  # outlet A's sub-branch
+        address="",
+        lat=27.6850,  # right by NEAR_B, but under 汇川
+        lon=106.9049,
+    )
+    boss = dict(
+        id=new_id(),
+        employee_no="S1",
+        name="支行长",
+        role="subbranch_manager",
+        outlet_id=world.outlet_a,
+        active=True,
+        password_hash="",
+    )
+    with write_session(engine) as session:
+        bulk_insert(session, "outlet", [third])
+        bulk_insert(session, "user", [boss])
+    world.users["S1"] = boss
+    with read_session(engine) as session:
+        ctx = import_context(session, scope_of(session, user(engine, world, "S1")))
+    assert ctx.outlet_codes == frozenset({"T-001", "T-003"})
+    with pytest.raises(StoreError):
+        do_commit(engine, world, "S1", preview([row(1, outlet="T-002")]), meta=META)
+    result = do_commit(engine, world, "S1", preview([row(2, near=NEAR_B), row(3)]), meta=META)
+    got = entries(engine, result.batch_id)
+    assert got[code(2)]["outlet_id"] == third["id"]  # the nearest of its own outlets
+    assert got[code(3)]["outlet_id"] == world.outlet_a
+
+
 def test_a_marketer_may_not_import(engine):
     world = build_world(engine)
     with pytest.raises(StoreError) as refused:

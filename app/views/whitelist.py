@@ -15,6 +15,7 @@ from app.i18n import format_date, format_distance, format_money, t
 from app.services.whitelist import BatchBadge, WhitelistRow
 from app.views.context import use_observed, use_workbench
 from app.views.device import device_position
+from app.views.auto_assign import AutoAssign
 from app.views.table import BulkBar, table_items
 from app.views.theme import BRAND
 from app.views.widgets import SEGMENT_STYLE, TOUCH, note, status_chip
@@ -299,6 +300,8 @@ def WhitelistScreen(selected: str = "", table: bool = False) -> ft.Control:
             vertical_alignment=ft.CrossAxisAlignment.CENTER,
         ),
     ]
+    if table:  # the manager's 自动分配 of the outlet's pool, beside the bulk actions
+        header.append(AutoAssign())
     if not p.snapshot_complete and app.session is not None:
         header.append(
             ft.Container(

@@ -46,7 +46,18 @@ from datetime import date, datetime
 from math import cos, radians
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Column,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    and_,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlmodel import Session
 
 from app.models import Outlet, Prospect, Role, User, WhitelistBatch, WhitelistBatchVersion
@@ -54,7 +65,7 @@ from app.models.batch import BatchSource
 from app.models.change import ChangeLog
 from app.models.ids import new_id, utcnow
 from app.models.prospect import FunnelStatus, WithdrawReason
-from app.server.changes import Placement, bulk_insert, bulk_record, record_change
+from app.server.changes import Placement, bulk_insert, bulk_record, insert_rows, record_change
 from app.server.db import read_session, write_session
 from app.server.errors import StoreError
 from app.server.scope import Scope, scope_of
@@ -547,27 +558,39 @@ def _new_version(
     return result
 
 
+_UPDATED = (*BUSINESS, "outlet_id", "batch_version", "updated_at", "rev")
+
+
 def _update_entries(
     session: Session, values: list[dict[str, Any]], log: list[tuple[str, Placement, Placement]]
 ) -> None:
     """Rewrite changed entries (business fields, outlet, back from withdrawn), each with
-    its change-log entry; executemany in chunks."""
+    its change-log entry. Set-based: the new values go into a temporary table (COPY on
+    PostgreSQL), then one UPDATE … FROM it; a row-by-row executemany UPDATE would cost
+    a round trip per entry on PostgreSQL."""
     if not values:
         return
     seqs = bulk_record(session, "prospect", log)
-    for value, seq in zip(values, seqs, strict=True):
-        value["v_rev"] = seq
-    columns = (*BUSINESS, "outlet_id", "batch_version", "updated_at", "rev")
-    stmt = (
-        update(_p)
-        .where(_p.c.id == bindparam("b_id"))
-        .values(
-            {c: bindparam(f"v_{c}") for c in columns}
-            | {"withdrawn_at": None, "withdrawn_reason": ""}
-        )
+    rows = [
+        {"id": v["b_id"], **{c: v[f"v_{c}"] for c in _UPDATED if c != "rev"}, "rev": seq}
+        for v, seq in zip(values, seqs, strict=True)
+    ]
+    staged = Table(
+        "import_update",
+        MetaData(),
+        Column("id", String, primary_key=True),
+        *(Column(c, _p.c[c].type) for c in _UPDATED),
+        prefixes=["TEMPORARY"],
     )
-    for start in range(0, len(values), CHUNK):
-        session.execute(stmt, values[start : start + CHUNK])
+    conn = session.connection()
+    staged.create(conn)
+    insert_rows(session, staged, rows)
+    session.execute(
+        update(_p)
+        .where(_p.c.id == staged.c.id)
+        .values({c: staged.c[c] for c in _UPDATED} | {"withdrawn_at": None, "withdrawn_reason": ""})
+    )
+    staged.drop(conn)
 
 
 # -- withdrawal and expiry --------------------------------------------------------------

@@ -736,3 +736,27 @@ def test_a_withdrawn_entry_leaves_the_device_and_its_offline_log_is_kept(
         assert expire_batches(session, date(2027, 3, 2)) >= 1  # the world's batch expired too
     device.sync()
     assert ids[code(2)] not in device.ids()
+
+
+def test_http_valid_only_version_keeps_the_entries_of_refused_rows(api, live_server):
+    client, world = api
+    first = upload(
+        client, "/admin/imports", "A1", csv_file(csv_line(1), csv_line(2), csv_line(3)), **NEW_BATCH
+    )
+    batch_id = first.json()["batch_id"]
+    # row 1 refused (its phone), row 3 gone: only row 3's entry is withdrawn
+    v2 = upload(
+        client,
+        "/admin/imports",
+        "A1",
+        csv_file(csv_line(1, phone="12"), csv_line(2)),
+        batch_id=batch_id,
+        mode="valid_only",
+    )
+    assert v2.status_code == 201, v2.text
+    assert (v2.json()["withdrawn"], v2.json()["rows_bad"], v2.json()["unchanged"]) == (1, 1, 1)
+    got = entries(live_server.engine, batch_id)
+    assert (
+        got[code(1)]["withdrawn_at"] is None and got[code(1)]["phone"] == csv_line(1).split(",")[3]
+    )
+    assert got[code(3)]["withdrawn_reason"] == "removed"

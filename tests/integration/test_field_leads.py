@@ -1,0 +1,324 @@
+"""Prospects from the field (外拓线索, 自下而上), devices against the real central store.
+
+A marketer adds a business found on the street, offline; it reaches the store at sync,
+waits for the outlet manager's review, and either joins the outlet's field batch as a
+prospect assigned to its finder, or comes back with the reviewer's reason. Every test
+runs real devices over HTTP on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import FieldLead, FunnelEvent, Prospect, Transfer, WhitelistBatch
+from app.models.ids import new_id, utcnow
+from app.models.sync import MutationKind
+from app.server.changes import bulk_insert, record_change
+from app.server.db import write_session
+from app.server.security import hash_password
+from app.services.scope import Scope
+from app.services.validation import make_credit_code
+from app.sync import local, outbox
+from app.sync.state import SyncPhase
+from tests.conftest import Device, LiveServer
+from tests.world import PASSWORD, World, build_world
+
+
+def code(n: int) -> str:
+    """A valid unified social credit code, one per ``n``."""
+    return make_credit_code("520303", f"{n:08d}")
+
+
+def signed_in(
+    make_device: Callable[..., Device], server: LiveServer, no: str
+) -> tuple[Device, Scope]:
+    device = make_device(server, no)
+    user = device.login(no, PASSWORD)["user"]
+    return device, Scope(user["id"], user["role"], user["outlet_id"])
+
+
+def synced(device: Device) -> None:
+    progress = device.sync(verify=True)
+    assert progress.phase == SyncPhase.DONE, progress
+
+
+def rejections(device: Device) -> list[dict]:
+    with device.store.read() as conn:
+        return [dict(r) for r in conn.exec_driver_sql("SELECT * FROM rejection").mappings()]
+
+
+def find(device: Device, scope: Scope, n: int, **extra: object) -> str:
+    return local.record_lead(
+        device.store,
+        scope,
+        company_name=f"遵义外拓商行{n:03d}",
+        credit_code=code(n),
+        contact_name="周老板",
+        phone="０８５１ 2822 1234",
+        industry="餐饮",
+        address="遵义市汇川区大连路8号",
+        **extra,
+    )
+
+
+def add_user(server: LiveServer, no: str, role: str, outlet_id: str | None) -> None:
+    row = dict(
+        id=new_id(),
+        employee_no=no,
+        name="测试",
+        role=role,
+        outlet_id=outlet_id,
+        active=True,
+        password_hash=hash_password(PASSWORD),
+    )
+    with write_session(server.engine) as session:
+        bulk_insert(session, "user", [row])
+
+
+@pytest.fixture
+def world(live_server: LiveServer) -> World:
+    return build_world(live_server.engine)
+
+
+def test_a_find_made_offline_is_approved_and_joins_the_field_batch_assigned_to_its_finder(
+    live_server, world, make_device
+):
+    marketer, m1 = signed_in(make_device, live_server, "M1")
+    synced(marketer)
+    lead_id = find(marketer, m1, 1, position=(27.71, 106.93))  # offline: only the device has it
+    row = marketer.row("field_lead", lead_id)
+    assert row["status"] == "pending" and row["phone"] == "0851-28221234"
+    assert row["credit_code"] == code(1) and row["lat"] == 27.71
+    synced(marketer)
+
+    manager, g1 = signed_in(make_device, live_server, "G1")
+    synced(manager)
+    assert manager.row("field_lead", lead_id)["status"] == "pending"
+    colleague, _ = signed_in(make_device, live_server, "M2")
+    synced(colleague)
+    assert lead_id not in colleague.ids("field_lead")  # a marketer sees their own finds
+
+    local.record_review(manager.store, g1, lead_id=lead_id, decision="approve")
+    assert manager.row("field_lead", lead_id)["status"] == "approved"  # at once, locally
+    synced(manager)
+    assert rejections(manager) == []
+
+    synced(marketer)
+    lead = marketer.row("field_lead", lead_id)
+    assert lead["status"] == "approved" and lead["reviewed_by"] == g1.user_id
+    prospect = marketer.row("prospect", lead["prospect_id"])
+    assert prospect["assignee_id"] == m1.user_id and prospect["status"] == "assigned"
+    assert prospect["company_name"] == "遵义外拓商行001" and prospect["credit_code"] == code(1)
+    assert (prospect["lat"], prospect["lon"]) == (27.71, 106.93)
+    batch = marketer.row("whitelist_batch", prospect["batch_id"])
+    assert batch["source"] == "field" and batch["name"] == "测试汇川网点外拓名单"
+    assert batch["product"] == "普惠外拓"
+    assert manager.row("prospect", prospect["id"]) is not None  # the outlet's manager too
+    synced(colleague)
+    assert prospect["id"] not in colleague.ids()  # assigned to its finder, not the pool
+
+    with live_server.engine.connect() as conn:
+        stored = conn.execute(select(WhitelistBatch).where(WhitelistBatch.id == batch["id"])).one()
+        assert stored.outlet_id == world.outlet_a and stored.created_by == g1.user_id
+        transfer = conn.execute(
+            select(Transfer).where(Transfer.prospect_id == prospect["id"])
+        ).one()
+        assert transfer.to_user_id == m1.user_id and transfer.by_user_id == g1.user_id
+        assert transfer.reason == "field find approved"
+        event = conn.execute(
+            select(FunnelEvent).where(FunnelEvent.prospect_id == prospect["id"])
+        ).one()
+        assert (event.from_status, event.to_status) == ("unassigned", "assigned")
+        assert conn.execute(
+            select(Prospect.assigned_at).where(Prospect.id == prospect["id"])
+        ).scalar_one()
+
+    # a second approval at the outlet joins the same batch
+    second = find(marketer, m1, 2)  # no position fix: allowed
+    synced(marketer)
+    synced(manager)
+    local.record_review(manager.store, g1, lead_id=second, decision="approve")
+    synced(manager)
+    synced(marketer)
+    other = marketer.row("prospect", marketer.row("field_lead", second)["prospect_id"])
+    assert other["batch_id"] == batch["id"]
+    assert "无定位" in other["tags"]  # the outlet's point stands in, and says so
+
+
+def test_a_rejection_reaches_the_finder_with_its_reason(live_server, world, make_device):
+    marketer, m1 = signed_in(make_device, live_server, "M1")
+    synced(marketer)
+    lead_id = find(marketer, m1, 3)
+    synced(marketer)
+    manager, g1 = signed_in(make_device, live_server, "G1")
+    synced(manager)
+    with pytest.raises(local.LocalError) as refused:
+        local.record_review(manager.store, g1, lead_id=lead_id, decision="reject", reason="other")
+    assert refused.value.code == "lead.note_required"
+    local.record_review(
+        manager.store, g1, lead_id=lead_id, decision="reject", reason="other", note="门店已关闭"
+    )
+    synced(manager)
+    synced(marketer)
+    lead = marketer.row("field_lead", lead_id)
+    assert (lead["status"], lead["review_reason"], lead["review_note"]) == (
+        "rejected",
+        "other",
+        "门店已关闭",
+    )
+    assert lead["prospect_id"] is None
+    # reviewed once: approving it now is refused, on the device and at the store
+    with pytest.raises(local.LocalError) as again:
+        local.record_review(manager.store, g1, lead_id=lead_id, decision="approve")
+    assert again.value.code == "lead.not_pending"
+    with manager.store.transaction() as conn:
+        outbox.enqueue(
+            conn,
+            MutationKind.LEAD_REVIEW,
+            lead_id,
+            {
+                "lead_id": lead_id,
+                "decision": "approve",
+                "prospect_id": new_id(),
+                "transfer_id": new_id(),
+                "occurred_at": str(utcnow()),
+            },
+        )
+    synced(manager)
+    assert [r["code"] for r in rejections(manager)] == ["lead.not_pending"]
+    assert manager.row("field_lead", lead_id)["status"] == "rejected"
+
+
+def test_a_credit_code_already_listed_is_a_duplicate_at_the_store(live_server, world, make_device):
+    # another outlet's prospect, out of the marketer's reach, holds code 7
+    listed = dict(world.prospects[-1], id=new_id(), credit_code=code(7))
+    with write_session(live_server.engine) as session:
+        bulk_insert(session, "prospect", [listed])
+    m1_device, m1 = signed_in(make_device, live_server, "M1")
+    m2_device, m2 = signed_in(make_device, live_server, "M2")
+    synced(m1_device)
+    synced(m2_device)
+    first = find(m1_device, m1, 5)  # both find the same business, offline
+    second = find(m2_device, m2, 5)
+    elsewhere = find(m1_device, m1, 7)  # the device cannot know: it is not in its scope
+    synced(m1_device)
+    synced(m2_device)
+    assert m1_device.row("field_lead", first)["status"] == "pending"
+    dup = m2_device.row("field_lead", second)
+    assert (dup["status"], dup["review_reason"]) == ("duplicate", "duplicate")
+    listed_lead = m1_device.row("field_lead", elsewhere)
+    assert (listed_lead["status"], listed_lead["review_reason"]) == ("duplicate", "duplicate")
+    assert listed["id"] not in m1_device.ids()  # nothing says where or whose it is
+    assert rejections(m1_device) == [] and rejections(m2_device) == []
+
+    # the device refuses a code it holds, naming the company
+    with pytest.raises(local.LocalError) as refused:
+        find(m1_device, m1, 5)
+    assert refused.value.code == "lead.duplicate_local"
+    assert refused.value.params == {"company": "遵义外拓商行005"}
+    mine = world.prospects_of("M1")[0]
+    with write_session(live_server.engine) as session:
+        session.execute(
+            Prospect.__table__.update()
+            .where(Prospect.__table__.c.id == mine["id"])
+            .values(credit_code=code(9))
+        )
+        record_change(session, "prospect", mine["id"], prospect_id=mine["id"],
+                      old_scope=(mine["outlet_id"], mine["assignee_id"]),
+                      new_scope=(mine["outlet_id"], mine["assignee_id"]))  # fmt: skip
+    synced(m1_device)
+    with pytest.raises(local.LocalError) as held:
+        find(m1_device, m1, 9)
+    assert held.value.params == {"company": mine["company_name"]}
+
+
+def test_only_a_manager_reaching_the_outlet_may_review(live_server, world, make_device):
+    add_user(live_server, "G2", "outlet_manager", world.outlet_b)
+    marketer, m1 = signed_in(make_device, live_server, "M1")
+    synced(marketer)
+    lead_id = find(marketer, m1, 11)
+    synced(marketer)
+
+    with pytest.raises(local.LocalError) as own:
+        local.record_review(marketer.store, m1, lead_id=lead_id, decision="approve")
+    assert own.value.code == "auth.forbidden"
+    other, g2 = signed_in(make_device, live_server, "G2")
+    synced(other)
+    assert lead_id not in other.ids("field_lead")  # another outlet's finds stay there
+    with pytest.raises(local.LocalError) as far:
+        local.record_review(other.store, g2, lead_id=lead_id, decision="approve")
+    assert far.value.code == "lead.out_of_scope"
+
+    # pushed anyway (a device that skipped its checks): the store refuses both
+    for device in (marketer, other):
+        with device.store.transaction() as conn:
+            outbox.enqueue(
+                conn,
+                MutationKind.LEAD_REVIEW,
+                lead_id,
+                {
+                    "lead_id": lead_id,
+                    "decision": "approve",
+                    "prospect_id": new_id(),
+                    "transfer_id": new_id(),
+                    "occurred_at": str(utcnow()),
+                },
+            )
+        synced(device)
+    assert [r["code"] for r in rejections(marketer)] == ["auth.forbidden"]
+    assert [r["code"] for r in rejections(other)] == ["lead.out_of_scope"]
+    with live_server.engine.connect() as conn:
+        assert conn.execute(
+            select(FieldLead.status).where(FieldLead.id == lead_id)
+        ).scalar_one() == ("pending")
+
+    # a sub-branch manager over outlet A reviews it
+    add_user(live_server, "S1", "subbranch_manager", world.outlet_a)
+    sub, s1 = signed_in(make_device, live_server, "S1")
+    synced(sub)
+    local.record_review(sub.store, s1, lead_id=lead_id, decision="reject", reason="ineligible")
+    synced(sub)
+    assert rejections(sub) == []
+    synced(marketer)
+    assert marketer.row("field_lead", lead_id)["review_reason"] == "ineligible"
+
+
+def test_an_approval_pushed_twice_makes_one_prospect(live_server, world, make_device):
+    marketer, m1 = signed_in(make_device, live_server, "M1")
+    synced(marketer)
+    lead_id = find(marketer, m1, 13)
+    synced(marketer)
+    manager, g1 = signed_in(make_device, live_server, "G1")
+    synced(manager)
+    local.record_review(manager.store, g1, lead_id=lead_id, decision="approve")
+    with manager.store.read() as conn:
+        (queued,) = outbox.pending_kinds(conn, MutationKind.LEAD_REVIEW)
+    with manager.store.transaction() as conn:  # the same review again, under a new seq
+        outbox.enqueue(conn, MutationKind.LEAD_REVIEW, lead_id, queued)
+    # and the find itself pushed again from a restored outbox
+    with marketer.store.transaction() as conn:
+        payload = dict(marketer.row("field_lead", lead_id))
+        outbox.enqueue(
+            conn,
+            MutationKind.LEAD_CREATE,
+            lead_id,
+            {
+                **{k: payload[k] for k in ("id", "company_name", "credit_code", "phone")},
+                "occurred_at": str(utcnow()),
+            },
+        )
+    synced(manager)
+    synced(marketer)
+    assert rejections(manager) == [] and rejections(marketer) == []
+    with live_server.engine.connect() as conn:
+        made = conn.execute(
+            select(func.count()).select_from(Prospect).where(Prospect.credit_code == code(13))
+        ).scalar_one()
+        leads = conn.execute(
+            select(func.count()).select_from(FieldLead).where(FieldLead.credit_code == code(13))
+        ).scalar_one()
+    assert (made, leads) == (1, 1)
+    assert marketer.row("prospect", queued["prospect_id"])["assignee_id"] == m1.user_id

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.models.field_lead import LeadStatus
 from app.models.sync import (
@@ -173,3 +174,46 @@ def check_lead_input(
         ),
         {},
     )
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    """A find as its list shows it."""
+
+    id: str
+    company_name: str
+    credit_code: str
+    contact_name: str
+    phone: str
+    industry: str
+    address: str
+    note: str
+    status: str
+    review_reason: str
+    review_note: str
+    finder_id: str
+    finder_name: str
+    created_at: datetime | None
+    prospect_id: str | None
+    uploaded: bool  # the store has it (False: still in this device's outbox)
+    has_position: bool
+
+
+def in_review_order(rows: list[LeadRow]) -> list[LeadRow]:
+    """Pending finds first (oldest first: they have waited longest), then the reviewed,
+    newest first."""
+    pending = sorted(
+        (r for r in rows if r.status == LeadStatus.PENDING),
+        key=lambda r: (r.created_at or datetime.min, r.id),
+    )
+    done = sorted(
+        (r for r in rows if r.status != LeadStatus.PENDING),
+        key=lambda r: (r.created_at or datetime.min, r.id),
+        reverse=True,
+    )
+    return pending + done
+
+
+def newest_first(rows: list[LeadRow]) -> list[LeadRow]:
+    """A finder's own finds, the latest on top."""
+    return sorted(rows, key=lambda r: (r.created_at or datetime.min, r.id), reverse=True)

@@ -12,6 +12,7 @@ from app.i18n import t
 from app.views.card import CardScreen
 from app.views.context import WorkbenchContext, use_observed, use_workbench
 from app.views.followups import FollowupsScreen
+from app.views.leads import LeadFormScreen, LeadsScreen
 from app.views.log_form import LogScreen
 from app.views.login import LoginScreen
 from app.views.map_view import MapScreen
@@ -37,6 +38,8 @@ ROUTES = [
             ft.Route(path="sync", component=SyncScreen),
             ft.Route(path="prospect/:pid", component=CardScreen),
             ft.Route(path="prospect/:pid/log", component=LogScreen),
+            ft.Route(path="leads", component=LeadsScreen),
+            ft.Route(path="leads/new", component=LeadFormScreen),
         ],
     ),
 ]

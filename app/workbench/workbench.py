@@ -28,6 +28,7 @@ from app.sync.store import DeviceStore
 from app.workbench.autosync import AutoSync
 from app.workbench.card import CardController
 from app.workbench.followups import FollowupsController
+from app.workbench.leads import LeadsController
 from app.workbench.log import LogController
 from app.workbench.login import LoginController
 from app.workbench.map import MapController, MapPages
@@ -95,6 +96,7 @@ class Workbench:
         self.card = CardController(self)
         self.log = LogController(self)
         self.followups = FollowupsController(self)
+        self.leads = LeadsController(self)
         self.performance = PerformanceController(self)
         self.map = MapController(self, pages=map_pages or MapPages())
         self.sync_screen = SyncController(self)
@@ -155,6 +157,7 @@ class Workbench:
         self.whitelist.clear()
         self.card.clear()
         self.map.clear()
+        self.leads.clear()
         self.state.progress = await asyncio.to_thread(self.engine.snapshot_progress)
         return True
 

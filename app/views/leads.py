@@ -308,6 +308,17 @@ def LeadFormScreen() -> ft.Control:
         if not problems:
             page.navigate("/leads")
 
+    def edit(field: str, setter):  # type: ignore[no-untyped-def]
+        """The field's on_change: its value, and its last save's error gone (it is being
+        corrected; the credit code is checked again as it is typed)."""
+
+        def changed(e: ft.Event) -> None:
+            setter(e.control.value)
+            if field in errors:
+                set_errors({k: v for k, v in errors.items() if k != field})
+
+        return changed
+
     def err(field: str) -> str | None:
         if field not in errors:
             return None
@@ -372,7 +383,7 @@ def LeadFormScreen() -> ft.Control:
             label=t("leads.form.company", lang),
             value=company,
             error=err("company_name"),
-            on_change=lambda e: set_company(e.control.value),
+            on_change=edit("company_name", set_company),
         ),
         ft.Semantics(
             identifier="credit-code",
@@ -383,28 +394,28 @@ def LeadFormScreen() -> ft.Control:
                 error=code_error,
                 helper=t("leads.form.credit_code_ok", lang) if code_ok else None,
                 capitalization=ft.TextCapitalization.CHARACTERS,
-                on_change=lambda e: set_code(e.control.value),
+                on_change=edit("credit_code", set_code),
             ),
         ),
         ft.TextField(
             label=t("leads.form.contact", lang),
             value=contact,
             error=err("contact_name"),
-            on_change=lambda e: set_contact(e.control.value),
+            on_change=edit("contact_name", set_contact),
         ),
         ft.TextField(
             label=t("leads.form.phone", lang),
             value=phone,
             error=err("phone"),
             keyboard_type=ft.KeyboardType.PHONE,
-            on_change=lambda e: set_phone(e.control.value),
+            on_change=edit("phone", set_phone),
         ),
         ft.Row([industries]),
         ft.TextField(
             label=t("leads.form.address", lang),
             value=address,
             error=err("address"),
-            on_change=lambda e: set_address(e.control.value),
+            on_change=edit("address", set_address),
         ),
         ft.TextField(
             label=t("leads.form.note", lang),
@@ -412,7 +423,7 @@ def LeadFormScreen() -> ft.Control:
             multiline=True,
             min_lines=2,
             error=err("note"),
-            on_change=lambda e: set_remark(e.control.value),
+            on_change=edit("note", set_remark),
         ),
         ft.Text(t("leads.form.position", lang), size=13),
         ft.Semantics(identifier="lead-position", content=where),

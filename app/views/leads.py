@@ -59,6 +59,16 @@ def RejectPanel(row: LeadRow, lang: str) -> ft.Control:
     async def confirm(_e: ft.Event) -> None:
         await workbench.leads.reject(row.id, reason, text)
 
+    def choose(value: str) -> None:
+        set_reason(value)
+        workbench.leads.corrected("reason")
+        if value != LeadRejectReason.OTHER:
+            workbench.leads.corrected("note")
+
+    def typed(e: ft.Event) -> None:
+        set_text(e.control.value)
+        workbench.leads.corrected("note")
+
     reasons = [
         ft.Semantics(
             identifier=f"reason-{r.value}",
@@ -68,7 +78,7 @@ def RejectPanel(row: LeadRow, lang: str) -> ft.Control:
                 padding=CHIP_PADDING,
                 visual_density=ft.VisualDensity.STANDARD,
                 selected=reason == r.value,
-                on_select=lambda _e, v=r.value: set_reason(v),
+                on_select=lambda _e, v=r.value: choose(v),
             ),
         )
         for r in LeadRejectReason
@@ -86,7 +96,7 @@ def RejectPanel(row: LeadRow, lang: str) -> ft.Control:
                 multiline=True,
                 min_lines=1,
                 error=t(errors["note"], lang) if "note" in errors else None,
-                on_change=lambda e: set_text(e.control.value),
+                on_change=typed,
             ),
             ft.Row(
                 [
@@ -263,6 +273,17 @@ def LeadsScreen() -> ft.Control:
     return screen(t("leads.title_review", lang), *head, *parts)
 
 
+def _code_ok(lang: str) -> ft.Control:
+    return ft.Row(
+        [
+            ft.Icon(ft.Icons.CHECK_CIRCLE, size=14, color=ft.Colors.GREEN_700),
+            ft.Text(t("leads.form.credit_code_ok", lang), size=12, color=ft.Colors.GREEN_700),
+        ],
+        spacing=4,
+        tight=True,
+    )
+
+
 @ft.component
 def LeadFormScreen() -> ft.Control:
     workbench = use_workbench()
@@ -392,7 +413,7 @@ def LeadFormScreen() -> ft.Control:
                 label=t("leads.form.credit_code", lang),
                 value=code,
                 error=code_error,
-                helper=t("leads.form.credit_code_ok", lang) if code_ok else None,
+                helper=_code_ok(lang) if code_ok else None,
                 capitalization=ft.TextCapitalization.CHARACTERS,
                 on_change=edit("credit_code", set_code),
             ),

@@ -128,6 +128,13 @@ class LeadsController:
         self.state.rejecting = lead_id
         self.state.review_errors = {}
 
+    def corrected(self, field_name: str) -> None:
+        """The reviewer changed ``field_name`` (reason, note): its error is gone."""
+        if field_name in self.state.review_errors:
+            errors = dict(self.state.review_errors)
+            del errors[field_name]
+            self.state.review_errors = errors
+
     async def approve(self, lead_id: str) -> None:
         await self._review(lead_id, LeadDecision.APPROVE, None, "", "leads.approved")
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from app.models import FieldLead, FunnelEvent, Prospect, Transfer, WhitelistBatch
 from app.models.ids import new_id, utcnow
-from app.models.sync import MutationKind
+from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION, MutationKind
 from app.server.changes import bulk_insert, record_change
 from app.server.db import write_session
 from app.server.security import hash_password
@@ -322,3 +323,107 @@ def test_an_approval_pushed_twice_makes_one_prospect(live_server, world, make_de
         ).scalar_one()
     assert (made, leads) == (1, 1)
     assert marketer.row("prospect", queued["prospect_id"])["assignee_id"] == m1.user_id
+
+
+# ok: applied · role: rejected auth.forbidden · scope: rejected lead.out_of_scope
+LEAD_MATRIX = """
+role      propose  review_outlet_a  review_outlet_b  review_unknown
+marketer  ok       role             role             role
+manager   ok       ok               scope            scope
+admin     role     ok               ok               scope
+"""
+LEAD_VERDICT = {
+    "ok": ("applied", ""),
+    "role": ("rejected", "auth.forbidden"),
+    "scope": ("rejected", "lead.out_of_scope"),
+}
+
+
+def test_who_may_propose_and_review_finds_over_http(live_server, world):
+    """The field-find matrix (DESIGN §4 with issue 9): anyone with an outlet proposes; the
+    managers reaching a find's outlet review it; an unknown find reads as one out of reach."""
+    header, *lines = [line.split() for line in LEAD_MATRIX.strip().splitlines()]
+    at_a, at_b = new_id(), new_id()
+    rows = [
+        dict(
+            id=lead_id,
+            finder_id=world.user_id(finder),
+            outlet_id=outlet,
+            company_name=f"矩阵测试商行{n}",
+            credit_code=code(100 + n),
+            status="pending",
+            created_at=utcnow(),
+            recorded_at=utcnow(),
+        )
+        for n, (lead_id, finder, outlet) in enumerate(
+            [(at_a, "M1", world.outlet_a), (at_b, "M3", world.outlet_b)]
+        )
+    ]
+    with write_session(live_server.engine) as session:
+        bulk_insert(session, "field_lead", rows)
+    employee = {"marketer": "M1", "manager": "G1", "admin": "A1"}
+    now = str(utcnow())
+    got: dict[tuple[str, str], str] = {}
+    with httpx.Client(
+        base_url=live_server.url, headers={PROTOCOL_HEADER: str(PROTOCOL_VERSION)}, timeout=60
+    ) as api:
+        for r, (role, *_cells) in enumerate(lines):
+            token = api.post(
+                "/auth/login", json={"employee_no": employee[role], "password": PASSWORD}
+            ).json()["token"]
+            reviews = {"review_outlet_a": at_a, "review_outlet_b": at_b}
+            # each role reviews its own copies: a first approval would make the next one
+            # "not pending"; here only the permission may refuse
+            cells: list[tuple[str, dict]] = [
+                ("propose", {"id": new_id(), "company_name": "新店", "credit_code": code(200 + r),
+                             "occurred_at": now}),
+            ]  # fmt: skip
+            for place in header[2:]:
+                lead_id = reviews.get(place, new_id())
+                cells.append(
+                    (
+                        place,
+                        {
+                            "lead_id": lead_id,
+                            "decision": "reject",
+                            "reason": "ineligible",
+                            "prospect_id": new_id(),
+                            "transfer_id": new_id(),
+                            "occurred_at": now,
+                        },
+                    )
+                )
+            mutations = [
+                {
+                    "seq": i,
+                    "id": new_id(),
+                    "kind": MutationKind.LEAD_CREATE if place == "propose" else MutationKind.LEAD_REVIEW,
+                    "payload": data,
+                    "created_at": now,
+                }
+                for i, (place, data) in enumerate(cells, start=1)
+            ]  # fmt: skip
+            response = api.post(
+                "/sync/push",
+                json={"device_id": f"lead-matrix-{role}", "mutations": mutations},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert response.status_code == 200, response.text
+            for (place, _), result in zip(cells, response.json()["results"], strict=True):
+                verdict = (result["status"], result["code"])
+                got[(role, place)] = next(
+                    (k for k, v in LEAD_VERDICT.items() if v == verdict), "/".join(verdict)
+                )
+            # reviewed finds go back to pending for the next role
+            with write_session(live_server.engine) as session:
+                session.execute(
+                    FieldLead.__table__.update()
+                    .where(FieldLead.__table__.c.id.in_([at_a, at_b]))
+                    .values(status="pending", reviewed_by=None, review_reason="")
+                )
+    expected = {
+        (role, place): cell
+        for role, *cells in lines
+        for place, cell in zip(header[1:], cells, strict=True)
+    }
+    assert got == expected

@@ -372,6 +372,8 @@ MESSAGES: dict[str, str] = {
     "leads.form.contact": "Contact",
     "leads.form.phone": "Phone",
     "leads.form.industry": "Industry",
+    "leads.form.industry_label": "Industry: {industry}",
+    "leads.form.industry_none": "not chosen",
     "leads.form.address": "Address",
     "leads.form.note": "Note",
     "leads.form.position": "Position",

@@ -380,6 +380,8 @@ MESSAGES: dict[str, str] = {
     "leads.form.contact": "联系人",
     "leads.form.phone": "联系电话",
     "leads.form.industry": "行业",
+    "leads.form.industry_label": "行业：{industry}",
+    "leads.form.industry_none": "未选择",
     "leads.form.address": "地址",
     "leads.form.note": "备注",
     "leads.form.position": "位置",

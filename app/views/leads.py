@@ -431,7 +431,21 @@ def LeadFormScreen() -> ft.Control:
             keyboard_type=ft.KeyboardType.PHONE,
             on_change=edit("phone", set_phone),
         ),
-        ft.Row([industries]),
+        ft.Row(
+            [
+                ft.Semantics(
+                    identifier="industry",
+                    # the menu's button is otherwise read out nameless
+                    label=t(
+                        "leads.form.industry_label",
+                        lang,
+                        industry=industry or t("leads.form.industry_none", lang),
+                    ),
+                    expand=True,
+                    content=industries,
+                )
+            ]
+        ),
         ft.TextField(
             label=t("leads.form.address", lang),
             value=address,

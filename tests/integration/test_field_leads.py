@@ -8,12 +8,14 @@ runs real devices over HTTP on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from app.config import Settings
 from app.models import FieldLead, FunnelEvent, Prospect, Transfer, WhitelistBatch
 from app.models.ids import new_id, utcnow
 from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION, MutationKind
@@ -24,6 +26,7 @@ from app.services.scope import Scope
 from app.services.validation import make_credit_code
 from app.sync import local, outbox
 from app.sync.state import SyncPhase
+from app.workbench import Workbench
 from tests.conftest import Device, LiveServer
 from tests.world import PASSWORD, World, build_world
 
@@ -427,3 +430,100 @@ def test_who_may_propose_and_review_finds_over_http(live_server, world):
         for place, cell in zip(header[1:], cells, strict=True)
     }
     assert got == expected
+
+
+# -- the screens' controller, against the real store -----------------------------------------
+
+
+@pytest.fixture
+def workbench(live_server, world, tmp_path):  # type: ignore[no-untyped-def]
+    bench = Workbench(Settings(server_url=live_server.url, data_dir=tmp_path / "bench"))
+    yield bench
+    bench.close()
+
+
+async def test_the_finders_screen_says_what_is_wrong_saves_and_lists_the_find(workbench):
+    assert await workbench.login.submit("M1", PASSWORD)
+    await asyncio.to_thread(workbench.engine.sync_once)
+    leads = workbench.leads
+    await leads.load()
+    assert (leads.state.rows, leads.state.reviews, leads.state.proposes) == ([], False, True)
+
+    wrong = code(21)[:17] + ("0" if code(21)[17] != "0" else "1")
+    assert leads.credit_code_problem(wrong[:10]) is None  # still typing: nothing yet
+    assert leads.credit_code_problem(wrong) == "validation.credit_code.check"
+    assert leads.credit_code_problem(code(21)) is None
+    problems = await leads.save(company_name="", credit_code=wrong, phone="12")
+    assert problems == {
+        "company_name": "lead.error.company_required",
+        "credit_code": "validation.credit_code.check",
+        "phone": "validation.phone",
+    }
+    assert await leads.save(company_name="遵义新店", credit_code=code(21)) == {}
+    [row] = leads.state.rows
+    assert (row.company_name, row.status, row.uploaded, row.has_position) == (
+        "遵义新店",
+        "pending",
+        False,
+        False,
+    )
+    assert workbench.state.progress.pending == 1
+    assert workbench.state.notice is not None and workbench.state.notice.code == "leads.saved"
+
+    again = await leads.save(company_name="又一家", credit_code=code(21))
+    assert again == {"credit_code": "lead.duplicate_local"}
+    assert leads.state.duplicate_of == "遵义新店"
+
+    await asyncio.to_thread(workbench.engine.sync_once)
+    await leads.load()
+    assert leads.state.rows[0].uploaded
+
+
+async def test_the_managers_screen_reviews_pending_first(workbench, live_server, make_device):
+    marketer, m1 = signed_in(make_device, live_server, "M1")
+    synced(marketer)
+    first, second = find(marketer, m1, 31), find(marketer, m1, 32)
+    synced(marketer)
+
+    assert await workbench.login.submit("G1", PASSWORD)
+    await asyncio.to_thread(workbench.engine.sync_once)
+    leads = workbench.leads
+    await leads.load()
+    assert leads.state.reviews and leads.state.proposes
+    assert [r.id for r in leads.state.rows] == [first, second]  # waited longest first
+    assert leads.state.rows[0].finder_name == "张伟"
+
+    leads.open_reject(first)
+    assert not await leads.reject(first, None, "")
+    assert leads.state.review_errors == {"reason": "lead.reason_required"}
+    assert not await leads.reject(first, "other", "")
+    assert leads.state.review_errors == {"note": "lead.note_required"}
+    leads.corrected("note")
+    assert leads.state.review_errors == {}
+    assert await leads.reject(first, "inaccurate", "电话打不通")
+    assert leads.state.rejecting is None
+    await leads.approve(second)
+    assert [(r.id, r.status) for r in leads.state.rows] == [
+        (second, "approved"),
+        (first, "rejected"),
+    ]
+    await asyncio.to_thread(workbench.engine.sync_once)
+    synced(marketer)
+    assert marketer.row("field_lead", first)["review_note"] == "电话打不通"
+    assert marketer.row("prospect", marketer.row("field_lead", second)["prospect_id"])
+
+
+def test_a_managers_own_find_joins_the_outlet_pool(live_server, world, make_device):
+    """A manager holds no prospects: approved, their own find waits in the outlet's pool."""
+    manager, g1 = signed_in(make_device, live_server, "G1")
+    synced(manager)
+    lead_id = find(manager, g1, 41)
+    synced(manager)
+    local.record_review(manager.store, g1, lead_id=lead_id, decision="approve")
+    synced(manager)
+    assert rejections(manager) == []
+    prospect = manager.row("prospect", manager.row("field_lead", lead_id)["prospect_id"])
+    assert (prospect["assignee_id"], prospect["status"]) == (None, "unassigned")
+    pool_marketer, _ = signed_in(make_device, live_server, "M2")
+    synced(pool_marketer)
+    assert prospect["id"] in pool_marketer.ids()  # the outlet's marketers may claim it

@@ -21,6 +21,27 @@ class LeadStatus(StrEnum):
     DUPLICATE = "duplicate"  # the store already lists this credit code
 
 
+class LeadDecision(StrEnum):
+    """A reviewer's verdict on a pending find."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class LeadRejectReason(StrEnum):
+    """Why a find was sent back (its finder reads it); ``OTHER`` needs a note. The store
+    also marks a find ``DUPLICATE`` itself when the credit code is already listed."""
+
+    DUPLICATE = "duplicate"  # 重复客户: already on a whitelist or found before
+    INELIGIBLE = "ineligible"  # 不符合准入
+    INACCURATE = "inaccurate"  # 信息不实
+    OTHER = "other"  # 其他: said in the note
+
+
+LEAD_NOTE_LIMIT = 500  # characters: the finder's note
+LEAD_REVIEW_NOTE_LIMIT = 200  # characters: the reviewer's note
+
+
 class FieldLeadBase(SQLModel):
     finder_id: str = Field(index=True)
     outlet_id: str = Field(index=True)

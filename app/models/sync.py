@@ -34,19 +34,28 @@ the sub-branch manager's role: a version-3 device would refuse the pulled column
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from app.models.feedback import FEEDBACK_NOTE_LIMIT, FeedbackReason
+from app.models.field_lead import (
+    LEAD_NOTE_LIMIT,
+    LEAD_REVIEW_NOTE_LIMIT,
+    LeadDecision,
+    LeadRejectReason,
+)
 from app.models.marketing_log import MarketingLogCreate
 from app.models.prospect import CLOSED_STATUSES, FunnelStatus
 from app.models.wire import (
     SEQ_LIMIT,
     Amount,
     EntityId,
+    Latitude,
+    Longitude,
     OccurredAt,
     WireModel,
     free_text,
@@ -102,6 +111,8 @@ class MutationKind(StrEnum):
     PROSPECT_CLAIM = "prospect.claim"  # take an unassigned prospect from the outlet pool
     PROSPECT_ASSIGN = "prospect.assign"  # manager: assign / transfer to a marketer
     AUDIT_REVEAL = "audit.reveal"  # a masked field was revealed
+    LEAD_CREATE = "lead.create"  # a business found in the field (外拓线索), for review
+    LEAD_REVIEW = "lead.review"  # manager: approve or send back a field find
 
 
 class MutationStatus(StrEnum):
@@ -302,6 +313,98 @@ class RevealResponse(BaseModel):
     value: str
 
 
+# -- field finds (外拓线索) ------------------------------------------------------------------
+
+COMPANY_NAME_LIMIT = 100  # characters
+CONTACT_NAME_LIMIT = 50
+PHONE_LIMIT = 32
+INDUSTRY_LIMIT = 30
+ADDRESS_LIMIT = 200
+_CREDIT_CODE_SHAPE = frozenset("0123456789ABCDEFGHJKLMNPQRTUWXY")
+
+
+def _credit_code_shape(value: str) -> str:
+    """NFKC-folded (full-width digits from an IME), stripped, upper-case, and 18 characters
+    of the GB 32100 set; the check characters are ``services.leads.checked_lead``'s (this
+    layer does not reach the rules), which both the device and the store call."""
+    value = "".join(unicodedata.normalize("NFKC", value).split()).upper()
+    if len(value) != 18 or not set(value) <= _CREDIT_CODE_SHAPE:
+        raise rule("lead.credit_code_invalid", "not a unified social credit code")
+    return value
+
+
+def _folded(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+CreditCode = Annotated[str, AfterValidator(_credit_code_shape)]
+CompanyName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=COMPANY_NAME_LIMIT),
+    free_text(COMPANY_NAME_LIMIT),
+]
+PhoneText = Annotated[str, free_text(PHONE_LIMIT), AfterValidator(_folded)]
+
+
+class LeadCreatePayload(WireModel):
+    """A business a marketer found on the street, made offline: its id is the find's.
+
+    The phone is a mobile or a landline, normalised (``services.leads.checked_lead``
+    checks it and the credit code's check characters: ``lead.phone_invalid``,
+    ``lead.credit_code_invalid``); a position is the device's own fix, both or neither
+    (``lead.position_partial``)."""
+
+    id: EntityId
+    company_name: CompanyName
+    credit_code: CreditCode
+    contact_name: Annotated[str, free_text(CONTACT_NAME_LIMIT)] = ""
+    phone: PhoneText = ""
+    industry: Annotated[str, free_text(INDUSTRY_LIMIT)] = ""
+    address: Annotated[str, free_text(ADDRESS_LIMIT)] = ""
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    note: Annotated[str, free_text(LEAD_NOTE_LIMIT)] = ""
+    occurred_at: OccurredAt
+
+    @model_validator(mode="after")
+    def _tidy(self) -> LeadCreatePayload:
+        self.contact_name = self.contact_name.strip()
+        self.industry = self.industry.strip()
+        self.address = self.address.strip()
+        self.note = self.note.strip()
+        if (self.lat is None) != (self.lon is None):
+            raise rule("lead.position_partial", "a position has both lat and lon")
+        return self
+
+
+class LeadReviewPayload(WireModel):
+    """A manager's verdict on a pending find. Sent back (``reject``), it says why: a reason
+    from ``LeadRejectReason``, with a note when the reason is ``other``; an approval carries
+    neither (rules ``lead.reason_required``, ``lead.note_required``,
+    ``lead.reason_not_rejecting``). ``prospect_id`` and ``transfer_id`` are made on the
+    device for the approved prospect and its handover, so a retried push is applied once."""
+
+    lead_id: EntityId
+    decision: LeadDecision
+    reason: LeadRejectReason | None = None
+    note: Annotated[str, free_text(LEAD_REVIEW_NOTE_LIMIT)] = ""
+    prospect_id: EntityId
+    transfer_id: EntityId
+    occurred_at: OccurredAt
+
+    @model_validator(mode="after")
+    def _reason_with_rejection(self) -> LeadReviewPayload:
+        self.note = self.note.strip()
+        if self.decision == LeadDecision.APPROVE:
+            if self.reason is not None or self.note:
+                raise rule("lead.reason_not_rejecting", "only a rejection has a reason")
+        elif self.reason is None:
+            raise rule("lead.reason_required", "a rejection needs a reason")
+        elif self.reason == LeadRejectReason.OTHER and not self.note:
+            raise rule("lead.note_required", "the reason 'other' needs a note")
+        return self
+
+
 # What each kind carries; MarketingLogCreate is the log's own model.
 PAYLOADS: dict[MutationKind, type[BaseModel]] = {
     MutationKind.LOG_CREATE: MarketingLogCreate,
@@ -309,4 +412,6 @@ PAYLOADS: dict[MutationKind, type[BaseModel]] = {
     MutationKind.PROSPECT_CLAIM: ClaimPayload,
     MutationKind.PROSPECT_ASSIGN: AssignPayload,
     MutationKind.AUDIT_REVEAL: RevealPayload,
+    MutationKind.LEAD_CREATE: LeadCreatePayload,
+    MutationKind.LEAD_REVIEW: LeadReviewPayload,
 }

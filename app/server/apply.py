@@ -25,7 +25,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -36,15 +36,21 @@ from sqlmodel import Session
 from app.i18n import t
 from app.models import (
     AuditEvent,
+    BatchSource,
     DeviceState,
+    FieldLead,
     FunnelEvent,
     Incident,
     MarketingLog,
     MutationRecord,
+    Outlet,
     Prospect,
+    Role,
     Transfer,
     User,
+    WhitelistBatch,
 )
+from app.models.field_lead import LeadDecision, LeadRejectReason, LeadStatus
 from app.models.ids import new_id, utcnow
 from app.models.marketing_log import MarketingLogCreate
 from app.models.sync import (
@@ -53,6 +59,8 @@ from app.models.sync import (
     AssignPayload,
     ClaimPayload,
     FunnelMovePayload,
+    LeadCreatePayload,
+    LeadReviewPayload,
     Mutation,
     MutationKind,
     MutationResult,
@@ -65,16 +73,21 @@ from app.server.changes import record_change
 from app.server.errors import Rejected
 from app.server.moves import Standing, plan_move, write_moves
 from app.server.scope import placement, scope_of
+from app.services.clock import beijing_today
 from app.services.funnel import FunnelStatus, handover, move_refusal
+from app.services.leads import HOLDING_STATUSES, LeadRuleError, checked_lead
 from app.services.marketing import log_effect, status_after_log
 from app.services.policy import (
     ACTION_OF,
+    NO_LEAD,
     NOWHERE,
     Action,
     AssigneeFacts,
+    LeadFacts,
     ProspectFacts,
     decide,
     decide_assignee,
+    decide_lead,
     left_reach,
     sets_plan,
 )
@@ -150,6 +163,7 @@ def _apply_one(session: Session, user: User, device_id: str, m: Mutation) -> Mut
     status = MutationStatus.REJECTED if code else MutationStatus.APPLIED
     if code and payload is not None:
         _resend_prospect(session, getattr(payload, "prospect_id", None))
+        _resend_lead(session, getattr(payload, "lead_id", None))
     message = t(code, **params) if code else ""
     session.add(
         MutationRecord(
@@ -498,14 +512,222 @@ def _reveal(
     return ""
 
 
+def _judge_prospect(session: Session, user: User, action: Action, data: Any) -> Prospect:
+    return judge(session, user, action, data.prospect_id)
+
+
+# -- field finds (外拓线索) ------------------------------------------------------------------
+
+FIELD_BATCH_PRODUCT = "普惠外拓"
+FIELD_BATCH_DAYS = 365  # a field batch stays valid a year from its latest approval
+FIELD_TAG = "外拓"
+NO_POSITION_TAG = "无定位"
+APPROVED_REASON = "field find approved"
+
+
+def _resend_lead(session: Session, lead_id: str | None) -> None:
+    """After a refused review, send the find's true state again (the reviewer's device
+    marked it reviewed at once)."""
+    lead = session.get(FieldLead, lead_id) if lead_id else None
+    if lead is not None:
+        record_change(session, "field_lead", lead.id)
+
+
+def _lead_done(session: Session, user: User, data: LeadCreatePayload) -> bool:
+    lead = session.get(FieldLead, data.id)
+    return _repeat(lead, lead.finder_id if lead else None, user)
+
+
+def _judge_proposal(session: Session, user: User, action: Action, data: Any) -> None:
+    """A find is its finder's outlet's: the policy asks only that there is one."""
+    decision = decide_lead(_scope(session, user), action, LeadFacts(user.outlet_id, user.id))
+    if not decision:
+        raise Rejected(decision.code)
+
+
+def _lead_create(
+    session: Session, user: User, device_id: str, data: LeadCreatePayload, _subject: None
+) -> str:
+    """Keep the find; a credit code the store already lists (a live prospect, or another
+    find pending or approved) marks it ``duplicate``, whoever's it is (its finder is told
+    no more than that)."""
+    try:
+        data = checked_lead(data)
+    except LeadRuleError as exc:
+        raise Rejected(exc.code) from None
+    duplicate = _listed(session, data.credit_code, except_lead=data.id)
+    lead = FieldLead(
+        **data.model_dump(exclude={"occurred_at"}),
+        finder_id=user.id,
+        outlet_id=user.outlet_id,
+        status=LeadStatus.DUPLICATE if duplicate else LeadStatus.PENDING,
+        review_reason=LeadRejectReason.DUPLICATE if duplicate else "",
+        created_at=data.occurred_at,
+        recorded_at=utcnow(),
+    )
+    session.add(lead)
+    session.flush()
+    record_change(session, "field_lead", lead.id)
+    return ""
+
+
+def _listed(session: Session, credit_code: str, *, except_lead: str) -> bool:
+    """Whether a live prospect or another holding find carries ``credit_code``."""
+    prospects, leads = Prospect.__table__, FieldLead.__table__
+    live = select(prospects.c.id).where(
+        prospects.c.credit_code == credit_code, prospects.c.withdrawn_at.is_(None)
+    )
+    if session.execute(live.limit(1)).first() is not None:
+        return True
+    holding = select(leads.c.id).where(
+        leads.c.credit_code == credit_code,
+        leads.c.status.in_(sorted(HOLDING_STATUSES)),
+        leads.c.id != except_lead,
+    )
+    return session.execute(holding.limit(1)).first() is not None
+
+
+def _review_done(session: Session, user: User, data: LeadReviewPayload) -> bool:
+    """The same verdict by the same reviewer, already recorded."""
+    lead = session.get(FieldLead, data.lead_id)
+    if lead is None or lead.reviewed_by != user.id:
+        return False
+    if data.decision == LeadDecision.APPROVE:
+        return lead.status == LeadStatus.APPROVED and lead.prospect_id == data.prospect_id
+    return lead.status == LeadStatus.REJECTED
+
+
+def _judge_review(session: Session, user: User, action: Action, data: Any) -> FieldLead:
+    """The find ``user`` reviews, once the policy allows it; an unknown id is judged as
+    ``NO_LEAD``, the answer a find out of reach gets."""
+    lead = session.get(FieldLead, data.lead_id)
+    facts = NO_LEAD if lead is None else LeadFacts(lead.outlet_id, lead.finder_id)
+    decision = decide_lead(_scope(session, user), action, facts)
+    if not decision:
+        raise Rejected(decision.code)
+    assert lead is not None  # NO_LEAD is in nobody's reach
+    return lead
+
+
+def _lead_review(
+    session: Session, user: User, device_id: str, data: LeadReviewPayload, lead: FieldLead
+) -> str:
+    """Approved, the find becomes a prospect of its outlet's field batch handed to its
+    finder (a transfer and the funnel's unassigned → assigned, as any assignment); sent
+    back, its finder reads why."""
+    if lead.status != LeadStatus.PENDING:
+        raise Rejected("lead.not_pending")
+    if data.decision == LeadDecision.APPROVE:
+        if _listed(session, lead.credit_code, except_lead=lead.id):
+            raise Rejected("lead.already_listed")  # listed since it was found
+        if session.get(Prospect, data.prospect_id) is not None:
+            raise Rejected("mutation.invalid", detail="id already used")
+        prospect = _field_prospect(session, user, lead, data.prospect_id)
+        finder = session.get(User, lead.finder_id)
+        if finder is not None and finder.active and finder.role == Role.MARKETER:
+            _move(
+                session,
+                prospect,
+                user,
+                finder,
+                data.transfer_id,
+                APPROVED_REASON,
+                data.occurred_at,
+            )
+        else:  # a manager's own find has no marketer to hold it: the outlet's pool
+            _touch(session, prospect, (None, None))
+        lead.status = LeadStatus.APPROVED
+        lead.prospect_id = prospect.id
+    else:
+        lead.status = LeadStatus.REJECTED
+        lead.review_reason = str(data.reason or "")
+        lead.review_note = data.note
+    lead.reviewed_by = user.id
+    lead.reviewed_at = utcnow()
+    session.flush()
+    record_change(session, "field_lead", lead.id)
+    return ""
+
+
+def _field_prospect(session: Session, user: User, lead: FieldLead, prospect_id: str) -> Prospect:
+    """A new entry of the outlet's field batch for ``lead``, in its outlet's pool."""
+    batch = _field_batch(session, user, lead.outlet_id)
+    lat, lon, tags = lead.lat, lead.lon, [FIELD_TAG]
+    if lat is None or lon is None:
+        # the column needs a point: the outlet's, and a tag saying it is not the business's
+        outlet = session.get(Outlet, lead.outlet_id)
+        lat, lon = (outlet.lat, outlet.lon) if outlet is not None else (0.0, 0.0)
+        tags.append(NO_POSITION_TAG)
+    prospect = Prospect(
+        id=prospect_id,
+        batch_id=batch.id,
+        company_name=lead.company_name,
+        credit_code=lead.credit_code,
+        legal_rep=lead.contact_name,
+        phone=lead.phone,
+        industry=lead.industry,
+        address=lead.address,
+        lat=lat,
+        lon=lon,
+        tags=json.dumps(tags, ensure_ascii=False),
+        outlet_id=lead.outlet_id,
+        assignee_id=None,
+        status=FunnelStatus.UNASSIGNED,
+        updated_at=utcnow(),
+        batch_version=batch.version,
+    )
+    session.add(prospect)
+    session.flush()
+    return prospect
+
+
+def _field_batch(session: Session, user: User, outlet_id: str) -> WhitelistBatch:
+    """The outlet's field batch (外拓名单), made at its first approval; each approval keeps
+    it valid a year from today (Beijing)."""
+    batches = WhitelistBatch.__table__
+    batch_id = session.execute(
+        select(batches.c.id)
+        .where(batches.c.source == BatchSource.FIELD, batches.c.outlet_id == outlet_id)
+        .order_by(batches.c.created_at)
+        .limit(1)
+    ).scalar_one_or_none()
+    batch = session.get(WhitelistBatch, batch_id) if batch_id else None
+    today = beijing_today()
+    until = today + timedelta(days=FIELD_BATCH_DAYS)
+    if batch is None:
+        outlet = session.get(Outlet, outlet_id)
+        batch = WhitelistBatch(
+            id=new_id(),
+            name=f"{outlet.name if outlet else ''}外拓名单",
+            product=FIELD_BATCH_PRODUCT,
+            source=BatchSource.FIELD,
+            valid_from=today,
+            valid_until=until,
+            version=1,
+            created_at=utcnow(),
+            outlet_id=outlet_id,
+            created_by=user.id,
+        )
+        session.add(batch)
+    elif batch.valid_until >= until:
+        return batch
+    else:
+        batch.valid_until = until
+    session.flush()
+    record_change(session, "whitelist_batch", batch.id)
+    return batch
+
+
 @dataclass(frozen=True)
 class _Handler:
     """How the store applies one mutation kind: ``done`` tells a repeat of a change
     already applied (answered "applied" again, before any judgement, as the first time),
-    ``apply`` makes the change once the policy has allowed it."""
+    ``judge`` asks the policy and returns what the change is about (a prospect, unless
+    the kind says otherwise), ``apply`` makes the change once the policy has allowed it."""
 
     done: Callable[[Session, User, Any], bool]
-    apply: Callable[[Session, User, str, Any, Prospect], str]
+    apply: Callable[[Session, User, str, Any, Any], str]
+    judge: Callable[[Session, User, Action, Any], Any] = _judge_prospect
 
 
 _HANDLERS: dict[MutationKind, _Handler] = {
@@ -514,6 +736,8 @@ _HANDLERS: dict[MutationKind, _Handler] = {
     MutationKind.PROSPECT_CLAIM: _Handler(_claim_done, _claim),
     MutationKind.PROSPECT_ASSIGN: _Handler(_assign_done, _assign),
     MutationKind.AUDIT_REVEAL: _Handler(_reveal_done, _reveal),
+    MutationKind.LEAD_CREATE: _Handler(_lead_done, _lead_create, _judge_proposal),
+    MutationKind.LEAD_REVIEW: _Handler(_review_done, _lead_review, _judge_review),
 }
 
 
@@ -523,5 +747,5 @@ def _apply(session: Session, user: User, device_id: str, kind: MutationKind, dat
     handler = _HANDLERS[kind]
     if handler.done(session, user, data):
         return ""
-    prospect = judge(session, user, ACTION_OF[kind], data.prospect_id)
-    return handler.apply(session, user, device_id, data, prospect)
+    subject = handler.judge(session, user, ACTION_OF[kind], data)
+    return handler.apply(session, user, device_id, data, subject)

@@ -16,6 +16,14 @@ a courtesy; the store's is the verdict). A refusal carries an i18n code.
                                            logged offline before a transfer still counts)
     reveal   everyone                      in reach
 
+A field find (外拓线索) is judged on its outlet, not a prospect (``decide_lead``):
+
+    propose  marketer, outlet manager,     the actor has an outlet (the find is its outlet's)
+             sub-branch manager
+    review   outlet manager, sub-branch    the find's outlet is one the actor reaches whole
+             manager, admin                (``Scope.reaches_outlet``); an unknown find is
+                                           judged as ``NO_LEAD``, answered as one out of reach
+
 Every mutation kind a device can push is one of these actions (``ACTION_OF``), so no
 kind reaches the store's tables without this judgement. A prospect the store does not
 know is judged as ``NOWHERE`` (out of everyone's reach), so its answer is the one an
@@ -47,6 +55,8 @@ class Action(StrEnum):
     MOVE = "move"  # ask for a funnel status change
     LOG = "log"  # write a marketing log
     REVEAL = "reveal"  # see a masked phone number or credit code (audited)
+    PROPOSE = "propose"  # add a business found in the field, for review
+    REVIEW = "review"  # approve or send back a field find
 
 
 EVERYONE = frozenset(Role)
@@ -56,7 +66,12 @@ ROLES: dict[Action, frozenset[str]] = {
     Action.MOVE: EVERYONE,
     Action.LOG: EVERYONE,
     Action.REVEAL: EVERYONE,
+    Action.PROPOSE: frozenset({Role.MARKETER, Role.OUTLET_MANAGER, Role.SUBBRANCH_MANAGER}),
+    Action.REVIEW: frozenset({Role.OUTLET_MANAGER, Role.SUBBRANCH_MANAGER, Role.ADMIN}),
 }
+# The actions on a field find (``decide_lead``); every other one is on a prospect.
+LEAD_ACTIONS = frozenset({Action.PROPOSE, Action.REVIEW})
+PROSPECT_ACTIONS = frozenset(Action) - LEAD_ACTIONS
 
 # What each pushed mutation asks for (tests hold it to cover every ``MutationKind``).
 ACTION_OF: dict[MutationKind, Action] = {
@@ -65,6 +80,8 @@ ACTION_OF: dict[MutationKind, Action] = {
     MutationKind.PROSPECT_CLAIM: Action.CLAIM,
     MutationKind.PROSPECT_ASSIGN: Action.ASSIGN,
     MutationKind.AUDIT_REVEAL: Action.REVEAL,
+    MutationKind.LEAD_CREATE: Action.PROPOSE,
+    MutationKind.LEAD_REVIEW: Action.REVIEW,
 }
 
 
@@ -126,6 +143,34 @@ def decide(actor: Scope, action: Action, prospect: ProspectFacts) -> Decision:
         case Action.ASSIGN | Action.MOVE | Action.REVEAL:
             if not in_reach:
                 return refused("prospect.out_of_scope")
+        case Action.PROPOSE | Action.REVIEW:  # about a find, not a prospect: decide_lead
+            return refused("auth.forbidden")
+    return ALLOWED
+
+
+@dataclass(frozen=True)
+class LeadFacts:
+    """What a decision needs to know of a field find."""
+
+    outlet_id: str | None
+    finder_id: str | None
+
+
+# A find nobody reaches: how an unknown id is judged, so it answers as one out of reach.
+NO_LEAD = LeadFacts(outlet_id=None, finder_id=None)
+
+
+def decide_lead(actor: Scope, action: Action, lead: LeadFacts) -> Decision:
+    """May ``actor`` propose (``lead``: the find it would make) or review ``lead``."""
+    if action not in LEAD_ACTIONS or actor.role not in ROLES[action]:
+        return refused("auth.forbidden")
+    if action == Action.PROPOSE:
+        if actor.outlet_id is None:
+            return refused("lead.no_outlet")
+        if lead.outlet_id != actor.outlet_id or lead.finder_id != actor.user_id:
+            return refused("lead.out_of_scope")
+    elif not actor.reaches_outlet(lead.outlet_id):
+        return refused("lead.out_of_scope")
     return ALLOWED
 
 
@@ -155,7 +200,7 @@ def decide_assignee(actor: Scope, target: AssigneeFacts | None) -> Decision:
 
 def allowed_actions(actor: Scope, prospect: ProspectFacts) -> frozenset[Action]:
     """Every action ``actor`` may take on ``prospect`` (the card's buttons)."""
-    return frozenset(a for a in Action if decide(actor, a, prospect))
+    return frozenset(a for a in PROSPECT_ACTIONS if decide(actor, a, prospect))
 
 
 def next_statuses(actor: Scope, prospect: ProspectFacts) -> list[FunnelStatus]:

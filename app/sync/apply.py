@@ -2,7 +2,7 @@
 
 Rows arrive columnar and go straight into ``executemany`` (no ORM object per row).
 A prospect that left the scope takes its logs, events and transfers with it.
-After applying, pending local funnel moves are laid again on top of the store's
+After applying, pending local funnel moves (and reviews of field finds) are laid again on top of the store's
 state, so a pull never hides a change the user made but has not pushed yet.
 """
 
@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 from app.models import TABLES_BY_ENTITY
 from app.models.sync import CHILD_ENTITIES, SYNC_COLUMNS, MutationKind
 from app.sync import outbox
+from app.sync.local import rebase_reviews
 from app.sync.state import StateKey
 from app.sync.store import DeviceStore, create_screen_indexes, drop_screen_indexes
 
@@ -89,6 +90,7 @@ def _rebase_pending(conn: Connection) -> None:
             text("UPDATE prospect SET status = :s WHERE id = :id"),
             {"s": move["to_status"], "id": move["prospect_id"]},
         )
+    rebase_reviews(conn)
 
 
 def reset_for_resync(conn: Connection) -> None:

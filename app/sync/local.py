@@ -18,39 +18,49 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, text
 
+from app.models.field_lead import LeadDecision, LeadStatus
 from app.models.ids import new_id, utcnow
 from app.models.marketing_log import MarketingLogCreate
 from app.models.sync import (
     AssignPayload,
     ClaimPayload,
     FunnelMovePayload,
+    LeadCreatePayload,
+    LeadReviewPayload,
     MutationKind,
     RevealPayload,
 )
+from app.models.user import Role
 from app.models.wire import rule_code
 from app.services.funnel import handover, move_refusal
+from app.services.leads import LeadRuleError, checked_lead
 from app.services.marketing import log_effect, status_after_log
 from app.services.policy import (
+    NO_LEAD,
     Action,
     AssigneeFacts,
+    LeadFacts,
     ProspectFacts,
     decide,
     decide_assignee,
+    decide_lead,
     left_reach,
     sets_plan,
 )
-from app.services.scope import Scope
+from app.services.scope import Scope, scope_for
 from app.services.stored import stored_date, stored_datetime
 from app.sync import outbox
 from app.sync.store import DeviceStore
 
 
 class LocalError(ValueError):
-    """A local change refused before it is saved; ``code`` is an i18n key."""
+    """A local change refused before it is saved; ``code`` is an i18n key, ``params``
+    its message's values."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, **params: str) -> None:
         super().__init__(code)
         self.code = code
+        self.params = params
 
 
 def record_log(store: DeviceStore, actor: Scope, log: MarketingLogCreate) -> str:
@@ -237,6 +247,165 @@ def record_reveal(store: DeviceStore, actor: Scope, *, prospect_id: str, field: 
     with store.transaction() as conn:
         _allow(actor, Action.REVEAL, _require_prospect(conn, prospect_id))
         _enqueue(conn, MutationKind.AUDIT_REVEAL, prospect_id, payload)
+
+
+# -- field finds (外拓线索) ------------------------------------------------------------------
+
+
+def record_lead(
+    store: DeviceStore,
+    actor: Scope,
+    *,
+    company_name: str,
+    credit_code: str,
+    contact_name: str = "",
+    phone: str = "",
+    industry: str = "",
+    address: str = "",
+    note: str = "",
+    position: tuple[float, float] | None = None,
+) -> str:
+    """Save a business found in the field on the device and queue it for review; returns
+    its id. ``position`` is the device's own fix (None: the find has no position). A
+    credit code the device already holds (a prospect, or a find pending or approved) is
+    refused with ``lead.duplicate_local`` naming that company; the store checks again,
+    against everything, at sync."""
+    lat, lon = position if position is not None else (None, None)
+    payload = _build(
+        LeadCreatePayload,
+        id=new_id(),
+        company_name=company_name,
+        credit_code=credit_code,
+        contact_name=contact_name,
+        phone=phone,
+        industry=industry,
+        address=address,
+        note=note,
+        lat=lat,
+        lon=lon,
+        occurred_at=utcnow(),
+    )
+    try:
+        payload = checked_lead(payload)
+    except LeadRuleError as exc:
+        raise LocalError(exc.code) from None
+    decision = decide_lead(actor, Action.PROPOSE, LeadFacts(actor.outlet_id, actor.user_id))
+    if not decision:
+        raise LocalError(decision.code)
+    with store.transaction() as conn:
+        holder = _holder(conn, payload.credit_code)
+        if holder is not None:
+            raise LocalError("lead.duplicate_local", company=holder)
+        conn.execute(
+            text(
+                "INSERT INTO field_lead (id, finder_id, outlet_id, company_name, credit_code,"
+                " contact_name, phone, industry, address, lat, lon, note, status,"
+                " review_reason, review_note, created_at, rev) VALUES (:id, :finder, :outlet,"
+                " :company_name, :credit_code, :contact_name, :phone, :industry, :address,"
+                " :lat, :lon, :note, :status, '', '', :created_at, 0)"
+            ),
+            _sqlite_values(
+                {
+                    **payload.model_dump(exclude={"occurred_at"}),
+                    "finder": actor.user_id,
+                    "outlet": actor.outlet_id,
+                    "status": LeadStatus.PENDING.value,
+                    "created_at": payload.occurred_at,
+                }
+            ),
+        )
+        _enqueue(conn, MutationKind.LEAD_CREATE, payload.id, payload)
+    return payload.id
+
+
+def record_review(
+    store: DeviceStore,
+    actor: Scope,
+    *,
+    lead_id: str,
+    decision: str,
+    reason: str | None = None,
+    note: str = "",
+) -> None:
+    """Manager: approve a pending find or send it back (a reason from
+    ``LeadRejectReason``; a note for ``other``), and queue it. The find is marked reviewed
+    here at once; an approved one's prospect is made by the store (in the outlet's field
+    batch, handed to its finder) and arrives with the next pull, not made on this device."""
+    payload = _build(
+        LeadReviewPayload,
+        lead_id=lead_id,
+        decision=decision,
+        reason=reason,
+        note=note,
+        prospect_id=new_id(),
+        transfer_id=new_id(),
+        occurred_at=utcnow(),
+    )
+    with store.transaction() as conn:
+        row = conn.execute(
+            text("SELECT outlet_id, finder_id, status FROM field_lead WHERE id = :id"),
+            {"id": lead_id},
+        ).first()
+        facts = NO_LEAD if row is None else LeadFacts(row[0], row[1])
+        verdict = decide_lead(_with_outlets(conn, actor), Action.REVIEW, facts)
+        if not verdict:
+            raise LocalError(verdict.code)
+        assert row is not None  # NO_LEAD is in nobody's reach
+        if row[2] != LeadStatus.PENDING:
+            raise LocalError("lead.not_pending")
+        _mark_reviewed(conn, payload.model_dump(mode="json"), actor.user_id)
+        _enqueue(conn, MutationKind.LEAD_REVIEW, lead_id, payload)
+
+
+def _mark_reviewed(conn: Connection, review: dict[str, object], reviewer: str | None) -> None:
+    """A find as a queued review leaves it (also laid again over each pull until the
+    store has answered)."""
+    approved = review["decision"] == LeadDecision.APPROVE
+    conn.execute(
+        text(
+            "UPDATE field_lead SET status = :s, review_reason = :r, review_note = :n,"
+            " reviewed_by = COALESCE(:by, reviewed_by), reviewed_at = :at WHERE id = :id"
+        ),
+        {
+            "s": LeadStatus.APPROVED if approved else LeadStatus.REJECTED,
+            "r": review.get("reason") or "",
+            "n": review.get("note") or "",
+            "by": reviewer,
+            "at": str(review["occurred_at"]).replace("T", " "),
+            "id": review["lead_id"],
+        },
+    )
+
+
+def rebase_reviews(conn: Connection) -> None:
+    """Lay the queued reviews again on the finds a pull just wrote."""
+    for review in outbox.pending_kinds(conn, MutationKind.LEAD_REVIEW):
+        _mark_reviewed(conn, review, None)
+
+
+def _holder(conn: Connection, credit_code: str) -> str | None:
+    """The company of a prospect or holding find the device holds with ``credit_code``."""
+    row = conn.execute(
+        text("SELECT company_name FROM prospect WHERE credit_code = :c LIMIT 1"),
+        {"c": credit_code},
+    ).first()
+    if row is None:
+        row = conn.execute(
+            text(
+                "SELECT company_name FROM field_lead WHERE credit_code = :c"
+                " AND status IN (:pending, :approved) LIMIT 1"
+            ),
+            {"c": credit_code, "pending": LeadStatus.PENDING, "approved": LeadStatus.APPROVED},
+        ).first()
+    return None if row is None else str(row[0])
+
+
+def _with_outlets(conn: Connection, actor: Scope) -> Scope:
+    """``actor`` with a sub-branch manager's outlets, read from the outlets the device holds."""
+    if actor.role != Role.SUBBRANCH_MANAGER or actor.outlet_ids:
+        return actor
+    rows = conn.execute(text("SELECT id, branch_name FROM outlet"))
+    return scope_for(actor.user_id, actor.role, actor.outlet_id, [(r[0], r[1]) for r in rows])
 
 
 # -- helpers -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from app.config import Settings
 from app.i18n import t
 from app.views.context import WorkbenchContext, use_observed, use_workbench
 from app.views.followups import FollowupsScreen
+from app.views.leads import LeadFormScreen, LeadsScreen
 from app.views.login import LoginScreen
 from app.views.map_view import MapScreen
 from app.views.panes import PANES, WhitelistPanes
@@ -35,6 +36,8 @@ ROUTES = [
             ft.Route(path="sync", component=SyncScreen),
             ft.Route(path="prospect/:pid", component=WhitelistPanes),
             ft.Route(path="prospect/:pid/log", component=WhitelistPanes),
+            ft.Route(path="leads", component=LeadsScreen),
+            ft.Route(path="leads/new", component=LeadFormScreen),
         ],
     ),
 ]

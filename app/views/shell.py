@@ -13,6 +13,7 @@ TABS = [
     ("/followups", "nav.followups", ft.Icons.EVENT_NOTE),
     ("/performance", "nav.performance", ft.Icons.INSIGHTS),
     ("/map", "nav.map", ft.Icons.MAP),
+    ("/leads", "nav.leads", ft.Icons.ADD_BUSINESS),
     ("/settings", "nav.settings", ft.Icons.SETTINGS),
 ]
 WIDE = 840

@@ -31,6 +31,7 @@ from app.workbench.autosync import AutoSync
 from app.workbench.card import CardController
 from app.workbench.distribution import DistributionController
 from app.workbench.followups import FollowupsController
+from app.workbench.leads import LeadsController
 from app.workbench.log import LogController
 from app.workbench.login import LoginController
 from app.workbench.map import MapController, MapPages
@@ -106,6 +107,7 @@ class Workbench:
         self.table = TableController(self)
         self.log = LogController(self)
         self.followups = FollowupsController(self)
+        self.leads = LeadsController(self)
         self.performance = PerformanceController(self)
         self.map = MapController(self, pages=map_pages or MapPages())
         self.sync_screen = SyncController(self)
@@ -207,6 +209,7 @@ class Workbench:
         self.table.clear()
         self.card.clear()
         self.map.clear()
+        self.leads.clear()
         self.state.progress = await asyncio.to_thread(self.engine.snapshot_progress)
         return True
 

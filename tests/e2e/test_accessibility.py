@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from app.i18n import t
+from app.views.shell import TABS
 from tests.e2e.a11y import problems
 from tests.e2e.conftest import (
     DESKTOP,
@@ -41,6 +42,7 @@ def bank_names(central) -> set[str]:  # type: ignore[no-untyped-def]
         "SELECT name, product, '', '', '[]' FROM whitelist_batch",
         "SELECT name, branch_name, address, '', '[]' FROM outlet",
         "SELECT name, '', '', '', '[]' FROM \"user\"",
+        "SELECT company_name, contact_name, industry, address, '[]' FROM field_lead",
     ]
     names: set[str] = set()
     with central.engine.connect() as conn:
@@ -185,6 +187,19 @@ def walk_every_screen(  # type: ignore[no-untyped-def]
         # turned below the map (a wheel over it zooms the map, not the screen)
         look_down(page, report, "map", lang, names, wheel_at=0.88)
 
+    def leads() -> None:
+        # a finder's list or a manager's review queue, by the role signed in
+        titles = (t("leads.title_finder", lang), t("leads.title_review", lang))
+        nav(page, t("nav.leads", lang))
+        wait_for_text(page, "|".join(re.escape(title) for title in titles), timeout=15)
+        look_down(page, report, "leads", lang, names)
+
+    def lead_form() -> None:
+        page.goto(f"{url}/leads/new")
+        enable_semantics(page, timeout=60_000)
+        wait_for_text(page, re.escape(t("leads.form.title", lang)))
+        look_down(page, report, "lead form", lang, names)
+
     def sync() -> None:
         semantic(page, "sync-status").click()
         wait_for_text(page, re.escape(t("sync.title", lang)))
@@ -201,6 +216,8 @@ def walk_every_screen(  # type: ignore[no-untyped-def]
     visit(report, "performance mine", performance("mine"))
     visit(report, "performance outlet", performance("outlet"))
     visit(report, "map", map_)
+    visit(report, "leads", leads)
+    visit(report, "lead form", lead_form)
     visit(report, "sync", sync)
     visit(report, "settings", settings)
     return report
@@ -306,7 +323,7 @@ def test_every_screen_on_a_desktop(workbench_manager, central, browser):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_navigation_rail_speaks_the_ui_language(workbench, browser, lang):
-    """Flutter's own words on the rail's destinations ("Tab 1 of 5") follow the language."""
+    """Flutter's own words on the rail's destinations ("Tab 1 of 6") follow the language."""
     page = open_app(browser, workbench.url, DESKTOP)
     try:
         wait_for_text(page, re.escape(t("whitelist.title", "zh")))
@@ -314,9 +331,10 @@ def test_the_navigation_rail_speaks_the_ui_language(workbench, browser, lang):
             switch_language(page, "en")
         wait_for_text(page, re.escape(t("nav.whitelist", lang)))
         page.wait_for_timeout(800)
-        rail = [p for p in problems(page, lang, sizes=False) if "of 5" in p or "标签" in p]
+        count = len(TABS)
+        rail = [p for p in problems(page, lang, sizes=False) if f"of {count}" in p or "标签" in p]
         assert rail == [], "\n".join(rail)
-        tab = "第 1 个标签，共 5 个" if lang == "zh" else "Tab 1 of 5"
+        tab = f"第 1 个标签，共 {count} 个" if lang == "zh" else f"Tab 1 of {count}"
         assert any(tab in s for s in texts(page)), texts(page)[:20]
     finally:
         try:

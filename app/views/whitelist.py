@@ -13,9 +13,9 @@ import flet as ft
 
 from app.i18n import format_date, format_distance, format_money, t
 from app.services.whitelist import BatchBadge, WhitelistRow
+from app.views.auto_assign import AutoAssign
 from app.views.context import use_observed, use_workbench
 from app.views.device import device_position
-from app.views.auto_assign import AutoAssign
 from app.views.table import BulkBar, table_items
 from app.views.theme import BRAND
 from app.views.widgets import SEGMENT_STYLE, TOUCH, note, status_chip

@@ -145,17 +145,7 @@ class CardController:
         )
 
     async def load_marketers(self) -> None:
-        workbench = self.workbench
-        me = workbench.scope
-        # an admin: every outlet's; a manager: its outlet's (a sub-branch manager: each of
-        # its outlets', labelled with their outlet, as a prospect may go to any of them)
-        outlets = None if me.role == Role.ADMIN else me.outlets
-        rows = await workbench.read(lambda conn: outlet_marketers(conn, outlets))
-        several = len(me.outlets) > 1
-        self.state.marketers = [
-            Marketer(uid, name, workbench.outlet_label(oid) if several else "")
-            for uid, name, oid in rows
-        ]
+        self.state.marketers = await reachable_marketers(self.workbench)
 
     def assignees(self) -> list[Marketer]:
         """The marketers this card's prospect can be handed to (not its assignee)."""
@@ -258,3 +248,17 @@ def _slots(
         )
         for s in steps
     )
+
+
+async def reachable_marketers(workbench: Workbench) -> list[Marketer]:
+    """The marketers the signed-in manager may hand prospects to, as of the last sync: an
+    admin's, every outlet's; a manager's, its outlet's (a sub-branch manager's, each of its
+    outlets', labelled with their outlet, as a prospect may go to any of them)."""
+    me = workbench.scope
+    outlets = None if me.role == Role.ADMIN else me.outlets
+    rows = await workbench.read(lambda conn: outlet_marketers(conn, outlets))
+    several = len(me.outlets) > 1
+    return [
+        Marketer(uid, name, workbench.outlet_label(oid) if several else "")
+        for uid, name, oid in rows
+    ]

@@ -16,14 +16,12 @@ from typing import TYPE_CHECKING
 import flet as ft
 from sqlalchemy import Connection
 
-from app.models.user import Role
-from app.queries.prospects import outlet_marketers
 from app.queries.whitelist_table import table_page
 from app.services.policy import ROLES, Action
 from app.services.scope import Scope
 from app.services.whitelist import TablePage, TableRow, TableSort
 from app.sync import local
-from app.workbench.card import Marketer
+from app.workbench.card import Marketer, reachable_marketers
 from app.workbench.reads import LatestRead
 
 if TYPE_CHECKING:
@@ -122,11 +120,7 @@ class TableController:
 
     async def load_marketers(self) -> None:
         """The marketers the user may hand prospects to, as of the last sync."""
-        me = self.workbench.scope
-        outlet = me.outlet_id if me.role == Role.OUTLET_MANAGER else None
-
-        rows = await self.workbench.read(lambda conn: outlet_marketers(conn, outlet))
-        self.state.marketers = [Marketer(uid, name) for uid, name in rows]
+        self.state.marketers = await reachable_marketers(self.workbench)
 
     async def assign_selected(self, to_user_id: str | None, reason: str = "") -> bool:
         """Hand every ticked prospect to ``to_user_id`` (None: back to the pool) in one

@@ -13,6 +13,14 @@ from urllib.parse import quote
 
 import httpx
 
+from app.models.imports import (
+    XLSX_MEDIA_TYPE,
+    BatchList,
+    BatchVersions,
+    ImportPreviewOut,
+    ImportRequest,
+    ImportResultOut,
+)
 from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.sync.errors import (
     AuthError,
@@ -31,6 +39,8 @@ from app.sync.errors import (
 LOGOUT_TIMEOUT = httpx.Timeout(5, connect=2)
 # A probe asks only whether the store answers: a slow answer counts as none.
 PROBE_TIMEOUT = httpx.Timeout(5, connect=2)
+# A whitelist of 100,000 rows is read, checked and stored in one request: give it time.
+IMPORT_TIMEOUT = httpx.Timeout(120, connect=5)
 
 
 class SyncClient:
@@ -57,7 +67,9 @@ class SyncClient:
     def close(self) -> None:
         self.http.close()
 
-    def _send(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> Any:
+    def _request(
+        self, method: str, path: str, *, token: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
         headers = {PROTOCOL_HEADER: str(self.protocol)}
         bearer = token or self.token
         if bearer:
@@ -70,6 +82,10 @@ class SyncClient:
             raise TransportError(str(exc)) from exc
         if response.status_code >= 400:
             raise _error_for(response)
+        return response
+
+    def _send(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> Any:
+        response = self._request(method, path, token=token, **kwargs)
         try:
             return json.loads(response.content)
         except ValueError as exc:
@@ -121,6 +137,57 @@ class SyncClient:
 
     def position(self, cursor: str) -> dict[str, Any]:
         return self._send("GET", "/sync/position", params={"cursor": cursor})
+
+    # -- whitelist import and batches (managers and admins; online only) --------------------
+
+    def import_preview(
+        self, content: bytes, file_name: str, request: ImportRequest
+    ) -> ImportPreviewOut:
+        """What the file holds: counts, problems, destination outlets; nothing stored."""
+        data = self._send(
+            "POST",
+            "/admin/imports/preview",
+            files=_upload(content, file_name),
+            data=request.form(),
+            timeout=IMPORT_TIMEOUT,
+        )
+        return ImportPreviewOut.model_validate(data)
+
+    def import_report(self, content: bytes, file_name: str, request: ImportRequest) -> bytes:
+        """The file's error report, an ``.xlsx`` workbook's bytes."""
+        response = self._request(
+            "POST",
+            "/admin/imports/report",
+            files=_upload(content, file_name),
+            data=request.form(),
+            timeout=IMPORT_TIMEOUT,
+        )
+        return response.content
+
+    def import_commit(
+        self, content: bytes, file_name: str, request: ImportRequest
+    ) -> ImportResultOut:
+        """Store the file's rows as a batch (or a new version of ``request.batch_id``)."""
+        data = self._send(
+            "POST",
+            "/admin/imports",
+            files=_upload(content, file_name),
+            data=request.form(commit=True),
+            timeout=IMPORT_TIMEOUT,
+        )
+        return ImportResultOut.model_validate(data)
+
+    def batches(self) -> BatchList:
+        return BatchList.model_validate(self._send("GET", "/admin/batches"))
+
+    def batch_versions(self, batch_id: str) -> BatchVersions:
+        path = f"/admin/batches/{quote(batch_id, safe='')}/versions"
+        return BatchVersions.model_validate(self._send("GET", path))
+
+
+def _upload(content: bytes, file_name: str) -> dict[str, tuple[str, bytes, str]]:
+    kind = XLSX_MEDIA_TYPE if file_name.lower().endswith(".xlsx") else "text/csv"
+    return {"file": (file_name, content, kind)}
 
 
 def _error_for(response: httpx.Response) -> SyncError:

@@ -28,6 +28,7 @@ from app.sync.store import DeviceStore
 from app.workbench.autosync import AutoSync
 from app.workbench.card import CardController
 from app.workbench.followups import FollowupsController
+from app.workbench.imports import ImportController
 from app.workbench.log import LogController
 from app.workbench.login import LoginController
 from app.workbench.map import MapController, MapPages
@@ -99,6 +100,7 @@ class Workbench:
         self.map = MapController(self, pages=map_pages or MapPages())
         self.sync_screen = SyncController(self)
         self.settings_screen = SettingsController(self)
+        self.imports = ImportController(self)
         self.autosync = AutoSync(self)
 
     # -- the signed-in user ----------------------------------------------------------------
@@ -155,6 +157,7 @@ class Workbench:
         self.whitelist.clear()
         self.card.clear()
         self.map.clear()
+        self.imports.clear()
         self.state.progress = await asyncio.to_thread(self.engine.snapshot_progress)
         return True
 

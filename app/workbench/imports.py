@@ -152,7 +152,7 @@ class ImportController:
         s.mapping, s.preview, s.result, s.confirm, s.report_path = {}, None, None, "", ""
         self._clear_error()
         if not content:
-            self._fail("import.empty")
+            self._fail("admin.file_empty")
             return
         await self.preview()
 

@@ -4,9 +4,9 @@ The store answers them, the device reads them: one set of models for both sides.
 
     POST /admin/imports/preview   multipart file + ``ImportForm``  → ``ImportPreviewOut``
     POST /admin/imports/report    the same                        → the error report (.xlsx)
-    POST /admin/imports           the same + mode and batch meta   → ``ImportResultOut`` (201)
-    GET  /admin/batches                                            → ``BatchList``
-    GET  /admin/batches/{id}/versions                              → ``BatchVersions``
+    POST /admin/imports           the same + mode and batch meta   → ``ImportCommitOut`` (201)
+    GET  /admin/batches                                            → ``BatchesOut``
+    GET  /admin/batches/{id}/versions                              → ``BatchVersionsOut``
 """
 
 from __future__ import annotations
@@ -21,18 +21,18 @@ from app.geo.coords import Datum
 from app.models.batch import BatchSource
 
 __all__ = [
-    "BatchList",
+    "BatchesOut",
     "BatchOutletCount",
     "BatchSource",
-    "BatchSummary",
+    "BatchOut",
     "BatchVersionOut",
-    "BatchVersions",
+    "BatchVersionsOut",
     "Datum",
     "ImportMode",
     "ImportPreviewOut",
     "ImportProblemOut",
     "ImportRequest",
-    "ImportResultOut",
+    "ImportCommitOut",
 ]
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -95,11 +95,12 @@ class ImportPreviewOut(BaseModel):
     total: int = 0
     valid: int = 0
     bad: int = 0
-    problems: list[ImportProblemOut] = Field(default_factory=list)
+    problems: list[ImportProblemOut] = Field(default_factory=list)  # the first ones
+    problems_total: int = 0  # every problem (the report lists them all)
     outlets: dict[str, int] = Field(default_factory=dict)  # outlet code → valid rows
 
 
-class ImportResultOut(BaseModel):
+class ImportCommitOut(BaseModel):
     """What a commit changed."""
 
     batch_id: str
@@ -108,6 +109,7 @@ class ImportResultOut(BaseModel):
     updated: int = 0
     unchanged: int = 0
     withdrawn: int = 0
+    reinstated: int = 0  # counted in ``added`` too
     rows_bad: int = 0
 
 
@@ -118,7 +120,7 @@ class BatchOutletCount(BaseModel):
     count: int = 0
 
 
-class BatchSummary(BaseModel):
+class BatchOut(BaseModel):
     """One batch in the list, with its entries counted by status and by outlet."""
 
     id: str
@@ -130,13 +132,14 @@ class BatchSummary(BaseModel):
     valid_until: date | None = None
     created_at: datetime | None = None
     expired: bool = False
-    total: int = 0
+    total: int = 0  # live entries in the caller's reach
+    withdrawn: int = 0
     by_status: dict[str, int] = Field(default_factory=dict)
     by_outlet: list[BatchOutletCount] = Field(default_factory=list)
 
 
-class BatchList(BaseModel):
-    batches: list[BatchSummary] = Field(default_factory=list)
+class BatchesOut(BaseModel):
+    batches: list[BatchOut] = Field(default_factory=list)
 
 
 class BatchVersionOut(BaseModel):
@@ -147,6 +150,7 @@ class BatchVersionOut(BaseModel):
     mode: str = ImportMode.ALL
     imported_at: datetime | None = None
     imported_by: str | None = None
+    imported_by_name: str = ""
     rows_total: int = 0
     rows_bad: int = 0
     added: int = 0
@@ -155,5 +159,5 @@ class BatchVersionOut(BaseModel):
     withdrawn: int = 0
 
 
-class BatchVersions(BaseModel):
+class BatchVersionsOut(BaseModel):
     versions: list[BatchVersionOut] = Field(default_factory=list)

@@ -15,11 +15,11 @@ import httpx
 
 from app.models.imports import (
     XLSX_MEDIA_TYPE,
-    BatchList,
-    BatchVersions,
+    BatchesOut,
+    BatchVersionsOut,
+    ImportCommitOut,
     ImportPreviewOut,
     ImportRequest,
-    ImportResultOut,
 )
 from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.sync.errors import (
@@ -166,7 +166,7 @@ class SyncClient:
 
     def import_commit(
         self, content: bytes, file_name: str, request: ImportRequest
-    ) -> ImportResultOut:
+    ) -> ImportCommitOut:
         """Store the file's rows as a batch (or a new version of ``request.batch_id``)."""
         data = self._send(
             "POST",
@@ -175,14 +175,14 @@ class SyncClient:
             data=request.form(commit=True),
             timeout=IMPORT_TIMEOUT,
         )
-        return ImportResultOut.model_validate(data)
+        return ImportCommitOut.model_validate(data)
 
-    def batches(self) -> BatchList:
-        return BatchList.model_validate(self._send("GET", "/admin/batches"))
+    def batches(self) -> BatchesOut:
+        return BatchesOut.model_validate(self._send("GET", "/admin/batches"))
 
-    def batch_versions(self, batch_id: str) -> BatchVersions:
+    def batch_versions(self, batch_id: str) -> BatchVersionsOut:
         path = f"/admin/batches/{quote(batch_id, safe='')}/versions"
-        return BatchVersions.model_validate(self._send("GET", path))
+        return BatchVersionsOut.model_validate(self._send("GET", path))
 
 
 def _upload(content: bytes, file_name: str) -> dict[str, tuple[str, bytes, str]]:

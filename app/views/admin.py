@@ -10,7 +10,7 @@ from __future__ import annotations
 import flet as ft
 
 from app.i18n import format_date, format_datetime, t
-from app.models.imports import BatchSummary, ImportMode, ImportProblemOut
+from app.models.imports import BatchOut, ImportMode, ImportProblemOut
 from app.services.whitelist_import import ImportField
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
@@ -632,7 +632,7 @@ def BatchesScreen() -> ft.Control:
 
 
 @ft.component
-def BatchCard(batch: BatchSummary) -> ft.Control:
+def BatchCard(batch: BatchOut) -> ft.Control:
     workbench = use_workbench()
     lang = use_observed(workbench.state).lang
     b = use_observed(workbench.imports.batches)

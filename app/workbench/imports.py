@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, TypeVar
 import flet as ft
 
 from app.models.imports import (
+    BatchOut,
     BatchSource,
-    BatchSummary,
     BatchVersionOut,
     Datum,
+    ImportCommitOut,
     ImportMode,
     ImportPreviewOut,
     ImportRequest,
-    ImportResultOut,
 )
 from app.services.clock import beijing_today
 from app.services.scope import MANAGERS
@@ -75,14 +75,14 @@ class ImportState:
     busy: str = ""  # "preview" | "report" | "commit" | "" (idle)
     error_code: str = ""
     error_message: str = ""  # the store's words, when its code has none of ours
-    result: ImportResultOut | None = None
+    result: ImportCommitOut | None = None
     report_path: str = ""  # where the error report was saved ("" on the web: a download)
 
 
 @ft.observable
 @dataclass
 class BatchesState:
-    batches: list[BatchSummary] = field(default_factory=list)
+    batches: list[BatchOut] = field(default_factory=list)
     loaded: bool = False
     busy: bool = False
     error_code: str = ""
@@ -184,7 +184,7 @@ class ImportController:
         if s.error_code.startswith("admin.") and s.error_code != OFFLINE:
             self._clear_error()
 
-    async def new_version_of(self, batch: BatchSummary) -> None:
+    async def new_version_of(self, batch: BatchOut) -> None:
         """Re-import ``batch``: the next file becomes its next version."""
         self.start_over()
         s = self.state
@@ -269,7 +269,7 @@ class ImportController:
     def cancel(self) -> None:
         self.state.confirm = ""
 
-    async def commit(self) -> ImportResultOut | None:
+    async def commit(self) -> ImportCommitOut | None:
         """Import as confirmed; then a sync brings the new prospects to this device."""
         s = self.state
         mode, s.confirm = s.confirm, ""

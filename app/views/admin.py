@@ -14,7 +14,7 @@ from app.models.imports import BatchOut, ImportMode, ImportProblemOut
 from app.services.whitelist_import import ImportField
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
-from app.views.widgets import CHIP_PADDING, TOUCH, note, section
+from app.views.widgets import CHIP_PADDING, TOUCH, note
 from app.workbench.imports import DATUMS, SOURCES, may_manage
 
 TWO_COLUMNS = 1100  # px: form and preview side by side
@@ -52,6 +52,21 @@ def _chip(
             selected=selected,
             disabled=disabled,
             on_select=on_select,
+        ),
+    )
+
+
+def section(title: str, *controls: ft.Control) -> ft.Control:
+    """A titled card whose contents span its width (fields as wide as the column)."""
+    return ft.Container(
+        bgcolor=ft.Colors.SURFACE_CONTAINER_LOWEST,
+        border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
+        border_radius=12,
+        padding=16,
+        content=ft.Column(
+            spacing=10,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+            controls=[ft.Text(title, size=16, weight=ft.FontWeight.W_600), *controls],
         ),
     )
 
@@ -286,7 +301,11 @@ def ImportForm() -> ft.Control:
                 spacing=8,
             ),
         )
-    return ft.Column([file_section, batch_section], spacing=12)
+    return ft.Column(
+        [file_section, batch_section],
+        spacing=12,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+    )
 
 
 def _problem_row(p: ImportProblemOut, lang: str) -> ft.Control:

@@ -9,17 +9,57 @@ reason). Committing them is the central store's (``app.server.batches``), all or
 nothing. ``error_report`` writes the problems as an ``.xlsx`` to download.
 
 A file that cannot be read at all raises ``ImportFileError`` with an i18n code.
+
+The layers: ``import_read`` turns bytes into numbered rows of cells (type by content,
+encoding, delimiter, formula cells, merged ranges); this module finds the header row,
+matches the columns and checks each row; ``import_cells`` reads one cell. Problems
+name the row as a spreadsheet numbers it and the column by the file's own header.
+
+Header row: the first of the top ten rows naming two or more known columns, so a title
+row above it (``2026年第一批白名单``) is skipped. Columns are matched on their header
+folded to lower-case letters and digits (spaces, brackets, ``*`` and full-width forms
+ignored): ``预授信额度（万元）`` = ``预授信额度(万元)`` = ``Pre-approved line (10k yuan)``.
+A line column headed in 元 (``预授信额度(元)``) is read in 元; every other in 万元.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import io
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import chain, islice
 
-from app.geo.coords import Datum
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+from app.geo.coords import Datum, out_of_china, to_wgs84
+from app.i18n import t
+from app.services.import_cells import (
+    CellError,
+    cell_text,
+    read_credit_code,
+    read_line,
+    read_number,
+    read_outlet_code,
+    read_phone,
+    read_score,
+    read_tags,
+    shown,
+)
+from app.services.import_read import (
+    HEADER_SEARCH_ROWS,
+    ImportFileError,
+    Table,
+    column_letter,
+    read_table,
+)
 
 __all__ = [
+    "MAX_FILE_BYTES",
+    "REQUIRED_FIELDS",
     "Datum",
     "ImportContext",
     "ImportField",
@@ -27,6 +67,11 @@ __all__ = [
     "ImportPreview",
     "ImportRow",
     "RowProblem",
+    "describe",
+    "describe_file_error",
+    "error_report",
+    "header_key",
+    "preview",
 ]
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a 100,000-row whitelist is about 20 MB as CSV
@@ -47,16 +92,6 @@ class ImportField(StrEnum):
     OUTLET_CODE = "outlet_code"  # 网点代码
     SCORE = "score"  # 评分
     TAGS = "tags"  # 标签
-
-
-class ImportFileError(ValueError):
-    """The whole file is refused (nothing is read from it); ``code`` is an i18n key,
-    ``params`` fill it (a column's name, a size)."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)
@@ -84,8 +119,9 @@ class RowProblem:
 
     line: int
     column: str  # the file's own header text; "" for the whole row
-    code: str  # an i18n key, e.g. "import.credit_code_invalid"
+    code: str  # an i18n key, e.g. "import.credit_code_check"
     value: str = ""  # what the cell held, as text (cut to 100 characters)
+    params: tuple[tuple[str, str], ...] = ()  # fill the message: (("first", "12"),)
 
 
 @dataclass(frozen=True)
@@ -99,6 +135,10 @@ class ImportContext:
     datum: Datum = Datum.WGS84  # the file's coordinate system, declared by the importer
     mapping: Mapping[str, ImportField] = field(default_factory=dict)  # header → field
     max_bytes: int = MAX_FILE_BYTES
+    # every outlet the store knows, when the importer reaches only some: a row naming one
+    # of the others is "out of your scope" (import.outlet_out_of_scope), not "unknown".
+    # None: the same as outlet_codes.
+    all_outlet_codes: frozenset[str] | None = None
 
 
 @dataclass
@@ -118,3 +158,495 @@ class ImportPreview:
     def bad_lines(self) -> int:
         """Rows with at least one problem."""
         return len({p.line for p in self.problems})
+
+
+# -- headers ---------------------------------------------------------------------------
+
+REQUIRED_FIELDS: tuple[ImportField, ...] = (
+    ImportField.COMPANY_NAME,
+    ImportField.CREDIT_CODE,
+    ImportField.PHONE,
+    ImportField.LAT,
+    ImportField.LON,
+)
+# How a missing column is named to the user: the header to add, in each language.
+FIELD_NAMES: dict[ImportField, tuple[str, str]] = {
+    ImportField.COMPANY_NAME: ("企业名称", "company name"),
+    ImportField.CREDIT_CODE: ("统一社会信用代码", "credit code"),
+    ImportField.LEGAL_REP: ("法定代表人", "legal representative"),
+    ImportField.PHONE: ("联系电话", "phone"),
+    ImportField.INDUSTRY: ("行业", "industry"),
+    ImportField.ADDRESS: ("地址", "address"),
+    ImportField.LON: ("经度", "longitude"),
+    ImportField.LAT: ("纬度", "latitude"),
+    ImportField.LINE: ("预授信额度(万元)", "pre-approved line (10k yuan)"),
+    ImportField.OUTLET_CODE: ("网点代码", "outlet code"),
+    ImportField.SCORE: ("评分", "score"),
+    ImportField.TAGS: ("标签", "tags"),
+}
+_SYNONYMS: dict[ImportField, tuple[str, ...]] = {
+    ImportField.COMPANY_NAME: (
+        "企业名称", "公司名称", "客户名称", "企业名", "单位名称", "商户名称", "名称",
+        "company name", "company", "enterprise name", "business name", "customer name", "name",
+    ),
+    ImportField.CREDIT_CODE: (
+        "统一社会信用代码", "社会信用代码", "信用代码", "统一信用代码", "统一代码",
+        "credit code", "uscc", "unified social credit code", "social credit code",
+    ),
+    ImportField.LEGAL_REP: (
+        "法定代表人", "法人", "法人代表", "法定代表", "经营者", "负责人",
+        "legal representative", "legal rep", "representative",
+    ),
+    ImportField.PHONE: (
+        "联系电话", "电话", "手机", "手机号", "手机号码", "电话号码", "联系方式",
+        "phone", "telephone", "tel", "mobile", "contact phone", "phone number",
+    ),
+    ImportField.INDUSTRY: ("行业", "所属行业", "行业类别", "行业分类", "industry", "sector"),
+    ImportField.ADDRESS: (
+        "地址", "经营地址", "企业地址", "注册地址", "详细地址", "经营场所", "address",
+    ),
+    ImportField.LON: ("经度", "longitude", "lon", "lng", "long"),
+    ImportField.LAT: ("纬度", "latitude", "lat"),
+    ImportField.LINE: (
+        "预授信额度", "授信额度", "预授信金额", "预授信", "额度",
+        "pre-approved line", "preapproved line", "pre-approved credit line", "credit line", "line",
+    ),
+    ImportField.OUTLET_CODE: ("网点代码", "网点编号", "网点号", "outlet code", "outlet", "outlet id"),
+    ImportField.SCORE: ("评分", "分数", "得分", "客户评分", "score", "rating"),
+    ImportField.TAGS: ("标签", "客户标签", "tags", "tag", "labels"),
+}  # fmt: skip
+_LINE_UNITS_WAN = ("万元", "万", "10kyuan", "10kcny", "10k", "wan", "wanyuan")
+_LINE_UNITS_YUAN = ("元", "yuan", "cny", "rmb")
+_WAN = 10_000
+
+
+def header_key(text: str) -> str:
+    """A header folded for matching: NFKC, lower case, letters and digits only."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum())
+
+
+def _known_headers() -> dict[str, tuple[ImportField, int]]:
+    """Folded header → (field, factor to 元 for a line column; 1 otherwise)."""
+    known: dict[str, tuple[ImportField, int]] = {}
+    for name, words in _SYNONYMS.items():
+        for word in words:
+            known[header_key(word)] = (name, _WAN if name is ImportField.LINE else 1)
+    for word in _SYNONYMS[ImportField.LINE]:
+        base = header_key(word)
+        for unit in _LINE_UNITS_WAN:
+            known[base + unit] = (ImportField.LINE, _WAN)
+        for unit in _LINE_UNITS_YUAN:
+            known[base + unit] = (ImportField.LINE, 1)
+    return known
+
+
+_KNOWN = _known_headers()
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    index: int  # from 0
+    header: str  # as the file spells it
+    field: ImportField
+    factor: int = 1  # 元 per unit, for the line column
+
+
+def _line_factor(header: str) -> int:
+    key = header_key(header)
+    if key.endswith(_LINE_UNITS_YUAN) and not key.endswith(("万元", "10kyuan", "wanyuan")):
+        return 1
+    return _WAN
+
+
+def _field_of(header: str, mapping: Mapping[str, ImportField | str]) -> ImportField | None:
+    chosen = mapping.get(header)
+    if chosen is not None:
+        return ImportField(chosen)
+    known = _KNOWN.get(header_key(header))
+    return known[0] if known else None
+
+
+def _recognised(cells: Sequence[object], mapping: Mapping[str, ImportField | str]) -> int:
+    found = set()
+    for cell in cells:
+        text = cell_text(cell)
+        if text and (name := _field_of(text, mapping)) is not None:
+            found.add(name)
+    return len(found)
+
+
+def _looks_like_data(cells: Sequence[object]) -> bool:
+    """A first row holding values (a number, a credit code), not column names."""
+    for cell in cells:
+        text = cell_text(cell)
+        if not text:
+            continue
+        try:
+            read_number(text, "")
+            return True
+        except CellError:
+            pass
+        try:
+            read_credit_code(text)
+            return True
+        except CellError:
+            pass
+    return False
+
+
+def _find_header(head: list[tuple[int, Sequence[object]]], context: ImportContext) -> int:
+    """The index in ``head`` of the header row (see the module docstring)."""
+    for i, (_, cells) in enumerate(head):
+        if _recognised(cells, context.mapping) >= 2:
+            return i
+    filled = [i for i, (_, cells) in enumerate(head) if any(cell_text(c) for c in cells)]
+    if not filled or filled[0] != 0 or _looks_like_data(head[filled[0]][1]):
+        raise ImportFileError("import.no_header")
+    return filled[0]
+
+
+def _columns(
+    cells: Sequence[object], context: ImportContext
+) -> tuple[list[str], list[_Column], list[str]]:
+    """The header texts, the columns read (one per field) and the unknown headers."""
+    headers: list[str] = []
+    columns: dict[ImportField, _Column] = {}
+    unknown: list[str] = []
+    for index, cell in enumerate(cells):
+        header = cell_text(cell)
+        if not header:
+            continue
+        headers.append(header)
+        name = _field_of(header, context.mapping)
+        if name is None:
+            unknown.append(header)
+            continue
+        if name in columns:
+            raise ImportFileError(
+                "import.duplicate_header", column=header, first=columns[name].header
+            )
+        factor = _line_factor(header) if name is ImportField.LINE else 1
+        columns[name] = _Column(index, header, name, factor)
+    missing = [name for name in REQUIRED_FIELDS if name not in columns]
+    if missing:
+        error = ImportFileError(
+            "import.missing_columns",
+            names="、".join(FIELD_NAMES[n][0] for n in missing),
+            names_en=", ".join(FIELD_NAMES[n][1] for n in missing),
+        )
+        error.unknown_headers = unknown
+        raise error
+    return headers, sorted(columns.values(), key=lambda c: c.index), unknown
+
+
+# -- rows ------------------------------------------------------------------------------
+
+
+_Report = Callable[[str, str, str, "dict[str, object] | None"], None]  # column, code, value, params
+_Required = Callable[[ImportField], tuple[str, str]]  # a field → (its text, its header)
+
+
+class _RowChecker:
+    """Checks rows one by one, remembering credit codes for the in-file duplicates."""
+
+    def __init__(
+        self, columns: list[_Column], context: ImportContext, table: Table, header_line: int
+    ):
+        self.by_field = {c.field: c for c in columns}
+        self.order = {c.header: c.index for c in columns}
+        self.context = context
+        self.outlets = {code.upper(): code for code in context.outlet_codes}
+        every = context.all_outlet_codes
+        self.known_outlets = {c.upper() for c in every} if every is not None else set(self.outlets)
+        self.first_line: dict[str, int] = {}
+        self.convert = context.datum != Datum.WGS84
+        lat, lon = self.by_field[ImportField.LAT].header, self.by_field[ImportField.LON].header
+        self.position_column = f"{lat}/{lon}"
+        self.order[self.position_column] = self.by_field[ImportField.LAT].index
+        self.cell_problems = self._cell_problems(columns, table, header_line)
+
+    @staticmethod
+    def _cell_problems(
+        columns: list[_Column], table: Table, header_line: int
+    ) -> dict[int, list[RowProblem]]:
+        """Formula cells and merged ranges in the columns read, by line."""
+        found: dict[int, list[RowProblem]] = {}
+        header_of = {c.index: c.header for c in columns}
+        for first, col0, last, col1 in table.merged:
+            if last < header_line:
+                continue  # a title above the header
+            cells = f"{column_letter(col0)}{first}:{column_letter(col1)}{last}"
+            if first <= header_line:
+                raise ImportFileError("import.merged_header", cells=cells)
+            inside = [i for i in range(col0, col1 + 1) if i in header_of]
+            if inside:
+                for line in range(first, last + 1):
+                    found.setdefault(line, []).append(
+                        RowProblem(
+                            line,
+                            header_of[inside[0]],
+                            "import.merged_cells",
+                            "",
+                            (("cells", cells),),
+                        )
+                    )
+        for (line, index), formula in table.formulas.items():
+            if line > header_line and index in header_of:
+                found.setdefault(line, []).append(
+                    RowProblem(line, header_of[index], "import.formula", shown(formula))
+                )
+        return found
+
+    def check(
+        self, line: int, cells: Sequence[object]
+    ) -> tuple[ImportRow | None, list[RowProblem]]:
+        """The row as an ``ImportRow``, or None and why."""
+        problems: list[RowProblem] = list(self.cell_problems.get(line, ()))
+        size = len(cells)
+
+        def text(name: ImportField) -> tuple[str, str]:
+            column = self.by_field.get(name)
+            if column is None:
+                return "", ""
+            return (cell_text(cells[column.index]) if column.index < size else ""), column.header
+
+        def problem(column: str, code: str, value: str, params: dict[str, object] | None) -> None:
+            pairs = tuple((k, str(v)) for k, v in params.items()) if params else ()
+            problems.append(RowProblem(line, column, code, shown(value), pairs))
+
+        def required(name: ImportField) -> tuple[str, str]:
+            value, column = text(name)
+            if not value:
+                problem(column, "import.required", "", {"column": column})
+            return value, column
+
+        company_name, _ = required(ImportField.COMPANY_NAME)
+        raw_code, code_column = required(ImportField.CREDIT_CODE)
+        credit_code = ""
+        if raw_code:
+            try:
+                credit_code = read_credit_code(raw_code)
+            except CellError as error:
+                problem(code_column, error.code, raw_code, error.params)
+            else:
+                first = self.first_line.setdefault(credit_code, line)
+                if first != line:
+                    problem(code_column, "import.duplicate_in_file", raw_code, {"first": first})
+                batch = self.context.active_credit_codes.get(credit_code)
+                if batch is not None:
+                    problem(code_column, "import.duplicate_active", raw_code, {"batch": batch})
+        raw_phone, phone_column = required(ImportField.PHONE)
+        phone = ""
+        if raw_phone:
+            try:
+                phone = read_phone(raw_phone)
+            except CellError as error:
+                problem(phone_column, error.code, raw_phone, None)
+        lat, lon = self._position(required, problem)
+        line_yuan = 0
+        raw_line, line_column = text(ImportField.LINE)
+        if raw_line:
+            try:
+                line_yuan = read_line(raw_line, self.by_field[ImportField.LINE].factor)
+            except CellError as error:
+                problem(line_column, error.code, raw_line, {"column": line_column})
+        score = 0
+        raw_score, score_column = text(ImportField.SCORE)
+        if raw_score:
+            try:
+                score = read_score(raw_score)
+            except CellError as error:
+                problem(score_column, error.code, raw_score, None)
+        outlet_code: str | None = None
+        raw_outlet, outlet_column = text(ImportField.OUTLET_CODE)
+        if raw_outlet:
+            wanted = read_outlet_code(raw_outlet)
+            outlet_code = self.outlets.get(wanted)
+            if outlet_code is None:
+                code = (
+                    "import.outlet_out_of_scope"
+                    if wanted in self.known_outlets
+                    else "import.outlet_unknown"
+                )
+                problem(outlet_column, code, raw_outlet, {"code": wanted})
+        if problems:
+            if len(problems) > 1:
+                problems.sort(key=lambda p: self.order.get(p.column, -1))
+            return None, problems
+        assert lat is not None and lon is not None
+        return (
+            ImportRow(
+                line=line,
+                company_name=company_name,
+                credit_code=credit_code,
+                legal_rep=_plain(text(ImportField.LEGAL_REP)[0]),
+                phone=phone,
+                industry=_plain(text(ImportField.INDUSTRY)[0]),
+                address=_plain(text(ImportField.ADDRESS)[0]),
+                lat=lat,
+                lon=lon,
+                pre_approved_line=line_yuan,
+                outlet_code=outlet_code,
+                score=score,
+                tags=read_tags(text(ImportField.TAGS)[0]),
+            ),
+            [],
+        )
+
+    def _position(self, required: _Required, problem: _Report) -> tuple[float | None, float | None]:
+        """WGS-84 (lat, lon) from the file's datum, or None after recording why not."""
+        raw_lat, lat_column = required(ImportField.LAT)
+        raw_lon, lon_column = required(ImportField.LON)
+        lat = lon = None
+        if raw_lat:
+            try:
+                lat = read_number(raw_lat, "import.coord_invalid")
+            except CellError as error:
+                problem(lat_column, error.code, raw_lat, {"column": lat_column})
+        if raw_lon:
+            try:
+                lon = read_number(raw_lon, "import.coord_invalid")
+            except CellError as error:
+                problem(lon_column, error.code, raw_lon, {"column": lon_column})
+        if lat is None or lon is None:
+            return None, None
+        both = f"{raw_lat}, {raw_lon}"
+        if out_of_china(lat, lon) and not out_of_china(lon, lat):
+            problem(self.position_column, "import.coords_swapped", both, None)
+            return None, None
+        if not -90 <= lat <= 90 or not -180 <= lon <= 180:
+            if not -90 <= lat <= 90:
+                problem(lat_column, "import.coord_range", raw_lat, {"column": lat_column})
+            if not -180 <= lon <= 180:
+                problem(lon_column, "import.coord_range", raw_lon, {"column": lon_column})
+            return None, None
+        if self.convert:
+            lat, lon = to_wgs84(lat, lon, self.context.datum)
+        if out_of_china(lat, lon):
+            problem(self.position_column, "import.coord_outside_china", both, None)
+            return None, None
+        return round(lat, 7), round(lon, 7)
+
+
+def _plain(text: str) -> str:
+    """Free text on one line (a line break inside a cell becomes a space)."""
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text
+
+
+def _is_blank(cells: Sequence[object]) -> bool:
+    for cell in cells:
+        if isinstance(cell, str):
+            if cell and not cell.isspace():
+                return False
+        elif cell is not None:
+            return False
+    return True
+
+
+# -- the service -----------------------------------------------------------------------
+
+
+def preview(data: bytes, file_name: str, context: ImportContext) -> ImportPreview:
+    """Read and check a whitelist file; raises ``ImportFileError`` for a refused file."""
+
+    def is_header(cells: Sequence[object]) -> bool:
+        return _recognised(cells, context.mapping) >= 2
+
+    table = read_table(data, max_bytes=context.max_bytes, is_header=is_header)
+    head = list(islice(table.rows, HEADER_SEARCH_ROWS))
+    at = _find_header(head, context)
+    header_line, header_cells = head[at]
+    headers, columns, unknown = _columns(header_cells, context)
+    checker = _RowChecker(columns, context, table, header_line)
+    rows: list[ImportRow] = []
+    problems: list[RowProblem] = []
+    total = 0
+    for line, cells in chain(head[at + 1 :], table.rows):
+        if _is_blank(cells):
+            continue
+        total += 1
+        row, found = checker.check(line, cells)
+        if row is not None:
+            rows.append(row)
+        else:
+            problems.extend(found)
+    if total == 0:
+        raise ImportFileError("import.no_rows")
+    return ImportPreview(
+        file_name=file_name,
+        encoding=table.encoding,
+        headers=headers,
+        mapping={c.header: c.field for c in columns},
+        unknown_headers=unknown,
+        total=total,
+        rows=rows,
+        problems=problems,
+    )
+
+
+def describe(problem: RowProblem, lang: str = "zh") -> str:
+    """A row problem in words (the column and the line are shown beside it)."""
+    return t(problem.code, lang, **dict(problem.params))
+
+
+def describe_file_error(error: ImportFileError, lang: str = "zh") -> str:
+    """Why a file was refused, in words."""
+    return t(error.code, lang, **error.params)
+
+
+# -- the error report ------------------------------------------------------------------
+
+_ILLEGAL_XML = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32)])
+
+
+def _text_cell(sheet: object, value: str, bold: Font | None = None) -> WriteOnlyCell:
+    """A cell that stays text: a file's "=HYPERLINK(…)" is shown, never run."""
+    cell = WriteOnlyCell(sheet, value=value.translate(_ILLEGAL_XML))
+    cell.data_type = "s"
+    if bold is not None:
+        cell.font = bold
+    return cell
+
+
+def error_report(preview: ImportPreview, lang: str = "zh") -> bytes:
+    """The problems as an ``.xlsx``: one row per problem (line, column, reason, value)
+    on the first sheet, the counts on the second."""
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
+    sheet = book.create_sheet(t("import.report.problems_sheet", lang))
+    sheet.freeze_panes = "A2"
+    for letter, width in zip("ABCD", (8, 22, 60, 32), strict=True):
+        sheet.column_dimensions[letter].width = width
+    titles = (
+        "import.report.line",
+        "import.report.column",
+        "import.report.problem",
+        "import.report.value",
+    )
+    sheet.append([_text_cell(sheet, t(key, lang), bold) for key in titles])
+    for p in preview.problems:
+        sheet.append(
+            [
+                p.line,
+                _text_cell(sheet, p.column),
+                _text_cell(sheet, describe(p, lang)),
+                _text_cell(sheet, p.value),
+            ]
+        )
+    summary = book.create_sheet(t("import.report.summary_sheet", lang))
+    summary.column_dimensions["A"].width = 16
+    summary.column_dimensions["B"].width = 48
+    counts: Iterable[tuple[str, object]] = (
+        ("import.report.file", preview.file_name),
+        ("import.report.encoding", preview.encoding),
+        ("import.report.total", preview.total),
+        ("import.report.valid", len(preview.rows)),
+        ("import.report.bad", preview.bad_lines),
+        ("import.report.problem_count", len(preview.problems)),
+    )
+    for key, value in counts:
+        shown_value = _text_cell(summary, value) if isinstance(value, str) else value
+        summary.append([_text_cell(summary, t(key, lang), bold), shown_value])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,40 +1,26 @@
-"""The whitelist import's wire shapes (``/admin/imports``, ``/admin/batches``).
+"""The whitelist import API's answers (``/admin/imports``, ``/admin/batches``): their JSON
+field names are the contract between the central store and the admin screens, which
+read them with these same models (``app.sync.client``).
 
-The store answers them, the device reads them: one set of models for both sides.
-
-    POST /admin/imports/preview   multipart file + ``ImportForm``  → ``ImportPreviewOut``
-    POST /admin/imports/report    the same                        → the error report (.xlsx)
-    POST /admin/imports           the same + mode and batch meta   → ``ImportCommitOut`` (201)
-    GET  /admin/batches                                            → ``BatchesOut``
-    GET  /admin/batches/{id}/versions                              → ``BatchVersionsOut``
+    POST /admin/imports/preview   multipart file + ``ImportRequest.form()`` → ``ImportPreviewOut``
+    POST /admin/imports/report    the same                               → the error report (.xlsx)
+    POST /admin/imports           the same + mode and the batch's fields  → ``ImportCommitOut`` (201)
+    GET  /admin/batches                                                   → ``BatchesOut``
+    GET  /admin/batches/{id}/versions                                     → ``BatchVersionsOut``
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, NaiveDatetime
 
 from app.geo.coords import Datum
 from app.models.batch import BatchSource
 
-__all__ = [
-    "BatchesOut",
-    "BatchOutletCount",
-    "BatchSource",
-    "BatchOut",
-    "BatchVersionOut",
-    "BatchVersionsOut",
-    "Datum",
-    "ImportMode",
-    "ImportPreviewOut",
-    "ImportProblemOut",
-    "ImportRequest",
-    "ImportCommitOut",
-]
-
+MAX_PROBLEMS_SHOWN = 1000  # a preview lists this many problems; the .xlsx report has them all
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -44,7 +30,8 @@ class ImportMode(StrEnum):
 
 
 class ImportRequest(BaseModel):
-    """The form fields sent with the file (every import call; mode and meta on commit)."""
+    """The form fields a device sends with the file (every call; mode and the batch's
+    fields on commit only)."""
 
     datum: Datum = Datum.WGS84
     mapping: dict[str, str] = Field(default_factory=dict)  # header → ImportField value
@@ -57,7 +44,7 @@ class ImportRequest(BaseModel):
     valid_until: date | None = None
 
     def form(self, *, commit: bool = False) -> dict[str, str]:
-        """The multipart form fields (only what is set; batch meta and mode on commit)."""
+        """The multipart form fields (only what is set; mode and batch fields on commit)."""
         fields = {"datum": self.datum.value}
         if self.mapping:
             fields["mapping"] = json.dumps(self.mapping, ensure_ascii=False)
@@ -75,89 +62,79 @@ class ImportRequest(BaseModel):
 
 
 class ImportProblemOut(BaseModel):
-    """One refused row (or cell): where, why (an i18n code and its Chinese words), what."""
-
     line: int
-    column: str = ""
+    column: str
     code: str
-    message: str = ""
-    value: str = ""
+    message: str  # the reason in Chinese
+    value: str
 
 
 class ImportPreviewOut(BaseModel):
-    """What a file holds before anything is stored."""
-
     file_name: str
     encoding: str
-    headers: list[str] = Field(default_factory=list)
-    mapping: dict[str, str] = Field(default_factory=dict)  # header → ImportField value
-    unknown_headers: list[str] = Field(default_factory=list)
-    total: int = 0
-    valid: int = 0
-    bad: int = 0
-    problems: list[ImportProblemOut] = Field(default_factory=list)  # the first ones
-    problems_total: int = 0  # every problem (the report lists them all)
-    outlets: dict[str, int] = Field(default_factory=dict)  # outlet code → valid rows
+    headers: list[str]
+    mapping: dict[str, str]  # header → ImportField value
+    unknown_headers: list[str]
+    total: int
+    valid: int
+    bad: int
+    problems: list[ImportProblemOut]  # the first MAX_PROBLEMS_SHOWN
+    problems_total: int
+    outlets: dict[str, int]  # outlet code → valid rows going there (nearest resolved)
 
 
 class ImportCommitOut(BaseModel):
-    """What a commit changed."""
-
     batch_id: str
     version: int
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    withdrawn: int = 0
-    reinstated: int = 0  # counted in ``added`` too
-    rows_bad: int = 0
+    added: int  # reinstated entries included
+    updated: int
+    unchanged: int
+    withdrawn: int
+    reinstated: int
+    rows_bad: int
 
 
 class BatchOutletCount(BaseModel):
     outlet_id: str
-    code: str = ""
-    name: str = ""
-    count: int = 0
+    code: str
+    name: str
+    count: int
 
 
 class BatchOut(BaseModel):
-    """One batch in the list, with its entries counted by status and by outlet."""
-
     id: str
     name: str
-    product: str = ""
-    source: str = BatchSource.HEAD_OFFICE
-    version: int = 1
-    valid_from: date | None = None
-    valid_until: date | None = None
-    created_at: datetime | None = None
-    expired: bool = False
-    total: int = 0  # live entries in the caller's reach
-    withdrawn: int = 0
-    by_status: dict[str, int] = Field(default_factory=dict)
-    by_outlet: list[BatchOutletCount] = Field(default_factory=list)
+    product: str
+    source: str
+    version: int
+    valid_from: date
+    valid_until: date
+    created_at: NaiveDatetime
+    expired: bool
+    total: int  # live entries in the caller's reach
+    withdrawn: int
+    by_status: dict[str, int]
+    by_outlet: list[BatchOutletCount]
 
 
 class BatchesOut(BaseModel):
-    batches: list[BatchOut] = Field(default_factory=list)
+    batches: list[BatchOut]
 
 
 class BatchVersionOut(BaseModel):
-    """One import of a batch."""
-
     version: int
-    file_name: str = ""
-    mode: str = ImportMode.ALL
-    imported_at: datetime | None = None
-    imported_by: str | None = None
-    imported_by_name: str = ""
-    rows_total: int = 0
-    rows_bad: int = 0
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    withdrawn: int = 0
+    file_name: str
+    mode: str
+    imported_at: NaiveDatetime
+    imported_by: str | None
+    imported_by_name: str
+    rows_total: int
+    rows_bad: int
+    added: int
+    updated: int
+    unchanged: int
+    withdrawn: int
 
 
 class BatchVersionsOut(BaseModel):
-    versions: list[BatchVersionOut] = Field(default_factory=list)
+    versions: list[BatchVersionOut]

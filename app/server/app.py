@@ -8,7 +8,7 @@ from app.config import Settings
 from app.server.db import make_engine, migrate
 from app.server.errors import install_error_handlers
 from app.server.observe import Metrics, RequestTelemetry
-from app.server.routes import admin, auth, health, metrics, prospects, stats, sync
+from app.server.routes import admin, auth, batches, health, metrics, prospects, stats, sync
 from app.server.security import check_secret_key
 
 
@@ -31,5 +31,6 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.include_router(stats.router)
     app.include_router(metrics.router)
     app.include_router(admin.router)
+    app.include_router(batches.router)
     app.include_router(prospects.router)
     return app

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from app.models import TABLES_BY_ENTITY, ChangeLog
 
 _log = ChangeLog.__table__
+Placement = tuple[str | None, str | None]
 
 
 def record_change(
@@ -82,6 +83,48 @@ def bulk_insert(session: Session, entity: str, rows: Sequence[dict[str, Any]]) -
         session.execute(
             select(func.setval(func.pg_get_serial_sequence("change_log", "seq"), start + len(rows)))
         )
+
+
+def bulk_record(
+    session: Session,
+    entity: str,
+    changes: Sequence[tuple[str, Placement, Placement]],
+) -> list[int]:
+    """Log changes of many existing rows of one entity (entity id, placement before,
+    placement after): one change-log entry each, Core executemany, seqs allocated as
+    one contiguous block (writers are serialised, as for ``bulk_insert``). Returns the
+    seqs in order; the caller stamps each row's ``rev`` with its own, in the same
+    statement that changes the row. Placements matter for prospects only (the scope before and after, for removals)."""
+    if not changes:
+        return []
+    start = _last_seq(session)
+    log_rows = [
+        {
+            "seq": start + offset,
+            "entity": entity,
+            "entity_id": entity_id,
+            "prospect_id": entity_id if entity == "prospect" else None,
+            "outlet_old": old[0],
+            "assignee_old": old[1],
+            "outlet_new": new[0],
+            "assignee_new": new[1],
+        }
+        for offset, (entity_id, old, new) in enumerate(changes, start=1)
+    ]
+    for chunk in _chunks(log_rows, 5000):
+        session.execute(insert(_log), chunk)
+    _advance(session, start + len(changes))
+    return [start + offset for offset in range(1, len(changes) + 1)]
+
+
+def _last_seq(session: Session) -> int:
+    return int(session.execute(select(func.coalesce(func.max(_log.c.seq), 0))).scalar_one())
+
+
+def _advance(session: Session, seq: int) -> None:
+    """On PostgreSQL, move the sequence past seqs written explicitly."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.setval(func.pg_get_serial_sequence("change_log", "seq"), seq)))
 
 
 def _chunks(rows: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:

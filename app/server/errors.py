@@ -22,6 +22,7 @@ from app.i18n import t
 from app.models.sync import ErrorBody
 from app.server.observe import REQUEST_ID_HEADER
 from app.services.signin import wait_minutes
+from app.services.whitelist_import import MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,9 @@ ERROR_STATUSES: dict[int, str] = {
     400: "The body is not readable JSON (e.g. not UTF-8): `request.invalid`",
     401: "No valid bearer token, or a wrong password: `auth.*`",
     403: "The account is disabled, or the action is not the user's to take: `auth.*`",
+    404: "No such thing, or not in the caller's reach: `not_found`, `import.batch_unknown`",
     409: "The sync cursor is unknown, damaged or of another scope: `sync.cursor_invalid`",
-    413: "Too many mutations in one push: `request.invalid`",
+    413: "Too many mutations in one push: `request.invalid`; an import file over the size limit: `import.too_large`",
     422: "A parameter or the body breaks the wire model: `request.invalid`",
     426: "The `X-Puhui-Protocol` header is missing or too old: `protocol.too_old`",
     429: "Too many failed sign-ins; `Retry-After` says how long: `auth.account_locked`, `auth.client_throttled`",
@@ -93,6 +95,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = "not_found" if exc.status_code == 404 else "request.invalid"
+        if exc.status_code == 413 and _req.url.path.startswith("/admin/imports"):
+            # the upload's body limit (``routes.batches.BODY_LIMIT``), hit while it streamed in
+            return error_response("import.too_large", 413, mb=MAX_FILE_BYTES // (1024 * 1024))
         return error_response(code, exc.status_code, detail=str(exc.detail))
 
     @app.exception_handler(Exception)

@@ -1,0 +1,409 @@
+"""Whitelist batches in the central store, on SQLite and PostgreSQL: committing an import
+all-or-nothing (or the valid rows only), routing rows to outlets, scope, versions that
+add, update, withdraw and reinstate, expiry, the batch list, and devices dropping what
+was withdrawn."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from app.config import Settings
+from app.models import ChangeLog, MarketingLog, Prospect, User, WhitelistBatch
+from app.models.batch import BatchSource, WhitelistBatchVersion
+from app.server import batches
+from app.server.batches import BatchMeta, commit, expire_batches, import_context
+from app.server.db import make_engine, migrate, read_session, write_session
+from app.server.errors import StoreError
+from app.server.scope import scope_of
+from app.services.validation import make_credit_code
+from app.services.whitelist_import import ImportPreview, ImportRow, RowProblem
+from tests.world import World, build_world
+
+_p = Prospect.__table__
+_log = ChangeLog.__table__
+TODAY = date(2026, 12, 1)
+META = BatchMeta(
+    name="2027年一季度经营快贷白名单",
+    product="经营快贷",
+    source=BatchSource.HEAD_OFFICE,
+    valid_from=TODAY,
+    valid_until=TODAY + timedelta(days=90),
+)
+# near outlet A (汇川, 27.7066 106.9348) and near outlet B (红花岗, 27.6881 106.9105)
+NEAR_A = (27.7100, 106.9400)
+NEAR_B = (27.6850, 106.9050)
+
+
+@pytest.fixture
+def engine(store_settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(store_settings.server_database_url())
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def code(n: int) -> str:
+    body = f"MA6{n:05d}"
+    return make_credit_code("520303", body)
+
+
+def row(
+    n: int, *, outlet: str | None = None, near: tuple[float, float] = NEAR_A, **kw
+) -> ImportRow:
+    base: dict[str, Any] = dict(
+        line=n + 1,
+        company_name=f"遵义导入商贸有限公司{n:03d}",
+        credit_code=code(n),
+        legal_rep="钱七",
+        phone=f"139{n:08d}",
+        industry="批发零售",
+        address=f"遵义市汇川区导入路{n}号",
+        lat=near[0],
+        lon=near[1],
+        pre_approved_line=300_000,
+        outlet_code=outlet,
+        score=70,
+        tags=("首贷",),
+    )
+    base.update(kw)
+    return ImportRow(**base)
+
+
+def preview(rows: list[ImportRow], problems: list[RowProblem] = (), total: int | None = None):
+    return ImportPreview(
+        file_name="名单.csv",
+        encoding="utf-8",
+        headers=["企业名称"],
+        mapping={},
+        unknown_headers=[],
+        total=total if total is not None else len(rows) + len({p.line for p in problems}),
+        rows=list(rows),
+        problems=list(problems),
+    )
+
+
+def user(engine: Engine, world: World, employee_no: str) -> User:
+    with read_session(engine) as session:
+        u = session.get(User, world.user_id(employee_no))
+        session.expunge(u)
+    return u
+
+
+def do_commit(
+    engine: Engine, world: World, who: str, pv: ImportPreview, **kw
+) -> batches.CommitResult:
+    with write_session(engine) as session:
+        return commit(session, user(engine, world, who), pv, **kw)
+
+
+def entries(engine: Engine, batch_id: str) -> dict[str, dict]:
+    with read_session(engine) as session:
+        rows = session.execute(select(_p).where(_p.c.batch_id == batch_id)).mappings()
+        return {r["credit_code"]: dict(r) for r in rows}
+
+
+def count(engine: Engine, table: Any, *where: Any) -> int:
+    with read_session(engine) as session:
+        stmt = select(func.count()).select_from(table)
+        for w in where:
+            stmt = stmt.where(w)
+        return int(session.execute(stmt).scalar_one())
+
+
+# -- committing ------------------------------------------------------------------------
+
+
+def test_new_batch_goes_to_outlets_by_code_and_else_to_the_nearest(engine):
+    world = build_world(engine)
+    rows = [
+        row(1, outlet="T-002", near=NEAR_A),  # the code wins over the position
+        row(2, near=NEAR_B),
+        row(3, near=NEAR_A),
+    ]
+    before = count(engine, _log)
+    result = do_commit(engine, world, "A1", preview(rows), meta=META)
+    assert (result.version, result.added, result.withdrawn) == (1, 3, 0)
+    got = entries(engine, result.batch_id)
+    assert got[code(1)]["outlet_id"] == world.outlet_b
+    assert got[code(2)]["outlet_id"] == world.outlet_b
+    assert got[code(3)]["outlet_id"] == world.outlet_a
+    for e in got.values():
+        assert e["status"] == "unassigned" and e["assignee_id"] is None
+        assert e["batch_version"] == 1 and e["withdrawn_at"] is None
+        assert e["tags"] == '["首贷"]' and e["rev"] > before
+    assert count(engine, _log) == before + 4  # the batch and its three entries
+    with read_session(engine) as session:
+        batch = session.get(WhitelistBatch, result.batch_id)
+        assert (batch.version, batch.created_by, batch.name) == (1, world.user_id("A1"), META.name)
+        [v] = session.execute(select(WhitelistBatchVersion)).scalars().all()
+        assert (v.version, v.added, v.rows_total, v.mode) == (1, 3, 3, "all")
+
+
+def test_mode_all_refuses_a_file_with_any_problem_and_stores_nothing(engine):
+    world = build_world(engine)
+    bad = [RowProblem(line=9, column="联系电话", code="import.phone_invalid", value="12")]
+    before = (count(engine, _p), count(engine, _log), count(engine, WhitelistBatch.__table__))
+    with pytest.raises(StoreError) as refused:
+        do_commit(engine, world, "A1", preview([row(1), row(2)], bad), meta=META)
+    assert refused.value.code == "import.has_errors" and refused.value.status_code == 422
+    assert (
+        count(engine, _p),
+        count(engine, _log),
+        count(engine, WhitelistBatch.__table__),
+    ) == before
+
+
+def test_valid_only_takes_the_valid_rows_and_counts_the_bad(engine):
+    world = build_world(engine)
+    bad = [
+        RowProblem(line=9, column="联系电话", code="import.phone_invalid", value="12"),
+        RowProblem(line=9, column="经度", code="import.lon_invalid", value="x"),
+        RowProblem(line=10, column="", code="import.duplicate_in_file"),
+    ]
+    result = do_commit(
+        engine, world, "A1", preview([row(1), row(2)], bad), meta=META, mode="valid_only"
+    )
+    assert (result.added, result.rows_bad) == (2, 2)
+    with read_session(engine) as session:
+        [v] = session.execute(select(WhitelistBatchVersion)).scalars().all()
+        assert (v.rows_total, v.rows_bad, v.mode) == (4, 2, "valid_only")
+
+
+def test_an_outlet_manager_imports_into_its_own_outlet_only(engine):
+    world = build_world(engine)
+    with read_session(engine) as session:
+        ctx = import_context(session, scope_of(session, user(engine, world, "G1")))
+    assert ctx.outlet_codes == frozenset({"T-001"})
+    # a row naming another outlet is refused; one without a code stays at home, however near B
+    with pytest.raises(StoreError) as refused:
+        do_commit(engine, world, "G1", preview([row(1, outlet="T-002")]), meta=META)
+    assert refused.value.code == "import.outlet_out_of_scope"
+    result = do_commit(engine, world, "G1", preview([row(2, near=NEAR_B)]), meta=META)
+    assert entries(engine, result.batch_id)[code(2)]["outlet_id"] == world.outlet_a
+
+
+def test_a_marketer_may_not_import(engine):
+    world = build_world(engine)
+    with pytest.raises(StoreError) as refused:
+        do_commit(engine, world, "M1", preview([row(1)]), meta=META)
+    assert (refused.value.code, refused.value.status_code) == ("auth.forbidden", 403)
+
+
+def test_context_lists_active_credit_codes_of_other_live_batches(engine):
+    world = build_world(engine)
+    first = do_commit(engine, world, "A1", preview([row(1), row(2)]), meta=META)
+    old = do_commit(
+        engine,
+        world,
+        "A1",
+        preview([row(3)]),
+        meta=replace(META, name="旧名单", valid_until=TODAY - timedelta(days=1)),
+    )
+    with read_session(engine) as session:
+        scope = scope_of(session, user(engine, world, "A1"))
+        ctx = import_context(session, scope, today=TODAY)
+        again = import_context(session, scope, first.batch_id, today=TODAY)
+    assert ctx.active_credit_codes[code(1)] == META.name
+    assert code(3) not in ctx.active_credit_codes  # its batch expired
+    assert code(1) not in again.active_credit_codes  # the batch re-imported lists its own
+    assert world.prospects[0]["credit_code"] in again.active_credit_codes
+    assert old.batch_id != first.batch_id
+
+
+# -- versions --------------------------------------------------------------------------
+
+
+def test_a_new_version_adds_updates_withdraws_and_reinstates(engine):
+    world = build_world(engine)
+    v1 = do_commit(engine, world, "A1", preview([row(n) for n in range(1, 6)]), meta=META)
+    batch_id = v1.batch_id
+    # an assigned entry keeps its outlet when its row moves; a pool entry follows its row
+    with write_session(engine) as session:
+        session.execute(
+            _p.update()
+            .where(_p.c.credit_code == code(1))
+            .values(assignee_id=world.user_id("M1"), status="contacted")
+        )
+    seq_before = count(engine, _log)
+    v2_rows = [
+        row(1, outlet="T-002", phone="13900000099"),  # changed, assigned: stays at A
+        row(2, outlet="T-002"),  # moved, in the pool: goes to B
+        row(3),  # unchanged
+        # 4 and 5 gone
+        row(6),  # new
+    ]
+    v2 = do_commit(engine, world, "A1", preview(v2_rows), batch_id=batch_id)
+    assert (v2.version, v2.added, v2.updated, v2.unchanged, v2.withdrawn) == (2, 1, 2, 1, 2)
+    got = entries(engine, batch_id)
+    assert got[code(1)]["phone"] == "13900000099" and got[code(1)]["outlet_id"] == world.outlet_a
+    assert got[code(1)]["status"] == "contacted"
+    assert got[code(1)]["assignee_id"] == world.user_id("M1")
+    assert got[code(2)]["outlet_id"] == world.outlet_b
+    for gone in (4, 5):
+        assert got[code(gone)]["withdrawn_reason"] == "removed"
+        assert got[code(gone)]["withdrawn_at"] is not None
+    assert {c: e["batch_version"] for c, e in got.items() if e["withdrawn_at"] is None} == {
+        code(n): 2 for n in (1, 2, 3, 6)
+    }
+    # one change per changed entry, plus the batch's: 2 updated + 2 withdrawn + 1 added + 1
+    assert count(engine, _log) == seq_before + 6
+    with read_session(engine) as session:
+        withdrawn = session.execute(
+            select(_log).where(_log.c.entity_id == got[code(4)]["id"]).order_by(_log.c.seq.desc())
+        ).first()
+    assert (withdrawn.outlet_old, withdrawn.outlet_new) == (world.outlet_a, None)
+    assert withdrawn.seq == got[code(4)]["rev"]
+
+    v3 = do_commit(
+        engine, world, "A1", preview([row(n) for n in (1, 2, 3, 4, 6)]), batch_id=batch_id
+    )
+    assert (v3.version, v3.added, v3.reinstated, v3.withdrawn) == (3, 1, 1, 0)
+    back = entries(engine, batch_id)[code(4)]
+    assert (
+        back["withdrawn_at"] is None
+        and back["withdrawn_reason"] == ""
+        and back["batch_version"] == 3
+    )
+    with read_session(engine) as session:
+        assert session.get(WhitelistBatch, batch_id).version == 3
+        versions = session.execute(
+            select(WhitelistBatchVersion).order_by(WhitelistBatchVersion.version)
+        ).scalars()
+        assert [(v.version, v.added, v.withdrawn) for v in versions] == [
+            (1, 5, 0),
+            (2, 1, 2),
+            (3, 1, 0),
+        ]
+
+
+def test_a_managers_new_version_leaves_other_outlets_entries_alone(engine):
+    world = build_world(engine)
+    v1 = do_commit(
+        engine, world, "A1", preview([row(1, outlet="T-001"), row(2, outlet="T-002")]), meta=META
+    )
+    v2 = do_commit(engine, world, "G1", preview([row(3, outlet="T-001")]), batch_id=v1.batch_id)
+    assert (v2.added, v2.withdrawn) == (1, 1)
+    got = entries(engine, v1.batch_id)
+    assert got[code(1)]["withdrawn_reason"] == "removed"
+    assert got[code(2)]["withdrawn_at"] is None  # outlet B is not G1's to speak for
+
+
+def test_an_unknown_batch_is_refused(engine):
+    world = build_world(engine)
+    with pytest.raises(StoreError) as refused:
+        do_commit(engine, world, "A1", preview([row(1)]), batch_id="nope")
+    assert (refused.value.code, refused.value.status_code) == ("import.batch_unknown", 404)
+
+
+# -- expiry --------------------------------------------------------------------------------
+
+
+def test_expired_batches_entries_are_withdrawn(engine):
+    world = build_world(engine)
+    short = replace(META, valid_until=TODAY + timedelta(days=3))
+    result = do_commit(engine, world, "A1", preview([row(1), row(2)]), meta=short)
+    with write_session(engine) as session:
+        assert expire_batches(session, TODAY + timedelta(days=3)) == 0  # its last valid day
+    with write_session(engine) as session:
+        assert expire_batches(session, TODAY + timedelta(days=4)) == 2
+    with write_session(engine) as session:
+        assert expire_batches(session, TODAY + timedelta(days=4)) == 0  # once
+    got = entries(engine, result.batch_id)
+    assert {e["withdrawn_reason"] for e in got.values()} == {"expired"}
+    assert count(engine, _p, _p.c.batch_id == world.batch_id, _p.c.withdrawn_at.is_(None)) == len(
+        world.prospects
+    )
+
+
+# -- the batch list ------------------------------------------------------------------------
+
+
+def test_batch_list_counts_by_outlet_and_status_within_reach(engine):
+    world = build_world(engine)
+    result = do_commit(
+        engine,
+        world,
+        "A1",
+        preview([row(1, outlet="T-001"), row(2, outlet="T-001"), row(3, outlet="T-002")]),
+        meta=META,
+    )
+    with read_session(engine) as session:
+        listed = batches.list_batches(session, scope_of(session, user(engine, world, "A1")), TODAY)
+        mine = batches.list_batches(session, scope_of(session, user(engine, world, "G1")), TODAY)
+    by_id = {b["id"]: b for b in listed}
+    new = by_id[result.batch_id]
+    assert new["total"] == 3 and new["by_status"] == {"unassigned": 3} and not new["expired"]
+    assert [(o["code"], o["count"]) for o in new["by_outlet"]] == [("T-001", 2), ("T-002", 1)]
+    demo = by_id[world.batch_id]
+    assert demo["total"] == len(world.prospects)
+    assert demo["by_status"] == {"assigned": 15, "unassigned": 6}
+    g1 = {b["id"]: b for b in mine}[result.batch_id]
+    assert g1["total"] == 2 and [o["code"] for o in g1["by_outlet"]] == ["T-001"]
+
+
+# -- a crash leaves nothing ----------------------------------------------------------------
+
+
+def test_a_crash_halfway_through_leaves_nothing(engine, monkeypatch):
+    world = build_world(engine)
+    v1 = do_commit(engine, world, "A1", preview([row(n) for n in range(1, 4)]), meta=META)
+    real = batches.bulk_insert
+    calls = {"n": 0}
+
+    def crashing(session, entity, rows):
+        calls["n"] += 1
+        if entity == "prospect":
+            real(session, entity, rows[: len(rows) // 2])  # half the rows written …
+            raise RuntimeError("the power went out")  # … then the crash
+        real(session, entity, rows)
+
+    monkeypatch.setattr(batches, "bulk_insert", crashing)
+    tables = (_p, _log, WhitelistBatch.__table__, WhitelistBatchVersion.__table__)
+    before = [count(engine, t) for t in tables]
+    before_entries = entries(engine, v1.batch_id)
+    with pytest.raises(RuntimeError):
+        do_commit(engine, world, "A1", preview([row(n) for n in range(10, 30)]), meta=META)
+    with pytest.raises(RuntimeError):  # a new version: withdrawals and updates done, then boom
+        do_commit(
+            engine,
+            world,
+            "A1",
+            preview([row(1, phone="13700000000"), *(row(n) for n in range(10, 30))]),
+            batch_id=v1.batch_id,
+        )
+    assert calls["n"] >= 2
+    assert [count(engine, t) for t in tables] == before
+    assert entries(engine, v1.batch_id) == before_entries
+    monkeypatch.setattr(batches, "bulk_insert", real)
+    # and the store still takes the next import, its change-log seqs in order
+    again = do_commit(engine, world, "A1", preview([row(40)]), meta=META)
+    assert again.added == 1
+    with read_session(engine) as session:
+        seqs = session.execute(select(_log.c.seq).order_by(_log.c.seq)).scalars().all()
+    assert len(seqs) == len(set(seqs))
+
+
+def test_marketing_logs_of_a_withdrawn_entry_stay(engine):
+    world = build_world(engine)
+    pid = world.prospects_of("M1")[0]["id"]
+    with write_session(engine) as session:
+        n = batches.withdraw(
+            session,
+            [(pid, (world.outlet_a, world.user_id("M1")))],
+            batches.WithdrawReason.REMOVED,
+            batches.utcnow(),
+        )
+    assert n == 1
+    assert count(engine, MarketingLog.__table__) == 0  # the world has none; nothing removed
+    assert (
+        entries(engine, world.batch_id)[world.prospects_of("M1")[0]["credit_code"]][
+            "withdrawn_reason"
+        ]
+        == "removed"
+    )

@@ -23,10 +23,14 @@ FIELDS = tuple(f.value for f in ImportField)
 IMPORT, BATCHES = "/manage", "/manage/batches"
 
 
-def words(code: str, message: str, lang: str) -> str:
-    """An error or problem in the user's language: our catalogue's words for its code,
-    else the store's own message."""
-    text = t(code, lang, detail=message, status=message)
+def words(code: str, message: str, lang: str, **params: object) -> str:
+    """An error or a row's problem in words. The store words its own refusals
+    (``import.*``) in Chinese with their details filled in: shown as they come in
+    Chinese; otherwise our catalogue's words for the code (the store's message as the
+    last resort, for a code we do not know)."""
+    if code.startswith("import.") and message and lang == "zh":
+        return message
+    text = t(code, lang, status=message, detail=message, **params)
     return message if text == code and message else text
 
 
@@ -312,7 +316,7 @@ def _problem_row(p: ImportProblemOut, lang: str) -> ft.Control:
     parts = [t("admin.problem_line", lang, line=p.line)]
     if p.column:
         parts.append(p.column)
-    parts.append(words(p.code, p.message, lang))
+    parts.append(words(p.code, p.message, lang, code=p.value, value=p.value))
     if p.value:
         parts.append(t("admin.problem_value", lang, value=p.value))
     return ft.Container(

@@ -23,7 +23,7 @@ FIELDS = tuple(f.value for f in ImportField)
 IMPORT, BATCHES = "/manage", "/manage/batches"
 
 
-def words(code: str, message: str, lang: str, **params: object) -> str:
+def words(code: str, message: str, lang: str, /, **params: object) -> str:
     """An error or a row's problem in words. The store words its own refusals
     (``import.*``) in Chinese with their details filled in: shown as they come in
     Chinese; otherwise our catalogue's words for the code (the store's message as the
@@ -419,13 +419,18 @@ def ImportPreview() -> ft.Control:
         controls.append(
             ft.Text(t("admin.problems", lang), size=12, color=ft.Colors.ON_SURFACE_VARIANT)
         )
+        # a few rows in place; many in a list of their own that scrolls
+        listed: ft.Control = (
+            ft.Column(rows, spacing=0)
+            if len(rows) <= 8
+            else ft.Container(ft.ListView(rows, spacing=0), height=360)
+        )
         controls.append(
             ft.Semantics(
                 identifier="import-problems",
                 container=True,
                 content=ft.Container(
-                    ft.ListView(rows, spacing=0),
-                    height=min(360, 40 * len(rows) + 8),
+                    listed,
                     border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
                     border_radius=8,
                 ),

@@ -55,6 +55,7 @@ __all__ = [
     "WhitelistSort",
     "batch_badges",
     "industries",
+    "outlet_names",
     "outlet_position",
     "query_whitelist",
 ]
@@ -155,6 +156,16 @@ def outlet_position(conn: Connection, outlet_id: str | None) -> tuple[float, flo
         text("SELECT lat, lon FROM outlet WHERE id = :id"), {"id": outlet_id}
     ).first()
     return (float(row.lat), float(row.lon)) if row else None
+
+
+def outlet_names(conn: Connection, outlet_id: str | None) -> tuple[str, str]:
+    """An outlet's name and its sub-branch's (支行) name; ("", "") when unknown."""
+    if not outlet_id:
+        return "", ""
+    row = conn.execute(
+        text("SELECT name, branch_name FROM outlet WHERE id = :id"), {"id": outlet_id}
+    ).first()
+    return (str(row.name or ""), str(row.branch_name or "")) if row else ("", "")
 
 
 def _details(

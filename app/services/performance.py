@@ -349,7 +349,7 @@ def holds_outlet(role: str) -> bool:
     """Whether a device holds its user's whole outlet: a manager's does (an admin's, the
     branch); a marketer's holds only their own prospects and the outlet's pool, so the
     outlet's figures there come from the central store (``outlet_from_store``)."""
-    return role in (Role.OUTLET_MANAGER, Role.ADMIN)
+    return role in (Role.OUTLET_MANAGER, Role.SUBBRANCH_MANAGER, Role.ADMIN)
 
 
 def outlet_from_store(

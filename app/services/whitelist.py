@@ -161,3 +161,43 @@ def box_around(origin: tuple[float, float], radius_km: float) -> tuple[float, fl
         return lat0 - dlat, lat0 + dlat, -180.0, 180.0
     dlon = dlat / cos_far
     return lat0 - dlat, lat0 + dlat, lon0 - dlon, lon0 + dlon
+
+
+# -- the managers' table view ------------------------------------------------------------
+
+
+class TableSort(StrEnum):
+    """The table view's sortable columns (app/queries/whitelist_table.py sorts in SQL)."""
+
+    COMPANY = "company"  # 企业名称
+    STATUS = "status"  # 状态, in funnel order
+    ASSIGNEE = "assignee"  # 负责人, by name; the pool last
+    LINE = "line"  # 预授信额度
+    SCORE = "score"  # 评分
+    LAST_CONTACT = "last_contact"  # 最近联系; never contacted last
+    NEXT_FOLLOW_UP = "next_follow_up"  # 下次跟进; none planned last
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One prospect of the table view."""
+
+    id: str
+    company_name: str
+    status: str
+    assignee_id: str | None
+    assignee_name: str | None
+    pre_approved_line: int  # 元
+    score: int
+    last_contact_at: datetime | None  # naive UTC
+    next_follow_up: date | None
+    outlet_id: str | None
+
+
+@dataclass(frozen=True)
+class TablePage:
+    """A page of the table: its rows, how many match, and where the page starts."""
+
+    rows: list[TableRow]
+    total: int
+    offset: int

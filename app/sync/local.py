@@ -10,6 +10,8 @@ saved. The store's verdict still arrives with the next sync.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -170,6 +172,61 @@ def assign(
             raise LocalError(decision.code)
         _hand_over(conn, prospect_id, facts, to_user_id, target.outlet_id if target else None)
         _enqueue(conn, MutationKind.PROSPECT_ASSIGN, prospect_id, payload)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk assignment did: the prospects handed over (in the order asked, one
+    outbox row each), those refused with the policy's code, and those already there."""
+
+    assigned: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # prospect id -> i18n code
+    unchanged: list[str] = field(default_factory=list)  # already with that marketer
+
+
+def assign_many(
+    store: DeviceStore,
+    actor: Scope,
+    *,
+    prospect_ids: Sequence[str],
+    to_user_id: str | None,
+    reason: str = "",
+) -> BulkResult:
+    """Manager: assign many prospects to one marketer (None: back to the pool) in ONE
+    local transaction: each prospect is judged by the policy as ``assign`` judges one,
+    those refused are left as they are and reported; every one handed over gets its own
+    ``prospect.assign`` outbox row, in the order asked, for the store to judge again.
+    A marketer the actor may not hand to refuses the whole (``LocalError``), and any
+    failure part-way leaves nothing written."""
+    result = BulkResult()
+    with store.transaction() as conn:
+        target = None if to_user_id is None else _require_user(conn, to_user_id)
+        decision = decide_assignee(actor, target)
+        if not decision:
+            raise LocalError(decision.code)
+        outlet_id = target.outlet_id if target else None
+        for prospect_id in dict.fromkeys(prospect_ids):  # each once, in the order asked
+            try:
+                facts = _require_prospect(conn, prospect_id)
+                _allow(actor, Action.ASSIGN, facts)
+            except LocalError as exc:
+                result.refused[prospect_id] = exc.code
+                continue
+            if facts.assignee_id == to_user_id:
+                result.unchanged.append(prospect_id)
+                continue
+            payload = _build(
+                AssignPayload,
+                transfer_id=new_id(),
+                prospect_id=prospect_id,
+                to_user_id=to_user_id,
+                reason=reason,
+                occurred_at=utcnow(),
+            )
+            _hand_over(conn, prospect_id, facts, to_user_id, outlet_id)
+            _enqueue(conn, MutationKind.PROSPECT_ASSIGN, prospect_id, payload)
+            result.assigned.append(prospect_id)
+    return result
 
 
 def record_reveal(store: DeviceStore, actor: Scope, *, prospect_id: str, field: str) -> None:

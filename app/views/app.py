@@ -10,18 +10,16 @@ import flet as ft
 from app.config import Settings
 from app.i18n import t
 from app.views.admin import BatchesScreen, ImportScreen
-from app.views.card import CardScreen
 from app.views.context import WorkbenchContext, use_observed, use_workbench
 from app.views.followups import FollowupsScreen
-from app.views.log_form import LogScreen
 from app.views.login import LoginScreen
 from app.views.map_view import MapScreen
+from app.views.panes import PANES, WhitelistPanes
 from app.views.performance import PerformanceScreen
 from app.views.settings import SettingsScreen
 from app.views.shell import WIDE, Shell
 from app.views.sync_view import SyncScreen
 from app.views.theme import apply_locale
-from app.views.whitelist import WhitelistScreen
 from app.workbench import Workbench
 from app.workbench.map import MapPages
 
@@ -30,7 +28,7 @@ ROUTES = [
         path="/",
         component=Shell,
         children=[
-            ft.Route(index=True, component=WhitelistScreen),
+            ft.Route(index=True, component=WhitelistPanes),
             ft.Route(path="followups", component=FollowupsScreen),
             ft.Route(path="performance", component=PerformanceScreen),
             ft.Route(path="map", component=MapScreen),
@@ -38,8 +36,8 @@ ROUTES = [
             ft.Route(path="manage", component=ImportScreen),
             ft.Route(path="manage/batches", component=BatchesScreen),
             ft.Route(path="sync", component=SyncScreen),
-            ft.Route(path="prospect/:pid", component=CardScreen),
-            ft.Route(path="prospect/:pid/log", component=LogScreen),
+            ft.Route(path="prospect/:pid", component=WhitelistPanes),
+            ft.Route(path="prospect/:pid/log", component=WhitelistPanes),
         ],
     ),
 ]
@@ -90,7 +88,7 @@ def Root() -> ft.Control:
             if page.width:
                 break
             await asyncio.sleep(0.05)
-        workbench.set_wide((page.width or 0) >= WIDE)
+        workbench.set_width(page.width or 0, wide_from=WIDE, panes_from=PANES)
         await workbench.open()
 
     ft.use_effect(start, [])  # after mount, so every state change re-renders
@@ -119,8 +117,8 @@ def build_main(
         page.padding = 0
         apply_theme(page)
         workbench = Workbench(settings, login=login, map_pages=map_pages)
-        workbench.set_wide((page.width or 0) >= WIDE)
-        page.on_resize = lambda e: workbench.set_wide(e.width >= WIDE)
+        workbench.set_width(page.width or 0, wide_from=WIDE, panes_from=PANES)
+        page.on_resize = lambda e: workbench.set_width(e.width, wide_from=WIDE, panes_from=PANES)
         page.on_close = lambda _e: workbench.close()
         page.render(App, workbench)
 

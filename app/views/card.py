@@ -230,7 +230,8 @@ def CloseDialog(
 
 
 @ft.component
-def CardScreen() -> ft.Control:
+def CardScreen(pane: bool = False) -> ft.Control:
+    """The card; ``pane``: beside the list (no back button, the list is in sight)."""
     workbench = use_workbench()
     app = use_observed(workbench.state)
     cards = workbench.card
@@ -450,16 +451,16 @@ def CardScreen() -> ft.Control:
     timeline = [_timeline_item(i, lang) for i in state.timeline] or [
         note(t("card.no_timeline", lang))
     ]
-    back = BackButton(lambda _e: page.navigate("/"))
+    heading: list[ft.Control] = [] if pane else [BackButton(lambda _e: page.navigate("/"))]
     return ft.Column(
         expand=True,
         scroll=ft.ScrollMode.AUTO,
         controls=[
             ft.Container(
-                padding=ft.Padding.only(left=4, right=16, top=8),
+                padding=ft.Padding.only(left=16 if pane else 4, right=16, top=8),
                 content=ft.Row(
                     [
-                        back,
+                        *heading,
                         ft.Text(
                             card.company_name,
                             size=20,

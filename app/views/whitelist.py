@@ -15,8 +15,9 @@ from app.i18n import format_date, format_distance, format_money, t
 from app.services.whitelist import BatchBadge, WhitelistRow
 from app.views.context import use_observed, use_workbench
 from app.views.device import device_position
+from app.views.table import BulkBar, table_items
 from app.views.theme import BRAND
-from app.views.widgets import TOUCH, note, status_chip
+from app.views.widgets import SEGMENT_STYLE, TOUCH, note, status_chip
 from app.workbench.whitelist import SORTS, STATUS_ORDER, WhitelistController, WhitelistState
 
 URGENT_DAYS = 21  # a batch badge turns red this close to its end
@@ -49,8 +50,10 @@ def prospect_tile(
     on_open: Callable[[str], None],
     from_me: bool = False,
     on_log: Callable[[str], None] | None = None,
+    selected: bool = False,
 ) -> ft.Control:
-    """A prospect of the list: tap it for its card; ``on_log``: its quick-log button."""
+    """A prospect of the list: tap it for its card; ``on_log``: its quick-log button;
+    ``selected``: its card is open beside the list (highlighted)."""
     details = [t("whitelist.line", lang, amount=format_money(row.pre_approved_line, lang))]
     if row.distance_km is not None:
         key = "whitelist.distance_me" if from_me else "whitelist.distance"
@@ -83,11 +86,16 @@ def prospect_tile(
     return ft.Semantics(
         identifier=f"prospect-{row.id}",
         button=True,
+        selected=selected,
         content=ft.Container(
             on_click=lambda _e: on_open(row.id),
             ink=True,
-            padding=ft.Padding.only(left=16, right=8, top=8, bottom=8),
-            border=ft.Border.only(bottom=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)),
+            bgcolor=ft.Colors.SECONDARY_CONTAINER if selected else None,
+            padding=ft.Padding.only(left=12 if selected else 16, right=8, top=8, bottom=8),
+            border=ft.Border.only(
+                left=ft.BorderSide(4, BRAND) if selected else None,
+                bottom=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT),
+            ),
             content=ft.Row(controls, spacing=4),
         ),
     )
@@ -146,12 +154,32 @@ def _chip(  # type: ignore[no-untyped-def]
     return ft.Semantics(identifier=identifier, content=chip) if identifier else chip
 
 
+def view_toggle(view: str, lang: str, on_pick: Handler) -> ft.Control:
+    """列表 / 表格: a manager's choice on a wide window."""
+    return ft.Semantics(
+        identifier="view-toggle",
+        content=ft.SegmentedButton(
+            selected=[view],
+            on_change=on_pick,
+            show_selected_icon=False,
+            style=SEGMENT_STYLE,
+            segments=[
+                ft.Segment(value=v, label=ft.Text(t(f"whitelist.view.{v}", lang)))
+                for v in ("list", "table")
+            ],
+        ),
+    )
+
+
 @ft.component
-def WhitelistScreen() -> ft.Control:
+def WhitelistScreen(selected: str = "", table: bool = False) -> ft.Control:
+    """The list; ``selected``: the prospect whose card is open beside it; ``table``: a
+    manager's table view instead of the rows (the same title, search and filters)."""
     workbench = use_workbench()
     app = use_observed(workbench.state)
     lists = workbench.whitelist
     state = use_observed(lists.state)
+    tables = use_observed(workbench.table.state)
     lang, p, f = app.lang, app.progress, state.filters
     page = ft.context.page
     panel_open = state.filters_open if state.filters_open is not None else app.wide
@@ -229,11 +257,23 @@ def WhitelistScreen() -> ft.Control:
             on_click=lambda _e: lists.toggle_panel(panel_open),
         ),
     )
+
+    async def pick_view(e: ft.Event) -> None:
+        await lists.set_view((list(e.control.selected) or ["list"])[0])
+
+    # 列表 / 表格 for a manager on a wide window
+    offered = lists.table_offered() and app.wide
+    toggle = [view_toggle("table" if table else "list", lang, pick_view)] if offered else []
+
     scope_label = t(f"whitelist.scope.{f.scope}", lang)
+    title_key, title_params = lists.title()
+    title_line: list[ft.Control] = [
+        ft.Text(t(title_key, lang, **title_params), size=18, weight=ft.FontWeight.BOLD),
+    ]
     header: list[ft.Control] = [
         ft.Row(
             [
-                ft.Text(t("whitelist.title", lang), size=18, weight=ft.FontWeight.BOLD),
+                *title_line,
                 ft.Text(
                     t("whitelist.summary", lang, total=state.total) + f" · {scope_label}",
                     size=13,
@@ -242,6 +282,7 @@ def WhitelistScreen() -> ft.Control:
                     max_lines=1,
                     overflow=ft.TextOverflow.ELLIPSIS,
                 ),
+                *toggle,
             ],
             spacing=10,
             vertical_alignment=ft.CrossAxisAlignment.CENTER,
@@ -267,7 +308,9 @@ def WhitelistScreen() -> ft.Control:
     items: list[ft.Control] = []
     if panel_open:
         items.append(filter_panel(lists, state, lang, pick_sort, pick_industry, toggle_from_me))
-    if state.loading:
+    if table:
+        items += table_items(workbench.table, tables, lang, selected, open_card)
+    elif state.loading:
         items.append(ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, padding=24))
     elif not state.rows:
         narrowed = bool(f.text.strip()) or f.active() > 0
@@ -275,7 +318,14 @@ def WhitelistScreen() -> ft.Control:
     else:
         from_me = state.rows_from_me  # not the filter's: rows still shown may predate it
         items += [
-            prospect_tile(r, lang, open_card, from_me, open_log if lists.may_log(r) else None)
+            prospect_tile(
+                r,
+                lang,
+                open_card,
+                from_me,
+                open_log if lists.may_log(r) else None,
+                selected=r.id == selected,
+            )
             for r in state.rows
         ]
         if len(state.rows) < state.total:
@@ -296,6 +346,7 @@ def WhitelistScreen() -> ft.Control:
                     padding=ft.Padding.only(left=16, right=16, top=8, bottom=8),
                     content=ft.Column(spacing=6, controls=header),
                 ),
+                *([BulkBar()] if table else []),
                 ft.Semantics(
                     identifier="whitelist-list",
                     container=True,

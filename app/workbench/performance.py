@@ -52,6 +52,11 @@ class PerformanceController:
         self.state = PerformanceState()
         self._reads = LatestRead()
 
+    def reset(self) -> None:
+        """A new session: its own default subject (a manager's outlet), nothing shown yet."""
+        s = self.state
+        s.subject, s.report, s.breakdown, s.ranked_at, s.from_store = "", None, [], None, False
+
     def subjects(self) -> tuple[str, ...]:
         """Whose figures the user may pick: their own, and their outlet's when they have one."""
         session = self.workbench.session

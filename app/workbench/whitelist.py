@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, TypedDict, Unpack
 import flet as ft
 from sqlalchemy import Connection
 
-from app.queries.whitelist import batch_badges, industries, query_whitelist
+from app.models.user import Role
+from app.queries.whitelist import batch_badges, industries, outlet_names, query_whitelist
 from app.services.clock import beijing_today
 from app.services.funnel import CLOSED, MAIN_LINE, FunnelStatus
 from app.services.policy import Action, ProspectFacts, decide
@@ -22,6 +23,7 @@ from app.services.whitelist import (
     WhitelistRow,
 )
 from app.workbench.reads import LatestRead
+from app.workbench.table import may_bulk_assign
 
 if TYPE_CHECKING:
     from app.workbench.workbench import Workbench
@@ -90,6 +92,9 @@ class WhitelistState:
     loading: bool = True
     rows_from_me: bool = False  # the rows' distances are from my position (their query's)
     filters_open: bool | None = None  # the filter panel; None: open on a wide screen only
+    view: str = "list"  # "list", or a manager's "table" (on a wide window)
+    outlet_name: str = ""  # the user's outlet, for a manager's title
+    branch_name: str = ""  # its sub-branch (支行)
 
 
 @dataclass(frozen=True)
@@ -114,11 +119,46 @@ class WhitelistController:
         return self.search_draft if self.search_draft is not None else self.state.filters.text
 
     async def reset(self, scope: ViewScope) -> None:
-        """A new session: its default scope, no filters."""
+        """A new session: its default scope, no filters, the list (not the table)."""
         self._stop_typing()
         self.state.filters = WhitelistFilters(scope=scope)
+        self.state.view = "list"
         self.search_draft = None
+        self.workbench.table.clear()
+        await self._read_place()
         await self.refresh()
+
+    async def _read_place(self) -> None:
+        me = self.workbench.scope
+        found = await self.workbench.read(lambda conn: outlet_names(conn, me.outlet_id))
+        self.state.outlet_name, self.state.branch_name = found
+
+    def title(self) -> tuple[str, dict[str, object]]:
+        """The list's title (an i18n key and its parameters): a marketer's own list, a
+        manager's outlet or sub-branch, an admin's whole list."""
+        session, s = self.workbench.session, self.state
+        role = session.role if session else Role.MARKETER
+        if role == Role.OUTLET_MANAGER:
+            return "whitelist.title_outlet", {"name": s.outlet_name}
+        if role == Role.SUBBRANCH_MANAGER:
+            return "whitelist.title_branch", {"name": s.branch_name or s.outlet_name}
+        if role == Role.ADMIN:
+            return "whitelist.title_all", {}
+        return "whitelist.title", {}
+
+    def table_offered(self) -> bool:
+        """Whether the user may switch to the table view (a manager distributes)."""
+        return self.workbench.session is not None and may_bulk_assign(self.workbench.scope)
+
+    async def set_view(self, view: str) -> None:
+        """列表 / 表格: the list, or (a manager) the table with its bulk actions."""
+        if view == "table" and not self.table_offered():
+            return
+        self.state.view = "table" if view == "table" else "list"
+        if self.state.view == "table":
+            table = self.workbench.table
+            await table.load_marketers()
+            await table.refresh()
 
     def clear(self) -> None:
         self.state.rows, self.state.total, self.state.loading = [], 0, True
@@ -187,6 +227,8 @@ class WhitelistController:
             return
         limit = max(PAGE_SIZE, len(self.state.rows)) if keep_shown else PAGE_SIZE
         await self._read(limit)
+        if self.state.view == "table":
+            await self.workbench.table.refresh(keep=keep_shown)
 
     async def load_more(self) -> None:
         await self._read(len(self.state.rows) + PAGE_SIZE)
@@ -218,6 +260,10 @@ class WhitelistController:
         )
         s.rows_from_me = query.origin is not None
         s.loading = False
+
+    def query(self, limit: int) -> WhitelistQuery:
+        """The list's query (scope, search, filters, sort) for its first ``limit`` rows."""
+        return self._query(limit)
 
     def _query(self, limit: int) -> WhitelistQuery:
         f, scope = self.state.filters, self.workbench.scope

@@ -35,6 +35,7 @@ from app.workbench.map import MapController, MapPages
 from app.workbench.performance import PerformanceController
 from app.workbench.settings import SettingsController
 from app.workbench.sync import SyncController
+from app.workbench.table import TableController
 from app.workbench.whitelist import WhitelistController
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class AppState:
     progress: SyncProgress = field(default_factory=SyncProgress)
     server_url: str = ""
     wide: bool = False  # laid out for a desktop (NavigationRail)
+    panes: bool = False  # wide enough for the whitelist and a card side by side (tablets too)
 
 
 class Workbench:
@@ -94,6 +96,7 @@ class Workbench:
         self.login = LoginController(self)
         self.whitelist = WhitelistController(self)
         self.card = CardController(self)
+        self.table = TableController(self)
         self.log = LogController(self)
         self.followups = FollowupsController(self)
         self.performance = PerformanceController(self)
@@ -139,6 +142,7 @@ class Workbench:
         once online, on the automatic schedule from then on (once the workbench is open on
         an event loop: tests that drive the controllers by hand sync by hand)."""
         self.state.session = session
+        self.performance.reset()  # a manager opens on the outlet, whoever was here before
         await self.whitelist.reset(default_view(session.role))
         self.whitelist.warm_search()
         if self._loop is not None:
@@ -155,6 +159,7 @@ class Workbench:
         self.client.token = None
         self.state.session = None
         self.whitelist.clear()
+        self.table.clear()
         self.card.clear()
         self.map.clear()
         self.imports.clear()
@@ -221,6 +226,18 @@ class Workbench:
         self.notify(notice, **params)
         self.autosync.changed()  # online, it goes up in a few seconds without a tap
 
+    async def after_bulk_change(self, notice: str, **params: object) -> None:
+        """Many prospects changed on the device at once (a bulk assignment): the list,
+        the table and the card shown read again, the pending count, the notice, and an
+        upload in a few seconds when online."""
+        self.state.progress = await asyncio.to_thread(self.engine.snapshot_progress)
+        shown = self.card.state.card
+        if shown is not None:
+            await self.card.open(shown.id)
+        await self.whitelist.refresh(keep_shown=True)
+        self.notify(notice, **params)
+        self.autosync.changed()
+
     def notify(self, code: str, **params: object) -> None:
         """Show a one-line message; it clears itself after a few seconds."""
         notice = Notice(code, params)
@@ -238,6 +255,14 @@ class Workbench:
     def set_wide(self, wide: bool) -> None:
         if wide != self.state.wide:
             self.state.wide = wide
+
+    def set_width(self, width: float, *, wide_from: float, panes_from: float) -> None:
+        """The window's width: the shell's layout (``wide_from``) and the whitelist's two
+        panes (``panes_from``), each changed only when it crosses its threshold."""
+        self.set_wide(width >= wide_from)
+        panes = width >= panes_from
+        if panes != self.state.panes:
+            self.state.panes = panes
 
     def close(self) -> None:
         self.autosync.stop()

@@ -322,7 +322,7 @@ def _problem_row(p: ImportProblemOut, lang: str) -> ft.Control:
     return ft.Container(
         padding=ft.Padding.symmetric(horizontal=8, vertical=6),
         border=ft.Border.only(bottom=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)),
-        content=ft.Text(" · ".join(parts), size=14, selectable=True),
+        content=ft.Text(" · ".join(parts), size=14),
     )
 
 

@@ -169,7 +169,8 @@ def BulkBar() -> ft.Control:
         await tables.assign_selected(None if to == POOL else to)
 
     controls: list[ft.Control] = [
-        ft.Text(t("bulk.selected", lang, count=count), weight=ft.FontWeight.W_600, expand=True),
+        # no expand: an Expanded inside a wrapping Row is a Flutter error (a grey block)
+        ft.Text(t("bulk.selected", lang, count=count), weight=ft.FontWeight.W_600),
         ft.Semantics(
             identifier="bulk-assign",
             button=True,

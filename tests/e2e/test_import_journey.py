@@ -84,6 +84,24 @@ def store_rows(central, sql: str, **params: object) -> list[tuple]:  # type: ign
         return [tuple(r) for r in conn.execute(text(sql), params)]
 
 
+def test_the_import_screen_stacks_on_a_phone(workbench_manager, browser):
+    """Before the journey (which imports the file: its rows would then be duplicates)."""
+    page = open_app(browser, workbench_manager.url, PHONE)
+    try:
+        wait_for_text(page, "网点负责人")
+        nav(page, "管理")
+        wait_for_text(page, "白名单文件")
+        pick_file(page)
+        wait_for_text(page, r"共 8 行 · 有效 4 · 有问题 4")
+        page.wait_for_timeout(800)
+        screenshot(page, "import-phone-top")
+        to_bottom(page)
+        wait_for_text(page, r"(?m)^行 5 · 统一社会信用代码 · ")
+        screenshot(page, "import-phone-bottom")
+    finally:
+        page.close()
+
+
 def test_a_manager_imports_a_messy_file_and_the_marketer_gets_the_rows(
     workbench_manager, workbench, central, browser, tmp_path
 ):
@@ -160,10 +178,17 @@ def test_a_manager_imports_a_messy_file_and_the_marketer_gets_the_rows(
         page.get_by_text("表格", exact=True).or_(
             page.get_by_role("button", name=re.compile("^表格"))
         ).first.click()
-        wait_for_text(page, "负责人")  # the table's heading
-        type_text(page, "搜索客户", "汇川导入")
-        page.get_by_role("textbox", name="搜索客户").first.press("Enter")
-        wait_for_text(page, r"共 4 户")  # the four imported, and only they
+        wait_for_text(page, "^下次跟进$")  # the table's heading: the table view is up
+        page.wait_for_timeout(1500)
+        for attempt in range(3):  # a re-render may take the box from under the first typing
+            type_text(page, "搜索客户", "汇川导入")
+            page.get_by_role("textbox", name="搜索客户").first.press("Enter")
+            try:
+                wait_for_text(page, r"共 4 户", timeout=10)  # the four imported, only they
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
         screenshot(page, "import-7-table-desktop")
         for name in GOOD:
             wait_for_text(page, re.escape(name))
@@ -208,20 +233,3 @@ def test_a_manager_imports_a_messy_file_and_the_marketer_gets_the_rows(
         screenshot(phone, "import-10-marketer-phone")
     finally:
         phone.close()
-
-
-def test_the_import_screen_stacks_on_a_phone(workbench_manager, browser):
-    page = open_app(browser, workbench_manager.url, PHONE)
-    try:
-        wait_for_text(page, "网点负责人")
-        nav(page, "管理")
-        wait_for_text(page, "白名单文件")
-        pick_file(page)
-        wait_for_text(page, r"共 8 行 · 有效 4 · 有问题 4")
-        page.wait_for_timeout(800)
-        screenshot(page, "import-phone-top")
-        to_bottom(page)
-        wait_for_text(page, r"(?m)^行 5 · 统一社会信用代码 · ")
-        screenshot(page, "import-phone-bottom")
-    finally:
-        page.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import flet as ft
 
-from app.i18n import format_date, format_datetime, t
+from app.i18n import format_datetime, t
 from app.models.imports import BatchOut, ImportMode, ImportProblemOut
 from app.services.whitelist_import import ImportField
 from app.views.context import use_observed, use_workbench
@@ -348,8 +348,9 @@ def ImportPreview() -> ft.Control:
         imports.report_saved(path)
 
     controls: list[ft.Control] = []
-    if s.error_code:
-        controls.append(_error(words(s.error_code, s.error_message, lang)))
+    error = _error(words(s.error_code, s.error_message, lang)) if s.error_code else None
+    if error is not None and s.preview is None:
+        controls.append(error)
     if s.busy:
         controls.append(
             ft.Semantics(
@@ -482,6 +483,8 @@ def ImportPreview() -> ft.Control:
         controls.append(
             ft.Text(t("admin.all_blocked", lang), size=12, color=ft.Colors.ON_SURFACE_VARIANT)
         )
+    if error is not None:  # beside the buttons that led to it (a phone shows no more)
+        controls.append(error)
     controls.append(ft.Row(buttons, wrap=True, spacing=8, run_spacing=8))
     controls.append(ConfirmImport())
     return section(t("admin.preview", lang), *controls)
@@ -685,8 +688,8 @@ def BatchCard(batch: BatchOut) -> ft.Control:
         t(
             "admin.validity",
             lang,
-            start=format_date(batch.valid_from, lang),
-            end=format_date(batch.valid_until, lang),
+            start=batch.valid_from.isoformat(),
+            end=batch.valid_until.isoformat(),
         ),
         t("admin.total", lang, count=batch.total),
     ]

@@ -284,6 +284,7 @@ class ImportController:
             return None
         s.result, s.preview = result, None
         self._content, s.file_name, s.file_size = b"", "", 0
+        s.mapping, s.batch_id, s.batch_name, s.name, s.product = {}, None, "", "", ""
         self.workbench.notify("admin.imported", added=result.added, version=result.version)
         self.workbench.spawn(self.workbench.sync_in_background)
         self.workbench.spawn(self.load_batches)

@@ -11,12 +11,14 @@ import flet as ft
 
 from app.i18n import format_datetime, t
 from app.models.imports import BatchOut, ImportMode, ImportProblemOut
+from app.services.funnel import FunnelStatus
 from app.services.whitelist_import import ImportField
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
 from app.views.widgets import CHIP_PADDING, TOUCH, note
 from app.workbench.imports import DATUMS, SOURCES, may_manage
 
+_FUNNEL = {status.value: i for i, status in enumerate(FunnelStatus)}  # the funnel's order
 TWO_COLUMNS = 1100  # px: form and preview side by side
 PROBLEMS_SHOWN = 200  # rows listed on screen; the report has every one
 FIELDS = tuple(f.value for f in ImportField)
@@ -705,7 +707,9 @@ def BatchCard(batch: BatchOut) -> ft.Control:
             ),
         )
     statuses = [
-        f"{t(f'funnel.{status}', lang)} {n}" for status, n in sorted(batch.by_status.items()) if n
+        f"{t(f'funnel.{status}', lang)} {n}"
+        for status, n in sorted(batch.by_status.items(), key=lambda kv: _FUNNEL.get(kv[0], 99))
+        if n
     ]
     body: list[ft.Control] = [
         head,

@@ -7,9 +7,11 @@ controller (``app.workbench.imports``) says so in words when it is missing.
 
 from __future__ import annotations
 
+from string import Formatter
+
 import flet as ft
 
-from app.i18n import format_datetime, t
+from app.i18n import CATALOGUES, format_datetime, t
 from app.models.imports import BatchOut, ImportMode, ImportProblemOut
 from app.services.funnel import FunnelStatus
 from app.services.whitelist_import import ImportField
@@ -27,11 +29,15 @@ IMPORT, BATCHES = "/manage", "/manage/batches"
 
 def words(code: str, message: str, lang: str, /, **params: object) -> str:
     """An error or a row's problem in words. The store words its own refusals
-    (``import.*``) in Chinese with their details filled in: shown as they come in
-    Chinese; otherwise our catalogue's words for the code (the store's message as the
-    last resort, for a code we do not know)."""
-    if code.startswith("import.") and message and lang == "zh":
-        return message
+    (``import.*``) in Chinese with their details filled in, and sends the code without
+    those details: in Chinese, or where our words would need details we lack, its
+    message is shown as it came; otherwise our catalogue's words for the code (the
+    store's message as the last resort, for a code we do not know)."""
+    if code.startswith("import.") and message:
+        template = CATALOGUES.get(lang, {}).get(code, "")
+        lacking = {name for _, name, _, _ in Formatter().parse(template) if name} - set(params)
+        if lang == "zh" or not template or lacking:
+            return message
     text = t(code, lang, status=message, detail=message, **params)
     return message if text == code and message else text
 

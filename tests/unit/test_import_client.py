@@ -344,3 +344,18 @@ async def test_an_empty_file_is_refused_on_the_device(workbench):
     served_by(workbench, store)
     await workbench.imports.choose_file("empty.csv", b"")
     assert workbench.imports.state.error_code == "admin.file_empty" and not store.seen
+
+
+def test_problems_read_in_the_users_language_without_losing_their_details():
+    from app.views.admin import words
+
+    # Chinese: the store's own words, details filled in
+    assert (
+        words("import.outlet_unknown", "网点代码“X”不存在", "zh", code="X") == "网点代码“X”不存在"
+    )
+    # English: ours where we can fill them in, else the store's rather than a blank
+    assert words("import.outlet_unknown", "网点代码“X”不存在", "en", code="X", value="X") == (
+        'No outlet has the code "X"'
+    )
+    assert words("import.duplicate_in_file", "与第 3 行重复", "en") == "与第 3 行重复"
+    assert "network" in words("admin.needs_online", "connection refused", "en")

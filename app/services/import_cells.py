@@ -20,8 +20,8 @@ from datetime import date, datetime, time
 from app.services.validation import (
     CREDIT_CODE_CHARSET,
     CREDIT_CODE_LENGTH,
-    ValidationError,
-    validate_credit_code,
+    credit_code_check_char,
+    org_code_check_char,
 )
 
 # What Excel writes for a long number it took for a float: 9.15203E+17
@@ -78,26 +78,36 @@ def _unwrap(text: str) -> str:
 
 def read_credit_code(text: str) -> str:
     """An 18-character unified social credit code, check characters verified (GB 32100)."""
-    code = "".join(fold(_unwrap(text)).split()).upper()
+    if len(text) == CREDIT_CODE_LENGTH and text.isascii() and text.isalnum():
+        code = text.upper()  # the usual cell: nothing to unwrap or fold
+    else:
+        code = "".join(fold(_unwrap(text)).split()).upper()
     if _SCIENTIFIC.fullmatch(code):
         raise CellError("import.credit_code_scientific")
     if len(code) != CREDIT_CODE_LENGTH:
         raise CellError("import.credit_code_length", length=len(code))
-    for ch in code:
-        if ch not in _CREDIT_CHARS:
-            raise CellError("import.credit_code_charset", char=ch)
-    try:
-        return validate_credit_code(code)
-    except ValidationError as error:
-        if code.isdigit() and code.endswith("000"):
-            # Excel kept 15 significant digits of a number and padded with zeros
-            raise CellError("import.credit_code_scientific") from None
-        position = 17 if error.code == "validation.credit_code.org_check" else 18
-        raise CellError("import.credit_code_check", position=position) from None
+    if not _CREDIT_CHARS.issuperset(code):
+        bad = next(ch for ch in code if ch not in _CREDIT_CHARS)
+        raise CellError("import.credit_code_charset", char=bad)
+    # validate_credit_code's two checks, on a code already folded and of known characters
+    if org_code_check_char(code[8:16]) != code[16]:
+        position = 17
+    elif credit_code_check_char(code[:17]) != code[17]:
+        position = 18
+    else:
+        return code
+    if code.isdigit() and code.endswith("000"):
+        # Excel kept 15 significant digits of a number and padded it with zeros
+        raise CellError("import.credit_code_scientific")
+    raise CellError("import.credit_code_check", position=position)
 
 
 def read_phone(text: str) -> str:
     """A mobile as 11 digits, or a landline as area code, dash, number (0851-28221234)."""
+    if len(text) == 11 and text[0] == "1" and text.isdigit() and text.isascii():
+        if text[1] in "3456789":
+            return text
+        raise CellError("import.phone_invalid")
     value = fold(_unwrap(text))
     national = False
     if value.startswith("+86"):
@@ -123,11 +133,14 @@ def read_phone(text: str) -> str:
 
 def read_number(text: str, code: str) -> float:
     """A finite number (full-width digits, thousands separators and ° allowed)."""
-    value = fold(_unwrap(text)).translate(_NUMBER_NOISE)
     try:
-        number = float(value)
+        number = float(text)  # the usual cell; float() itself reads full-width digits
     except ValueError:
-        raise CellError(code) from None
+        value = fold(_unwrap(text)).translate(_NUMBER_NOISE)
+        try:
+            number = float(value)
+        except ValueError:
+            raise CellError(code) from None
     if not math.isfinite(number):
         raise CellError(code)
     return number
@@ -136,6 +149,11 @@ def read_number(text: str, code: str) -> float:
 def read_line(text: str, factor: int) -> int:
     """A pre-approved line in 元 from the file's unit (``factor``: 10,000 for 万元)."""
     value = fold(text).strip()
+    if value.isascii() and value[-1:].isdigit():
+        number = read_number(value, "import.line_invalid")
+        if number < 0:
+            raise CellError("import.line_negative")
+        return round(number * factor)
     for unit in ("万元", "万", "元"):
         if value.endswith(unit):
             value = value[: -len(unit)]
@@ -148,6 +166,10 @@ def read_line(text: str, factor: int) -> int:
 
 def read_score(text: str) -> int:
     """A score, a whole number from 0 to 100."""
+    if text.isdigit() and len(text) <= 3 and text.isascii():
+        if int(text) <= 100:
+            return int(text)
+        raise CellError("import.score_invalid")
     number = read_number(text, "import.score_invalid")
     if not number.is_integer() or not 0 <= number <= 100:
         raise CellError("import.score_invalid")

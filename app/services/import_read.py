@@ -32,11 +32,13 @@ from xml.sax.saxutils import unescape
 import charset_normalizer
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
+from app.services.import_cells import cell_text
+
 __all__ = ["ImportFileError", "Table", "read_table"]
 
-Cells = Sequence[object]
+Cells = list[str]  # as a person reads them (``cell_text``), not yet trimmed
 Row = tuple[int, Cells]  # (line as a spreadsheet numbers it, from 1; the cells)
-HeaderTest = Callable[[Cells], bool]
+HeaderTest = Callable[[Sequence[str]], bool]
 
 HEADER_SEARCH_ROWS = 10  # a title row or two may sit above the header
 _SNIFF_CHARS = 64 * 1024
@@ -133,9 +135,12 @@ def _read_xlsx(data: bytes, max_bytes: int) -> Table:
     merged = [(r0 + 1, c0, r1 + 1, c1) for (r0, c0), (r1, c1) in merged_ranges]
     try:
         formulas = _formulas(archive, sheet_name)
-    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile):
+    except (KeyError, StopIteration, ElementTree.ParseError, zipfile.BadZipFile):
         formulas = {}  # calamine read the sheet; only the formula scan failed
-    rows = ((i, row) for i, row in enumerate(values, 1))
+    rows = (
+        (i, [c if c.__class__ is str else cell_text(c) for c in row])
+        for i, row in enumerate(values, 1)
+    )
     return Table("xlsx", rows, formulas, merged)
 
 
@@ -230,12 +235,14 @@ def _decode(data: bytes, is_header: HeaderTest) -> tuple[str, str]:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError as error:
-            failure = failure or error
+            failure = error  # the last, most permissive encoding's: where the text breaks
             continue
         if _has_header(text, is_header):
             return text, encoding
         first = first or (text, encoding)
-    guess = charset_normalizer.from_bytes(data).best()
+    head = data[:_SNIFF_CHARS]
+    head = head[: head.rfind(b"\n") + 1] or head  # whole lines: no character cut in two
+    guess = charset_normalizer.from_bytes(head).best()
     if guess is not None and guess.encoding not in candidates:
         try:
             text = data.decode(guess.encoding)

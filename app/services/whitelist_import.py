@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import chain, islice
+from operator import itemgetter
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -133,7 +134,9 @@ class ImportContext:
     # re-imported left out: its own entries are not duplicates)
     active_credit_codes: Mapping[str, str] = field(default_factory=dict)
     datum: Datum = Datum.WGS84  # the file's coordinate system, declared by the importer
-    mapping: Mapping[str, ImportField] = field(default_factory=dict)  # header → field
+    # header → field, for a header the importer does not know (or to override one it
+    # does); "" ignores the column
+    mapping: Mapping[str, ImportField | str] = field(default_factory=dict)
     max_bytes: int = MAX_FILE_BYTES
     # every outlet the store knows, when the importer reaches only some: a row naming one
     # of the others is "out of your scope" (import.outlet_out_of_scope), not "unknown".
@@ -258,24 +261,37 @@ def _line_factor(header: str) -> int:
     return _WAN
 
 
-def _field_of(header: str, mapping: Mapping[str, ImportField | str]) -> ImportField | None:
+_IGNORED = ""  # a mapping's value for "do not read this column"
+
+
+def _field_of(header: str, mapping: Mapping[str, ImportField | str]) -> ImportField | str | None:
+    """The field a header names: the user's mapping first (exact, or folded like the
+    known headers; ``""`` to ignore the column), then the known headers; None: unknown."""
     chosen = mapping.get(header)
+    if chosen is None and mapping:
+        key = header_key(header)
+        chosen = next((v for k, v in mapping.items() if header_key(k) == key), None)
     if chosen is not None:
-        return ImportField(chosen)
+        if chosen == _IGNORED:
+            return _IGNORED
+        try:
+            return ImportField(chosen)
+        except ValueError:
+            raise ImportFileError("import.mapping_invalid", column=header, field=chosen) from None
     known = _KNOWN.get(header_key(header))
     return known[0] if known else None
 
 
-def _recognised(cells: Sequence[object], mapping: Mapping[str, ImportField | str]) -> int:
+def _recognised(cells: Sequence[str], mapping: Mapping[str, ImportField | str]) -> int:
     found = set()
     for cell in cells:
         text = cell_text(cell)
-        if text and (name := _field_of(text, mapping)) is not None:
+        if text and (name := _field_of(text, mapping)):
             found.add(name)
     return len(found)
 
 
-def _looks_like_data(cells: Sequence[object]) -> bool:
+def _looks_like_data(cells: Sequence[str]) -> bool:
     """A first row holding values (a number, a credit code), not column names."""
     for cell in cells:
         text = cell_text(cell)
@@ -294,19 +310,19 @@ def _looks_like_data(cells: Sequence[object]) -> bool:
     return False
 
 
-def _find_header(head: list[tuple[int, Sequence[object]]], context: ImportContext) -> int:
+def _find_header(head: Sequence[tuple[int, Sequence[str]]], context: ImportContext) -> int:
     """The index in ``head`` of the header row (see the module docstring)."""
     for i, (_, cells) in enumerate(head):
         if _recognised(cells, context.mapping) >= 2:
             return i
     filled = [i for i, (_, cells) in enumerate(head) if any(cell_text(c) for c in cells)]
-    if not filled or filled[0] != 0 or _looks_like_data(head[filled[0]][1]):
+    if not filled or _looks_like_data(head[filled[0]][1]):
         raise ImportFileError("import.no_header")
     return filled[0]
 
 
 def _columns(
-    cells: Sequence[object], context: ImportContext
+    cells: Sequence[str], context: ImportContext
 ) -> tuple[list[str], list[_Column], list[str]]:
     """The header texts, the columns read (one per field) and the unknown headers."""
     headers: list[str] = []
@@ -321,6 +337,8 @@ def _columns(
         if name is None:
             unknown.append(header)
             continue
+        if not isinstance(name, ImportField):
+            continue  # the user chose to ignore it
         if name in columns:
             raise ImportFileError(
                 "import.duplicate_header", column=header, first=columns[name].header
@@ -331,8 +349,8 @@ def _columns(
     if missing:
         error = ImportFileError(
             "import.missing_columns",
-            names="、".join(FIELD_NAMES[n][0] for n in missing),
-            names_en=", ".join(FIELD_NAMES[n][1] for n in missing),
+            names=_field_names(missing, "zh"),
+            fields=",".join(missing),  # describe_file_error names them in English
         )
         error.unknown_headers = unknown
         raise error
@@ -342,27 +360,37 @@ def _columns(
 # -- rows ------------------------------------------------------------------------------
 
 
-_Report = Callable[[str, str, str, "dict[str, object] | None"], None]  # column, code, value, params
-_Required = Callable[[ImportField], tuple[str, str]]  # a field → (its text, its header)
-
-
 class _RowChecker:
-    """Checks rows one by one, remembering credit codes for the in-file duplicates."""
+    """Checks rows one by one, remembering credit codes for the in-file duplicates.
+
+    Runs 100,000 times a file: each row's cells are taken in one ``itemgetter`` call,
+    the common, valid case goes through the readers' fast paths, and a problem is only
+    built when there is one.
+    """
 
     def __init__(
         self, columns: list[_Column], context: ImportContext, table: Table, header_line: int
     ):
-        self.by_field = {c.field: c for c in columns}
+        by_field = {c.field: c for c in columns}
+        absent = max(c.index for c in columns) + 1  # always "" (rows are cut and padded)
+        self.absent = absent
+        self.pad = [""] * (absent + 1)
+        self.take = itemgetter(*(by_field[f].index if f in by_field else absent for f in _ORDER))
+        self.headers = tuple(by_field[f].header if f in by_field else "" for f in _ORDER)
+        self.line_factor = (
+            by_field[ImportField.LINE].factor if ImportField.LINE in by_field else _WAN
+        )
         self.order = {c.header: c.index for c in columns}
-        self.context = context
+        self.active = context.active_credit_codes
+        self.datum = context.datum
         self.outlets = {code.upper(): code for code in context.outlet_codes}
+        self.outlets.update({code: code for code in context.outlet_codes})
         every = context.all_outlet_codes
         self.known_outlets = {c.upper() for c in every} if every is not None else set(self.outlets)
         self.first_line: dict[str, int] = {}
-        self.convert = context.datum != Datum.WGS84
-        lat, lon = self.by_field[ImportField.LAT].header, self.by_field[ImportField.LON].header
+        lat, lon = by_field[ImportField.LAT].header, by_field[ImportField.LON].header
         self.position_column = f"{lat}/{lon}"
-        self.order[self.position_column] = self.by_field[ImportField.LAT].index
+        self.order[self.position_column] = by_field[ImportField.LAT].index
         self.cell_problems = self._cell_problems(columns, table, header_line)
 
     @staticmethod
@@ -373,22 +401,15 @@ class _RowChecker:
         found: dict[int, list[RowProblem]] = {}
         header_of = {c.index: c.header for c in columns}
         for first, col0, last, col1 in table.merged:
-            if last < header_line:
-                continue  # a title above the header
+            if last <= header_line:
+                continue  # a title above the header (the header's own: refused before)
             cells = f"{column_letter(col0)}{first}:{column_letter(col1)}{last}"
-            if first <= header_line:
-                raise ImportFileError("import.merged_header", cells=cells)
             inside = [i for i in range(col0, col1 + 1) if i in header_of]
             if inside:
+                params = (("cells", cells),)
                 for line in range(first, last + 1):
                     found.setdefault(line, []).append(
-                        RowProblem(
-                            line,
-                            header_of[inside[0]],
-                            "import.merged_cells",
-                            "",
-                            (("cells", cells),),
-                        )
+                        RowProblem(line, header_of[inside[0]], "import.merged_cells", "", params)
                     )
         for (line, index), formula in table.formulas.items():
             if line > header_line and index in header_of:
@@ -397,150 +418,178 @@ class _RowChecker:
                 )
         return found
 
-    def check(
-        self, line: int, cells: Sequence[object]
-    ) -> tuple[ImportRow | None, list[RowProblem]]:
+    def check(self, line: int, cells: list[str]) -> tuple[ImportRow | None, list[RowProblem]]:
         """The row as an ``ImportRow``, or None and why."""
-        problems: list[RowProblem] = list(self.cell_problems.get(line, ()))
-        size = len(cells)
+        # the columns read, then "" up to and at the index of every absent field
+        cells = cells[: self.absent]
+        cells += self.pad[len(cells) :]
+        (name, raw_code, rep, raw_phone, industry, address, raw_lat, raw_lon, raw_line,
+         raw_outlet, raw_score, raw_tags) = self.take(cells)  # fmt: skip
+        (h_name, h_code, _, h_phone, _, _, h_lat, h_lon, h_line, h_outlet, h_score, _) = (
+            self.headers
+        )
+        name, raw_code, raw_phone = name.strip(), raw_code.strip(), raw_phone.strip()
+        problems = self.cell_problems.get(line)
+        problems = list(problems) if problems else []
+        add = problems.append
 
-        def text(name: ImportField) -> tuple[str, str]:
-            column = self.by_field.get(name)
-            if column is None:
-                return "", ""
-            return (cell_text(cells[column.index]) if column.index < size else ""), column.header
-
-        def problem(column: str, code: str, value: str, params: dict[str, object] | None) -> None:
-            pairs = tuple((k, str(v)) for k, v in params.items()) if params else ()
-            problems.append(RowProblem(line, column, code, shown(value), pairs))
-
-        def required(name: ImportField) -> tuple[str, str]:
-            value, column = text(name)
-            if not value:
-                problem(column, "import.required", "", {"column": column})
-            return value, column
-
-        company_name, _ = required(ImportField.COMPANY_NAME)
-        raw_code, code_column = required(ImportField.CREDIT_CODE)
+        if not name:
+            add(_required(line, h_name))
         credit_code = ""
-        if raw_code:
+        if not raw_code:
+            add(_required(line, h_code))
+        else:
             try:
                 credit_code = read_credit_code(raw_code)
             except CellError as error:
-                problem(code_column, error.code, raw_code, error.params)
+                add(_problem(line, h_code, error.code, raw_code, error.params))
             else:
                 first = self.first_line.setdefault(credit_code, line)
                 if first != line:
-                    problem(code_column, "import.duplicate_in_file", raw_code, {"first": first})
-                batch = self.context.active_credit_codes.get(credit_code)
+                    add(
+                        _problem(
+                            line, h_code, "import.duplicate_in_file", raw_code, {"first": first}
+                        )
+                    )
+                batch = self.active.get(credit_code)
                 if batch is not None:
-                    problem(code_column, "import.duplicate_active", raw_code, {"batch": batch})
-        raw_phone, phone_column = required(ImportField.PHONE)
+                    add(
+                        _problem(
+                            line, h_code, "import.duplicate_active", raw_code, {"batch": batch}
+                        )
+                    )
         phone = ""
-        if raw_phone:
+        if not raw_phone:
+            add(_required(line, h_phone))
+        else:
             try:
                 phone = read_phone(raw_phone)
             except CellError as error:
-                problem(phone_column, error.code, raw_phone, None)
-        lat, lon = self._position(required, problem)
+                add(_problem(line, h_phone, error.code, raw_phone))
+        position = self._position(line, raw_lat.strip(), raw_lon.strip(), h_lat, h_lon, add)
         line_yuan = 0
-        raw_line, line_column = text(ImportField.LINE)
-        if raw_line:
+        if raw_line and (raw_line := raw_line.strip()):
             try:
-                line_yuan = read_line(raw_line, self.by_field[ImportField.LINE].factor)
+                line_yuan = read_line(raw_line, self.line_factor)
             except CellError as error:
-                problem(line_column, error.code, raw_line, {"column": line_column})
+                add(_problem(line, h_line, error.code, raw_line, {"column": h_line}))
         score = 0
-        raw_score, score_column = text(ImportField.SCORE)
-        if raw_score:
+        if raw_score and (raw_score := raw_score.strip()):
             try:
                 score = read_score(raw_score)
             except CellError as error:
-                problem(score_column, error.code, raw_score, None)
+                add(_problem(line, h_score, error.code, raw_score))
         outlet_code: str | None = None
-        raw_outlet, outlet_column = text(ImportField.OUTLET_CODE)
-        if raw_outlet:
-            wanted = read_outlet_code(raw_outlet)
-            outlet_code = self.outlets.get(wanted)
+        if raw_outlet and (raw_outlet := raw_outlet.strip()):
+            outlet_code = self.outlets.get(raw_outlet)
             if outlet_code is None:
-                code = (
-                    "import.outlet_out_of_scope"
-                    if wanted in self.known_outlets
-                    else "import.outlet_unknown"
-                )
-                problem(outlet_column, code, raw_outlet, {"code": wanted})
+                wanted = read_outlet_code(raw_outlet)
+                outlet_code = self.outlets.get(wanted)
+                if outlet_code is None:
+                    known = wanted in self.known_outlets
+                    code = "import.outlet_out_of_scope" if known else "import.outlet_unknown"
+                    add(_problem(line, h_outlet, code, raw_outlet, {"code": wanted}))
         if problems:
             if len(problems) > 1:
                 problems.sort(key=lambda p: self.order.get(p.column, -1))
             return None, problems
-        assert lat is not None and lon is not None
+        assert position is not None
         return (
             ImportRow(
-                line=line,
-                company_name=company_name,
-                credit_code=credit_code,
-                legal_rep=_plain(text(ImportField.LEGAL_REP)[0]),
-                phone=phone,
-                industry=_plain(text(ImportField.INDUSTRY)[0]),
-                address=_plain(text(ImportField.ADDRESS)[0]),
-                lat=lat,
-                lon=lon,
-                pre_approved_line=line_yuan,
-                outlet_code=outlet_code,
-                score=score,
-                tags=read_tags(text(ImportField.TAGS)[0]),
+                line,
+                _plain(name),
+                credit_code,
+                _plain(rep),
+                phone,
+                _plain(industry),
+                _plain(address),
+                position[0],
+                position[1],
+                line_yuan,
+                outlet_code,
+                score,
+                read_tags(raw_tags) if raw_tags else (),
             ),
-            [],
+            problems,
         )
 
-    def _position(self, required: _Required, problem: _Report) -> tuple[float | None, float | None]:
+    def _position(
+        self,
+        line: int,
+        raw_lat: str,
+        raw_lon: str,
+        h_lat: str,
+        h_lon: str,
+        add: Callable[[RowProblem], None],
+    ) -> tuple[float, float] | None:
         """WGS-84 (lat, lon) from the file's datum, or None after recording why not."""
-        raw_lat, lat_column = required(ImportField.LAT)
-        raw_lon, lon_column = required(ImportField.LON)
         lat = lon = None
-        if raw_lat:
+        if not raw_lat:
+            add(_required(line, h_lat))
+        else:
             try:
                 lat = read_number(raw_lat, "import.coord_invalid")
             except CellError as error:
-                problem(lat_column, error.code, raw_lat, {"column": lat_column})
-        if raw_lon:
+                add(_problem(line, h_lat, error.code, raw_lat, {"column": h_lat}))
+        if not raw_lon:
+            add(_required(line, h_lon))
+        else:
             try:
                 lon = read_number(raw_lon, "import.coord_invalid")
             except CellError as error:
-                problem(lon_column, error.code, raw_lon, {"column": lon_column})
+                add(_problem(line, h_lon, error.code, raw_lon, {"column": h_lon}))
         if lat is None or lon is None:
-            return None, None
+            return None
         both = f"{raw_lat}, {raw_lon}"
         if out_of_china(lat, lon) and not out_of_china(lon, lat):
-            problem(self.position_column, "import.coords_swapped", both, None)
-            return None, None
+            add(_problem(line, self.position_column, "import.coords_swapped", both))
+            return None
         if not -90 <= lat <= 90 or not -180 <= lon <= 180:
             if not -90 <= lat <= 90:
-                problem(lat_column, "import.coord_range", raw_lat, {"column": lat_column})
+                add(_problem(line, h_lat, "import.coord_range", raw_lat, {"column": h_lat}))
             if not -180 <= lon <= 180:
-                problem(lon_column, "import.coord_range", raw_lon, {"column": lon_column})
-            return None, None
-        if self.convert:
-            lat, lon = to_wgs84(lat, lon, self.context.datum)
+                add(_problem(line, h_lon, "import.coord_range", raw_lon, {"column": h_lon}))
+            return None
+        if self.datum != Datum.WGS84:
+            lat, lon = to_wgs84(lat, lon, self.datum)
         if out_of_china(lat, lon):
-            problem(self.position_column, "import.coord_outside_china", both, None)
-            return None, None
+            add(_problem(line, self.position_column, "import.coord_outside_china", both))
+            return None
         return round(lat, 7), round(lon, 7)
 
 
+# The order _RowChecker takes a row's cells in.
+_ORDER = (
+    ImportField.COMPANY_NAME,
+    ImportField.CREDIT_CODE,
+    ImportField.LEGAL_REP,
+    ImportField.PHONE,
+    ImportField.INDUSTRY,
+    ImportField.ADDRESS,
+    ImportField.LAT,
+    ImportField.LON,
+    ImportField.LINE,
+    ImportField.OUTLET_CODE,
+    ImportField.SCORE,
+    ImportField.TAGS,
+)
+
+
+def _problem(
+    line: int, column: str, code: str, value: str, params: Mapping[str, object] | None = None
+) -> RowProblem:
+    pairs = tuple((k, str(v)) for k, v in params.items()) if params else ()
+    return RowProblem(line, column, code, shown(value), pairs)
+
+
+def _required(line: int, column: str) -> RowProblem:
+    return RowProblem(line, column, "import.required", "", (("column", column),))
+
+
 def _plain(text: str) -> str:
-    """Free text on one line (a line break inside a cell becomes a space)."""
+    """Free text trimmed, on one line (a line break inside a cell becomes a space)."""
+    text = text.strip()
     return " ".join(text.split()) if "\n" in text or "\r" in text else text
-
-
-def _is_blank(cells: Sequence[object]) -> bool:
-    for cell in cells:
-        if isinstance(cell, str):
-            if cell and not cell.isspace():
-                return False
-        elif cell is not None:
-            return False
-    return True
 
 
 # -- the service -----------------------------------------------------------------------
@@ -549,21 +598,25 @@ def _is_blank(cells: Sequence[object]) -> bool:
 def preview(data: bytes, file_name: str, context: ImportContext) -> ImportPreview:
     """Read and check a whitelist file; raises ``ImportFileError`` for a refused file."""
 
-    def is_header(cells: Sequence[object]) -> bool:
+    def is_header(cells: Sequence[str]) -> bool:
         return _recognised(cells, context.mapping) >= 2
 
     table = read_table(data, max_bytes=context.max_bytes, is_header=is_header)
     head = list(islice(table.rows, HEADER_SEARCH_ROWS))
     at = _find_header(head, context)
     header_line, header_cells = head[at]
+    for first, col0, last, col1 in table.merged:
+        if first <= header_line <= last:
+            where = f"{column_letter(col0)}{first}:{column_letter(col1)}{last}"
+            raise ImportFileError("import.merged_header", cells=where)
     headers, columns, unknown = _columns(header_cells, context)
     checker = _RowChecker(columns, context, table, header_line)
     rows: list[ImportRow] = []
     problems: list[RowProblem] = []
     total = 0
     for line, cells in chain(head[at + 1 :], table.rows):
-        if _is_blank(cells):
-            continue
+        if not "".join(cells).strip():
+            continue  # a blank row
         total += 1
         row, found = checker.check(line, cells)
         if row is not None:
@@ -590,8 +643,19 @@ def describe(problem: RowProblem, lang: str = "zh") -> str:
 
 
 def describe_file_error(error: ImportFileError, lang: str = "zh") -> str:
-    """Why a file was refused, in words."""
-    return t(error.code, lang, **error.params)
+    """Why a file was refused, in words (missing columns named in ``lang``)."""
+    params = dict(error.params)
+    if "fields" in params:
+        params["names"] = _field_names(
+            [ImportField(f) for f in str(params["fields"]).split(",")], lang
+        )
+    return t(error.code, lang, **params)
+
+
+def _field_names(fields: Iterable[ImportField], lang: str) -> str:
+    if lang == "zh":
+        return "、".join(FIELD_NAMES[f][0] for f in fields)
+    return ", ".join(FIELD_NAMES[f][1] for f in fields)
 
 
 # -- the error report ------------------------------------------------------------------

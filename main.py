@@ -4,6 +4,9 @@ python main.py run                      central store (SQLite, demo data) + work
 python main.py serve --db URL --port P  the central store alone
 python main.py demo-data --db URL       load generated demo data into a central store
 python main.py create-user ...          add a user to a central store
+python main.py import-batch FILE --db URL --name … | --batch ID   import a whitelist file
+python main.py batches --db URL         the batches with their counts by outlet and status
+python main.py expire-batches --db URL  withdraw the entries of batches past their validity
 """
 
 from __future__ import annotations
@@ -84,6 +87,131 @@ def cmd_create_user(args: argparse.Namespace) -> None:
         password=args.password,
     )
     print(f"created {user.role} {user.employee_no} ({user.name}) id={user.id}")
+
+
+def _store(db: str | None):  # type: ignore[no-untyped-def]
+    from app.server.db import make_engine, migrate
+
+    engine = make_engine(_settings(database_url=db).server_database_url())
+    migrate(engine)
+    return engine
+
+
+def _importer(engine, employee_no: str | None):  # type: ignore[no-untyped-def]
+    """The user an import runs as: ``employee_no``, or the first active admin."""
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from app.models import Role, User
+
+    with Session(engine) as session:
+        stmt = select(User).where(User.active.is_(True))  # type: ignore[attr-defined]
+        if employee_no:
+            stmt = stmt.where(User.employee_no == employee_no)
+        else:
+            stmt = stmt.where(User.role == Role.ADMIN).order_by(User.employee_no)
+        user = session.execute(stmt).scalars().first()
+        if user is not None:
+            session.expunge(user)
+    if user is None:
+        sys.exit(f"no active user {employee_no}" if employee_no else "no active admin to import as")
+    return user
+
+
+def cmd_import_batch(args: argparse.Namespace) -> None:
+    from app.i18n import t
+    from app.server import batches
+    from app.server.errors import StoreError
+    from app.services import whitelist_import
+    from app.services.whitelist_import import Datum, ImportFileError
+
+    path = Path(args.file)
+    if path.stat().st_size > whitelist_import.MAX_FILE_BYTES:
+        sys.exit(t("import.too_large", "zh", limit=whitelist_import.MAX_FILE_BYTES // 2**20))
+    data = path.read_bytes()
+    engine = _store(args.db)
+    user = _importer(engine, args.as_user)
+    mode = "valid_only" if args.valid_only else "all"
+    try:
+        meta = None
+        if not args.batch:
+            meta = batches.parse_meta(
+                args.name, args.product, args.source, args.valid_from, args.valid_until
+            )
+        checked = batches.check_file(
+            engine, user, data, path.name, datum=Datum(args.datum), batch_id=args.batch
+        )
+    except ImportFileError as exc:
+        sys.exit(t("batch.cli.refused", "zh", reason=whitelist_import.describe_file_error(exc)))
+    except StoreError as exc:
+        sys.exit(t("batch.cli.refused", "zh", reason=t(exc.code, "zh", **exc.params)))
+    found = checked.preview
+    print(
+        t("batch.cli.summary", "zh", total=found.total, valid=len(found.rows), bad=found.bad_lines)
+    )
+    for problem in found.problems:
+        message = whitelist_import.describe(problem, "zh")
+        print(
+            t(
+                "batch.cli.problem",
+                "zh",
+                line=problem.line,
+                column=problem.column,
+                message=message,
+                value=f"（{problem.value}）" if problem.value else "",
+            )
+        )
+    for code, n in checked.outlets.items():
+        print(f"  {code}: {n}")
+    if args.report and found.problems:
+        Path(args.report).write_bytes(whitelist_import.error_report(found, "zh"))
+        print(t("batch.cli.report", "zh", path=args.report))
+    try:
+        result = batches.commit_checked(engine, user, data, checked, mode=mode, meta=meta)
+    except StoreError as exc:
+        print(t("batch.cli.refused", "zh", reason=t(exc.code, "zh", **exc.params)), file=sys.stderr)
+        sys.exit(1)
+    print(
+        t(
+            "batch.cli.committed",
+            "zh",
+            batch_id=result.batch_id,
+            version=result.version,
+            added=result.added,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            withdrawn=result.withdrawn,
+        )
+    )
+
+
+def cmd_batches(args: argparse.Namespace) -> None:
+    from app.server import batches
+    from app.server.db import read_session
+    from app.server.scope import scope_of
+
+    engine = _store(args.db)
+    user = _importer(engine, args.as_user)
+    with read_session(engine) as session:
+        listed = batches.list_batches(session, scope_of(session, user))
+    for b in listed:
+        expired = " 已过期" if b["expired"] else ""
+        print(
+            f"{b['id']}  {b['name']} · {b['product']} · {b['source']} · 第 {b['version']} 版 · "
+            f"{b['valid_from']} 至 {b['valid_until']}{expired} · {b['total']} 户"
+            f"（撤下 {b['withdrawn']}）"
+        )
+        statuses = ", ".join(f"{k} {v}" for k, v in b["by_status"].items())
+        print(f"    状态: {statuses}")
+        outlets = ", ".join(f"{o['code']} {o['name']} {o['count']}" for o in b["by_outlet"])
+        print(f"    网点: {outlets}")
+
+
+def cmd_expire_batches(args: argparse.Namespace) -> None:
+    from app.i18n import t
+    from app.server import batches
+
+    print(t("batch.expired_done", "zh", count=batches.expire(_store(args.db))))
 
 
 def _start_store_in_background(settings, port: int) -> None:  # type: ignore[no-untyped-def]
@@ -197,6 +325,30 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--outlet", help="outlet id")
     user.add_argument("--password", required=True)
     user.set_defaults(func=cmd_create_user)
+
+    imp = sub.add_parser("import-batch", help="import a whitelist file (.xlsx or .csv)")
+    imp.add_argument("file")
+    imp.add_argument("--db")
+    imp.add_argument("--name", help="a new batch's name")
+    imp.add_argument("--product")
+    imp.add_argument("--source", default="head_office", choices=["head_office", "branch", "field"])
+    imp.add_argument("--valid-from", help="YYYY-MM-DD")
+    imp.add_argument("--valid-until", help="YYYY-MM-DD")
+    imp.add_argument("--batch", help="import a new version of this batch (its id)")
+    imp.add_argument("--datum", default="wgs84", choices=["wgs84", "gcj02", "bd09"])
+    imp.add_argument("--valid-only", action="store_true", help="leave bad rows out")
+    imp.add_argument("--report", help="write the error report (.xlsx) here")
+    imp.add_argument("--as", dest="as_user", help="employee number (default: an admin)")
+    imp.set_defaults(func=cmd_import_batch)
+
+    listing = sub.add_parser("batches", help="whitelist batches with counts by outlet and status")
+    listing.add_argument("--db")
+    listing.add_argument("--as", dest="as_user", help="employee number (default: an admin)")
+    listing.set_defaults(func=cmd_batches)
+
+    expire = sub.add_parser("expire-batches", help="withdraw entries of expired batches")
+    expire.add_argument("--db")
+    expire.set_defaults(func=cmd_expire_batches)
     return parser
 
 

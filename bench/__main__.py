@@ -17,7 +17,7 @@ import time
 from bench.common import Context, Result, load_average, machine, render_table
 
 # Modules of bench/, each with ``run(ctx) -> list[Result]``, in table order.
-BENCHMARKS = ("first_sync", "search", "nearby", "map_build", "import_parse")
+BENCHMARKS = ("first_sync", "search", "nearby", "map_build", "import_parse", "import_batch")
 
 
 def main(argv: list[str]) -> int:

@@ -23,6 +23,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.state.engine = engine
     # Its own registry: several apps in one process (tests) must not count together.
     app.state.metrics = Metrics()
+    app.add_middleware(batches.UploadLimit)  # inside the telemetry: a 413 is logged too
     app.add_middleware(RequestTelemetry, metrics=app.state.metrics)
     install_error_handlers(app)
     app.include_router(health.router)

@@ -60,6 +60,8 @@ from app.server.errors import StoreError
 from app.server.scope import Scope, scope_of
 from app.services import whitelist_import
 from app.services.clock import beijing_today
+from app.services.import_cells import cell_text, read_credit_code
+from app.services.import_read import read_table
 from app.services.whitelist_import import (
     Datum,
     ImportContext,
@@ -171,7 +173,7 @@ def import_context(
     batch_id: str | None = None,
     *,
     datum: Datum = Datum.WGS84,
-    mapping: dict[str, ImportField] | None = None,
+    mapping: dict[str, ImportField | str] | None = None,
     today: date | None = None,
 ) -> ImportContext:
     """What a preview checks rows against: the outlet codes in ``scope``'s reach, and the
@@ -192,6 +194,7 @@ def import_context(
     active = {r[0]: r[1] for r in session.execute(stmt)}
     return ImportContext(
         outlet_codes=reach.codes,
+        all_outlet_codes=frozenset(reach.by_code),
         active_credit_codes=active,
         datum=datum,
         mapping=dict(mapping or {}),
@@ -263,13 +266,16 @@ def commit(
     mode: str = "all",
     meta: BatchMeta | None = None,
     batch_id: str | None = None,
+    keep: frozenset[str] = frozenset(),
     now: datetime | None = None,
 ) -> CommitResult:
     """Store ``preview``'s rows as a new batch (``meta``) or a new version of ``batch_id``,
     inside the caller's ``write_session`` (one transaction: an error leaves nothing).
+    ``keep``: credit codes on refused rows (``refused_credit_codes``), whose entries a
+    ``valid_only`` new version does not withdraw.
 
     Refusals (``StoreError``, nothing written): ``import.mode_invalid``,
-    ``import.has_errors`` (mode ``all`` with problems), ``import.no_rows``,
+    ``import.has_errors`` (mode ``all`` with problems), ``import.no_valid_rows``,
     ``import.batch_unknown`` (404), ``import.outlet_out_of_scope`` (a row for an outlet
     out of reach), ``import.meta_missing``."""
     scope = importer_scope(session, user)
@@ -279,11 +285,12 @@ def commit(
         raise StoreError("import.has_errors", 422, count=preview.bad_lines)
     rows = preview.rows
     if not rows:
-        raise StoreError("import.no_rows", 422)
+        raise StoreError("import.no_valid_rows", 422)
     reach = reach_of(session, scope)
     targets = route_rows(rows, reach)
-    if any(t is None for t in targets):
-        raise StoreError("import.outlet_out_of_scope", 422)
+    for row, target in zip(rows, targets, strict=True):
+        if target is None:
+            raise StoreError("import.outlet_out_of_scope", 422, code=row.outlet_code or "")
     placed: list[tuple[ImportRow, OutletPoint]] = [
         (row, target) for row, target in zip(rows, targets, strict=True) if target is not None
     ]
@@ -293,16 +300,41 @@ def commit(
         if meta is None:
             raise StoreError("import.meta_missing", 422)
         return _new_batch(session, user, preview, placed, meta, mode, rows_bad, now)
-    kept = _refused_codes(preview) if mode == "valid_only" else frozenset()
+    kept = keep if mode == "valid_only" else frozenset()
     return _new_version(
         session, user, scope, reach, preview, placed, batch_id, mode, rows_bad, kept, now
     )
 
 
-def _refused_codes(preview: ImportPreview) -> frozenset[str]:
-    """Credit codes the file lists on refused rows, where the preview could read them."""
-    codes = getattr(preview, "refused_credit_codes", None)
-    return frozenset(codes or ())
+def refused_credit_codes(data: bytes, preview: ImportPreview) -> frozenset[str]:
+    """The credit codes on the file's refused rows, where they can be read (a row refused
+    for its phone still names its entry; a mangled code names nothing)."""
+    bad = {p.line for p in preview.problems}
+    header = next((h for h, f in preview.mapping.items() if f == ImportField.CREDIT_CODE), None)
+    if not bad or header is None:
+        return frozenset()
+
+    def is_header(cells: Sequence[object]) -> bool:
+        return any(cell_text(c) == header for c in cells)
+
+    table = read_table(data, max_bytes=len(data) + 1, is_header=is_header)
+    index: int | None = None
+    codes: set[str] = set()
+    last = max(bad)
+    for line, cells in table.rows:
+        if index is None:
+            texts = [cell_text(c) for c in cells]
+            if header in texts:
+                index = texts.index(header)
+            continue
+        if line > last:
+            break
+        if line in bad and index < len(cells):
+            try:
+                codes.add(read_credit_code(cell_text(cells[index])))
+            except ValueError:
+                continue
+    return frozenset(codes)
 
 
 def _business(row: ImportRow) -> dict[str, Any]:
@@ -677,19 +709,30 @@ def batch_versions(session: Session, scope: Scope, batch_id: str) -> list[dict[s
 # -- the doors: the API and the command line share these ---------------------------------
 
 
-def preview_file(
+@dataclass(frozen=True)
+class Checked:
+    """A file checked as one user would import it: the preview, the context it was
+    checked against, and how many valid rows each outlet (by code) would take."""
+
+    preview: ImportPreview
+    context: ImportContext
+    outlets: dict[str, int]
+    batch_id: str | None
+
+
+def check_file(
     engine: Engine,
     user: User,
     data: bytes,
     file_name: str,
     *,
     datum: Datum = Datum.WGS84,
-    mapping: dict[str, ImportField] | None = None,
+    mapping: dict[str, ImportField | str] | None = None,
     batch_id: str | None = None,
-) -> tuple[ImportPreview, dict[str, int]]:
-    """Read and check a file as ``user`` would import it (nothing stored): the preview
-    and how many valid rows each outlet (by code) would take. ``ImportFileError`` for a
-    refused file."""
+) -> Checked:
+    """Read and check a file as ``user`` would import it; nothing stored, no writer's
+    lock taken. ``ImportFileError`` for a refused file, ``StoreError`` for a user who may
+    not import or an unknown batch."""
     with read_session(engine) as session:
         scope = importer_scope(session, user)
         if batch_id is not None:
@@ -697,7 +740,43 @@ def preview_file(
         context = import_context(session, scope, batch_id, datum=datum, mapping=mapping)
         reach = reach_of(session, scope)
     found = whitelist_import.preview(data, file_name, context)
-    return found, outlet_counts(route_rows(found.rows, reach))
+    return Checked(found, context, outlet_counts(route_rows(found.rows, reach)), batch_id)
+
+
+def commit_checked(
+    engine: Engine,
+    user: User,
+    data: bytes,
+    checked: Checked,
+    *,
+    mode: str = "all",
+    meta: BatchMeta | None = None,
+) -> CommitResult:
+    """Commit a checked file in one transaction (``commit``'s refusals apply).
+
+    The file was read before the writers' lock is taken (a 100,000-row file takes
+    seconds); inside it the context is read again, and the file checked again only if
+    what it was checked against has changed meanwhile (another import listed one of its
+    credit codes, or the importer's reach changed)."""
+    found, batch_id = checked.preview, checked.batch_id
+    if mode not in MODES:
+        raise StoreError("import.mode_invalid", 422)
+    if batch_id is None and meta is None:
+        raise StoreError("import.meta_missing", 422)
+    if mode == "all" and found.problems:  # refused before any lock is taken
+        raise StoreError("import.has_errors", 422, count=found.bad_lines)
+    with write_session(engine) as session:
+        scope = importer_scope(session, user)
+        before = checked.context
+        fresh = import_context(
+            session, scope, batch_id, datum=before.datum, mapping=dict(before.mapping)
+        )
+        if _stale(found, before, fresh):
+            found = whitelist_import.preview(data, found.file_name, fresh)
+        keep: frozenset[str] = frozenset()
+        if mode == "valid_only" and batch_id is not None and found.problems:
+            keep = refused_credit_codes(data, found)
+        return commit(session, user, found, mode=mode, meta=meta, batch_id=batch_id, keep=keep)
 
 
 def import_file(
@@ -710,33 +789,51 @@ def import_file(
     meta: BatchMeta | None = None,
     batch_id: str | None = None,
     datum: Datum = Datum.WGS84,
-    mapping: dict[str, ImportField] | None = None,
+    mapping: dict[str, ImportField | str] | None = None,
 ) -> tuple[ImportPreview, CommitResult]:
-    """Check ``data`` and commit it in one transaction (``commit``'s refusals apply).
-
-    The file is read before the writers' lock is taken (a 100,000-row file takes
-    seconds); inside it the context is read again, and the file checked again only if
-    what it was checked against has changed meanwhile (another import listed one of its
-    credit codes, or the importer's reach changed)."""
+    """``check_file`` then ``commit_checked``."""
     if mode not in MODES:
         raise StoreError("import.mode_invalid", 422)
     if batch_id is None and meta is None:
         raise StoreError("import.meta_missing", 422)
-    with read_session(engine) as session:
-        scope = importer_scope(session, user)
-        if batch_id is not None:
-            _known_batch(session, batch_id)
-        context = import_context(session, scope, batch_id, datum=datum, mapping=mapping)
-    found = whitelist_import.preview(data, file_name, context)
-    if mode == "all" and found.problems:  # refused before any lock is taken
-        raise StoreError("import.has_errors", 422, count=found.bad_lines)
-    with write_session(engine) as session:
-        scope = importer_scope(session, user)
-        fresh = import_context(session, scope, batch_id, datum=datum, mapping=mapping)
-        if _stale(found, context, fresh):
-            found = whitelist_import.preview(data, file_name, fresh)
-        result = commit(session, user, found, mode=mode, meta=meta, batch_id=batch_id)
-    return found, result
+    checked = check_file(
+        engine, user, data, file_name, datum=datum, mapping=mapping, batch_id=batch_id
+    )
+    return checked.preview, commit_checked(engine, user, data, checked, mode=mode, meta=meta)
+
+
+def parse_meta(
+    name: str | None,
+    product: str | None,
+    source: str | None,
+    valid_from: str | None,
+    valid_until: str | None,
+) -> BatchMeta:
+    """A new batch's description from text (a form, the command line), checked: 422
+    ``import.meta_missing``, ``import.date_invalid``, ``import.dates_order``,
+    ``import.source_invalid``."""
+    start, end = _date(valid_from, "valid_from"), _date(valid_until, "valid_until")
+    name, product = (name or "").strip(), (product or "").strip()
+    if not name or not product or start is None or end is None:
+        raise StoreError("import.meta_missing", 422)
+    if len(name) > 200 or len(product) > 100:
+        raise StoreError("import.meta_missing", 422)
+    if end < start:
+        raise StoreError("import.dates_order", 422)
+    try:
+        kind = BatchSource((source or BatchSource.HEAD_OFFICE).strip())
+    except ValueError as exc:
+        raise StoreError("import.source_invalid", 422) from exc
+    return BatchMeta(name, product, kind, start, end)
+
+
+def _date(text: str | None, field: str) -> date | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise StoreError("import.date_invalid", 422, field=field) from exc
 
 
 def _known_batch(session: Session, batch_id: str) -> None:

@@ -7,10 +7,12 @@ can send a removal to a device the prospect has left.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlmodel import Session
 
 from app.models import TABLES_BY_ENTITY, ChangeLog
@@ -75,10 +77,8 @@ def bulk_insert(session: Session, entity: str, rows: Sequence[dict[str, Any]]) -
             }
         )
         stamped.append({**row, "rev": seq})
-    for chunk in _chunks(stamped, 5000):
-        session.execute(insert(table), chunk)
-    for chunk in _chunks(log_rows, 5000):
-        session.execute(insert(_log), chunk)
+    insert_rows(session, table, stamped)
+    insert_rows(session, _log, log_rows)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             select(func.setval(func.pg_get_serial_sequence("change_log", "seq"), start + len(rows)))
@@ -111,8 +111,7 @@ def bulk_record(
         }
         for offset, (entity_id, old, new) in enumerate(changes, start=1)
     ]
-    for chunk in _chunks(log_rows, 5000):
-        session.execute(insert(_log), chunk)
+    insert_rows(session, _log, log_rows)
     _advance(session, start + len(changes))
     return [start + offset for offset in range(1, len(changes) + 1)]
 
@@ -125,6 +124,107 @@ def _advance(session: Session, seq: int) -> None:
     """On PostgreSQL, move the sequence past seqs written explicitly."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.setval(func.pg_get_serial_sequence("change_log", "seq"), seq)))
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows, when every row has the same keys: on PostgreSQL by ``COPY …
+    FROM STDIN`` (about ten times faster than multi-row INSERTs), on SQLite by the
+    driver's own executemany (values stored as SQLAlchemy stores them); else Core
+    executemany in chunks."""
+    if not rows:
+        return
+    keys = list(rows[0])
+    dialect = session.get_bind().dialect.name
+    if any(len(r) != len(keys) for r in rows) or dialect not in ("postgresql", "sqlite"):
+        for chunk in _chunks(list(rows), 5000):
+            session.execute(insert(table), chunk)
+        return
+    if dialect == "sqlite":
+        _sqlite_insert(session, table, rows)
+        return
+    names = [c.name for c in table.columns if c.name in rows[0]]
+    # a column a row leaves out takes its Python-side default, as an INSERT would
+    fixed = {
+        c.name: c.default.arg
+        for c in table.columns
+        if c.name not in rows[0] and c.default is not None and c.default.is_scalar
+    }
+    columns = ", ".join(f'"{n}"' for n in [*names, *fixed])
+    tail = [_copy_value(v) for v in fixed.values()]
+    cursor = session.connection().connection.cursor()
+    try:
+        for start in range(0, len(rows), 20_000):
+            buf = io.StringIO()
+            for row in rows[start : start + 20_000]:
+                buf.write(",".join([*(_copy_value(row[n]) for n in names), *tail]))
+                buf.write("\n")
+            buf.seek(0)
+            cursor.copy_expert(f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv)', buf)
+    finally:
+        cursor.close()
+
+
+def _sqlite_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    names = [c.name for c in table.columns if c.name in rows[0]]
+    fixed = [
+        _sqlite_value(c.default.arg)
+        for c in table.columns
+        if c.name not in rows[0] and c.default is not None and c.default.is_scalar
+    ]
+    more = [
+        c.name
+        for c in table.columns
+        if c.name not in rows[0] and c.default is not None and c.default.is_scalar
+    ]
+    columns = ", ".join(f'"{n}"' for n in [*names, *more])
+    marks = ", ".join("?" * (len(names) + len(more)))
+    sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
+    conn = session.connection()
+    for start in range(0, len(rows), 5000):
+        chunk = rows[start : start + 5000]
+        conn.exec_driver_sql(
+            sql, [(*(_sqlite_value(row[n]) for n in names), *fixed) for row in chunk]
+        )
+
+
+_PLAIN = (str, int, float, type(None))
+
+
+def _sqlite_value(value: Any) -> Any:
+    """A value as SQLAlchemy's SQLite dialect stores it (datetimes with microseconds)."""
+    if type(value) in _PLAIN:
+        return value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M:%S}.{value.microsecond:06d}"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int | float):
+        return value
+    return str(value)
+
+
+def _copy_value(value: Any) -> str:
+    """One value in COPY's CSV: NULL unquoted and empty, text always quoted."""
+    kind = type(value)
+    if kind is str:
+        return '"' + value.replace('"', '""') + '"'
+    if value is None:
+        return ""
+    if kind is int:
+        return str(value)
+    if kind is float:
+        return repr(value)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, int | float):
+        return str(value)
+    return '"' + str(value).replace('"', '""') + '"'
 
 
 def _chunks(rows: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:

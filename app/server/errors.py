@@ -22,7 +22,6 @@ from app.i18n import t
 from app.models.sync import ErrorBody
 from app.server.observe import REQUEST_ID_HEADER
 from app.services.signin import wait_minutes
-from app.services.whitelist_import import MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +50,9 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 class StoreError(Exception):
     status_code = 400
     headers: Mapping[str, str] = {}  # extra response headers (``Retry-After``)
+    extra: Mapping[str, object] = {}  # more of the body, beside code and message
 
-    def __init__(self, code: str, status_code: int | None = None, **params: object) -> None:
+    def __init__(self, code: str, status_code: int | None = None, /, **params: object) -> None:
         super().__init__(code)
         self.code = code
         self.params = params
@@ -74,16 +74,23 @@ class Rejected(StoreError):
 
 
 def error_response(
-    code: str, status: int, *, headers: Mapping[str, str] | None = None, **params: object
+    code: str,
+    status: int,
+    *,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, object] | None = None,
+    **params: object,
 ) -> JSONResponse:
-    body = {"code": code, "message": t(code, **params)}
+    body = {"code": code, "message": t(code, **params), **(extra or {})}
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def _store_error(_req: Request, exc: StoreError) -> JSONResponse:
-        return error_response(exc.code, exc.status_code, headers=exc.headers, **exc.params)
+        return error_response(
+            exc.code, exc.status_code, headers=exc.headers, extra=exc.extra, **exc.params
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
@@ -95,9 +102,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = "not_found" if exc.status_code == 404 else "request.invalid"
-        if exc.status_code == 413 and _req.url.path.startswith("/admin/imports"):
-            # the upload's body limit (``routes.batches.BODY_LIMIT``), hit while it streamed in
-            return error_response("import.too_large", 413, mb=MAX_FILE_BYTES // (1024 * 1024))
         return error_response(code, exc.status_code, detail=str(exc.detail))
 
     @app.exception_handler(Exception)

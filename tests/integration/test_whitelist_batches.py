@@ -407,3 +407,271 @@ def test_marketing_logs_of_a_withdrawn_entry_stay(engine):
         ]
         == "removed"
     )
+
+
+# -- the HTTP doors ------------------------------------------------------------------------
+
+HEADER = "企业名称,统一社会信用代码,法定代表人,联系电话,行业,地址,经度,纬度,预授信额度(万元),网点代码,评分,标签"
+
+
+def csv_line(
+    n: int, *, outlet: str = "", near: tuple[float, float] = NEAR_A, phone: str = ""
+) -> str:
+    phone = phone or f"139{n:08d}"
+    return (
+        f"遵义导入商贸有限公司{n:03d},{code(n)},钱七,{phone},批发零售,遵义市汇川区导入路{n}号,"
+        f"{near[1]},{near[0]},30,{outlet},70,首贷"
+    )
+
+
+def csv_file(*lines: str) -> bytes:
+    return ("\n".join([HEADER, *lines]) + "\n").encode("utf-8")
+
+
+NEW_BATCH = {
+    "name": "2027年一季度经营快贷白名单",
+    "product": "经营快贷",
+    "source": "head_office",
+    "valid_from": "2026-12-01",
+    "valid_until": "2027-03-01",
+}
+
+
+@pytest.fixture
+def api(live_server) -> Iterator[tuple[Any, World]]:
+    import httpx
+
+    from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
+
+    world = build_world(live_server.engine)
+    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
+    with httpx.Client(base_url=live_server.url, headers=headers, timeout=120) as client:
+        yield client, world
+
+
+def bearer(client, employee_no: str) -> dict[str, str]:
+    from tests.world import PASSWORD
+
+    answer = client.post("/auth/login", json={"employee_no": employee_no, "password": PASSWORD})
+    answer.raise_for_status()
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def upload(client, path: str, who: str, data: bytes, file_name: str = "名单.csv", **form):
+    return client.post(
+        path, headers=bearer(client, who), files={"file": (file_name, data, "text/csv")}, data=form
+    )
+
+
+def test_http_preview_report_and_commit(api, live_server):
+    client, world = api
+    data = csv_file(
+        csv_line(1, outlet="T-001"),
+        csv_line(2, near=NEAR_B),
+        csv_line(3, phone="12345"),  # a bad phone
+    )
+    shown = upload(client, "/admin/imports/preview", "A1", data)
+    assert shown.status_code == 200, shown.text
+    body = shown.json()
+    assert (body["total"], body["valid"], body["bad"]) == (3, 2, 1)
+    assert body["outlets"] == {"T-001": 1, "T-002": 1}
+    [problem] = body["problems"]
+    assert problem["line"] == 4 and problem["code"] == "import.phone_invalid"
+    assert "联系电话" in problem["message"] and problem["value"] == "12345"
+    assert body["mapping"]["统一社会信用代码"] == "credit_code"
+
+    report = upload(client, "/admin/imports/report", "A1", data)
+    assert report.status_code == 200
+    assert report.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert "attachment" in report.headers["content-disposition"]
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(report.content))
+    assert any("12345" in str(c.value) for r in book.worksheets[0].iter_rows() for c in r)
+
+    before = count(live_server.engine, _p)
+    refused = upload(client, "/admin/imports", "A1", data, **NEW_BATCH)
+    assert refused.status_code == 422 and refused.json()["code"] == "import.has_errors"
+    assert count(live_server.engine, _p) == before
+
+    done = upload(client, "/admin/imports", "A1", data, mode="valid_only", **NEW_BATCH)
+    assert done.status_code == 201, done.text
+    result = done.json()
+    assert (result["version"], result["added"], result["rows_bad"]) == (1, 2, 1)
+    batch_id = result["batch_id"]
+
+    # a new version: row 3 corrected, row 1 gone
+    v2 = upload(
+        client,
+        "/admin/imports",
+        "A1",
+        csv_file(csv_line(2, near=NEAR_B), csv_line(3)),
+        batch_id=batch_id,
+    )
+    assert v2.status_code == 201, v2.text
+    assert {k: v2.json()[k] for k in ("version", "added", "unchanged", "withdrawn")} == {
+        "version": 2,
+        "added": 1,
+        "unchanged": 1,
+        "withdrawn": 1,
+    }
+
+    listed = client.get("/admin/batches", headers=bearer(client, "A1"))
+    assert listed.status_code == 200
+    mine = {b["id"]: b for b in listed.json()["batches"]}[batch_id]
+    assert mine["version"] == 2 and mine["total"] == 2 and mine["withdrawn"] == 1
+    assert mine["by_status"] == {"unassigned": 2} and mine["expired"] is False
+    assert {o["code"]: o["count"] for o in mine["by_outlet"]} == {"T-001": 1, "T-002": 1}
+
+    versions = client.get(f"/admin/batches/{batch_id}/versions", headers=bearer(client, "A1"))
+    assert [(v["version"], v["mode"], v["added"]) for v in versions.json()["versions"]] == [
+        (2, "all", 1),
+        (1, "valid_only", 2),
+    ]
+    assert versions.json()["versions"][0]["imported_by_name"] == "陈静"
+    unknown = client.get("/admin/batches/nope/versions", headers=bearer(client, "A1"))
+    assert unknown.status_code == 404 and unknown.json()["code"] == "import.batch_unknown"
+
+
+def test_http_refusals(api, live_server):
+    client, world = api
+    data = csv_file(csv_line(1))
+    marketer = upload(client, "/admin/imports/preview", "M1", data)
+    assert marketer.status_code == 403 and marketer.json()["code"] == "auth.forbidden"
+    assert client.get("/admin/batches", headers=bearer(client, "M1")).status_code == 403
+    assert client.get("/admin/batches").status_code == 401
+    cases = [
+        ({"datum": "mars"}, "import.datum_invalid"),
+        ({"mapping": "{not json"}, "import.mapping_malformed"),
+        ({"mapping": '["公司"]'}, "import.mapping_malformed"),
+        ({"mapping": '{"企业名称": "shoe_size"}', **NEW_BATCH}, "import.mapping_invalid"),
+        ({"mode": "some", **NEW_BATCH}, "import.mode_invalid"),
+        ({**NEW_BATCH, "valid_until": "2027-02-30"}, "import.date_invalid"),
+        ({**NEW_BATCH, "valid_until": "2026-01-01"}, "import.dates_order"),
+        ({**NEW_BATCH, "source": "moon"}, "import.source_invalid"),
+        ({"name": "只有名字"}, "import.meta_missing"),
+    ]
+    for form, expected in cases:
+        answer = upload(client, "/admin/imports", "A1", data, **form)
+        assert answer.status_code == 422, (form, answer.text)
+        assert answer.json()["code"] == expected, form
+    empty = upload(client, "/admin/imports/preview", "A1", b"")
+    assert empty.status_code == 422 and empty.json()["code"] == "import.empty_file"
+    odd = "公司,信用,电话,纬度,经度\n甲,1,2,3,4\n".encode()
+    missing = upload(client, "/admin/imports/preview", "A1", odd)
+    assert missing.status_code == 422 and missing.json()["code"] == "import.missing_columns"
+    assert "公司" in missing.json()["unknown_headers"]
+    mapped = upload(
+        client,
+        "/admin/imports/preview",
+        "A1",
+        odd,
+        mapping='{"公司": "company_name", "信用": "credit_code", "电话": "phone"}',
+    )
+    assert mapped.status_code == 200, mapped.text
+    assert mapped.json()["mapping"]["公司"] == "company_name"
+    other = upload(
+        client, "/admin/imports", "G1", csv_file(csv_line(1, outlet="T-002")), **NEW_BATCH
+    )
+    assert other.status_code == 422 and other.json()["code"] == "import.has_errors"
+    assert count(live_server.engine, WhitelistBatch.__table__) == 1  # the world's own
+
+
+def test_http_a_file_over_the_limit_is_refused_without_being_read(api, monkeypatch):
+    import socket
+
+    from app.services import whitelist_import
+
+    client, world = api
+    url = client.base_url
+    token = bearer(client, "A1")["Authorization"]
+    # announced as 200 MB: answered before the body is sent
+    with socket.create_connection((url.host, url.port), timeout=30) as sock:
+        sock.sendall(
+            (
+                "POST /admin/imports/preview HTTP/1.1\r\n"
+                f"Host: {url.host}\r\nAuthorization: {token}\r\n"
+                "Content-Type: multipart/form-data; boundary=xyz\r\n"
+                f"Content-Length: {200 * 1024 * 1024}\r\n\r\n"
+            ).encode()
+            + b"--xyz\r\n"
+        )
+        answer = sock.recv(65536).decode("utf-8", "replace")
+    assert answer.startswith("HTTP/1.1 413"), answer[:200]
+    assert "import.too_large" in answer
+    # a file part over the limit inside an allowed body
+    monkeypatch.setattr(whitelist_import, "MAX_FILE_BYTES", 1000)
+    big = upload(
+        client, "/admin/imports/preview", "A1", csv_file(*(csv_line(n) for n in range(40)))
+    )
+    assert big.status_code == 413 and big.json()["code"] == "import.too_large"
+    assert "MB" in big.json()["message"]
+
+    # streamed without a length, the body is cut off once past the limit
+    def chunks() -> Iterator[bytes]:
+        yield b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
+        for _ in range(4):  # 4 MB, past 1000 bytes plus the form's allowance
+            yield b"x" * (1024 * 1024)
+        yield b"\r\n--xyz--\r\n"
+
+    streamed = client.post(
+        "/admin/imports/preview",
+        headers={**bearer(client, "A1"), "Content-Type": "multipart/form-data; boundary=xyz"},
+        content=chunks(),
+    )
+    assert streamed.status_code == 413 and streamed.json()["code"] == "import.too_large"
+
+
+# -- devices drop withdrawn entries; logs made before stay --------------------------------
+
+
+def test_a_withdrawn_entry_leaves_the_device_and_its_offline_log_is_kept(
+    api, live_server, make_device
+):
+    from app.services.marketing import new_log
+    from app.services.scope import Scope
+    from app.sync import local
+    from tests.world import PASSWORD
+
+    client, world = api
+    done = upload(
+        client,
+        "/admin/imports",
+        "A1",
+        csv_file(csv_line(1, outlet="T-001"), csv_line(2, outlet="T-001")),
+        **NEW_BATCH,
+    )
+    assert done.status_code == 201, done.text
+    batch_id = done.json()["batch_id"]
+    ids = {c: e["id"] for c, e in entries(live_server.engine, batch_id).items()}
+    device = make_device(live_server, "M1")
+    me = device.login("M1", PASSWORD)["user"]
+    device.sync()
+    assert {ids[code(1)], ids[code(2)]} <= device.ids()  # the outlet's pool reached M1
+    log_id = local.record_log(
+        device.store,
+        Scope(me["id"], me["role"], me["outlet_id"]),
+        new_log(prospect_id=ids[code(1)], channel="visit", outcome="interested", note="离线写的"),
+    )
+    gone = upload(
+        client, "/admin/imports", "A1", csv_file(csv_line(2, outlet="T-001")), batch_id=batch_id
+    )
+    assert gone.json()["withdrawn"] == 1
+
+    progress = device.sync()
+
+    assert progress.rejected == 0 and progress.pending == 0
+    assert ids[code(1)] not in device.ids() and ids[code(2)] in device.ids()
+    assert (
+        count(live_server.engine, MarketingLog.__table__, MarketingLog.__table__.c.id == log_id)
+        == 1
+    )
+    # expiry reaches devices the same way
+    with write_session(live_server.engine) as session:
+        assert expire_batches(session, date(2027, 3, 2)) >= 1  # the world's batch expired too
+    device.sync()
+    assert ids[code(2)] not in device.ids()

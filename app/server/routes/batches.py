@@ -2,22 +2,22 @@
 ``/admin/batches``): the admin screen's door to ``app.server.batches``.
 
 Uploads are multipart (``file`` plus form fields). The body is limited while it
-streams in (``max_body_size``: a file over ``MAX_FILE_BYTES`` is answered 413
-``import.too_large`` without being read whole), and the file part again as it is read.
+streams in (``UploadLimit``: a body announced or found over ``MAX_FILE_BYTES`` plus a
+little for the form is answered 413 ``import.too_large`` without being read whole),
+and the file part again as it is read.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
 from fastapi.responses import Response
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.i18n import t
-from app.models.batch import BatchSource
 from app.models.imports import (
     MAX_PROBLEMS_SHOWN,
     BatchesOut,
@@ -28,15 +28,14 @@ from app.models.imports import (
 )
 from app.models.user import User
 from app.server import batches
-from app.server.batches import IMPORTERS, MODES, BatchMeta
+from app.server.batches import IMPORTERS, MODES
 from app.server.db import read_session
 from app.server.deps import CurrentUser, EngineDep
-from app.server.errors import StoreError, error_responses
+from app.server.errors import StoreError, error_response, error_responses
 from app.server.scope import scope_of
 from app.services import whitelist_import
 from app.services.clock import beijing_today
 from app.services.whitelist_import import (
-    MAX_FILE_BYTES,
     Datum,
     ImportField,
     ImportFileError,
@@ -48,9 +47,65 @@ router = APIRouter(prefix="/admin", tags=["imports"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORM_ALLOWANCE = 1024 * 1024  # the multipart framing and the other fields around the file
-BODY_LIMIT = MAX_FILE_BYTES + FORM_ALLOWANCE
 _READ_CHUNK = 1024 * 1024
 _ERRORS = error_responses(400, 401, 403, 404, 413, 422)
+UPLOAD_PREFIX = "/admin/imports"
+
+
+def _limit_mb() -> int:
+    return whitelist_import.MAX_FILE_BYTES // (1024 * 1024)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class UploadLimit:
+    """ASGI middleware: an import upload's body stops at ``MAX_FILE_BYTES`` plus
+    ``FORM_ALLOWANCE``. A larger ``Content-Length`` is answered 413 before any of the body
+    is read; a body that grows past it while streaming (chunked) stops there, and
+    whatever the app was answering becomes the same 413 ``import.too_large``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(UPLOAD_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        limit = whitelist_import.MAX_FILE_BYTES + FORM_ALLOWANCE
+        refusal = error_response("import.too_large", 413, limit=_limit_mb())
+        refusal.headers["Connection"] = "close"
+        announced = Headers(scope=scope).get("content-length", "")
+        if announced.isdigit() and int(announced) > limit:
+            await refusal(scope, receive, send)
+            return
+        state = {"size": 0, "tripped": False, "answered": False}
+
+        async def limited() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                state["size"] += len(message.get("body", b""))
+                if state["size"] > limit:
+                    state["tripped"] = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded(message: Message) -> None:
+            if not state["tripped"]:
+                await send(message)
+            elif message["type"] == "http.response.start" and not state["answered"]:
+                state["answered"] = True
+                await refusal(scope, receive, send)
+
+        try:
+            await self.app(scope, limited, guarded)
+        except Exception:
+            if not state["tripped"]:
+                raise
+            if not state["answered"]:
+                state["answered"] = True
+                await refusal(scope, receive, send)
 
 
 def importer(user: CurrentUser) -> User:
@@ -90,24 +145,27 @@ class ImportForm:
 FormDep = Annotated[ImportForm, Depends()]
 
 
-def _mapping(text: str | None) -> dict[str, ImportField]:
+def _mapping(text: str | None) -> dict[str, ImportField | str]:
+    """The mapping form field: a JSON object of header → field value ("" ignores the
+    column); the fields themselves are checked by the preview (``import.mapping_invalid``)."""
     if text is None or not text.strip():
         return {}
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise StoreError("import.mapping_invalid", 422) from exc
+        raise StoreError("import.mapping_malformed", 422) from exc
     if not isinstance(data, dict) or len(data) > 200:
-        raise StoreError("import.mapping_invalid", 422)
-    out: dict[str, ImportField] = {}
-    for header, field in data.items():
-        if not isinstance(field, str) or not header.strip():
-            raise StoreError("import.mapping_invalid", 422)
-        try:
-            out[header] = ImportField(field)
-        except ValueError as exc:
-            raise StoreError("import.mapping_invalid", 422, field=field[:50]) from exc
-    return out
+        raise StoreError("import.mapping_malformed", 422)
+    if not all(isinstance(v, str) and k.strip() for k, v in data.items()):
+        raise StoreError("import.mapping_malformed", 422)
+    return {k: _field(v) for k, v in data.items()}
+
+
+def _field(value: str) -> ImportField | str:
+    try:
+        return ImportField(value)
+    except ValueError:
+        return value  # "" (ignore the column), or a name the preview refuses in words
 
 
 def read_upload(file: UploadFile) -> bytes:
@@ -118,19 +176,24 @@ def read_upload(file: UploadFile) -> bytes:
     while chunk := file.file.read(_READ_CHUNK):
         size += len(chunk)
         if size > limit:
-            raise StoreError("import.too_large", 413, mb=limit // (1024 * 1024))
+            raise StoreError("import.too_large", 413, limit=_limit_mb())
         chunks.append(chunk)
     return b"".join(chunks)
 
 
 def _file_error(exc: ImportFileError) -> StoreError:
+    """A refused file as the API answers it; a file missing required columns also lists
+    its unrecognised headers (``unknown_headers``), for the mapping step."""
     status = 413 if exc.code == "import.too_large" else 422
-    return StoreError(exc.code, status, **exc.params)
+    error = StoreError(exc.code, status, **exc.params)
+    unknown = getattr(exc, "unknown_headers", None)
+    if unknown:
+        error.extra = {"unknown_headers": list(unknown)}
+    return error
 
 
 def _message(problem: RowProblem) -> str:
-    params = dict(getattr(problem, "params", ()) or ())
-    return t(problem.code, "zh", **params)
+    return whitelist_import.describe(problem, "zh")
 
 
 def preview_answer(found: ImportPreview, outlets: dict[str, int]) -> ImportPreviewOut:
@@ -158,7 +221,7 @@ def preview_answer(found: ImportPreview, outlets: dict[str, int]) -> ImportPrevi
 def _preview(engine, user: User, file: UploadFile, form: ImportForm):  # type: ignore[no-untyped-def]
     data = read_upload(file)
     try:
-        return batches.preview_file(
+        checked = batches.check_file(
             engine,
             user,
             data,
@@ -169,13 +232,13 @@ def _preview(engine, user: User, file: UploadFile, form: ImportForm):  # type: i
         )
     except ImportFileError as exc:
         raise _file_error(exc) from exc
+    return checked.preview, checked.outlets
 
 
 @router.post(
     "/imports/preview",
     response_model=ImportPreviewOut,
     responses=_ERRORS,
-    max_body_size=BODY_LIMIT,
 )
 def preview_import(
     user: Importer,
@@ -193,7 +256,6 @@ def preview_import(
     "/imports/report",
     response_class=Response,
     responses={200: {"content": {XLSX: {}}, "description": "the error report"}, **_ERRORS},
-    max_body_size=BODY_LIMIT,
 )
 def import_report(
     user: Importer,
@@ -210,44 +272,11 @@ def import_report(
     return Response(body, media_type=XLSX, headers={"Content-Disposition": disposition})
 
 
-def _date(text: str | None, field: str) -> date | None:
-    if text is None or not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise StoreError("import.date_invalid", 422, field=field) from exc
-
-
-def batch_meta(
-    name: str | None,
-    product: str | None,
-    source: str | None,
-    valid_from: str | None,
-    valid_until: str | None,
-) -> BatchMeta:
-    """A new batch's description, checked; 422 with the reason."""
-    start, end = _date(valid_from, "valid_from"), _date(valid_until, "valid_until")
-    name, product = (name or "").strip(), (product or "").strip()
-    if not name or not product or start is None or end is None:
-        raise StoreError("import.meta_missing", 422)
-    if len(name) > 200 or len(product) > 100:
-        raise StoreError("import.meta_missing", 422)
-    if end < start:
-        raise StoreError("import.dates_order", 422)
-    try:
-        kind = BatchSource((source or BatchSource.HEAD_OFFICE).strip())
-    except ValueError as exc:
-        raise StoreError("import.source_invalid", 422) from exc
-    return BatchMeta(name, product, kind, start, end)
-
-
 @router.post(
     "/imports",
     status_code=201,
     response_model=ImportCommitOut,
     responses=_ERRORS,
-    max_body_size=BODY_LIMIT,
 )
 def commit_import(
     user: Importer,
@@ -268,7 +297,7 @@ def commit_import(
         raise StoreError("import.mode_invalid", 422)
     meta = None
     if form.batch_id is None:
-        meta = batch_meta(name, product, source, valid_from, valid_until)
+        meta = batches.parse_meta(name, product, source, valid_from, valid_until)
     data = read_upload(file)
     try:
         _, result = batches.import_file(

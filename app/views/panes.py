@@ -53,12 +53,7 @@ def WhitelistPanes() -> ft.Control:
         controls=[
             ft.Container(left, expand=3 if table else 2),
             ft.VerticalDivider(width=1),
-            ft.Semantics(
-                identifier="card-pane",
-                container=True,
-                expand=2 if table else 3,
-                content=ft.Container(right, expand=True),
-            ),
+            ft.Container(right, expand=2 if table else 3),
         ],
     )
 

@@ -211,9 +211,7 @@ def BulkBar() -> ft.Control:
         content=ft.Container(
             bgcolor=ft.Colors.SECONDARY_CONTAINER,
             padding=ft.Padding.symmetric(horizontal=16, vertical=4),
-            content=ft.Row(
-                controls, spacing=8, wrap=True, vertical_alignment=ft.CrossAxisAlignment.CENTER
-            ),
+            content=ft.Row(controls, spacing=8, vertical_alignment=ft.CrossAxisAlignment.CENTER),
         ),
     )
 

@@ -268,24 +268,28 @@ def WhitelistScreen(selected: str = "", table: bool = False) -> ft.Control:
     scope_label = t(f"whitelist.scope.{f.scope}", lang)
     title_key, title_params = lists.title()
     title_line: list[ft.Control] = [
-        ft.Text(t(title_key, lang, **title_params), size=18, weight=ft.FontWeight.BOLD),
+        ft.Text(
+            t(title_key, lang, **title_params),
+            size=18,
+            weight=ft.FontWeight.BOLD,
+            max_lines=1,
+            overflow=ft.TextOverflow.ELLIPSIS,
+        ),
     ]
+    summary = ft.Text(
+        t("whitelist.summary", lang, total=state.total) + f" · {scope_label}",
+        size=13,
+        color=ft.Colors.ON_SURFACE_VARIANT,
+        expand=True,
+        max_lines=1,
+        overflow=ft.TextOverflow.ELLIPSIS,
+    )
+    # a manager's title names the outlet (long): the count and 列表 / 表格 go under it
+    lines = [[*title_line, summary]] if not toggle else [title_line, [summary, *toggle]]
     header: list[ft.Control] = [
-        ft.Row(
-            [
-                *title_line,
-                ft.Text(
-                    t("whitelist.summary", lang, total=state.total) + f" · {scope_label}",
-                    size=13,
-                    color=ft.Colors.ON_SURFACE_VARIANT,
-                    expand=True,
-                    max_lines=1,
-                    overflow=ft.TextOverflow.ELLIPSIS,
-                ),
-                *toggle,
-            ],
-            spacing=10,
-            vertical_alignment=ft.CrossAxisAlignment.CENTER,
+        *(
+            ft.Row(line, spacing=10, vertical_alignment=ft.CrossAxisAlignment.CENTER)
+            for line in lines
         ),
         ft.Row(
             [ft.Container(search_box, expand=True), filters_button],

@@ -102,6 +102,7 @@ class _Read:
     page: WhitelistPage
     batches: list[BatchBadge]
     industries: list[IndustryCount]
+    place: tuple[str, str]  # the user's outlet and sub-branch names (a first sync brings them)
 
 
 class WhitelistController:
@@ -125,13 +126,7 @@ class WhitelistController:
         self.state.view = "list"
         self.search_draft = None
         self.workbench.table.clear()
-        await self._read_place()
         await self.refresh()
-
-    async def _read_place(self) -> None:
-        me = self.workbench.scope
-        found = await self.workbench.read(lambda conn: outlet_names(conn, me.outlet_id))
-        self.state.outlet_name, self.state.branch_name = found
 
     def title(self) -> tuple[str, dict[str, object]]:
         """The list's title (an i18n key and its parameters): a marketer's own list, a
@@ -245,6 +240,7 @@ class WhitelistController:
                     conn, query.today, scope=scope, user_id=user_id, outlet_id=outlet_id
                 ),
                 industries=industries(conn, scope=scope, user_id=user_id, outlet_id=outlet_id),
+                place=outlet_names(conn, outlet_id),
             )
 
         ticket = self._reads.begin()
@@ -253,6 +249,7 @@ class WhitelistController:
             return  # e.g. a sync's redraw overtaken by a search typed meanwhile
         s = self.state
         s.industries, s.batches = found.industries, found.batches
+        s.outlet_name, s.branch_name = found.place
         s.rows, s.total, s.status_counts = (
             found.page.rows,
             found.page.total,

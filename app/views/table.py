@@ -169,8 +169,7 @@ def BulkBar() -> ft.Control:
         await tables.assign_selected(None if to == POOL else to)
 
     controls: list[ft.Control] = [
-        # no expand: an Expanded inside a wrapping Row is a Flutter error (a grey block)
-        ft.Text(t("bulk.selected", lang, count=count), weight=ft.FontWeight.W_600),
+        ft.Text(t("bulk.selected", lang, count=count), weight=ft.FontWeight.W_600, expand=True),
         ft.Semantics(
             identifier="bulk-assign",
             button=True,

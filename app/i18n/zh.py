@@ -367,7 +367,7 @@ MESSAGES: dict[str, str] = {
     "import.no_header": "第一行应为表头（企业名称、统一社会信用代码、联系电话、纬度、经度……），但没有找到",
     "import.missing_columns": "缺少必填列：{names}。请补上这些列，或把未识别的列对应到它们",
     "import.duplicate_header": "表头重复：“{column}”与“{first}”是同一列，请删去或改名其中一列",
-    "import.mapping_invalid": "列对应关系无效：应为“表头 → 字段”的 JSON 对象 {field}",
+    "import.mapping_invalid": "列“{column}”要对应的字段“{field}”不存在",
     "import.merged_header": "表头有合并单元格（{cells}），请取消合并，每列一个表头",
     "import.no_rows": "文件只有表头，没有数据行",
     "import.required": "“{column}”不能为空",

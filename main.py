@@ -161,6 +161,8 @@ def cmd_import_batch(args: argparse.Namespace) -> None:
                 value=f"（{problem.value}）" if problem.value else "",
             )
         )
+    if checked.outlets:
+        print(t("batch.cli.outlets", "zh"))
     for code, n in checked.outlets.items():
         print(f"  {code}: {n}")
     if args.report and found.problems:
@@ -186,6 +188,7 @@ def cmd_import_batch(args: argparse.Namespace) -> None:
 
 
 def cmd_batches(args: argparse.Namespace) -> None:
+    from app.i18n import t
     from app.server import batches
     from app.server.db import read_session
     from app.server.scope import scope_of
@@ -201,7 +204,7 @@ def cmd_batches(args: argparse.Namespace) -> None:
             f"{b['valid_from']} 至 {b['valid_until']}{expired} · {b['total']} 户"
             f"（撤下 {b['withdrawn']}）"
         )
-        statuses = ", ".join(f"{k} {v}" for k, v in b["by_status"].items())
+        statuses = ", ".join(f"{t(f'funnel.{k}', 'zh')} {v}" for k, v in b["by_status"].items())
         print(f"    状态: {statuses}")
         outlets = ", ".join(f"{o['code']} {o['name']} {o['count']}" for o in b["by_outlet"])
         print(f"    网点: {outlets}")

@@ -348,6 +348,7 @@ MESSAGES: dict[str, str] = {
     "batch.cli.committed": "Imported batch {batch_id} version {version}: {added} added, {updated} updated, {unchanged} unchanged, {withdrawn} withdrawn",
     "batch.cli.refused": "Not imported: {reason}",
     "batch.cli.report": "Error report saved to {path}",
+    "batch.cli.outlets": "Where the valid rows go (the nearest outlet for rows without an outlet code):",
     "batch.cli.problem": "Line {line} {column}: {message} {value}",
     # whitelist import
     "import.empty_file": "The file is empty (0 bytes): was it the right file?",

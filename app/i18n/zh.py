@@ -356,6 +356,7 @@ MESSAGES: dict[str, str] = {
     "batch.cli.committed": "已导入批次 {batch_id} 第 {version} 版：新增 {added}，更新 {updated}，未变 {unchanged}，撤下 {withdrawn}",
     "batch.cli.refused": "未导入：{reason}",
     "batch.cli.report": "错误报告已保存到 {path}",
+    "batch.cli.outlets": "有效行的去向网点（无网点代码的按最近网点）：",
     "batch.cli.problem": "第 {line} 行 {column}：{message} {value}",
     # whitelist import
     "import.empty_file": "文件是空的（0 字节），请检查是否选错了文件",

@@ -348,8 +348,21 @@ def _business(row: ImportRow) -> dict[str, Any]:
         "lon": row.lon,
         "pre_approved_line": row.pre_approved_line,
         "score": row.score,
-        "tags": json.dumps(list(row.tags), ensure_ascii=False),
+        "tags": _tags_json(row.tags),
     }
+
+
+_TAGS: dict[tuple[str, ...], str] = {}
+
+
+def _tags_json(tags: tuple[str, ...]) -> str:
+    """Tags as stored (a JSON list); a whitelist has few distinct sets, each made once."""
+    text = _TAGS.get(tags)
+    if text is None:
+        text = json.dumps(list(tags), ensure_ascii=False)
+        if len(_TAGS) < 10_000:
+            _TAGS[tags] = text
+    return text
 
 
 def _new_prospect(

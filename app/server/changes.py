@@ -10,10 +10,11 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
-from sqlmodel import Session
+from sqlalchemy import String, Table, func, insert, select, update
+from sqlmodel import AutoString, Session
 
 from app.models import TABLES_BY_ENTITY, ChangeLog
 
@@ -166,28 +167,43 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
 
 def _sqlite_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     names = [c.name for c in table.columns if c.name in rows[0]]
-    fixed = [
-        _sqlite_value(c.default.arg)
+    defaults = [
+        c
         for c in table.columns
         if c.name not in rows[0] and c.default is not None and c.default.is_scalar
     ]
-    more = [
-        c.name
-        for c in table.columns
-        if c.name not in rows[0] and c.default is not None and c.default.is_scalar
-    ]
-    columns = ", ".join(f'"{n}"' for n in [*names, *more])
-    marks = ", ".join("?" * (len(names) + len(more)))
+    fixed = tuple(_sqlite_value(c.default.arg) for c in defaults)  # type: ignore[union-attr]
+    columns = ", ".join(f'"{n}"' for n in [*names, *(c.name for c in defaults)])
+    marks = ", ".join("?" * (len(names) + len(defaults)))
     sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
+    # only dates, times and booleans need converting; text and numbers go as they are
+    convert = [i for i, n in enumerate(names) if not _plain_column(table, n)]
+    pick = itemgetter(*names)
     conn = session.connection()
     for start in range(0, len(rows), 5000):
-        chunk = rows[start : start + 5000]
-        conn.exec_driver_sql(
-            sql, [(*(_sqlite_value(row[n]) for n in names), *fixed) for row in chunk]
-        )
+        values = []
+        for row in rows[start : start + 5000]:
+            picked = pick(row)
+            value = list(picked) if len(names) > 1 else [picked]
+            for i in convert:
+                value[i] = _sqlite_value(value[i])
+            values.append((*value, *fixed))
+        conn.exec_driver_sql(sql, values)
 
 
 _PLAIN = (str, int, float, type(None))
+
+
+def _plain_column(table: Table, name: str) -> bool:
+    """Whether the driver stores the column's values as they are (text, numbers)."""
+    column_type = table.c[name].type
+    if isinstance(column_type, String | AutoString):  # AutoString's python_type is object
+        return True
+    try:
+        kind = column_type.python_type
+    except NotImplementedError:
+        return False
+    return kind in (str, int, float)
 
 
 def _sqlite_value(value: Any) -> Any:

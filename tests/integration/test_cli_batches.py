@@ -53,7 +53,7 @@ def test_import_refuses_bad_rows_then_takes_the_valid_ones_and_versions(tmp_path
     listed = run_cli("batches", "--db", db)
     assert listed.returncode == 0, listed.stderr
     assert "2027年一季度经营快贷白名单" in listed.stdout and "第 2 版" in listed.stdout
-    assert "T-001" in listed.stdout and "unassigned" in listed.stdout
+    assert "T-001" in listed.stdout and "待分配 2" in listed.stdout
 
     expired = run_cli("expire-batches", "--db", db)
     assert expired.returncode == 0 and "已使 0 个" in expired.stdout

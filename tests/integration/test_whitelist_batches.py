@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, String, func, select
 
 from app.config import Settings
 from app.models import ChangeLog, MarketingLog, Prospect, User, WhitelistBatch
@@ -145,6 +145,28 @@ def test_new_batch_goes_to_outlets_by_code_and_else_to_the_nearest(engine):
         assert (v.version, v.added, v.rows_total, v.mode) == (1, 3, 3, "all")
 
 
+def test_bulk_rows_are_stored_as_an_orm_insert_stores_them(engine):
+    """The bulk paths (SQLite's driver executemany, PostgreSQL's COPY) bypass SQLAlchemy's
+    value processing: times, dates, NULLs and quotes must read back the same."""
+    from datetime import datetime
+
+    world = build_world(engine)
+    at = datetime(2026, 12, 1, 8, 0, 0)  # no microseconds: the case a plain adapter shortens
+    odd = row(1, company_name='遵义"引号",逗号\n换行商贸', legal_rep="", tags=())
+    result = do_commit(engine, world, "A1", preview([odd]), meta=META, now=at)
+    got = entries(engine, result.batch_id)[code(1)]
+    assert got["updated_at"] == at and got["company_name"] == '遵义"引号",逗号\n换行商贸'
+    assert got["legal_rep"] == "" and got["assignee_id"] is None and got["tags"] == "[]"
+    with read_session(engine) as session:
+        batch = session.get(WhitelistBatch, result.batch_id)
+        assert batch.created_at == at and batch.valid_until == META.valid_until
+        if engine.dialect.name == "sqlite":
+            raw = session.execute(
+                select(func.cast(_p.c.updated_at, String)).where(_p.c.id == got["id"])
+            ).scalar_one()
+            assert raw == "2026-12-01 08:00:00.000000"  # as SQLAlchemy writes it
+
+
 def test_mode_all_refuses_a_file_with_any_problem_and_stores_nothing(engine):
     world = build_world(engine)
     bad = [RowProblem(line=9, column="联系电话", code="import.phone_invalid", value="12")]
@@ -186,6 +208,45 @@ def test_an_outlet_manager_imports_into_its_own_outlet_only(engine):
     assert refused.value.code == "import.outlet_out_of_scope"
     result = do_commit(engine, world, "G1", preview([row(2, near=NEAR_B)]), meta=META)
     assert entries(engine, result.batch_id)[code(2)]["outlet_id"] == world.outlet_a
+
+
+def test_a_subbranch_manager_imports_into_its_subbranchs_outlets(engine):
+    from app.models.ids import new_id
+    from app.server.changes import bulk_insert
+
+    world = build_world(engine)
+    third = dict(
+        id=new_id(),
+        code="T-003",
+        name="测试汇川第二网点",
+        tier="general",
+        branch_name="汇川支行",  # outlet A's sub-branch
+        address="",
+        lat=27.6850,  # right by NEAR_B, but under 汇川
+        lon=106.9049,
+    )
+    boss = dict(
+        id=new_id(),
+        employee_no="S1",
+        name="支行长",
+        role="subbranch_manager",
+        outlet_id=world.outlet_a,
+        active=True,
+        password_hash="",
+    )
+    with write_session(engine) as session:
+        bulk_insert(session, "outlet", [third])
+        bulk_insert(session, "user", [boss])
+    world.users["S1"] = boss
+    with read_session(engine) as session:
+        ctx = import_context(session, scope_of(session, user(engine, world, "S1")))
+    assert ctx.outlet_codes == frozenset({"T-001", "T-003"})
+    with pytest.raises(StoreError):
+        do_commit(engine, world, "S1", preview([row(1, outlet="T-002")]), meta=META)
+    result = do_commit(engine, world, "S1", preview([row(2, near=NEAR_B), row(3)]), meta=META)
+    got = entries(engine, result.batch_id)
+    assert got[code(2)]["outlet_id"] == third["id"]  # the nearest of its own outlets
+    assert got[code(3)]["outlet_id"] == world.outlet_a
 
 
 def test_a_marketer_may_not_import(engine):

@@ -132,12 +132,15 @@ def assert_clean(report: Report) -> None:
         pytest.fail("controls a person cannot use:\n" + failures(report), pytrace=False)
 
 
-def walk_every_screen(page, url: str, lang: str, names: set[str], target: dict) -> Report:  # type: ignore[no-untyped-def]
-    """The signed-in screens, in the order a marketer meets them."""
+def walk_every_screen(  # type: ignore[no-untyped-def]
+    page, url: str, lang: str, names: set[str], target: dict, title: str = "whitelist.title"
+) -> Report:
+    """The signed-in screens, in the order a marketer meets them; ``title``: the list's
+    (a manager's names the outlet: its start is enough)."""
     report: Report = {}
 
     def whitelist() -> None:
-        go(page, t("nav.whitelist", lang), t("whitelist.title", lang))
+        go(page, t("nav.whitelist", lang), t(title, lang, name=""))
         wait_sync_idle(page)
         look_down(page, report, "whitelist", lang, names)
 
@@ -291,8 +294,11 @@ def test_every_screen_on_a_desktop(workbench_manager, central, browser):
     target = demo_prospect(central)
     page = open_app(browser, workbench_manager.url, DESKTOP)
     try:
-        wait_for_text(page, re.escape(t("whitelist.title", "zh")))
-        report = walk_every_screen(page, workbench_manager.url, "zh", bank_names(central), target)
+        title = "whitelist.title_outlet"  # 网点白名单 · <the outlet>
+        wait_for_text(page, re.escape(t(title, "zh", name="")))
+        report = walk_every_screen(
+            page, workbench_manager.url, "zh", bank_names(central), target, title
+        )
     finally:
         page.close()
     assert_clean(report)

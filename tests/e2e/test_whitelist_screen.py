@@ -162,7 +162,12 @@ def type_text(page, label: str, value: str) -> None:  # type: ignore[no-untyped-
 
 
 def scroll_to_bottom(page) -> None:  # type: ignore[no-untyped-def]
-    page.mouse.move(page.viewport_size["width"] / 2, page.viewport_size["height"] / 2)
+    # over the list: from 800 px wide a card pane sits beside it
+    box = semantic(page, "whitelist-list").bounding_box()
+    if box is None:
+        box = {"x": 0, "y": 0, "width": page.viewport_size["width"], "height": 0}
+        box["height"] = page.viewport_size["height"]
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     for _ in range(12):
         page.mouse.wheel(0, 1500)
         page.wait_for_timeout(150)

@@ -72,7 +72,7 @@ def test_a_manager_imports_the_valid_rows_and_the_marketer_pulls_them(live_serve
     assert set(by_line) == {6, 7}
     assert by_line[6].column == "统一社会信用代码" and by_line[6].message
     # the contract: out of scope (an outlet the store knows), not unknown
-    assert by_line[7].code in {"import.outlet_out_of_scope", "import.outlet_unknown"}
+    assert by_line[7].code == "import.outlet_out_of_scope"
 
     report = client.import_report(content, "messy.csv", META)
     sheet = openpyxl.load_workbook(io.BytesIO(report)).active

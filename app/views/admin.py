@@ -430,7 +430,7 @@ def ImportPreview() -> ft.Control:
         )
         # a few rows in place; many in a list of their own that scrolls
         listed: ft.Control = (
-            ft.Column(rows, spacing=0)
+            ft.Column(rows, spacing=0, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
             if len(rows) <= 8
             else ft.Container(ft.ListView(rows, spacing=0), height=360)
         )

@@ -20,6 +20,14 @@ from app.models.distribution import (
     PoolReturnRequest,
     PoolReturnResult,
 )
+from app.models.imports import (
+    XLSX_MEDIA_TYPE,
+    BatchesOut,
+    BatchVersionsOut,
+    ImportCommitOut,
+    ImportPreviewOut,
+    ImportRequest,
+)
 from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.sync.errors import (
     AuthError,
@@ -38,6 +46,8 @@ from app.sync.errors import (
 LOGOUT_TIMEOUT = httpx.Timeout(5, connect=2)
 # A probe asks only whether the store answers: a slow answer counts as none.
 PROBE_TIMEOUT = httpx.Timeout(5, connect=2)
+# A whitelist of 100,000 rows is read, checked and stored in one request: give it time.
+IMPORT_TIMEOUT = httpx.Timeout(120, connect=5)
 
 
 class SyncClient:
@@ -64,7 +74,9 @@ class SyncClient:
     def close(self) -> None:
         self.http.close()
 
-    def _send(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> Any:
+    def _request(
+        self, method: str, path: str, *, token: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
         headers = {PROTOCOL_HEADER: str(self.protocol)}
         bearer = token or self.token
         if bearer:
@@ -77,6 +89,10 @@ class SyncClient:
             raise TransportError(str(exc)) from exc
         if response.status_code >= 400:
             raise _error_for(response)
+        return response
+
+    def _send(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> Any:
+        response = self._request(method, path, token=token, **kwargs)
         try:
             return json.loads(response.content)
         except ValueError as exc:
@@ -151,6 +167,57 @@ class SyncClient:
         return PoolReturnResult.model_validate(
             self._send("POST", "/distribution/pool-return", json=body)
         )
+
+    # -- whitelist import and batches (managers and admins; online only) --------------------
+
+    def import_preview(
+        self, content: bytes, file_name: str, request: ImportRequest
+    ) -> ImportPreviewOut:
+        """What the file holds: counts, problems, destination outlets; nothing stored."""
+        data = self._send(
+            "POST",
+            "/admin/imports/preview",
+            files=_upload(content, file_name),
+            data=request.form(),
+            timeout=IMPORT_TIMEOUT,
+        )
+        return ImportPreviewOut.model_validate(data)
+
+    def import_report(self, content: bytes, file_name: str, request: ImportRequest) -> bytes:
+        """The file's error report, an ``.xlsx`` workbook's bytes."""
+        response = self._request(
+            "POST",
+            "/admin/imports/report",
+            files=_upload(content, file_name),
+            data=request.form(),
+            timeout=IMPORT_TIMEOUT,
+        )
+        return response.content
+
+    def import_commit(
+        self, content: bytes, file_name: str, request: ImportRequest
+    ) -> ImportCommitOut:
+        """Store the file's rows as a batch (or a new version of ``request.batch_id``)."""
+        data = self._send(
+            "POST",
+            "/admin/imports",
+            files=_upload(content, file_name),
+            data=request.form(commit=True),
+            timeout=IMPORT_TIMEOUT,
+        )
+        return ImportCommitOut.model_validate(data)
+
+    def batches(self) -> BatchesOut:
+        return BatchesOut.model_validate(self._send("GET", "/admin/batches"))
+
+    def batch_versions(self, batch_id: str) -> BatchVersionsOut:
+        path = f"/admin/batches/{quote(batch_id, safe='')}/versions"
+        return BatchVersionsOut.model_validate(self._send("GET", path))
+
+
+def _upload(content: bytes, file_name: str) -> dict[str, tuple[str, bytes, str]]:
+    kind = XLSX_MEDIA_TYPE if file_name.lower().endswith(".xlsx") else "text/csv"
+    return {"file": (file_name, content, kind)}
 
 
 def _error_for(response: httpx.Response) -> SyncError:

@@ -9,6 +9,7 @@ import flet as ft
 
 from app.config import Settings
 from app.i18n import t
+from app.views.admin import BatchesScreen, ImportScreen
 from app.views.context import WorkbenchContext, use_observed, use_workbench
 from app.views.followups import FollowupsScreen
 from app.views.leads import LeadFormScreen, LeadsScreen
@@ -33,6 +34,8 @@ ROUTES = [
             ft.Route(path="performance", component=PerformanceScreen),
             ft.Route(path="map", component=MapScreen),
             ft.Route(path="settings", component=SettingsScreen),
+            ft.Route(path="manage", component=ImportScreen),
+            ft.Route(path="manage/batches", component=BatchesScreen),
             ft.Route(path="sync", component=SyncScreen),
             ft.Route(path="prospect/:pid", component=WhitelistPanes),
             ft.Route(path="prospect/:pid/log", component=WhitelistPanes),

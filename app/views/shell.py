@@ -7,6 +7,7 @@ import flet as ft
 from app.i18n import format_datetime, t
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
+from app.workbench.imports import may_manage
 
 TABS = [
     ("/", "nav.whitelist", ft.Icons.LIST_ALT),
@@ -14,13 +15,20 @@ TABS = [
     ("/performance", "nav.performance", ft.Icons.INSIGHTS),
     ("/map", "nav.map", ft.Icons.MAP),
     ("/leads", "nav.leads", ft.Icons.ADD_BUSINESS),
+    ("/manage", "nav.manage", ft.Icons.ADMIN_PANEL_SETTINGS),  # 管理: managers and admins
     ("/settings", "nav.settings", ft.Icons.SETTINGS),
 ]
+MANAGERS_ONLY = frozenset({"/manage"})
 WIDE = 840
 
 
-def tab_index(location: str) -> int:
-    for i, (path, _, _) in reversed(list(enumerate(TABS))):
+def tabs_for(role: str | None) -> list[tuple[str, str, ft.IconData]]:
+    """The destinations this role sees (管理 is not a marketer's)."""
+    return [tab for tab in TABS if tab[0] not in MANAGERS_ONLY or may_manage(role)]
+
+
+def tab_index(location: str, tabs: list[tuple[str, str, ft.IconData]] = TABS) -> int:
+    for i, (path, _, _) in reversed(list(enumerate(tabs))):
         if path != "/" and location.startswith(path):
             return i
     return 0
@@ -145,13 +153,14 @@ def Shell() -> ft.Control:
     app = use_observed(workbench.state)
     lang = app.lang
     page = ft.context.page
-    selected = tab_index(ft.use_route_location())
+    session = app.session
+    tabs = tabs_for(session.role if session else None)
+    selected = tab_index(ft.use_route_location(), tabs)
     outlet = ft.use_route_outlet()
 
     def go(index: int) -> None:
-        page.navigate(TABS[index][0])
+        page.navigate(tabs[index][0])
 
-    session = app.session
     who = f"{session.name} · {t('role.' + session.role, lang)}" if session else ""
     header = ft.Container(
         bgcolor=BRAND,
@@ -180,7 +189,7 @@ def Shell() -> ft.Control:
             label_type=ft.NavigationRailLabelType.ALL,
             on_change=lambda e: go(int(e.control.selected_index or 0)),
             destinations=[
-                ft.NavigationRailDestination(icon=icon, label=t(key, lang)) for _, key, icon in TABS
+                ft.NavigationRailDestination(icon=icon, label=t(key, lang)) for _, key, icon in tabs
             ],
         )
         # Each layout its own key: Flet 1.0.5 moving the body's components from one layout
@@ -195,7 +204,7 @@ def Shell() -> ft.Control:
         selected_index=selected,
         on_change=lambda e: go(int(e.control.selected_index or 0)),
         destinations=[
-            ft.NavigationBarDestination(icon=icon, label=t(key, lang)) for _, key, icon in TABS
+            ft.NavigationBarDestination(icon=icon, label=t(key, lang)) for _, key, icon in tabs
         ],
     )
     return ft.SafeArea(

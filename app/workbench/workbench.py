@@ -32,6 +32,7 @@ from app.workbench.card import CardController
 from app.workbench.distribution import DistributionController
 from app.workbench.followups import FollowupsController
 from app.workbench.leads import LeadsController
+from app.workbench.imports import ImportController
 from app.workbench.log import LogController
 from app.workbench.login import LoginController
 from app.workbench.map import MapController, MapPages
@@ -112,6 +113,7 @@ class Workbench:
         self.map = MapController(self, pages=map_pages or MapPages())
         self.sync_screen = SyncController(self)
         self.settings_screen = SettingsController(self)
+        self.imports = ImportController(self)
         self.autosync = AutoSync(self)
 
     # -- the signed-in user ----------------------------------------------------------------
@@ -210,6 +212,7 @@ class Workbench:
         self.card.clear()
         self.map.clear()
         self.leads.clear()
+        self.imports.clear()
         self.state.progress = await asyncio.to_thread(self.engine.snapshot_progress)
         return True
 

@@ -31,8 +31,8 @@ from app.workbench.autosync import AutoSync
 from app.workbench.card import CardController
 from app.workbench.distribution import DistributionController
 from app.workbench.followups import FollowupsController
-from app.workbench.leads import LeadsController
 from app.workbench.imports import ImportController
+from app.workbench.leads import LeadsController
 from app.workbench.log import LogController
 from app.workbench.login import LoginController
 from app.workbench.map import MapController, MapPages

@@ -216,6 +216,7 @@ def _child(url: str, csv_path: Path) -> dict[str, Any]:
     checked = batches.check_file(engine, admin, data, csv_path.name)
     check_s, check_cpu = time.perf_counter() - started, time.process_time() - cpu
     assert not checked.preview.problems, checked.preview.problems[:5]
+    first_parse = dict(parse)  # the new version's check parses again
     started, cpu = time.perf_counter(), time.process_time()
     result = batches.commit_checked(engine, admin, data, checked, meta=meta)
     commit_s, commit_cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -238,8 +239,8 @@ def _child(url: str, csv_path: Path) -> dict[str, Any]:
         "commit_s": commit_s,
         "check_cpu": check_cpu,
         "commit_cpu": commit_cpu,
-        "parse_s": parse["s"],
-        "parse_cpu": parse["cpu"],
+        "parse_s": first_parse["s"],
+        "parse_cpu": first_parse["cpu"],
         "active": len(checked.context.active_credit_codes),
         "peak_rss": peak_rss_bytes(),
     }

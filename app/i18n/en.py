@@ -95,8 +95,8 @@ MESSAGES: dict[str, str] = {
     "sync.retrying": "Reconnecting to the central store…",
     "sync.details": "Sync details",
     "user.greeting": "Hello, {name}",
-    "nav.followups": "Follow-ups",
-    "nav.performance": "Performance",
+    "nav.followups": "Agenda",  # short: six tabs share a 390 px phone
+    "nav.performance": "Results",
     "nav.map": "Map",
     "nav.sync": "Sync",
     "nav.settings": "Settings",

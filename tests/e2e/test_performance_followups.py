@@ -311,7 +311,7 @@ def test_english_counts_days_and_names_stages_as_elsewhere(marketer, planned, br
         page.get_by_text("English").first.click()
         wait_for_text(page, "Language")
 
-        nav(page, "Follow-ups")
+        nav(page, "Agenda")
         wait_for_text(page, r"Tomorrow \([1-9]\d*\)")
         _, labels, _ = scroll_through(page, PHONE)
         screenshot(page, "followups-en-bottom-phone")
@@ -319,7 +319,7 @@ def test_english_counts_days_and_names_stages_as_elsewhere(marketer, planned, br
         assert not [s for s in labels if re.search(r"\b1 days\b", s)]
         assert any(re.fullmatch(r"Next 7 days \([1-9]\d*\)", s) for s in labels)
 
-        nav(page, "Performance")
+        nav(page, "Results")
         wait_for_text(page, "Funnel")
         page.wait_for_timeout(1000)
         screenshot(page, "performance-en-phone")

@@ -225,7 +225,7 @@ def test_a_marketers_day(workbench_login, central, browser):
         wait_for_text(page, r"Prospects: \d+")
         page.wait_for_timeout(800)
         screenshot(page, "whitelist-en-phone")
-        nav(page, "Performance")
+        nav(page, "Results")
         wait_for_text(page, "Branch rank")
         page.wait_for_timeout(800)
         screenshot(page, "performance-en-phone")

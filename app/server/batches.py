@@ -585,6 +585,8 @@ def _update_entries(
     conn = session.connection()
     staged.create(conn)
     insert_rows(session, staged, rows)
+    if conn.dialect.name == "postgresql":  # the planner knows nothing of a new table
+        conn.exec_driver_sql("ANALYZE import_update")
     session.execute(
         update(_p)
         .where(_p.c.id == staged.c.id)

@@ -237,18 +237,18 @@ def LeadsScreen() -> ft.Control:
         return ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, expand=True)
     head: list[ft.Control] = []
     if state.proposes:
-        head.append(
-            ft.Semantics(
-                identifier="add-lead",
-                button=True,
-                content=ft.FilledButton(
-                    t("leads.add", lang),
-                    icon=ft.Icons.ADD_BUSINESS,
-                    height=56,
-                    on_click=lambda _e: page.navigate("/leads/new"),
-                ),
-            )
+        add = ft.Semantics(
+            identifier="add-lead",
+            button=True,
+            content=ft.FilledButton(
+                t("leads.add", lang),
+                icon=ft.Icons.ADD_BUSINESS,
+                height=56,
+                width=320 if app.wide else None,  # a thumb's width on a phone, a button's on a desk
+                on_click=lambda _e: page.navigate("/leads/new"),
+            ),
         )
+        head.append(ft.Row([add]) if app.wide else add)
 
     def card(row: LeadRow) -> ft.Control:
         rejecting = state.rejecting == row.id

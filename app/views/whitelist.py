@@ -288,7 +288,9 @@ def WhitelistScreen(selected: str = "", table: bool = False) -> ft.Control:
         overflow=ft.TextOverflow.ELLIPSIS,
     )
     # a manager's title names the outlet (long): the count and 列表 / 表格 go under it
-    lines = [[*title_line, summary]] if not toggle else [title_line, [summary, *toggle]]
+    # the table's 自动分配 (the outlet's pool to its marketers) sits beside 列表 / 表格
+    auto = [AutoAssign()] if table else []
+    lines = [[*title_line, summary]] if not toggle else [title_line, [summary, *toggle, *auto]]
     header: list[ft.Control] = [
         *(
             ft.Row(line, spacing=10, vertical_alignment=ft.CrossAxisAlignment.CENTER)
@@ -300,8 +302,6 @@ def WhitelistScreen(selected: str = "", table: bool = False) -> ft.Control:
             vertical_alignment=ft.CrossAxisAlignment.CENTER,
         ),
     ]
-    if table:  # the manager's 自动分配 of the outlet's pool, beside the bulk actions
-        header.append(AutoAssign())
     if not p.snapshot_complete and app.session is not None:
         header.append(
             ft.Container(

@@ -3,7 +3,8 @@
 Untimed: a fresh central store with the demo's outlets, staff and a small history (2,000
 prospects: some marketers hold prospects, so loads and territories differ), then
 ``BENCH_PROSPECTS`` unassigned prospects spread evenly over the outlets, each within a
-few km of its outlet. Timed, in a child process (``python -m bench.auto_assign child URL
+few km of its outlet, written as the import writes a batch (an outlet's rows together:
+``batches.by_outlet``). Timed, in a child process (``python -m bench.auto_assign child URL
 RULE``): every outlet's pool handed out as ``POST /distribution/auto-assign`` does it (the
 admin, one write transaction per outlet: plan, transfers, funnel events, prospects and
 their change-log rows), by the ``even`` rule, then on a second copy by ``nearest``.
@@ -102,6 +103,7 @@ def _prepare(url: str, prospects: int, seed: int) -> dict[str, int]:
     from app.demo import generate
     from app.models.ids import new_ids, utcnow
     from app.server.admin import load_demo
+    from app.server.batches import by_outlet
     from app.server.changes import bulk_insert
     from app.server.db import make_engine, migrate, write_session
 
@@ -141,8 +143,8 @@ def _prepare(url: str, prospects: int, seed: int) -> dict[str, int]:
                 "updated_at": now,
             }
         )
-    with write_session(engine) as session:
-        bulk_insert(session, "prospect", rows)
+    with write_session(engine) as session:  # written as an import writes them
+        bulk_insert(session, "prospect", by_outlet(rows))
     engine.dispose()
     pool = prospects + sum(1 for p in data.prospect if p["assignee_id"] is None)
     return {"pool": pool}

@@ -71,7 +71,7 @@ from app.models.sync import (
 from app.models.wire import rule_code
 from app.server.changes import record_change
 from app.server.errors import Rejected
-from app.server.moves import Standing, plan_move, write_moves
+from app.server.moves import Handing, Move, Standing, write_moves
 from app.server.scope import placement, scope_of
 from app.services.clock import beijing_today
 from app.services.funnel import FunnelStatus, handover, move_refusal
@@ -477,16 +477,8 @@ def _move(
         prospect.status,
         withdrawn=prospect.withdrawn_at is not None,
     )
-    move = plan_move(
-        standing,
-        after,
-        actor_id=actor.id,
-        transfer_id=transfer_id,
-        reason=reason,
-        occurred_at=occurred_at,
-        now=utcnow(),
-    )
-    write_moves(session, [move])
+    handing = Handing(actor.id, reason, occurred_at, utcnow())
+    write_moves(session, [Move(standing, after, transfer_id)], handing)
     session.expire(prospect)  # written through the driver: read again when next asked
 
 

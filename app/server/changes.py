@@ -8,17 +8,20 @@ can send a removal to a device the prospect has left.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import String, Table, func, insert, select, update
+from sqlalchemy import String, Table, delete, func, insert, select, text, update
+from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlmodel import AutoString, Session
 
 from app.models import TABLES_BY_ENTITY, ChangeLog
 
 _log = ChangeLog.__table__
+ANALYZE_AFTER = 10_000  # rows one bulk insert adds before PostgreSQL re-reads the table
 Placement = tuple[str | None, str | None]
 
 
@@ -58,7 +61,7 @@ def bulk_insert(session: Session, entity: str, rows: Sequence[dict[str, Any]]) -
     if not rows:
         return
     table = TABLES_BY_ENTITY[entity]
-    start = int(session.execute(select(func.coalesce(func.max(_log.c.seq), 0))).scalar_one())
+    start = last_seq(session)
     log_rows = []
     stamped = []
     for offset, row in enumerate(rows, start=1):
@@ -80,10 +83,11 @@ def bulk_insert(session: Session, entity: str, rows: Sequence[dict[str, Any]]) -
         stamped.append({**row, "rev": seq})
     insert_rows(session, table, stamped)
     insert_rows(session, _log, log_rows)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            select(func.setval(func.pg_get_serial_sequence("change_log", "seq"), start + len(rows)))
-        )
+    advance_seq(session, start + len(rows))
+    if len(rows) >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
+        # the planner's statistics now, not when autovacuum next looks (a manager's
+        # auto-assign may follow the import within seconds)
+        session.execute(text(f'ANALYZE "{table.name}"'))
 
 
 def bulk_record(
@@ -98,7 +102,7 @@ def bulk_record(
     statement that changes the row. Placements matter for prospects only (the scope before and after, for removals)."""
     if not changes:
         return []
-    start = _last_seq(session)
+    start = last_seq(session)
     log_rows = [
         {
             "seq": start + offset,
@@ -113,18 +117,38 @@ def bulk_record(
         for offset, (entity_id, old, new) in enumerate(changes, start=1)
     ]
     insert_rows(session, _log, log_rows)
-    _advance(session, start + len(changes))
+    advance_seq(session, start + len(changes))
     return [start + offset for offset in range(1, len(changes) + 1)]
 
 
-def _last_seq(session: Session) -> int:
+def last_seq(session: Session) -> int:
+    """The newest seq in the change log (0 when empty)."""
     return int(session.execute(select(func.coalesce(func.max(_log.c.seq), 0))).scalar_one())
 
 
-def _advance(session: Session, seq: int) -> None:
+def advance_seq(session: Session, seq: int) -> None:
     """On PostgreSQL, move the sequence past seqs written explicitly."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.setval(func.pg_get_serial_sequence("change_log", "seq"), seq)))
+
+
+@contextmanager
+def staged(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> Iterator[None]:
+    """``rows`` in the temporary ``table`` for set-based statements (``UPDATE … FROM``,
+    ``INSERT … SELECT``): the table is created on the connection if it is not there yet
+    (with its indexes), loaded by ``insert_rows``, analysed on PostgreSQL when large (the
+    planner knows nothing of a new table), and emptied afterwards."""
+    conn = session.connection()
+    conn.execute(CreateTable(table, if_not_exists=True))
+    for index in table.indexes:
+        conn.execute(CreateIndex(index, if_not_exists=True))
+    insert_rows(session, table, rows)
+    if conn.dialect.name == "postgresql" and len(rows) >= 20_000:
+        conn.exec_driver_sql(f'ANALYZE "{table.name}"')
+    try:
+        yield
+    finally:
+        session.execute(delete(table))
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -241,115 +265,6 @@ def _copy_value(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     return '"' + str(value).replace('"', '""') + '"'
-
-
-class BulkChanges:
-    """Changes gathered in order, then written at once with their change-log rows.
-
-    Seqs are allocated as one contiguous block after the last one (writers are
-    serialised), each row's ``rev`` stamped with its seq. Rows go through the driver
-    itself, not one SQLAlchemy parameter set per row (100,000 handovers are half a
-    million rows): ``executemany`` on SQLite, ``COPY`` on PostgreSQL; updates setting
-    the same new values go together (on PostgreSQL as ``UPDATE … FROM (VALUES (id,
-    rev), …)``). Must run inside ``db.write_session``.
-    """
-
-    def __init__(self, session: Session) -> None:
-        session.flush()  # the ORM's pending rows first: seqs are read from the table
-        self.session = session
-        self.start = int(
-            session.execute(select(func.coalesce(func.max(_log.c.seq), 0))).scalar_one()
-        )
-        self.seq = self.start
-        self.log: list[tuple[Any, ...]] = []
-        self.inserts: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
-        self.updates: dict[tuple[str, tuple[tuple[str, Any], ...]], list[tuple[str, int]]] = {}
-
-    def insert(self, entity: str, row: Mapping[str, Any], *, prospect_id: str | None) -> int:
-        """A new row (every row of an entity with the same keys, in the same order)."""
-        self.seq += 1
-        self.log.append((self.seq, entity, row["id"], prospect_id, None, None, None, None))
-        found = self.inserts.get(entity)
-        if found is None:
-            found = self.inserts[entity] = ([*row.keys(), "rev"], [])
-        found[1].append((*row.values(), self.seq))
-        return self.seq
-
-    def update(
-        self,
-        entity: str,
-        entity_id: str,
-        values: tuple[tuple[str, Any], ...],
-        *,
-        prospect_id: str | None,
-        old_scope: Placement = (None, None),
-        new_scope: Placement = (None, None),
-    ) -> int:
-        """New ``values`` (column, value pairs) for an existing row."""
-        self.seq += 1
-        self.log.append((self.seq, entity, entity_id, prospect_id, *old_scope, *new_scope))
-        self.updates.setdefault((entity, values), []).append((entity_id, self.seq))
-        return self.seq
-
-    def write(self) -> None:
-        if self.seq == self.start:
-            return
-        for entity, (columns, rows) in self.inserts.items():
-            table = TABLES_BY_ENTITY[entity]
-            insert_rows(self.session, table, [dict(zip(columns, r, strict=True)) for r in rows])
-        raw = self.session.connection().connection.dbapi_connection
-        postgres = self.session.get_bind().dialect.name == "postgresql"
-        for (entity, values), stamps in self.updates.items():
-            (_update_values if postgres else _update_many)(raw, entity, dict(values), stamps)
-        insert_rows(self.session, _log, [dict(zip(_LOG_COLUMNS, r, strict=True)) for r in self.log])
-        _advance(self.session, self.seq)
-
-
-_LOG_COLUMNS = (
-    "seq",
-    "entity",
-    "entity_id",
-    "prospect_id",
-    "outlet_old",
-    "assignee_old",
-    "outlet_new",
-    "assignee_new",
-)
-
-
-def _update_many(
-    raw: Any, table: str, new_values: dict[str, Any], stamps: list[tuple[str, int]]
-) -> None:
-    sets = ", ".join(f'"{c}" = ?' for c in new_values)
-    consts = tuple(map(_sqlite_value, new_values.values()))
-    cur = raw.cursor()
-    try:
-        cur.executemany(
-            f'UPDATE "{table}" SET {sets}, rev = ? WHERE id = ?',
-            [(*consts, rev, i) for i, rev in stamps],
-        )
-    finally:
-        cur.close()
-
-
-def _update_values(
-    raw: Any, table: str, new_values: dict[str, Any], stamps: list[tuple[str, int]]
-) -> None:
-    from psycopg2.extras import execute_values
-
-    cur = raw.cursor()
-    try:
-        sets = ", ".join(f'"{c}" = %s' for c in new_values)
-        sets = cur.mogrify(sets, tuple(new_values.values())).decode().replace("%", "%%")
-        execute_values(
-            cur,
-            f'UPDATE "{table}" SET {sets}, rev = v.rev FROM (VALUES %s) AS v (id, rev)'
-            f' WHERE "{table}".id = v.id',
-            stamps,
-            page_size=5000,
-        )
-    finally:
-        cur.close()
 
 
 def _chunks(rows: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:

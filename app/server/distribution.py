@@ -27,7 +27,7 @@ from app.models import Outlet, Prospect, Role, User
 from app.models.distribution import AssignRule, AutoAssignRequest, AutoAssignResult
 from app.models.ids import new_ids
 from app.server.errors import StoreError
-from app.server.moves import Move, Standing, plan_move, write_moves
+from app.server.moves import Handing, Move, Standing, write_moves
 from app.server.scope import prospect_clause, scope_of
 from app.services.distribution import (
     AUTO_ASSIGN_REASONS,
@@ -38,7 +38,7 @@ from app.services.distribution import (
     pool_return_due,
     territory,
 )
-from app.services.funnel import TERMINAL, FunnelStatus, Handover, handover, returned_to_pool
+from app.services.funnel import TERMINAL, FunnelStatus, handover, returned_to_pool
 from app.services.policy import (
     ROLES,
     Action,
@@ -100,31 +100,19 @@ def auto_assign(
     else:
         loads = {r[0]: int(r[1]) for r in held}
         plan = plan_even([r[0] for r in pool], marketers, loads, request.cap)
-    reason = AUTO_ASSIGN_REASONS[AssignRule(request.rule)]
-    status_of = {r[0]: r[3] for r in pool}
-    ids = iter(new_ids(len(plan)))
-    afters: dict[tuple[str, str], Handover] = {}  # one handover per (status, marketer)
-
-    def after(status: str, marketer: str) -> Handover:
-        found = afters.get((status, marketer))
-        if found is None:
-            found = afters[(status, marketer)] = handover(status, outlet_id, marketer, outlet_id)
-        return found
-
     outlet_id = outlet.id
+    status_of = {r[0]: r[3] for r in pool}
+    afters = {  # one handover per (status, marketer)
+        (status, mid): handover(status, outlet_id, mid, outlet_id)
+        for status in set(status_of.values())
+        for mid in marketers
+    }
     moves = [
-        plan_move(
-            Standing(pid, outlet_id, None, status_of[pid]),
-            after(status_of[pid], mid),
-            actor_id=user.id,
-            transfer_id=next(ids),
-            reason=reason,
-            occurred_at=now,
-            now=now,
-        )
-        for pid, mid in plan.items()
+        Move(Standing(pid, outlet_id, None, status_of[pid]), afters[(status_of[pid], mid)], tid)
+        for (pid, mid), tid in zip(plan.items(), new_ids(len(plan)), strict=True)
     ]
-    write_moves(session, moves)
+    reason = AUTO_ASSIGN_REASONS[AssignRule(request.rule)]
+    write_moves(session, moves, Handing(user.id, reason, now, now))
     assigned = dict.fromkeys(marketers, 0)
     for mid in plan.values():
         assigned[mid] += 1
@@ -201,19 +189,10 @@ def pool_return(
         .order_by(_p.c.id)
     ).all()
     due = [r for r in rows if pool_return_due(r[4], r[5], r[3], now, days)]
-    ids = iter(new_ids(len(due)))
     afters = {(r[3], r[1]): returned_to_pool(r[3], r[1]) for r in due}  # (status, outlet)
-    moves: list[Move] = [
-        plan_move(
-            Standing(r[0], r[1], r[2], r[3]),
-            afters[(r[3], r[1])],
-            actor_id=actor_id,
-            transfer_id=next(ids),
-            reason=POOL_RETURN,
-            occurred_at=now,
-            now=now,
-        )
-        for r in due
+    moves = [
+        Move(Standing(r[0], r[1], r[2], r[3]), afters[(r[3], r[1])], tid)
+        for r, tid in zip(due, new_ids(len(due)), strict=True)
     ]
-    write_moves(session, moves)
+    write_moves(session, moves, Handing(actor_id, POOL_RETURN, now, now))
     return len(moves)

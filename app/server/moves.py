@@ -1,7 +1,6 @@
 """Handing prospects over: the one way the store moves a prospect between people and pools.
 
-    plan_move(prospect, after, ...)  -> Move     what the handover writes (rows and values)
-    write_moves(session, moves)                  writes them with their change-log rows
+    write_moves(session, moves, handing)     the handovers, with their change-log rows
 
 A move is a ``Transfer``, the prospect's new placement (``funnel.handover`` or
 ``funnel.returned_to_pool`` says where it stands afterwards), a ``FunnelEvent`` when the
@@ -9,8 +8,15 @@ handover changes its status (taken from the pool: ``assigned``; back to the pool
 ``unassigned``), and ``assigned_at``, the pool-return clock, reset whenever the assignee
 changes. A pushed claim or assignment writes one move (``app.server.apply``); the
 manager's auto-assign and the pool return write thousands at once (``app.server.
-distribution``): the same rows through the same writer, in bulk (``changes.BulkChanges``).
-Logs and follow-ups hang off the prospect's id, so they move with it.
+distribution``): the same statements either way. Logs and follow-ups hang off the
+prospect's id, so they move with it.
+
+Set-based: moves that differ only in the prospect and the transfer's id form a *shape*
+(where they stood, where they go). Each move's ids and first seq go into a temporary
+table (``changes.staged``); per shape, one ``INSERT … SELECT`` writes the funnel events,
+one the transfers, one ``UPDATE … FROM`` the prospects and one ``INSERT … SELECT`` their
+change-log rows. 100,000 handovers are half a million rows: written row by row from
+Python they cost seconds of conversion and, on PostgreSQL, round trips.
 """
 
 from __future__ import annotations
@@ -18,104 +24,207 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    literal,
+    literal_column,
+    null,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from app.server.changes import BulkChanges, Placement
+from app.models import TABLES_BY_ENTITY, ChangeLog
+from app.server.changes import Placement, advance_seq, last_seq, staged
 from app.services.funnel import FunnelStatus, Handover
 
 
-@dataclass(frozen=True)
-class Standing:
+class Standing(NamedTuple):  # tuples: auto-assign makes 100,000 of them at a time
     """Where a prospect stands before a move."""
 
     id: str
     outlet_id: str
     assignee_id: str | None
     status: str
-    withdrawn: bool = False
+    withdrawn: bool = False  # out of every scope: its change-log rows name no placement
 
-    @property
-    def placement(self) -> Placement:
-        return (None, None) if self.withdrawn else (self.outlet_id, self.assignee_id)
+
+class Move(NamedTuple):
+    """One prospect handed over: where it stands, where ``after`` places it, and the id of
+    its transfer (a device's own, for a pushed move)."""
+
+    standing: Standing
+    after: Handover
+    transfer_id: str
 
 
 @dataclass(frozen=True)
-class Move:
-    prospect_id: str
-    transfer: dict[str, Any]  # the Transfer row
-    event: dict[str, Any] | None  # the FunnelEvent row, when the status changes
-    values: dict[str, Any]  # the prospect's new column values
-    old_scope: Placement
-    new_scope: Placement
+class Handing:
+    """Who hands the prospects over, why and when: the same for every move of one write."""
+
+    actor_id: str
+    reason: str
+    occurred_at: datetime  # the funnel event's (a pushed move: when it happened on the device)
+    now: datetime
 
 
-def plan_move(
-    p: Standing,
-    after: Handover,
-    *,
-    actor_id: str,
-    transfer_id: str,
-    reason: str,
-    occurred_at: datetime,
-    now: datetime,
-) -> Move:
-    """The rows of handing ``p`` over to where ``after`` places it."""
-    transfer = {
-        "id": transfer_id,
-        "prospect_id": p.id,
-        "from_user_id": p.assignee_id,
-        "to_user_id": after.assignee_id,
-        "from_outlet_id": p.outlet_id,
-        "to_outlet_id": after.outlet_id,
-        "by_user_id": actor_id,
-        "reason": reason,
-        "created_at": now,
-    }
-    values: dict[str, Any] = {"assignee_id": after.assignee_id, "updated_at": now}
-    if after.outlet_id != p.outlet_id:  # a column left alone keeps its index untouched
-        values["outlet_id"] = after.outlet_id
-    if after.assignee_id != p.assignee_id:  # the pool return counts from here
-        values["assigned_at"] = now if after.assignee_id else None
-    event = None
-    if after.status != p.status:
-        suffix = "assign" if after.status == FunnelStatus.ASSIGNED else "pool"
-        event = {
-            "id": f"{transfer_id}-{suffix}",
-            "prospect_id": p.id,
-            "actor_id": actor_id,
-            "from_status": p.status,
-            "to_status": after.status,
-            "applied": True,
-            "reason_code": "",
-            "amount": None,
-            "close_reason": "",
-            "close_note": "",
-            "occurred_at": occurred_at,
-            "recorded_at": now,
-        }
-        values["status"] = after.status
-    new_scope = (None, None) if p.withdrawn else (after.outlet_id, after.assignee_id)
-    return Move(p.id, transfer, event, values, p.placement, new_scope)
+_STAGE = Table(
+    "move_stage",
+    MetaData(),
+    Column("prospect_id", String, nullable=False),
+    Column("transfer_id", String, nullable=False),
+    Column("base", BigInteger, nullable=False),  # the seq before the move's first row
+    Column("shape", Integer, nullable=False, index=True),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+_p = TABLES_BY_ENTITY["prospect"]
+_transfer = TABLES_BY_ENTITY["transfer"]
+_event = TABLES_BY_ENTITY["funnel_event"]
+_log = ChangeLog.__table__  # type: ignore[attr-defined]
 
 
-def write_moves(session: Session, moves: Sequence[Move]) -> None:
+@dataclass(frozen=True)
+class _Shape:
+    outlet_id: str
+    assignee_id: str | None
+    status: str
+    withdrawn: bool
+    after: Handover
+
+    @property
+    def event(self) -> bool:
+        return self.after.status != self.status
+
+
+def write_moves(session: Session, moves: Sequence[Move], handing: Handing) -> None:
     """Write the moves with their change-log rows (inside ``db.write_session``): for each,
-    its funnel event, its transfer, then the prospect (the order a device pulls them in)."""
+    its funnel event, its transfer, then the prospect (the order a device pulls them in),
+    on consecutive seqs after the last one."""
     if not moves:
         return
-    bulk = BulkChanges(session)
-    for m in moves:
-        if m.event is not None:
-            bulk.insert("funnel_event", m.event, prospect_id=m.prospect_id)
-        bulk.insert("transfer", m.transfer, prospect_id=m.prospect_id)
-        bulk.update(
-            "prospect",
-            m.prospect_id,
-            tuple(m.values.items()),
-            prospect_id=m.prospect_id,
-            old_scope=m.old_scope,
-            new_scope=m.new_scope,
+    session.flush()  # the ORM's pending rows first: seqs are read from the table
+    start = last_seq(session)
+    shapes: dict[tuple[Any, ...], tuple[int, _Shape]] = {}
+    rows = []
+    seq = start
+    for (pid, outlet_id, assignee_id, status, withdrawn), after, transfer_id in moves:
+        key = (outlet_id, assignee_id, status, withdrawn, after)
+        found = shapes.get(key)
+        if found is None:
+            found = shapes[key] = (len(shapes), _Shape(*key))
+        rows.append(
+            {"prospect_id": pid, "transfer_id": transfer_id, "base": seq, "shape": found[0]}
         )
-    bulk.write()
+        seq += 3 if found[1].event else 2
+    with staged(session, _STAGE, rows):
+        for number, shape in shapes.values():
+            _write_shape(session, number, shape, handing)
+    advance_seq(session, seq)
+
+
+def _write_shape(session: Session, number: int, shape: _Shape, handing: Handing) -> None:
+    stage = _STAGE
+    after = shape.after
+    mine = stage.c.shape == number
+    base = stage.c.base
+    offset = 1
+    logged: list[Any] = []
+    if shape.event:
+        suffix = "assign" if after.status == FunnelStatus.ASSIGNED else "pool"
+        event_id = stage.c.transfer_id + f"-{suffix}"
+        event = {
+            "id": event_id,
+            "prospect_id": stage.c.prospect_id,
+            "actor_id": _const(_event, "actor_id", handing.actor_id),
+            "from_status": _const(_event, "from_status", shape.status),
+            "to_status": _const(_event, "to_status", after.status),
+            "applied": _const(_event, "applied", True),
+            "reason_code": _const(_event, "reason_code", ""),
+            "amount": null(),
+            "close_reason": _const(_event, "close_reason", ""),
+            "close_note": _const(_event, "close_note", ""),
+            "occurred_at": _const(_event, "occurred_at", handing.occurred_at),
+            "recorded_at": _const(_event, "recorded_at", handing.now),
+            "rev": base + offset,
+        }
+        session.execute(_insert(_event, event, mine))
+        logged.append(_log_row(base + offset, "funnel_event", event_id, (None, None), (None, None)))
+        offset += 1
+    transfer = {
+        "id": stage.c.transfer_id,
+        "prospect_id": stage.c.prospect_id,
+        "from_user_id": _const(_transfer, "from_user_id", shape.assignee_id),
+        "to_user_id": _const(_transfer, "to_user_id", after.assignee_id),
+        "from_outlet_id": _const(_transfer, "from_outlet_id", shape.outlet_id),
+        "to_outlet_id": _const(_transfer, "to_outlet_id", after.outlet_id),
+        "by_user_id": _const(_transfer, "by_user_id", handing.actor_id),
+        "reason": _const(_transfer, "reason", handing.reason),
+        "created_at": _const(_transfer, "created_at", handing.now),
+        "rev": base + offset,
+    }
+    session.execute(_insert(_transfer, transfer, mine))
+    logged.append(
+        _log_row(base + offset, "transfer", stage.c.transfer_id, (None, None), (None, None))
+    )
+    offset += 1
+    values: dict[str, Any] = {
+        "assignee_id": after.assignee_id,
+        "updated_at": handing.now,
+        "rev": base + offset,
+    }
+    if after.outlet_id != shape.outlet_id:  # a column left alone keeps its index untouched
+        values["outlet_id"] = after.outlet_id
+    if after.assignee_id != shape.assignee_id:  # the pool return counts from here
+        values["assigned_at"] = handing.now if after.assignee_id else None
+    if shape.event:
+        values["status"] = after.status
+    session.execute(update(_p).where(_p.c.id == stage.c.prospect_id, mine).values(values))
+    was: Placement = (None, None) if shape.withdrawn else (shape.outlet_id, shape.assignee_id)
+    now_at: Placement = (None, None) if shape.withdrawn else (after.outlet_id, after.assignee_id)
+    logged.append(_log_row(base + offset, "prospect", stage.c.prospect_id, was, now_at))
+    names = [c.name for c in _log.columns]
+    session.execute(
+        insert(_log).from_select(
+            names,
+            union_all(*(select(*row).where(mine) for row in logged)).order_by(literal_column("1")),
+        )
+    )
+
+
+def _const(table: Table, column: str, value: Any) -> ColumnElement[Any]:
+    """``value`` as a constant of ``table.column``'s type (converted as that column would)."""
+    if value is None:
+        return null()
+    return literal(value, table.c[column].type)
+
+
+def _insert(table: Table, row: dict[str, Any], where: ColumnElement[bool]) -> Any:
+    selected = select(*(expr.label(name) for name, expr in row.items())).where(where)
+    return insert(table).from_select(list(row), selected)
+
+
+def _log_row(
+    seq: ColumnElement[Any], entity: str, entity_id: Any, was: Placement, now_at: Placement
+) -> list[ColumnElement[Any]]:
+    """A change-log row as select columns, in the table's column order."""
+    return [
+        seq,
+        _const(_log, "entity", entity),
+        entity_id,
+        _STAGE.c.prospect_id,
+        _const(_log, "outlet_old", was[0]),
+        _const(_log, "assignee_old", was[1]),
+        _const(_log, "outlet_new", now_at[0]),
+        _const(_log, "assignee_new", now_at[1]),
+    ]

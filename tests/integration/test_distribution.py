@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.config import Settings
 from app.models import ChangeLog, FunnelEvent, MarketingLog, Prospect, Transfer
@@ -122,6 +122,54 @@ def test_even_split_tops_up_and_records_each_handover(server, world, signed_in):
     }
     # nothing left: a second run hands out nothing
     assert g1.auto_assign(world.outlet_a, "even").assigned == {m1: 0, m2: 0}
+
+
+def test_each_handover_logs_its_event_transfer_and_prospect_in_that_order(server, world):
+    """A device pulls a handover's rows in seq order: the event, the transfer, then the
+    prospect, whose change-log row carries where it stood and where it went. Two writes in
+    one transaction (the staging table is reused) keep the seqs consecutive."""
+    from app.models import User
+    from app.models.distribution import AutoAssignRequest
+    from app.server.distribution import auto_assign, pool_return
+
+    pool = [p["id"] for p in world.pool(world.outlet_a)]
+    held = [p["id"] for p in world.prospects_of("M1")]
+    _age(server, held[:2], 20)
+    with write_session(server.engine) as session:
+        before = session.execute(select(func.max(ChangeLog.seq))).scalar_one()
+    with write_session(server.engine) as session:
+        manager = session.get(User, world.user_id("G1"))
+        returned = pool_return(session, scope=None, actor_id="system", days=14, now=utcnow())
+        request = AutoAssignRequest(outlet_id=world.outlet_a, rule="even")
+        auto_assign(session, user=manager, request=request, now=utcnow())
+    assert returned == 2
+    with write_session(server.engine) as session:
+        log = (
+            session.execute(select(ChangeLog).where(ChangeLog.seq > before).order_by(ChangeLog.seq))
+            .scalars()
+            .all()
+        )
+        session.expunge_all()
+    seqs = [row.seq for row in log]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    moved = [row for row in log if row.entity == "prospect"]
+    assert len(moved) == 2 + len(pool) + 2  # two back to the pool, then the pool handed out
+    for row in moved:
+        i = log.index(row)
+        assert [r.entity for r in log[i - 2 : i + 1]] == ["funnel_event", "transfer", "prospect"]
+        assert {r.prospect_id for r in log[i - 2 : i + 1]} == {row.entity_id}
+    back = {r.entity_id: r for r in moved[:2]}
+    assert set(back) == set(held[:2])
+    m1, a = world.user_id("M1"), world.outlet_a
+    assert {
+        (r.outlet_old, r.assignee_old, r.outlet_new, r.assignee_new) for r in back.values()
+    } == {(a, m1, a, None)}
+    out = moved[2:]
+    assert {r.entity_id for r in out} == set(pool) | set(held[:2])
+    assert all((r.outlet_old, r.assignee_old) == (a, None) for r in out)
+    assert {r.assignee_new for r in out} <= {m1, world.user_id("M2")}
+    rows = _prospects(server, [r.entity_id for r in out])
+    assert all(rows[r.entity_id].rev == r.seq for r in out)  # stamped with its own seq
 
 
 def test_nearest_goes_to_the_nearest_territory_within_the_cap(server, world, signed_in):

@@ -145,10 +145,10 @@ def staged(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> It
     insert_rows(session, table, rows)
     if conn.dialect.name == "postgresql" and len(rows) >= 20_000:
         conn.exec_driver_sql(f'ANALYZE "{table.name}"')
-    try:
-        yield
-    finally:
-        session.execute(delete(table))
+    yield
+    # emptied on success only: after an error the transaction (or its savepoint) is rolled
+    # back, rows and all, and a failed PostgreSQL transaction accepts no further statement
+    session.execute(delete(table))
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -174,36 +174,20 @@ class SyncClient:
         self, content: bytes, file_name: str, request: ImportRequest
     ) -> ImportPreviewOut:
         """What the file holds: counts, problems, destination outlets; nothing stored."""
-        data = self._send(
-            "POST",
-            "/admin/imports/preview",
-            files=_upload(content, file_name),
-            data=request.form(),
-            timeout=IMPORT_TIMEOUT,
-        )
+        data = self._send("POST", "/admin/imports/preview", **_form(content, file_name, request))
         return ImportPreviewOut.model_validate(data)
 
     def import_report(self, content: bytes, file_name: str, request: ImportRequest) -> bytes:
         """The file's error report, an ``.xlsx`` workbook's bytes."""
-        response = self._request(
-            "POST",
-            "/admin/imports/report",
-            files=_upload(content, file_name),
-            data=request.form(),
-            timeout=IMPORT_TIMEOUT,
-        )
-        return response.content
+        form = _form(content, file_name, request)
+        return self._request("POST", "/admin/imports/report", **form).content
 
     def import_commit(
         self, content: bytes, file_name: str, request: ImportRequest
     ) -> ImportCommitOut:
         """Store the file's rows as a batch (or a new version of ``request.batch_id``)."""
         data = self._send(
-            "POST",
-            "/admin/imports",
-            files=_upload(content, file_name),
-            data=request.form(commit=True),
-            timeout=IMPORT_TIMEOUT,
+            "POST", "/admin/imports", **_form(content, file_name, request, commit=True)
         )
         return ImportCommitOut.model_validate(data)
 
@@ -215,9 +199,16 @@ class SyncClient:
         return BatchVersionsOut.model_validate(self._send("GET", path))
 
 
-def _upload(content: bytes, file_name: str) -> dict[str, tuple[str, bytes, str]]:
+def _form(
+    content: bytes, file_name: str, request: ImportRequest, commit: bool = False
+) -> dict[str, Any]:
+    """A whitelist file and the import's fields, as a multipart POST sends them."""
     kind = XLSX_MEDIA_TYPE if file_name.lower().endswith(".xlsx") else "text/csv"
-    return {"file": (file_name, content, kind)}
+    return {
+        "files": {"file": (file_name, content, kind)},
+        "data": request.form(commit=commit),
+        "timeout": IMPORT_TIMEOUT,
+    }
 
 
 def _error_for(response: httpx.Response) -> SyncError:

@@ -17,7 +17,7 @@ from app.services.funnel import FunnelStatus
 from app.services.whitelist_import import ImportField
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
-from app.views.widgets import CHIP_PADDING, TOUCH, note
+from app.views.widgets import TOUCH, choice_chip, note, section, tappable
 from app.workbench.imports import DATUMS, SOURCES, may_manage
 
 _FUNNEL = {status.value: i for i, status in enumerate(FunnelStatus)}  # the funnel's order
@@ -46,41 +46,6 @@ def _size(n: int) -> str:
     if n >= 1024 * 1024:
         return f"{n / 1024 / 1024:.1f} MB"
     return f"{max(1, round(n / 1024))} KB"
-
-
-def _id(identifier: str, control: ft.Control, *, button: bool = True) -> ft.Control:
-    return ft.Semantics(identifier=identifier, button=button or None, content=control)
-
-
-def _chip(
-    identifier: str, label: str, selected: bool, on_select, disabled: bool = False
-) -> ft.Control:  # type: ignore[no-untyped-def]
-    return _id(
-        identifier,
-        ft.Chip(
-            label=ft.Text(label),
-            padding=CHIP_PADDING,
-            visual_density=ft.VisualDensity.STANDARD,
-            selected=selected,
-            disabled=disabled,
-            on_select=on_select,
-        ),
-    )
-
-
-def section(title: str, *controls: ft.Control) -> ft.Control:
-    """A titled card whose contents span its width (fields as wide as the column)."""
-    return ft.Container(
-        bgcolor=ft.Colors.SURFACE_CONTAINER_LOWEST,
-        border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
-        border_radius=12,
-        padding=16,
-        content=ft.Column(
-            spacing=10,
-            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
-            controls=[ft.Text(title, size=16, weight=ft.FontWeight.W_600), *controls],
-        ),
-    )
 
 
 def _error(text: str, identifier: str = "admin-error") -> ft.Control:
@@ -217,7 +182,7 @@ def ImportForm() -> ft.Control:
         ft.Semantics(identifier="import-file", container=True, content=ft.Text(file_line)),
         ft.Row(
             [
-                _id(
+                tappable(
                     "import-pick",
                     ft.FilledButton(
                         t("admin.file_pick", lang),
@@ -233,7 +198,7 @@ def ImportForm() -> ft.Control:
         ft.Text(t("admin.datum", lang), size=12, color=ft.Colors.ON_SURFACE_VARIANT),
         ft.Row(
             [
-                _chip(
+                choice_chip(
                     f"datum-{d}",
                     t(f"admin.datum.{d}", lang),
                     s.datum == d,
@@ -246,6 +211,7 @@ def ImportForm() -> ft.Control:
             spacing=8,
             run_spacing=8,
         ),
+        stretch=True,
     )
 
     if s.batch_id:
@@ -254,7 +220,7 @@ def ImportForm() -> ft.Control:
             ft.Text(t("admin.new_version_of", lang, name=s.batch_name), weight=ft.FontWeight.W_600),
             ft.Row(
                 [
-                    _id(
+                    tappable(
                         "import-new-batch",
                         ft.TextButton(
                             t("admin.new_batch", lang),
@@ -264,6 +230,7 @@ def ImportForm() -> ft.Control:
                     )
                 ]
             ),
+            stretch=True,
         )
     else:
         batch_section = section(
@@ -281,7 +248,7 @@ def ImportForm() -> ft.Control:
             ft.Text(t("admin.source", lang), size=12, color=ft.Colors.ON_SURFACE_VARIANT),
             ft.Row(
                 [
-                    _chip(
+                    choice_chip(
                         f"source-{src}",
                         t(f"admin.source.{src}", lang),
                         s.source == src,
@@ -312,6 +279,7 @@ def ImportForm() -> ft.Control:
                 ],
                 spacing=8,
             ),
+            stretch=True,
         )
     return ft.Column(
         [file_section, batch_section],
@@ -378,7 +346,7 @@ def ImportPreview() -> ft.Control:
     if p is None:
         if s.result is None and not s.busy and not s.error_code:
             controls.append(note(t("admin.preview_empty", lang)))
-        return section(t("admin.preview", lang), *controls)
+        return section(t("admin.preview", lang), *controls, stretch=True)
 
     counts = t("admin.counts", lang, total=p.total, valid=p.valid, bad=p.bad)
     controls.append(
@@ -451,7 +419,7 @@ def ImportPreview() -> ft.Control:
     buttons: list[ft.Control] = []
     if p.problems:
         buttons.append(
-            _id(
+            tappable(
                 "import-report",
                 ft.OutlinedButton(
                     t("admin.report", lang),
@@ -463,7 +431,7 @@ def ImportPreview() -> ft.Control:
             )
         )
     buttons.append(
-        _id(
+        tappable(
             "import-all",
             ft.FilledButton(
                 t("admin.import_all", lang),
@@ -476,7 +444,7 @@ def ImportPreview() -> ft.Control:
     )
     if p.bad:
         buttons.append(
-            _id(
+            tappable(
                 "import-valid",
                 ft.FilledTonalButton(
                     t("admin.import_valid", lang, count=p.valid),
@@ -495,7 +463,7 @@ def ImportPreview() -> ft.Control:
         controls.append(error)
     controls.append(ft.Row(buttons, wrap=True, spacing=8, run_spacing=8))
     controls.append(ConfirmImport())
-    return section(t("admin.preview", lang), *controls)
+    return section(t("admin.preview", lang), *controls, stretch=True)
 
 
 @ft.component
@@ -568,11 +536,11 @@ def ConfirmImport() -> ft.Control:
             content=ft.Text(question, width=360),
         ),
         actions=[
-            _id(
+            tappable(
                 "import-confirm-yes",
                 ft.FilledButton(t("admin.confirm", lang), on_click=go, height=TOUCH),
             ),
-            _id(
+            tappable(
                 "import-confirm-no",
                 ft.TextButton(
                     t("admin.cancel", lang), on_click=lambda _e: imports.cancel(), height=TOUCH
@@ -647,7 +615,7 @@ def BatchesScreen() -> ft.Control:
     controls: list[ft.Control] = [
         ft.Row(
             [
-                _id(
+                tappable(
                     "batches-refresh",
                     ft.OutlinedButton(
                         t("admin.refresh", lang),
@@ -726,7 +694,7 @@ def BatchCard(batch: BatchOut) -> ft.Control:
     body.append(
         ft.Row(
             [
-                _id(
+                tappable(
                     f"batch-details-{batch.id}",
                     ft.TextButton(
                         t("admin.hide_details" if open_ else "admin.show_details", lang),
@@ -735,7 +703,7 @@ def BatchCard(batch: BatchOut) -> ft.Control:
                         height=TOUCH,
                     ),
                 ),
-                _id(
+                tappable(
                     f"batch-reimport-{batch.id}",
                     ft.OutlinedButton(
                         t("admin.reimport", lang),

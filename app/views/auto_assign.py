@@ -13,7 +13,7 @@ import flet as ft
 
 from app.i18n import t
 from app.views.context import use_observed, use_workbench
-from app.views.widgets import SEGMENT_STYLE, TOUCH
+from app.views.widgets import SEGMENT_STYLE, TOUCH, tappable
 from app.workbench.distribution import RULES
 
 
@@ -26,10 +26,9 @@ def AutoAssign() -> ft.Control:
     state = use_observed(distribution.state)
     if not distribution.allowed:
         return ft.Container(width=0, height=0)
-    button = ft.Semantics(
-        identifier="auto-assign",
-        button=True,
-        content=ft.OutlinedButton(
+    button = tappable(
+        "auto-assign",
+        ft.OutlinedButton(
             t("distribution.title", lang),
             icon=ft.Icons.GROUP_ADD,
             height=TOUCH,
@@ -93,19 +92,17 @@ def AutoAssignDialog() -> ft.Control:
         title=ft.Text(t("distribution.title", lang), size=18),
         content=ft.Column(tight=True, spacing=12, width=400, controls=body),
         actions=[
-            ft.Semantics(
-                identifier="auto-assign-cancel",
-                button=True,
-                content=ft.TextButton(
+            tappable(
+                "auto-assign-cancel",
+                ft.TextButton(
                     t("distribution.cancel", lang),
                     height=TOUCH,
                     on_click=lambda _e: distribution.close(),
                 ),
             ),
-            ft.Semantics(
-                identifier="auto-assign-confirm",
-                button=True,
-                content=ft.FilledButton(
+            tappable(
+                "auto-assign-confirm",
+                ft.FilledButton(
                     t("distribution.confirm", lang),
                     height=TOUCH,
                     disabled=state.busy,

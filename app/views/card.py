@@ -16,6 +16,7 @@ from app.views.widgets import (
     TOUCH,
     BackButton,
     labelled,
+    loading,
     note,
     section,
     status_chip,
@@ -250,7 +251,7 @@ def CardScreen(pane: bool = False) -> ft.Control:
     ft.use_effect(load, [pid])
     card, actions = state.card, state.actions
     if card is None or card.id != pid:
-        return ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, expand=True)
+        return loading()
 
     async def call(_e: ft.Event) -> None:
         if await cards.reveal("phone"):  # audited first; a refused reveal dials nothing

@@ -7,7 +7,7 @@ import flet as ft
 from app.i18n import format_date, format_money, t
 from app.services.followups import FollowUpRow
 from app.views.context import use_observed, use_workbench
-from app.views.widgets import note, screen, section, status_chip
+from app.views.widgets import loading, note, screen, section, status_chip, tappable
 
 
 def _when(row: FollowUpRow, lang: str) -> str:
@@ -30,16 +30,15 @@ def FollowupsScreen() -> ft.Control:
     ft.use_effect(workbench.followups.load, [app.progress.last_sync_at])
     due = state.due
     if due is None:
-        return ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, expand=True)
+        return loading()
 
     def tile(row: FollowUpRow, *, overdue: bool = False, dated: bool = False) -> ft.Control:
         sub = [row.legal_rep, format_money(row.pre_approved_line, lang)]
         if overdue or dated:
             sub.append(_when(row, lang))
-        return ft.Semantics(
-            identifier=f"followup-{row.prospect_id}",
-            button=True,
-            content=ft.ListTile(
+        return tappable(
+            f"followup-{row.prospect_id}",
+            ft.ListTile(
                 title=ft.Text(row.company_name, weight=ft.FontWeight.W_600),
                 subtitle=ft.Text(" · ".join(sub), color=ft.Colors.ERROR if overdue else None),
                 trailing=status_chip(row.status, lang),

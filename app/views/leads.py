@@ -15,7 +15,17 @@ from app.models.field_lead import LeadRejectReason, LeadStatus
 from app.services.leads import LeadRow
 from app.views.context import use_observed, use_workbench
 from app.views.device import device_position
-from app.views.widgets import CHIP_PADDING, TOUCH, note, screen, section
+from app.views.widgets import (
+    TOUCH,
+    choice_chip,
+    loading,
+    note,
+    position_line,
+    screen,
+    section,
+    tappable,
+    with_save_bar,
+)
 from app.workbench import Workbench
 
 LEAD_COLORS = {
@@ -70,16 +80,11 @@ def RejectPanel(row: LeadRow, lang: str) -> ft.Control:
         workbench.leads.corrected("note")
 
     reasons = [
-        ft.Semantics(
-            identifier=f"reason-{r.value}",
-            button=True,
-            content=ft.Chip(
-                label=ft.Text(t(f"leads.reason.{r.value}", lang)),
-                padding=CHIP_PADDING,
-                visual_density=ft.VisualDensity.STANDARD,
-                selected=reason == r.value,
-                on_select=lambda _e, v=r.value: choose(v),
-            ),
+        choice_chip(
+            f"reason-{r.value}",
+            t(f"leads.reason.{r.value}", lang),
+            reason == r.value,
+            lambda _e, v=r.value: choose(v),
         )
         for r in LeadRejectReason
     ]
@@ -100,10 +105,9 @@ def RejectPanel(row: LeadRow, lang: str) -> ft.Control:
             ),
             ft.Row(
                 [
-                    ft.Semantics(
-                        identifier="reject-confirm",
-                        button=True,
-                        content=ft.FilledButton(
+                    tappable(
+                        "reject-confirm",
+                        ft.FilledButton(
                             t("leads.reject_confirm", lang),
                             icon=ft.Icons.UNDO,
                             height=TOUCH,
@@ -111,10 +115,9 @@ def RejectPanel(row: LeadRow, lang: str) -> ft.Control:
                             on_click=confirm,
                         ),
                     ),
-                    ft.Semantics(
-                        identifier="reject-cancel",
-                        button=True,
-                        content=ft.TextButton(
+                    tappable(
+                        "reject-cancel",
+                        ft.TextButton(
                             t("leads.cancel", lang),
                             height=TOUCH,
                             on_click=lambda _e: workbench.leads.open_reject(None),
@@ -174,20 +177,18 @@ def _lead_card(
             lines.append(
                 ft.Row(
                     [
-                        ft.Semantics(
-                            identifier=f"approve-{row.id}",
-                            button=True,
-                            content=ft.FilledButton(
+                        tappable(
+                            f"approve-{row.id}",
+                            ft.FilledButton(
                                 t("leads.approve", lang),
                                 icon=ft.Icons.CHECK,
                                 height=TOUCH,
                                 on_click=lambda _e: page.run_task(workbench.leads.approve, row.id),
                             ),
                         ),
-                        ft.Semantics(
-                            identifier=f"reject-{row.id}",
-                            button=True,
-                            content=ft.OutlinedButton(
+                        tappable(
+                            f"reject-{row.id}",
+                            ft.OutlinedButton(
                                 t("leads.reject", lang),
                                 icon=ft.Icons.UNDO,
                                 height=TOUCH,
@@ -200,10 +201,9 @@ def _lead_card(
             )
     if row.status == LeadStatus.APPROVED and row.prospect_id and row.uploaded:
         lines.append(
-            ft.Semantics(
-                identifier=f"lead-prospect-{row.id}",
-                button=True,
-                content=ft.TextButton(
+            tappable(
+                f"lead-prospect-{row.id}",
+                ft.TextButton(
                     t("leads.open_prospect", lang),
                     icon=ft.Icons.OPEN_IN_NEW,
                     height=TOUCH,
@@ -234,13 +234,12 @@ def LeadsScreen() -> ft.Control:
     ft.use_effect(workbench.leads.load, [app.progress.last_sync_at])
     rows = state.rows
     if rows is None:
-        return ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, expand=True)
+        return loading()
     head: list[ft.Control] = []
     if state.proposes:
-        add = ft.Semantics(
-            identifier="add-lead",
-            button=True,
-            content=ft.FilledButton(
+        add = tappable(
+            "add-lead",
+            ft.FilledButton(
                 t("leads.add", lang),
                 icon=ft.Icons.ADD_BUSINESS,
                 height=56,
@@ -348,47 +347,14 @@ def LeadFormScreen() -> ft.Control:
     live = workbench.leads.credit_code_problem(code)  # as it is typed
     code_error = (t(live, lang) if live else None) or err("credit_code")
     code_ok = code_error is None and len("".join(code.split())) >= 18
-    if locating:
-        where: ft.Control = ft.Row(
-            [
-                ft.ProgressRing(width=18, height=18, stroke_width=2),
-                ft.Text(t("log.checkin.locating", lang), size=13, expand=True),
-            ]
-        )
-    elif fix is not None:
-        where = ft.Row(
-            [
-                ft.Icon(ft.Icons.PLACE),
-                ft.Text(
-                    f"{t('log.checkin.device', lang)} {fix[0]:.5f}, {fix[1]:.5f}",
-                    size=13,
-                    expand=True,
-                ),
-            ]
-        )
-    else:  # no fix: said plainly; the find is saved without a position
-        where = ft.Column(
-            spacing=4,
-            controls=[
-                ft.Row(
-                    [
-                        ft.Icon(ft.Icons.LOCATION_OFF, color=ft.Colors.ERROR),
-                        ft.Text(t("leads.form.no_position", lang), size=13, expand=True),
-                    ]
-                ),
-                ft.Semantics(
-                    identifier="locate-again",
-                    button=True,
-                    content=ft.OutlinedButton(
-                        t("log.checkin.retry", lang),
-                        icon=ft.Icons.MY_LOCATION,
-                        height=TOUCH,
-                        on_click=lambda _e: page.run_task(locate),
-                    ),
-                ),
-            ],
-            horizontal_alignment=ft.CrossAxisAlignment.START,
-        )
+    found = None if fix is None else f"{t('log.checkin.device', lang)} {fix[0]:.5f}, {fix[1]:.5f}"
+    where = position_line(
+        lang,
+        locating=locating,
+        found=found,
+        none=t("leads.form.no_position", lang),  # the find is saved without a position
+        on_retry=lambda _e: page.run_task(locate),
+    )
     form_error = err("form") or ""
     industries = ft.Dropdown(
         label=t("leads.form.industry", lang),
@@ -465,26 +431,6 @@ def LeadFormScreen() -> ft.Control:
         ft.Text(form_error, color=ft.Colors.ERROR, size=13, visible=bool(form_error)),
         on_back=lambda _e: page.navigate("/leads"),
     )
-    save_button = ft.Semantics(
-        identifier="save-lead",
-        button=True,
-        content=ft.FilledButton(
-            t("leads.form.save", lang),
-            icon=ft.Icons.SAVE,
-            on_click=save,
-            disabled=saving,
-            height=52,
-        ),
-    )
-    # 保存 stays under the thumb, whatever the form's length (as the log form's)
-    save_bar = ft.Container(
-        save_button,
-        padding=ft.Padding.symmetric(horizontal=16, vertical=8),
-        border=ft.Border.only(top=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)),
-    )
-    return ft.Column(
-        [ft.Container(form, expand=True), save_bar],
-        spacing=0,
-        expand=True,
-        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+    return with_save_bar(
+        form, "save-lead", t("leads.form.save", lang), on_click=save, saving=saving
     )

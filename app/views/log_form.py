@@ -13,7 +13,13 @@ from app.i18n import format_distance, t
 from app.models.marketing_log import Channel, Outcome
 from app.views.context import use_observed, use_workbench
 from app.views.device import device_position
-from app.views.widgets import CHIP_PADDING, SEGMENT_STYLE, TOUCH, screen
+from app.views.widgets import (
+    SEGMENT_STYLE,
+    choice_chip,
+    position_line,
+    screen,
+    with_save_bar,
+)
 from app.workbench.log import CheckIn, check_in
 
 
@@ -87,16 +93,11 @@ def LogScreen() -> ft.Control:
         ],
     )
     outcomes = [
-        ft.Semantics(
-            identifier=f"outcome-{o.value}",
-            button=True,
-            content=ft.Chip(
-                label=ft.Text(t(f"log.outcome.{o.value}", lang)),
-                padding=CHIP_PADDING,
-                visual_density=ft.VisualDensity.STANDARD,
-                selected=outcome == o.value,
-                on_select=lambda _e, v=o.value: set_outcome(v),
-            ),
+        choice_chip(
+            f"outcome-{o.value}",
+            t(f"log.outcome.{o.value}", lang),
+            outcome == o.value,
+            lambda _e, v=o.value: set_outcome(v),
         )
         for o in Outcome
     ]
@@ -107,59 +108,19 @@ def LogScreen() -> ft.Control:
     ]
     choices.append(("follow-up-none", t("log.follow_up_none", lang), ""))
     follow_ups = [
-        ft.Semantics(
-            identifier=identifier,
-            button=True,
-            content=ft.Chip(
-                label=ft.Text(label),
-                padding=CHIP_PADDING,
-                visual_density=ft.VisualDensity.STANDARD,
-                selected=follow_up.strip() == day,
-                on_select=lambda _e, day=day: set_follow_up(day),
-            ),
+        choice_chip(
+            identifier, label, follow_up.strip() == day, lambda _e, day=day: set_follow_up(day)
         )
         for identifier, label, day in choices
     ]
-    if locating:
-        where: ft.Control = ft.Row(
-            [
-                ft.ProgressRing(width=18, height=18, stroke_width=2),
-                ft.Text(t("log.checkin.locating", lang), size=13, expand=True),
-            ]
-        )
-    elif spot is not None:
-        where = ft.Row([ft.Icon(ft.Icons.PLACE), ft.Text(_where(spot, lang), size=13, expand=True)])
-    else:  # no fix: said plainly, and nothing stands in for it
-        where = ft.Column(
-            spacing=4,
-            controls=[
-                ft.Row(
-                    [
-                        ft.Icon(ft.Icons.LOCATION_OFF, color=ft.Colors.ERROR),
-                        ft.Text(t("log.checkin.none", lang), size=13, expand=True),
-                    ]
-                ),
-                ft.Semantics(
-                    identifier="locate-again",
-                    button=True,
-                    content=ft.OutlinedButton(
-                        t("log.checkin.retry", lang),
-                        icon=ft.Icons.MY_LOCATION,
-                        height=TOUCH,
-                        on_click=lambda _e: page.run_task(locate),
-                    ),
-                ),
-            ],
-            horizontal_alignment=ft.CrossAxisAlignment.START,
-        )
-    form_error = err("outcome") or err("form") or ""
-    save_button = ft.Semantics(
-        identifier="save-log",
-        button=True,
-        content=ft.FilledButton(
-            t("log.save", lang), icon=ft.Icons.SAVE, on_click=save, disabled=saving, height=52
-        ),
+    where = position_line(
+        lang,
+        locating=locating,
+        found=None if spot is None else _where(spot, lang),
+        none=t("log.checkin.none", lang),
+        on_retry=lambda _e: page.run_task(locate),
     )
+    form_error = err("outcome") or err("form") or ""
     form = screen(
         t("log.title", lang),
         ft.Text(card.company_name if card else "", size=16, weight=ft.FontWeight.W_600),
@@ -188,15 +149,4 @@ def LogScreen() -> ft.Control:
         ft.Semantics(identifier="check-in", content=where),
         on_back=lambda _e: page.navigate(f"/prospect/{pid}"),
     )
-    # 保存 stays under the thumb, whatever the form's length: no scroll before the last tap
-    save_bar = ft.Container(
-        save_button,
-        padding=ft.Padding.symmetric(horizontal=16, vertical=8),
-        border=ft.Border.only(top=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)),
-    )
-    return ft.Column(
-        [ft.Container(form, expand=True), save_bar],
-        spacing=0,
-        expand=True,
-        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
-    )
+    return with_save_bar(form, "save-log", t("log.save", lang), on_click=save, saving=saving)

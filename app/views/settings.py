@@ -13,7 +13,7 @@ import flet as ft
 from app.i18n import t
 from app.views.context import use_observed, use_workbench
 from app.views.sync_view import SyncSection
-from app.views.widgets import TOUCH, screen, section
+from app.views.widgets import TOUCH, screen, section, tappable
 
 
 @ft.component
@@ -56,10 +56,9 @@ def SettingsScreen() -> ft.Control:
             ),
             ft.Row(
                 [
-                    ft.Semantics(
-                        identifier="save-server",
-                        button=True,
-                        content=ft.OutlinedButton(
+                    tappable(
+                        "save-server",
+                        ft.OutlinedButton(
                             t("settings.save", lang), on_click=save_url, height=TOUCH
                         ),
                     )

@@ -7,6 +7,7 @@ import flet as ft
 from app.i18n import format_datetime, t
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
+from app.views.widgets import tappable
 from app.workbench.imports import may_manage
 
 TABS = [
@@ -116,10 +117,9 @@ def SyncBar() -> ft.Control:
             on_click=lambda _e: ft.context.page.navigate("/sync"),
         ),
     )
-    button = ft.Semantics(
-        identifier="sync",
-        button=True,
-        content=ft.FilledButton(
+    button = tappable(
+        "sync",
+        ft.FilledButton(
             t("sync.button", lang),
             icon=ft.Icons.SYNC,
             disabled=p.running,

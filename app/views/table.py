@@ -11,7 +11,7 @@ from app.i18n import format_date, format_datetime, format_money, t
 from app.services.whitelist import TableRow, TableSort
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
-from app.views.widgets import TOUCH, note, status_chip
+from app.views.widgets import TOUCH, note, status_chip, tappable
 from app.workbench.card import Marketer
 from app.workbench.table import TABLE_PAGE, TableController, TableState
 
@@ -28,10 +28,9 @@ POOL = "__pool__"  # the bulk dialog's "back to the pool"
 
 
 def _cells(row: TableRow, lang: str, on_open: Callable[[str], None]) -> list[ft.DataCell]:
-    name = ft.Semantics(
-        identifier=f"open-{row.id}",
-        button=True,
-        content=ft.Text(
+    name = tappable(
+        f"open-{row.id}",
+        ft.Text(
             row.company_name,
             color=BRAND,
             weight=ft.FontWeight.W_600,
@@ -114,10 +113,9 @@ def pager(tables: TableController, state: TableState, lang: str) -> ft.Control:
         alignment=ft.MainAxisAlignment.CENTER,
         vertical_alignment=ft.CrossAxisAlignment.CENTER,
         controls=[
-            ft.Semantics(
-                identifier="page-previous",
-                button=True,
-                content=ft.TextButton(
+            tappable(
+                "page-previous",
+                ft.TextButton(
                     t("table.previous", lang),
                     icon=ft.Icons.CHEVRON_LEFT,
                     height=TOUCH,
@@ -137,10 +135,9 @@ def pager(tables: TableController, state: TableState, lang: str) -> ft.Control:
                 ),
                 size=13,
             ),
-            ft.Semantics(
-                identifier="page-next",
-                button=True,
-                content=ft.TextButton(
+            tappable(
+                "page-next",
+                ft.TextButton(
                     t("table.next", lang),
                     icon=ft.Icons.CHEVRON_RIGHT,
                     height=TOUCH,
@@ -170,30 +167,27 @@ def BulkBar() -> ft.Control:
 
     controls: list[ft.Control] = [
         ft.Text(t("bulk.selected", lang, count=count), weight=ft.FontWeight.W_600, expand=True),
-        ft.Semantics(
-            identifier="bulk-assign",
-            button=True,
-            content=ft.FilledButton(
+        tappable(
+            "bulk-assign",
+            ft.FilledButton(
                 t("bulk.assign", lang),
                 icon=ft.Icons.PERSON_ADD,
                 height=TOUCH,
                 on_click=lambda _e: set_asking("assign"),
             ),
         ),
-        ft.Semantics(
-            identifier="bulk-pool",
-            button=True,
-            content=ft.OutlinedButton(
+        tappable(
+            "bulk-pool",
+            ft.OutlinedButton(
                 t("bulk.pool", lang),
                 icon=ft.Icons.UNDO,
                 height=TOUCH,
                 on_click=lambda _e: set_asking("pool"),
             ),
         ),
-        ft.Semantics(
-            identifier="bulk-clear",
-            button=True,
-            content=ft.TextButton(
+        tappable(
+            "bulk-clear",
+            ft.TextButton(
                 t("bulk.clear", lang), height=TOUCH, on_click=lambda _e: tables.clear_selection()
             ),
         ),
@@ -273,17 +267,13 @@ def BulkDialog(
         title=ft.Text(title, size=18),
         content=ft.Column(tight=True, spacing=0, width=420, controls=body),
         actions=[
-            ft.Semantics(
-                identifier="bulk-cancel",
-                button=True,
-                content=ft.TextButton(
-                    t("bulk.cancel", lang), height=TOUCH, on_click=lambda _e: cancel()
-                ),
+            tappable(
+                "bulk-cancel",
+                ft.TextButton(t("bulk.cancel", lang), height=TOUCH, on_click=lambda _e: cancel()),
             ),
-            ft.Semantics(
-                identifier="bulk-confirm",
-                button=True,
-                content=ft.FilledButton(
+            tappable(
+                "bulk-confirm",
+                ft.FilledButton(
                     button, height=TOUCH, disabled=saving or chosen is None, on_click=ok
                 ),
             ),

@@ -18,7 +18,7 @@ from app.views.context import use_observed, use_workbench
 from app.views.device import device_position
 from app.views.table import BulkBar, table_items
 from app.views.theme import BRAND
-from app.views.widgets import SEGMENT_STYLE, TOUCH, note, status_chip
+from app.views.widgets import SEGMENT_STYLE, TOUCH, note, status_chip, tappable
 from app.workbench.whitelist import SORTS, STATUS_ORDER, WhitelistController, WhitelistState
 
 URGENT_DAYS = 21  # a batch badge turns red this close to its end
@@ -106,10 +106,9 @@ def prospect_tile(
 
 def _quick_log(pid: str, lang: str, on_log: Callable[[str], None]) -> ft.Control:
     """写日志 straight from the list: the log form, one tap instead of two."""
-    return ft.Semantics(
-        identifier=f"log-{pid}",
-        button=True,
-        content=ft.Container(
+    return tappable(
+        f"log-{pid}",
+        ft.Container(
             width=56,
             height=56,
             border_radius=12,

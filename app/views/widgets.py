@@ -1,5 +1,6 @@
-"""Small shared widgets: status chip, section card, labelled value, empty note, the
-back button and the scrolling screen."""
+"""Small shared widgets: a tappable control, a choice chip, status chip, section card,
+labelled value, empty note, a loading spinner, the position line of a form, the back
+button and the scrolling screen."""
 
 from __future__ import annotations
 
@@ -19,6 +20,96 @@ SEGMENT_STYLE = ft.ButtonStyle(
 )
 
 
+def tappable(identifier: str, control: ft.Control, **semantics: object) -> ft.Control:
+    """``control`` as a button the tests and a screen reader find by ``identifier``."""
+    return ft.Semantics(identifier=identifier, button=True, content=control, **semantics)  # type: ignore[arg-type]
+
+
+def choice_chip(
+    identifier: str,
+    label: str,
+    selected: bool,
+    on_select: ft.ControlEventHandler[ft.Chip],
+    *,
+    disabled: bool = False,
+) -> ft.Control:
+    """One choice of a row of chips, padded to a finger's size."""
+    return tappable(
+        identifier,
+        ft.Chip(
+            label=ft.Text(label),
+            padding=CHIP_PADDING,
+            visual_density=ft.VisualDensity.STANDARD,
+            selected=selected,
+            disabled=disabled,
+            on_select=on_select,
+        ),
+    )
+
+
+def loading() -> ft.Control:
+    """A screen whose rows are still being read."""
+    return ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, expand=True)
+
+
+def position_line(
+    lang: str, *, locating: bool, found: str | None, none: str, on_retry: ft.ControlEventHandler
+) -> ft.Control:
+    """Where a form's device stands: looking (a spinner), ``found`` (the fix in words), or
+    ``none`` said plainly with a button to try again; nothing stands in for a missing fix."""
+    if locating:
+        return ft.Row(
+            [
+                ft.ProgressRing(width=18, height=18, stroke_width=2),
+                ft.Text(t("log.checkin.locating", lang), size=13, expand=True),
+            ]
+        )
+    if found is not None:
+        return ft.Row([ft.Icon(ft.Icons.PLACE), ft.Text(found, size=13, expand=True)])
+    return ft.Column(
+        spacing=4,
+        controls=[
+            ft.Row(
+                [
+                    ft.Icon(ft.Icons.LOCATION_OFF, color=ft.Colors.ERROR),
+                    ft.Text(none, size=13, expand=True),
+                ]
+            ),
+            tappable(
+                "locate-again",
+                ft.OutlinedButton(
+                    t("log.checkin.retry", lang),
+                    icon=ft.Icons.MY_LOCATION,
+                    height=TOUCH,
+                    on_click=on_retry,
+                ),
+            ),
+        ],
+        horizontal_alignment=ft.CrossAxisAlignment.START,
+    )
+
+
+def with_save_bar(
+    form: ft.Control, identifier: str, label: str, *, on_click: ft.ControlEventHandler, saving: bool
+) -> ft.Control:
+    """A form with its 保存 button in a bar below it: under the thumb whatever the form's
+    length, no scroll before the last tap."""
+    button = ft.FilledButton(
+        label, icon=ft.Icons.SAVE, on_click=on_click, disabled=saving, height=52
+    )
+    bar = ft.Container(
+        tappable(identifier, button),
+        padding=ft.Padding.symmetric(horizontal=16, vertical=8),
+        border=ft.Border.only(top=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)),
+    )
+    return ft.Column(
+        [ft.Container(form, expand=True), bar],
+        spacing=0,
+        expand=True,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+    )
+
+
 def status_chip(status: str, lang: str) -> ft.Control:
     return ft.Container(
         content=ft.Text(t(f"funnel.{status}", lang), size=12, color=ft.Colors.WHITE),
@@ -28,7 +119,8 @@ def status_chip(status: str, lang: str) -> ft.Control:
     )
 
 
-def section(title: str, *controls: ft.Control) -> ft.Control:
+def section(title: str, *controls: ft.Control, stretch: bool = False) -> ft.Control:
+    """A titled card; ``stretch``: its contents span its width (fields as wide as it)."""
     return ft.Container(
         bgcolor=ft.Colors.SURFACE_CONTAINER_LOWEST,
         border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
@@ -37,6 +129,9 @@ def section(title: str, *controls: ft.Control) -> ft.Control:
         content=ft.Column(
             spacing=10,
             controls=[ft.Text(title, size=16, weight=ft.FontWeight.W_600), *controls],
+            horizontal_alignment=(
+                ft.CrossAxisAlignment.STRETCH if stretch else ft.CrossAxisAlignment.START
+            ),
         ),
     )
 

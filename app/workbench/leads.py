@@ -11,7 +11,7 @@ and an approved find's prospect, arrive with the next sync.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 import flet as ft
@@ -78,28 +78,12 @@ class LeadsController:
         return problem
 
     async def save(
-        self,
-        *,
-        company_name: str,
-        credit_code: str,
-        contact_name: str = "",
-        phone: str = "",
-        industry: str = "",
-        address: str = "",
-        note: str = "",
-        position: tuple[float, float] | None = None,
+        self, *, position: tuple[float, float] | None = None, **fields: str
     ) -> dict[str, str]:
-        """Save a find on the device and queue it; returns the field errors (i18n codes),
-        empty when saved. A duplicate names its company in ``state.duplicate_of``."""
-        clean, problems = check_lead_input(
-            company_name=company_name,
-            credit_code=credit_code,
-            contact_name=contact_name,
-            phone=phone,
-            industry=industry,
-            address=address,
-            note=note,
-        )
+        """Save a find on the device and queue it: ``fields`` are the form's (``LeadInput``'s
+        names), ``position`` the device's fix. Returns the field errors (i18n codes), empty
+        when saved; a duplicate names its company in ``state.duplicate_of``."""
+        clean, problems = check_lead_input(**fields)
         if clean is None:
             return problems
         try:
@@ -107,13 +91,7 @@ class LeadsController:
                 local.record_lead,
                 self.workbench.store,
                 self.workbench.scope,
-                company_name=clean.company_name,
-                credit_code=clean.credit_code,
-                contact_name=clean.contact_name,
-                phone=clean.phone,
-                industry=clean.industry,
-                address=clean.address,
-                note=clean.note,
+                **asdict(clean),
                 position=position,
             )
         except local.LocalError as exc:

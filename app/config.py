@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     # runs every so many seconds in each store process (0: never; the CLI runs it once)
     pool_return_days: int = 14
     housekeeping_interval_seconds: float = 3600
+    # profit sharing (分润) of a disbursed loan, in basis points of its amount, for a
+    # product without its own ratio (share_ratio); the fen rounding leaves go to one party
+    share_marketer_bp: int = 4000
+    share_originator_bp: int = 3000
+    share_booking_outlet_bp: int = 3000
+    share_remainder_to: str = "marketer"
+    # batch coverage: the share of a batch's entries first contacted within these many
+    # days of its valid_from (dashboards, exports)
+    coverage_windows: tuple[int, ...] = (7, 30)
     # GET /metrics: with a token, whoever bears it; without, only clients on this machine
     metrics_token: str = ""
 

@@ -13,9 +13,11 @@ from app.models.device import OutboxEntry, Rejection, SyncStateRow
 from app.models.field_lead import FieldLead, LeadStatus
 from app.models.funnel_event import FunnelEvent
 from app.models.incident import Incident
+from app.models.loan import ApiKey, LoanEvent, ProfitShare, ShareAdjustment, ShareRatio
 from app.models.marketing_log import Channel, MarketingLog, Outcome
 from app.models.outlet import Outlet, OutletTier
 from app.models.prospect import Prospect
+from app.models.target import Target
 from app.models.transfer import Transfer
 from app.models.user import Role, User
 
@@ -40,11 +42,18 @@ SERVER_TABLES = [
     LoginAttempt.__table__,
     LoginLock.__table__,
     RevokedToken.__table__,
+    ApiKey.__table__,
+    LoanEvent.__table__,
+    ShareRatio.__table__,
+    ProfitShare.__table__,
+    ShareAdjustment.__table__,
+    Target.__table__,
 ]
 DEVICE_TABLES = [*DOMAIN_TABLES, OutboxEntry.__table__, SyncStateRow.__table__, Rejection.__table__]
 TABLES_BY_ENTITY = {t.name: t for t in DOMAIN_TABLES}
 
 __all__ = [
+    "ApiKey",
     "AuditEvent",
     "BatchSource",
     "ChangeLog",
@@ -54,6 +63,7 @@ __all__ = [
     "FunnelEvent",
     "Incident",
     "LeadStatus",
+    "LoanEvent",
     "LockKind",
     "LoginAttempt",
     "LoginLock",
@@ -64,11 +74,15 @@ __all__ = [
     "OutboxEntry",
     "Outlet",
     "OutletTier",
+    "ProfitShare",
     "Prospect",
     "Rejection",
     "RevokedToken",
+    "ShareAdjustment",
+    "ShareRatio",
     "Role",
     "SyncStateRow",
+    "Target",
     "Transfer",
     "User",
     "WhitelistBatch",

@@ -1,0 +1,193 @@
+"""Loans as the bank's loan system reports them (贷款回流), their credit split (分润), and
+the service accounts that may report them (central store only: none of it is synced).
+
+- ``ApiKey``: a service account's key, made by ``main.py create-api-key --name …``, shown
+  once and stored as a SHA-256 hash; it opens one endpoint (``endpoint``) and nothing else.
+- ``LoanEvent``: one status of one loan (``loan_id`` is the loan system's), matched to a
+  prospect by credit code. ``(loan_id, status)`` is unique: a replay changes nothing.
+  ``state`` says what became of it: it moved the funnel (``applied``), was kept without
+  moving it (``recorded``: the funnel was already there or beyond, or closed), waits for
+  an admin because no prospect has its credit code (``unmatched``), or an admin set it
+  aside (``dismissed``).
+- ``ProfitShare``: one participant's part of a disbursed loan's credit, in fen; a loan's
+  shares sum to its amount exactly. ``ShareRatio``: the split per product (the defaults
+  are settings). ``ShareAdjustment``: an admin's change of a split, with the reason.
+- ``LoanEventIn``: the wire model of one reported event, the same for the API and the
+  CSV import (``main.py import-loans``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    NaiveDatetime,
+    StringConstraints,
+)
+from pydantic import Field as PydanticField
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models.ids import utcnow
+from app.models.wire import EARLIEST
+
+LOAN_ID_LIMIT = 64  # characters of the loan system's id
+PRODUCT_LIMIT = 40
+# 普惠 small-business credit is at most 10 million yuan per borrower: anything above is a
+# unit error (fen sent as yuan) or garbage, refused rather than counted
+LOAN_AMOUNT_MAX = 10_000_000
+LOAN_EVENTS_PER_REQUEST = 500
+LOAN_SYSTEM_ACTOR = "loan_system"  # the actor of the funnel events the loan system causes
+
+
+class LoanStatus(StrEnum):
+    """A loan's life in the loan system, in order; repaid and overdue follow disbursal."""
+
+    APPLIED = "applied"
+    APPROVED = "approved"
+    DISBURSED = "disbursed"
+    REPAID = "repaid"
+    OVERDUE = "overdue"
+
+
+class LoanEventState(StrEnum):
+    APPLIED = "applied"  # moved the prospect's funnel
+    RECORDED = "recorded"  # kept, the funnel left where it was (already there, or closed)
+    UNMATCHED = "unmatched"  # no prospect has its credit code: waits for an admin
+    DISMISSED = "dismissed"  # an admin set an unmatched one aside, with a reason
+
+
+class ApiKeyEndpoint(StrEnum):
+    LOAN_FEED = "loan_feed"  # POST /loans/events
+
+
+class ShareParty(StrEnum):
+    """Who shares a disbursed loan's credit (分润)."""
+
+    MARKETER = "marketer"  # the prospect's assignee when the loan was disbursed
+    ORIGINATOR = "originator"  # the employee the loan system names as originating it
+    BOOKING_OUTLET = "booking_outlet"  # the outlet that booked it (簿记)
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+    id: str = Field(primary_key=True)
+    name: str = Field(unique=True)
+    prefix: str = Field(unique=True)  # the key's first characters: how a key is found
+    key_hash: str  # SHA-256 of the whole key, hex
+    endpoint: str = ApiKeyEndpoint.LOAN_FEED
+    created_at: NaiveDatetime
+    created_by: str = ""
+    revoked_at: NaiveDatetime | None = None
+    last_used_at: NaiveDatetime | None = None
+
+
+class LoanEvent(SQLModel, table=True):
+    __tablename__ = "loan_event"
+    __table_args__ = (UniqueConstraint("loan_id", "status", name="uq_loan_event_loan_status"),)
+    id: str = Field(primary_key=True)
+    loan_id: str  # found by the unique (loan_id, status)
+    status: str
+    amount: int  # 元
+    occurred_on: date  # the loan system's business date (Beijing)
+    credit_code: str = Field(index=True)
+    product: str = ""
+    booking_outlet_id: str = Field(index=True)
+    originator_id: str | None = Field(default=None, index=True)
+    booker_id: str | None = None
+    prospect_id: str | None = Field(default=None, index=True)
+    state: str = Field(index=True)
+    funnel_event_id: str | None = None
+    source: str = "api"  # api / csv
+    api_key_id: str | None = None
+    received_at: NaiveDatetime
+    resolved_by: str | None = None  # the admin who matched or dismissed it
+    resolved_at: NaiveDatetime | None = None
+    resolution_note: str = ""
+
+
+class ShareRatio(SQLModel, table=True):
+    """The split of one product's loans in basis points (summing to 10,000)."""
+
+    __tablename__ = "share_ratio"
+    product: str = Field(primary_key=True)
+    marketer_bp: int
+    originator_bp: int
+    booking_outlet_bp: int
+    remainder_to: str = ShareParty.MARKETER  # who takes the fen rounding leaves over
+    updated_by: str = ""
+    updated_at: NaiveDatetime
+
+
+class ProfitShare(SQLModel, table=True):
+    __tablename__ = "profit_share"
+    id: str = Field(primary_key=True)
+    loan_id: str = Field(index=True)
+    loan_event_id: str
+    prospect_id: str | None = Field(default=None, index=True)
+    party: str
+    user_id: str | None = Field(default=None, index=True)
+    outlet_id: str = Field(index=True)  # the user's outlet, or the booking outlet
+    ratio_bp: int
+    amount_fen: int
+    occurred_on: date = Field(index=True)  # the disbursement's business date
+    product: str = ""
+    adjusted: bool = False
+
+
+class ShareAdjustment(SQLModel, table=True):
+    """An admin's change of one loan's split (audited: who, when, why, before and after)."""
+
+    __tablename__ = "share_adjustment"
+    id: str = Field(primary_key=True)
+    loan_id: str = Field(index=True)
+    admin_id: str
+    reason: str
+    before: str  # JSON: the shares as they were
+    after: str  # JSON: the shares as they are now
+    at: NaiveDatetime
+
+
+def _business_date(value: date) -> date:
+    """A loan system's date: not before 2000, not after today in Beijing (UTC+8)."""
+    if value < EARLIEST.date():
+        raise ValueError(f"must not be before {EARLIEST:%Y-%m-%d}")
+    if value > (utcnow() + timedelta(hours=8)).date():
+        raise ValueError("must not lie in the future")
+    return value
+
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+CreditCode = Annotated[
+    str,
+    BeforeValidator(lambda v: "".join(v.split()).upper() if isinstance(v, str) else v),
+    StringConstraints(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$"),
+]  # the check character is the service's to verify (GB 32100)
+BusinessDate = Annotated[date, AfterValidator(_business_date)]
+
+
+class LoanEventIn(BaseModel):
+    """One event as the loan system reports it (API body item, CSV row)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    loan_id: str = PydanticField(min_length=1, max_length=LOAN_ID_LIMIT, pattern=r"^[\w.:/-]+$")
+    credit_code: CreditCode
+    status: LoanStatus
+    amount: int = PydanticField(gt=0, le=LOAN_AMOUNT_MAX)  # 元
+    occurred_on: BusinessDate
+    booking_outlet_code: Code
+    originator_employee_no: Code | None = None
+    booker_employee_no: Code | None = None
+    product: str = PydanticField(default="", max_length=PRODUCT_LIMIT)
+
+
+class LoanEventsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[LoanEventIn] = PydanticField(min_length=1, max_length=LOAN_EVENTS_PER_REQUEST)

@@ -1,0 +1,51 @@
+"""Marketing targets (营销任务): a figure an outlet or a marketer is to reach in a month or
+a quarter, pushed down by an admin (for outlets) or an outlet manager (for its marketers).
+Central store only; progress is computed there and reaches devices with the ranks."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, NaiveDatetime
+from pydantic import Field as PydanticField
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+TARGET_VALUE_MAX = 10_000_000_000  # 元 for an amount; far above any outlet's quarter
+PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$"  # 2026-12 (a month) or 2026-Q4
+
+
+class TargetSubject(StrEnum):
+    OUTLET = "outlet"
+    MARKETER = "marketer"
+
+
+class TargetMetric(StrEnum):
+    CONTACTS = "contacts"  # marketing logs in the period
+    DISBURSED_COUNT = "disbursed_count"  # loans disbursed in the period
+    DISBURSED_AMOUNT = "disbursed_amount"  # 元 disbursed in the period
+
+
+class Target(SQLModel, table=True):
+    __tablename__ = "target"
+    __table_args__ = (
+        UniqueConstraint("period", "subject", "subject_id", "metric", name="uq_target"),
+    )
+    id: str = Field(primary_key=True)
+    period: str = Field(index=True)
+    subject: str
+    subject_id: str = Field(index=True)
+    metric: str
+    value: int
+    set_by: str
+    set_at: NaiveDatetime
+
+
+class TargetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    period: str = PydanticField(pattern=PERIOD_PATTERN)
+    subject: TargetSubject
+    subject_id: str = PydanticField(min_length=1, max_length=64)
+    metric: TargetMetric
+    value: int = PydanticField(ge=0, le=TARGET_VALUE_MAX)

@@ -5,6 +5,7 @@ semantics tree. Screenshots go to test-artifacts/ (not committed)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text as sql_text
 
 from app.config import Settings
 from app.demo import generate
@@ -218,8 +220,6 @@ def assert_not_cut(page, label: str, font_px: float = 12, extra_px: float = 40) 
 
 def wait_for_text(page, pattern: str, timeout: float = 60) -> str:  # type: ignore[no-untyped-def]
     """Wait until some exposed text matches ``pattern`` (a regex); return it."""
-    import re
-
     regex = re.compile(pattern)
     deadline = time.monotonic() + timeout
     seen: list[str] = []
@@ -234,8 +234,6 @@ def wait_for_text(page, pattern: str, timeout: float = 60) -> str:  # type: igno
 
 def wait_sync_idle(page, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
     """Wait until no sync is running (the sync button is enabled again)."""
-    import re
-
     busy = re.compile("正在上传|正在下载|正在校验|Uploading|Downloading|Verifying")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -245,3 +243,74 @@ def wait_sync_idle(page, timeout: float = 60) -> None:  # type: ignore[no-untype
             return
         page.wait_for_timeout(250)
     raise AssertionError("sync did not finish")
+
+
+def wait_until_gone(page, pattern: str, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+    """Wait until no exposed text matches ``pattern`` (a regex)."""
+    deadline = time.monotonic() + timeout
+    while any(re.search(pattern, s) for s in texts(page)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still showing {pattern!r}: {texts(page)[:40]}")
+        page.wait_for_timeout(250)
+
+
+def signed_in(browser, url: str, viewport: dict, title: str = "我的白名单", **context: object):  # type: ignore[no-untyped-def]
+    """``open_app``, then wait for the signed-in screen (its ``title``) and its sync to end."""
+    page = open_app(browser, url, viewport, **context)
+    try:
+        wait_for_text(page, title)
+        wait_sync_idle(page)
+    except BaseException:
+        (page.context if context else page).close()
+        raise
+    return page
+
+
+def semantic(page, identifier: str):  # type: ignore[no-untyped-def]
+    """The first node marked ``identifier`` (``ft.Semantics(identifier=...)``)."""
+    return page.locator(f'[flt-semantics-identifier="{identifier}"]').first
+
+
+def tap_when_enabled(page, identifier: str) -> None:  # type: ignore[no-untyped-def]
+    """Tap a button once it is enabled; a tap before its enabling render does nothing."""
+    # as for a person: the tap on a button still disabled on the client is lost
+    page.wait_for_function(
+        """id => { const n = document.querySelector(`[flt-semantics-identifier="${id}"]`);
+                   return n && !n.matches('[aria-disabled="true"]')
+                            && !n.querySelector('[aria-disabled="true"]'); }""",
+        arg=identifier,
+        timeout=15_000,
+    )
+    semantic(page, identifier).click()
+
+
+def nav(page, label: str) -> None:  # type: ignore[no-untyped-def]
+    """Go to a tab of the navigation bar (phone) or rail (desktop)."""
+    # The bar's destinations are tabs, the rail's buttons; each is named by its label, then
+    # its place ("跟进\n第 2 个标签，共 5 个"): matched from the start, so a control that
+    # only contains the label (不设跟进, 在地图上查看) is never the one tapped.
+    name = re.compile(rf"^{re.escape(label)}(\s|$)")  # Playwright reads the line break as a space
+    tab = page.get_by_role("tab", name=name)
+    rail = page.get_by_role("button", name=name)  # the rail comes first in the tree
+    tab.or_(rail).first.click()
+
+
+def type_into(page, label: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    """Tap the text box named ``label`` and type ``value`` into it (no Enter)."""
+    # Flutter connects its text input to the box a few frames after the tap and then writes
+    # the box's own text (e.g. a password the app has just emptied) over the DOM input: a
+    # fill that lands before that is lost. So the fill is repeated until it holds.
+    box = page.get_by_role("textbox", name=label).first
+    box.click()
+    for _ in range(5):
+        box.fill(value)
+        page.wait_for_timeout(300)
+        if box.input_value() == value:
+            return
+    raise AssertionError(f"the box {label!r} does not keep {value!r}: {box.input_value()!r}")
+
+
+def store_rows(central, sql: str, **params: object) -> list[tuple]:  # type: ignore[no-untyped-def]
+    """The rows ``sql`` (with ``params``) reads from the central store."""
+    with central.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sql_text(sql), params)]

@@ -21,13 +21,16 @@ from tests.e2e.conftest import (
     E2E_MARKS,
     PHONE,
     enable_semantics,
+    nav,
     open_app,
     screenshot,
+    semantic,
     texts,
+    type_into,
     wait_for_text,
     wait_sync_idle,
 )
-from tests.e2e.test_workbench import demo_prospect, nav, semantic, type_into
+from tests.e2e.test_workbench import demo_prospect
 
 pytestmark = [*E2E_MARKS[:2], pytest.mark.timeout(600, method="signal")]
 

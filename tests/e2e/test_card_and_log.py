@@ -20,11 +20,15 @@ from tests.e2e.conftest import (
     E2E_MARKS,
     PHONE,
     enable_semantics,
-    open_app,
     screenshot,
+    semantic,
+    signed_in,
+    store_rows,
+    tap_when_enabled,
     texts,
     wait_for_text,
     wait_sync_idle,
+    wait_until_gone,
 )
 
 pytestmark = E2E_MARKS
@@ -56,22 +60,6 @@ _CONTROLS_JS = """(skip) => [...document.querySelectorAll('flt-semantics')]
                 cut: b.top <= area.top + 0.5 || b.bottom >= area.bottom - 0.5}; })
     .filter(c => c.width > 0 && c.height > 0 && !c.cut
                  && c.y < window.innerHeight && c.y + c.height > 0)"""
-
-
-def semantic(page, identifier: str):  # type: ignore[no-untyped-def]
-    return page.locator(f'[flt-semantics-identifier="{identifier}"]').first
-
-
-def tap_when_enabled(page, identifier: str) -> None:  # type: ignore[no-untyped-def]
-    """Tap a button once it is enabled (its enabling render may still be on its way)."""
-    page.wait_for_function(
-        """id => { const n = document.querySelector(`[flt-semantics-identifier="${id}"]`);
-                   return n && !n.matches('[aria-disabled="true"]')
-                            && !n.querySelector('[aria-disabled="true"]'); }""",
-        arg=identifier,
-        timeout=15_000,
-    )
-    semantic(page, identifier).click()
 
 
 def controls(page, skip: tuple[str, ...] = ()) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -113,14 +101,6 @@ def checked(page, label: str) -> bool:  # type: ignore[no-untyped-def]
     )
 
 
-def wait_until_gone(page, pattern: str, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while any(re.search(pattern, s) for s in texts(page)):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still showing {pattern!r}: {texts(page)[:40]}")
-        page.wait_for_timeout(250)
-
-
 def scroll(page, dy: int) -> None:  # type: ignore[no-untyped-def]
     size = page.viewport_size
     page.mouse.move(size["width"] / 2, size["height"] / 2)
@@ -151,18 +131,6 @@ def open_card(page, url: str, prospect_id: str) -> None:  # type: ignore[no-unty
     page.wait_for_timeout(800)
 
 
-def signed_in(browser, url: str, viewport: dict, **context: object):  # type: ignore[no-untyped-def]
-    page = open_app(browser, url, viewport, **context)
-    wait_for_text(page, "我的白名单")
-    wait_sync_idle(page)
-    return page
-
-
-def on_store(central, sql: str, **params: object) -> list:  # type: ignore[no-untyped-def]
-    with central.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(sql), params)]
-
-
 def test_closing_asks_why_and_confirms_and_the_reason_reaches_the_timeline(
     workbench, central, browser
 ):
@@ -189,7 +157,7 @@ def test_closing_asks_why_and_confirms_and_the_reason_reaches_the_timeline(
         tap_when_enabled(page, "close-confirm")
         wait_for_text(page, "请选择结束营销的原因")
         tap_when_enabled(page, "close-cancel")
-        wait_until_gone(page, "确认将客户标记为")
+        wait_until_gone(page, "确认将客户标记为", timeout=30)
         assert not any("已分配 → 已拒绝" in s for s in texts(page))
         assert not any(re.search(r"待上传 \d+ 条", s) for s in texts(page))
 
@@ -203,7 +171,7 @@ def test_closing_asks_why_and_confirms_and_the_reason_reaches_the_timeline(
         page.wait_for_timeout(300)
         screenshot(page, "close-dialog-chosen-phone")
         tap_when_enabled(page, "close-confirm")
-        wait_until_gone(page, "确认将客户标记为")
+        wait_until_gone(page, "确认将客户标记为", timeout=30)
         wait_for_text(page, "已分配 → 已拒绝")
         wait_for_text(page, "原因：客户无融资需求")
         wait_for_text(page, "状态已更新为 已拒绝")  # the status in words, not its key
@@ -213,9 +181,9 @@ def test_closing_asks_why_and_confirms_and_the_reason_reaches_the_timeline(
         # uploaded: the store holds the move with its reason
         wait_sync_idle(page)
         semantic(page, "sync").click()
-        wait_until_gone(page, r"待上传 \d+ 条", timeout=60)
+        wait_until_gone(page, r"待上传 \d+ 条")
         wait_sync_idle(page)
-        assert on_store(
+        assert store_rows(
             central,
             "SELECT to_status, applied, close_reason FROM funnel_event WHERE prospect_id = :p"
             " AND to_status = 'declined'",
@@ -309,9 +277,9 @@ def test_a_visit_without_a_position_fix_records_none_and_offers_to_locate_again(
 
         wait_sync_idle(page)
         semantic(page, "sync").click()
-        wait_until_gone(page, r"待上传 \d+ 条", timeout=60)
+        wait_until_gone(page, r"待上传 \d+ 条")
         wait_sync_idle(page)
-        assert on_store(
+        assert store_rows(
             central,
             "SELECT lat, lon, channel FROM marketing_log WHERE prospect_id = :p",
             p=first["id"],
@@ -329,7 +297,7 @@ def test_a_visit_without_a_position_fix_records_none_and_offers_to_locate_again(
         page.context.set_geolocation({"latitude": lat, "longitude": lon})
         tap_when_enabled(page, "locate-again")
         wait_for_text(page, r"本机定位 .*距客户登记地址 \d+ 米", timeout=30)
-        wait_until_gone(page, "未获取到位置")
+        wait_until_gone(page, "未获取到位置", timeout=30)
     finally:
         page.context.close()
 
@@ -350,7 +318,7 @@ def test_the_log_form_remembers_the_channel_and_reads_well_on_a_desktop(
         page.wait_for_timeout(600)
         screenshot(page, "close-dialog-desktop")
         tap_when_enabled(page, "close-cancel")
-        wait_until_gone(page, "确认将客户标记为")
+        wait_until_gone(page, "确认将客户标记为", timeout=30)
 
         tap_when_enabled(page, "write-log")
         wait_for_text(page, "营销结果")

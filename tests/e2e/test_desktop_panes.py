@@ -21,13 +21,16 @@ from tests.e2e.conftest import (
     DESKTOP,
     E2E_MARKS,
     PHONE,
+    nav,
     open_app,
     screenshot,
+    semantic,
+    signed_in,
+    tap_when_enabled,
     texts,
     wait_for_text,
     wait_sync_idle,
 )
-from tests.e2e.test_performance_followups import nav
 from tests.e2e.test_whitelist_screen import background
 
 pytestmark = E2E_MARKS
@@ -50,10 +53,6 @@ def boxes(page, prefix: str) -> list[dict]:  # type: ignore[no-untyped-def]
     return page.wait_for_function(_BOXES_JS, arg=prefix, timeout=15_000).json_value()
 
 
-def semantic(page, identifier: str):  # type: ignore[no-untyped-def]
-    return page.locator(f'[flt-semantics-identifier="{identifier}"]').first
-
-
 def wait_for(page, prefix: str, timeout: float = 30) -> list[dict]:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not (found := boxes(page, prefix)):
@@ -64,17 +63,6 @@ def wait_for(page, prefix: str, timeout: float = 30) -> list[dict]:  # type: ign
         assert time.monotonic() < deadline, f"no {prefix!r}: {ids} {texts(page)[-30:]}"
         page.wait_for_timeout(250)
     return found
-
-
-def tap_when_enabled(page, identifier: str) -> None:  # type: ignore[no-untyped-def]
-    page.wait_for_function(
-        """id => { const n = document.querySelector(`[flt-semantics-identifier="${id}"]`);
-                   return n && !n.matches('[aria-disabled="true"]')
-                            && !n.querySelector('[aria-disabled="true"]'); }""",
-        arg=identifier,
-        timeout=15_000,
-    )
-    semantic(page, identifier).click()
 
 
 def scroll_at(page, x: float, dy: int) -> None:  # type: ignore[no-untyped-def]
@@ -265,10 +253,8 @@ def test_a_tablet_upright_opens_the_card_beside_the_list(workbench, browser):
 
 
 def test_a_phone_keeps_one_column(workbench, browser):
-    page = open_app(browser, workbench.url, PHONE)
+    page = signed_in(browser, workbench.url, PHONE)
     try:
-        wait_for_text(page, "我的白名单")
-        wait_sync_idle(page)
         assert not any(t("panes.nothing_open", "zh") in s for s in texts(page))
         rows = wait_for(page, "prospect-")
         semantic(page, rows[0]["id"]).click()

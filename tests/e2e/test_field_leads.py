@@ -20,14 +20,17 @@ from tests.e2e.conftest import (
     DESKTOP,
     E2E_MARKS,
     PHONE,
-    open_app,
+    nav,
     screenshot,
+    semantic,
+    signed_in,
+    tap_when_enabled,
     texts,
+    type_into,
     wait_for_text,
     wait_sync_idle,
 )
-from tests.e2e.test_card_and_log import assert_tall_enough, semantic, tap_when_enabled
-from tests.e2e.test_workbench import nav, type_into
+from tests.e2e.test_card_and_log import assert_tall_enough
 
 pytestmark = E2E_MARKS
 
@@ -40,10 +43,8 @@ COMPANY = "汇川区外拓测试餐馆"
 def test_a_marketer_adds_a_find_fixes_a_bad_credit_code_and_sees_it_pending(
     workbench, central, browser
 ):
-    page = open_app(browser, workbench.url, PHONE, permissions=[])
+    page = signed_in(browser, workbench.url, PHONE, permissions=[])
     try:
-        wait_for_text(page, "我的白名单")
-        wait_sync_idle(page)
         nav(page, "线索")
         wait_for_text(page, "外拓线索")
         tap_when_enabled(page, "add-lead")
@@ -158,10 +159,8 @@ def test_a_manager_sends_a_find_back_with_a_reason_and_approves_another(
     workbench_manager, central, browser
 ):
     back, good = pending_finds(central, 2)
-    page = open_app(browser, workbench_manager.url, DESKTOP)
+    page = signed_in(browser, workbench_manager.url, DESKTOP, title="白名单")
     try:
-        wait_for_text(page, "白名单")
-        wait_sync_idle(page)
         semantic(page, "sync").click()  # the finds came after this device's first sync
         page.wait_for_timeout(500)
         wait_sync_idle(page)

@@ -10,15 +10,19 @@ import re
 import time
 from pathlib import Path
 
-from sqlalchemy import text
-
 from tests.e2e.conftest import (
     DESKTOP,
     E2E_MARKS,
     PHONE,
+    nav,
     open_app,
     screenshot,
+    semantic,
+    signed_in,
+    store_rows,
+    tap_when_enabled,
     texts,
+    type_into,
     wait_for_text,
     wait_sync_idle,
 )
@@ -29,38 +33,6 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "whitelist-g0001-me
 GOOD = ["汇川导入甲商贸有限公司", "汇川导入乙餐饮管理有限公司", "汇川导入丙酒业有限公司"]
 GOOD += ["汇川导入辛酿酒有限公司"]
 BATCH = "端到端测试白名单"
-
-
-def semantic(page, identifier: str):  # type: ignore[no-untyped-def]
-    return page.locator(f'[flt-semantics-identifier="{identifier}"]').first
-
-
-def tap_when_enabled(page, identifier: str) -> None:  # type: ignore[no-untyped-def]
-    page.wait_for_function(
-        """id => { const n = document.querySelector(`[flt-semantics-identifier="${id}"]`);
-                   return n && !n.matches('[aria-disabled="true"]')
-                            && !n.querySelector('[aria-disabled="true"]'); }""",
-        arg=identifier,
-        timeout=15_000,
-    )
-    semantic(page, identifier).click()
-
-
-def nav(page, label: str) -> None:  # type: ignore[no-untyped-def]
-    name = re.compile(rf"^{re.escape(label)}(\s|$)")
-    page.get_by_role("tab", name=name).or_(page.get_by_role("button", name=name)).first.click()
-
-
-def type_text(page, label: str, value: str) -> None:  # type: ignore[no-untyped-def]
-    """Type into a text box; Flutter may write its own text over an early fill: refill."""
-    box = page.get_by_role("textbox", name=label).first
-    box.click()
-    for _ in range(5):
-        box.fill(value)
-        page.wait_for_timeout(300)
-        if box.input_value() == value:
-            return
-    raise AssertionError(f"the box {label!r} does not keep {value!r}: {box.input_value()!r}")
 
 
 def to_bottom(page) -> None:  # type: ignore[no-untyped-def]
@@ -77,11 +49,6 @@ def pick_file(page) -> None:  # type: ignore[no-untyped-def]
     with page.expect_file_chooser(timeout=20_000) as chooser:
         tap_when_enabled(page, "import-pick")
     chooser.value.set_files(str(FIXTURE))
-
-
-def store_rows(central, sql: str, **params: object) -> list[tuple]:  # type: ignore[no-untyped-def]
-    with central.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(sql), params)]
 
 
 def test_the_import_screen_stacks_on_a_phone(workbench_manager, browser):
@@ -106,10 +73,8 @@ def test_a_manager_imports_a_messy_file_and_the_marketer_gets_the_rows(
     workbench_manager, workbench, central, browser, tmp_path
 ):
     (marketer_id,) = store_rows(central, "SELECT id FROM \"user\" WHERE employee_no = 'M0001'")[0]
-    page = open_app(browser, workbench_manager.url, DESKTOP)
+    page = signed_in(browser, workbench_manager.url, DESKTOP, title="网点负责人")
     try:
-        wait_for_text(page, "网点负责人")
-        wait_sync_idle(page)
         nav(page, "管理")
         wait_for_text(page, "白名单文件")
         page.wait_for_timeout(800)
@@ -143,8 +108,8 @@ def test_a_manager_imports_a_messy_file_and_the_marketer_gets_the_rows(
         assert semantic(page, "import-all").get_attribute("aria-disabled") == "true" or (
             semantic(page, "import-all").locator('[aria-disabled="true"]').count()
         )
-        type_text(page, "批次名称", BATCH)
-        type_text(page, "产品", "经营快贷")
+        type_into(page, "批次名称", BATCH)
+        type_into(page, "产品", "经营快贷")
         tap_when_enabled(page, "import-valid")
         wait_for_text(page, "只导入 4 条有效行，4 条有问题的行不导入")
         page.wait_for_timeout(500)
@@ -184,7 +149,7 @@ def test_a_manager_imports_a_messy_file_and_the_marketer_gets_the_rows(
         wait_for_text(page, "^下次跟进$")  # the table's heading: the table view is up
         page.wait_for_timeout(1500)
         for attempt in range(3):  # a re-render may take the box from under the first typing
-            type_text(page, "搜索客户", "汇川导入")
+            type_into(page, "搜索客户", "汇川导入")
             page.get_by_role("textbox", name="搜索客户").first.press("Enter")
             try:
                 wait_for_text(page, r"共 4 户", timeout=10)  # the four imported, only they
@@ -221,14 +186,12 @@ def test_a_manager_imports_a_messy_file_and_the_marketer_gets_the_rows(
         page.close()
 
     # the marketer's device: its next sync brings the four in, assigned to them
-    phone = open_app(browser, workbench.url, PHONE)
+    phone = signed_in(browser, workbench.url, PHONE)
     try:
-        wait_for_text(phone, "我的白名单")
-        wait_sync_idle(phone)
         semantic(phone, "sync").click()
         phone.wait_for_timeout(500)
         wait_sync_idle(phone)
-        type_text(phone, "搜索客户", "汇川导入")
+        type_into(phone, "搜索客户", "汇川导入")
         phone.get_by_role("textbox", name="搜索客户").first.press("Enter")
         deadline = time.monotonic() + 30
         while sum(any(name in s for s in texts(phone)) for name in GOOD) < 2:

@@ -14,13 +14,13 @@ from tests.e2e.conftest import (
     DESKTOP,
     E2E_MARKS,
     PHONE,
+    nav,
     open_app,
     screenshot,
+    signed_in,
     texts,
     wait_for_text,
-    wait_sync_idle,
 )
-from tests.e2e.test_workbench import nav
 
 pytestmark = E2E_MARKS
 
@@ -91,10 +91,8 @@ def open_a_marker_popup(page) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_a_popup_opens_the_card_and_the_count_never_reads_zero(workbench, browser):
-    page = open_app(browser, workbench.url, PHONE)
+    page = signed_in(browser, workbench.url, PHONE)
     try:
-        wait_for_text(page, "我的白名单")
-        wait_sync_idle(page)
         page.evaluate(_WATCH_COUNT_JS)
         nav(page, "地图")
         count = wait_for_text(page, r"3 公里内 [1-9]\d* 户")

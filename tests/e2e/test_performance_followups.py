@@ -27,11 +27,11 @@ from tests.e2e.conftest import (
     E2E_MARKS,
     PHONE,
     Workbench,
-    open_app,
+    nav,
     screenshot,
+    signed_in,
     texts,
     wait_for_text,
-    wait_sync_idle,
 )
 
 pytestmark = E2E_MARKS
@@ -128,14 +128,6 @@ def nodes(page) -> list[dict]:  # type: ignore[no-untyped-def]
     return page.wait_for_function(_NODES_JS, timeout=15_000).json_value()
 
 
-def nav(page, label: str) -> None:  # type: ignore[no-untyped-def]
-    """A tab of the navigation bar (phone) or a destination of the rail (desktop)."""
-    # the bar's destinations are tabs; the rail's, buttons named by their label and place
-    tab = page.get_by_role("tab", name=label, exact=True)
-    rail = page.get_by_role("button", name=re.compile(rf"^{re.escape(label)}(\s|$)"))
-    tab.or_(rail).first.click()
-
-
 def scroll_through(page, viewport: dict) -> tuple[dict, set[str], set[str]]:  # type: ignore[no-untyped-def]
     """Scroll the screen to its bottom; the tallest node met on the way, and every label
     and identifier shown."""
@@ -210,10 +202,8 @@ def pick(page, label: str) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("size,viewport", SIZES)
 def test_a_manager_sees_the_outlet_to_the_bottom(manager, browser, size, viewport):
     """Batch coverage and each marketer's row lay out (they were 100,000 px grey blocks)."""
-    page = open_app(browser, manager["url"], viewport)
+    page = signed_in(browser, manager["url"], viewport, title="网点负责人")
     try:
-        wait_for_text(page, "网点负责人")
-        wait_sync_idle(page)
         nav(page, "业绩")
         wait_for_text(page, "营销漏斗")  # a manager opens on the outlet
         page.wait_for_timeout(1000)
@@ -237,10 +227,8 @@ def test_a_manager_sees_the_outlet_to_the_bottom(manager, browser, size, viewpor
 def test_a_marketers_outlet_is_the_stores_count(marketer, central, browser, size, viewport):
     """我的 is the marketer's own; 本网点 the whole outlet as the central store counted it,
     said so, with no funnel made of the device's part of the outlet."""
-    page = open_app(browser, marketer["url"], viewport)
+    page = signed_in(browser, marketer["url"], viewport)
     try:
-        wait_for_text(page, "我的白名单")
-        wait_sync_idle(page)
         nav(page, "业绩")
         wait_for_text(page, "营销漏斗")
         page.wait_for_timeout(1000)
@@ -275,10 +263,8 @@ def test_a_marketers_outlet_is_the_stores_count(marketer, central, browser, size
 @pytest.mark.parametrize("size,viewport", SIZES)
 def test_follow_ups_show_what_is_planned(marketer, planned, browser, size, viewport):
     """Overdue and today, and tomorrow and the next seven days to plan, with counts."""
-    page = open_app(browser, marketer["url"], viewport)
+    page = signed_in(browser, marketer["url"], viewport)
     try:
-        wait_for_text(page, "我的白名单")
-        wait_sync_idle(page)
         nav(page, "跟进")
         wait_for_text(page, r"已逾期（[1-9]\d*）")
         wait_for_text(page, r"明天（[1-9]\d*）")
@@ -302,10 +288,8 @@ def test_follow_ups_show_what_is_planned(marketer, planned, browser, size, viewp
 
 
 def test_english_counts_days_and_names_stages_as_elsewhere(marketer, planned, browser):
-    page = open_app(browser, marketer["url"], PHONE)
+    page = signed_in(browser, marketer["url"], PHONE)
     try:
-        wait_for_text(page, "我的白名单")
-        wait_sync_idle(page)
         nav(page, "设置")
         wait_for_text(page, "界面语言")
         page.get_by_text("English").first.click()

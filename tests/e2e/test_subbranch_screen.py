@@ -13,12 +13,13 @@ from tests.e2e.conftest import (
     E2E_MARKS,
     Workbench,
     enable_semantics,
-    open_app,
     screenshot,
+    semantic,
+    signed_in,
+    tap_when_enabled,
     wait_for_text,
     wait_sync_idle,
 )
-from tests.e2e.test_workbench import click_when_enabled
 
 pytestmark = E2E_MARKS
 
@@ -52,10 +53,8 @@ def test_a_sub_branch_manager_sees_its_outlets_and_their_people(
         'SELECT u.id, u.employee_no FROM "user" u JOIN outlet o ON o.id = u.outlet_id'
         " WHERE o.code = 'GZ-ZY-002' AND u.role = 'marketer'",
     )
-    page = open_app(browser, workbench_subbranch.url, DESKTOP)
+    page = signed_in(browser, workbench_subbranch.url, DESKTOP, title="支行负责人")
     try:
-        wait_for_text(page, "支行负责人")
-        wait_sync_idle(page)
         wait_for_text(page, r"(?m)^(营业室|香港路分理处) · ")  # each row: which outlet
         screenshot(page, "whitelist-subbranch-desktop")
 
@@ -65,11 +64,10 @@ def test_a_sub_branch_manager_sees_its_outlets_and_their_people(
         wait_for_text(page, r"(?m) · 营业室$")  # the flagship outlet's marketers
         wait_for_text(page, r"(?m) · 香港路分理处$")  # and the sister outlet's
         screenshot(page, "card-subbranch-desktop")
-        chip = page.locator(f'[flt-semantics-identifier="assignee-{theirs["id"]}"]').first
-        chip.click()
-        click_when_enabled(page, "assign")
+        semantic(page, f"assignee-{theirs['id']}").click()
+        tap_when_enabled(page, "assign")
         wait_for_text(page, "已分配给")
-        page.locator('[flt-semantics-identifier="sync"]').first.click()
+        semantic(page, "sync").click()
         page.wait_for_timeout(500)
         wait_sync_idle(page)
         owner = _one(central, f"SELECT assignee_id FROM prospect WHERE id = '{target['id']}'")

@@ -22,21 +22,18 @@ from tests.e2e.conftest import (
     E2E_MARKS,
     PHONE,
     Workbench,
+    nav,
     open_app,
     screenshot,
+    semantic,
+    tap_when_enabled,
     texts,
+    type_into,
     wait_for_text,
     wait_sync_idle,
-)
-from tests.e2e.test_workbench import (
-    click_when_enabled,
-    demo_prospect,
-    nav,
-    search_and_open,
-    semantic,
-    type_into,
     wait_until_gone,
 )
+from tests.e2e.test_workbench import demo_prospect, search_and_open
 
 pytestmark = E2E_MARKS
 
@@ -154,7 +151,7 @@ def record_then_fail(page, central, store_url: str) -> dict:  # type: ignore[no-
     semantic(page, "reveal-credit_code").click()  # the reveal is audited: a record
     wait_for_text(page, "待上传 1 条")
     set_store_address(page, store_url)
-    click_when_enabled(page, "sync")
+    tap_when_enabled(page, "sync")
     wait_for_text(page, t("sync.network_short"))
     wait_for_text(page, "待上传 1 条")
     page.wait_for_timeout(1000)
@@ -208,7 +205,7 @@ def test_unsent_work_in_sight_and_a_safe_log_out(device, central, browser):
         screenshot(page, "logout-warning-dialog-phone")
 
         # 先同步 with the store away: it says so, and the marketer stays signed in
-        click_when_enabled(page, "logout-sync-first")
+        tap_when_enabled(page, "logout-sync-first")
         wait_for_text(page, "同步未成功，尚未退出登录")
         assert_in_viewport(page, "logout-failed", PHONE)
         page.wait_for_timeout(500)
@@ -222,7 +219,7 @@ def test_unsent_work_in_sight_and_a_safe_log_out(device, central, browser):
         scroll_to_bottom(page)
         semantic(page, "logout").click()
         wait_for_text(page, "有未上传的记录")
-        click_when_enabled(page, "logout-sync-first")
+        tap_when_enabled(page, "logout-sync-first")
         wait_for_text(page, "^登录$", timeout=60)  # the log-in screen
         page.get_by_role("textbox", name="员工号").first.wait_for(timeout=10_000)
         assert not any("我的白名单" in s for s in texts(page))

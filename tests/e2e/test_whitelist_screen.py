@@ -21,11 +21,12 @@ from tests.e2e.conftest import (
     DESKTOP,
     E2E_MARKS,
     PHONE,
-    open_app,
     screenshot,
+    semantic,
+    signed_in,
     texts,
+    type_into,
     wait_for_text,
-    wait_sync_idle,
 )
 
 pytestmark = E2E_MARKS
@@ -82,14 +83,8 @@ def node(page, identifier: str) -> dict:  # type: ignore[no-untyped-def]
     return found[0]
 
 
-def semantic(page, identifier: str):  # type: ignore[no-untyped-def]
-    return page.locator(f'[flt-semantics-identifier="{identifier}"]').first
-
-
 def open_whitelist(browser, url: str, viewport: dict):  # type: ignore[no-untyped-def]
-    page = open_app(browser, url, viewport)
-    wait_for_text(page, "我的白名单")
-    wait_sync_idle(page)
+    page = signed_in(browser, url, viewport)
     wait_for_text(page, r"共 [1-9]\d* 户")
     page.wait_for_timeout(800)
     return page
@@ -146,19 +141,6 @@ def wait_total(page, check, timeout: float = 15) -> int:  # type: ignore[no-unty
         page.wait_for_timeout(200)
         total = summary_total(page)
     return total
-
-
-def type_text(page, label: str, value: str) -> None:  # type: ignore[no-untyped-def]
-    """Type into a text box (no Enter). Flutter links its input a few frames after the
-    focusing tap and may then write its own text over a fill that came first: refill."""
-    box = page.get_by_role("textbox", name=label).first
-    box.click()
-    for _ in range(5):
-        box.fill(value)
-        page.wait_for_timeout(300)
-        if box.input_value() == value:
-            return
-    raise AssertionError(f"the box {label!r} does not keep {value!r}: {box.input_value()!r}")
 
 
 def scroll_to_bottom(page) -> None:  # type: ignore[no-untyped-def]
@@ -323,7 +305,7 @@ def test_search_follows_typing_and_the_clear_button_restores(workbench, browser)
     try:
         everyone = summary_total(page)
         target = tiles(page)[-1]["label"].split("\n")[0]  # a company's name
-        type_text(page, "搜索客户", target)  # no Enter
+        type_into(page, "搜索客户", target)  # no Enter
         found = wait_total(page, lambda n: n < everyone)
         assert found >= 1
         wait_for_text(page, re.escape(target))
@@ -339,10 +321,10 @@ def test_search_follows_typing_and_the_clear_button_restores(workbench, browser)
         assert not [n for n in nodes(page) if n["id"] == "search-clear"]  # nothing to clear
 
         # each pause in typing searches again; Enter still searches at once
-        type_text(page, "搜索客户", target + "某某")
+        type_into(page, "搜索客户", target + "某某")
         wait_total(page, lambda n: n == 0)
         wait_for_text(page, "没有符合搜索或筛选条件的客户")
-        type_text(page, "搜索客户", target)
+        type_into(page, "搜索客户", target)
         wait_total(page, lambda n: n == found)
         page.keyboard.press("Enter")
         page.wait_for_timeout(500)
@@ -354,7 +336,7 @@ def test_search_follows_typing_and_the_clear_button_restores(workbench, browser)
 def test_touch_targets_and_chinese_labels_on_a_phone(workbench, browser):
     page = open_whitelist(browser, workbench.url, PHONE)
     try:
-        type_text(page, "搜索客户", "汇川")  # the clear button shows
+        type_into(page, "搜索客户", "汇川")  # the clear button shows
         wait_total(page, lambda n: n > 0)
         unfold_filters(page)
         chips = [n for n in nodes(page) if n["role"] == "checkbox" and not n["hook"]]
@@ -393,7 +375,7 @@ def test_a_visit_is_logged_from_the_list_in_four_taps(workbench, browser):
         if outcome.first.get_attribute("aria-checked") != "true":
             tap("outcome-interested")
         note = f"列表直达日志 {int(time.time())}"
-        type_text(page, "备注", note)
+        type_into(page, "备注", note)
         # 保存 is on the screen as the form opens: no swipe before the last tap
         box = semantic(page, "save-log").bounding_box()
         bar = page.get_by_role("tab").first.bounding_box()

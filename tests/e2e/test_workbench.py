@@ -8,7 +8,6 @@ store, switch to English and back, and open the map.
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 
 import pytest
@@ -21,31 +20,20 @@ from tests.e2e.conftest import (
     E2E_MARKS,
     PHONE,
     enable_semantics,
+    nav,
     open_app,
     screenshot,
+    semantic,
+    signed_in,
+    tap_when_enabled,
     texts,
+    type_into,
     wait_for_text,
     wait_sync_idle,
+    wait_until_gone,
 )
 
 pytestmark = E2E_MARKS
-
-
-def semantic(page, identifier: str):  # type: ignore[no-untyped-def]
-    return page.locator(f'[flt-semantics-identifier="{identifier}"]').first
-
-
-def click_when_enabled(page, identifier: str) -> None:  # type: ignore[no-untyped-def]
-    """Tap a button once it is enabled: a tap on a button still disabled (its enabling
-    render not yet on the client) does nothing, as for a person."""
-    page.wait_for_function(
-        """id => { const n = document.querySelector(`[flt-semantics-identifier="${id}"]`);
-                   return n && !n.matches('[aria-disabled="true"]')
-                            && !n.querySelector('[aria-disabled="true"]'); }""",
-        arg=identifier,
-        timeout=15_000,
-    )
-    semantic(page, identifier).click()
 
 
 def demo_prospect(central, employee_no: str = "M0001") -> dict:
@@ -64,26 +52,6 @@ def demo_prospect(central, employee_no: str = "M0001") -> dict:
             .one()
         )
     return dict(row)
-
-
-def nav(page, label: str) -> None:  # type: ignore[no-untyped-def]
-    """Go to a tab of the navigation bar (phone) or rail (desktop)."""
-    # The bar's destinations are tabs, the rail's buttons; each is named by its label, then
-    # its place ("跟进\n第 2 个标签，共 5 个"): matched from the start, so a control that
-    # only contains the label (不设跟进, 在地图上查看) is never the one tapped.
-    name = re.compile(rf"^{re.escape(label)}(\s|$)")  # Playwright reads the line break as a space
-    tab = page.get_by_role("tab", name=name)
-    rail = page.get_by_role("button", name=name)  # the rail comes first in the tree
-    tab.or_(rail).first.click()
-
-
-def wait_until_gone(page, pattern: str, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
-    """Wait until no exposed text matches ``pattern``."""
-    deadline = time.monotonic() + timeout
-    while any(re.search(pattern, s) for s in texts(page)):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still showing {pattern!r}: {texts(page)[:40]}")
-        page.wait_for_timeout(250)
 
 
 def open_card(page, prospect_id: str) -> None:  # type: ignore[no-untyped-def]
@@ -112,23 +80,6 @@ def search_and_open(page, target: dict) -> None:  # type: ignore[no-untyped-def]
     page.keyboard.press("Enter")
     wait_for_text(page, r"共 [1-9]\d* 户")
     open_card(page, target["id"])
-
-
-def type_into(page, label: str, value: str) -> None:  # type: ignore[no-untyped-def]
-    """Tap a text box and type ``value`` into it.
-
-    Flutter connects its text input to the box a few frames after the tap and then writes
-    the box's own text (e.g. a password the app has just emptied) over the DOM input: a
-    fill that lands before that is lost. So the fill is repeated until it holds.
-    """
-    box = page.get_by_role("textbox", name=label).first
-    box.click()
-    for _ in range(5):
-        box.fill(value)
-        page.wait_for_timeout(300)
-        if box.input_value() == value:
-            return
-    raise AssertionError(f"the box {label!r} does not keep {value!r}: {box.input_value()!r}")
 
 
 @pytest.mark.flaky(reruns=0)  # one device's whole day: a second attempt starts signed in
@@ -276,15 +227,13 @@ def test_desktop_uses_a_navigation_rail(workbench, browser):
 def test_a_manager_reassigns_a_prospect(workbench_manager, central, browser):
     """The manager moves one of M0001's prospects to a colleague; the store follows."""
     target = demo_prospect(central)
-    page = open_app(browser, workbench_manager.url, DESKTOP)
+    page = signed_in(browser, workbench_manager.url, DESKTOP, title="网点负责人")
     try:
-        wait_for_text(page, "网点负责人")
-        wait_sync_idle(page)
         page.goto(f"{workbench_manager.url}/prospect/{target['id']}")
         enable_semantics(page, timeout=60_000)
         wait_for_text(page, "分配给营销人员")
         page.locator('[flt-semantics-identifier^="assignee-"]').first.click()
-        click_when_enabled(page, "assign")  # enabled once the choice has come back
+        tap_when_enabled(page, "assign")  # enabled once the choice has come back
         wait_for_text(page, "已分配给")
         page.wait_for_timeout(500)
         screenshot(page, "card-manager-desktop")
@@ -340,10 +289,8 @@ def test_sort_from_my_position(workbench, central, browser):
 def test_show_a_prospect_on_the_map(workbench, central, browser):
     """The card's 'show on the map' centres the map on that prospect, neighbours around it."""
     target = demo_prospect(central)
-    page = open_app(browser, workbench.url, DESKTOP)
+    page = signed_in(browser, workbench.url, DESKTOP)
     try:
-        wait_for_text(page, "我的白名单")
-        wait_sync_idle(page)
         search_and_open(page, target)
         semantic(page, "show-map").click()
         wait_for_text(page, f"围绕 {target['company_name']}")

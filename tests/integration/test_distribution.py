@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -26,6 +27,8 @@ from app.sync.client import SyncClient
 from app.sync.errors import AuthError, RequestRejected
 from tests.conftest import LiveServer
 from tests.world import PASSWORD, World, build_world
+
+History = TypeVar("History", Transfer, FunnelEvent)
 
 
 @pytest.fixture
@@ -67,17 +70,10 @@ def _prospects(server: LiveServer, ids: list[str]) -> dict[str, Prospect]:
     return {p.id: p for p in rows}
 
 
-def _transfers(server: LiveServer, ids: list[str]) -> list[Transfer]:
+def _history(server: LiveServer, model: type[History], ids: list[str]) -> list[History]:
+    """The store's ``model`` rows (handovers or funnel events) of the prospects ``ids``."""
     with write_session(server.engine) as session:
-        rows = session.execute(select(Transfer).where(Transfer.prospect_id.in_(ids)))
-        found = list(rows.scalars().all())
-        session.expunge_all()
-    return found
-
-
-def _events(server: LiveServer, ids: list[str]) -> list[FunnelEvent]:
-    with write_session(server.engine) as session:
-        rows = session.execute(select(FunnelEvent).where(FunnelEvent.prospect_id.in_(ids)))
+        rows = session.execute(select(model).where(model.prospect_id.in_(ids)))
         found = list(rows.scalars().all())
         session.expunge_all()
     return found
@@ -109,13 +105,13 @@ def test_even_split_tops_up_and_records_each_handover(server, world, signed_in):
     for p in rows.values():
         assert p.status == "assigned" and p.assigned_at is not None
         assert p.rev == _last_seq(server, "prospect", p.id)  # devices' checksums agree
-    transfers = _transfers(server, ids)
+    transfers = _history(server, Transfer, ids)
     assert len(transfers) == 7
     assert {t.reason for t in transfers} == {"auto_assign:even"}
     assert {t.by_user_id for t in transfers} == {world.user_id("G1")}
     assert all(t.from_user_id is None and t.to_user_id in (m1, m2) for t in transfers)
     assert all(t.rev == _last_seq(server, "transfer", t.id) for t in transfers)
-    events = _events(server, ids)
+    events = _history(server, FunnelEvent, ids)
     assert len(events) == 7
     assert {(e.from_status, e.to_status, e.applied) for e in events} == {
         ("unassigned", "assigned", True)
@@ -180,7 +176,7 @@ def test_nearest_goes_to_the_nearest_territory_within_the_cap(server, world, sig
     assert result.assigned == {m1: 1, m2: 2} and result.left == 0
     rows = _prospects(server, [p["id"] for p in pool])
     assert [rows[p["id"]].assignee_id for p in pool] == [m2, m2, m1]
-    assert {t.reason for t in _transfers(server, list(rows))} == {"auto_assign:nearest"}
+    assert {t.reason for t in _history(server, Transfer, list(rows))} == {"auto_assign:nearest"}
 
 
 def test_the_cap_leaves_the_rest_in_the_pool(server, world, signed_in):
@@ -201,7 +197,7 @@ def test_only_active_marketers_of_that_outlet(server, world, signed_in):
         with pytest.raises(RequestRejected) as caught:
             g1.auto_assign(world.outlet_a, "even", marketer_ids=[world.user_id("M1"), who])
         assert (caught.value.status, caught.value.code) == (422, code)
-    assert not _transfers(server, [p["id"] for p in world.prospects])
+    assert not _history(server, Transfer, [p["id"] for p in world.prospects])
 
 
 def test_who_may_auto_assign(server, world, signed_in):
@@ -216,7 +212,7 @@ def test_who_may_auto_assign(server, world, signed_in):
         answers.append((caught.value.status, caught.value.code, str(caught.value)))
     assert answers[0] == answers[1]
     assert answers[0][:2] == (404, "distribution.outlet_not_found")
-    assert not _transfers(server, [p["id"] for p in world.prospects])
+    assert not _history(server, Transfer, [p["id"] for p in world.prospects])
     # the admin reaches every outlet
     result = signed_in("A1").auto_assign(world.outlet_b, "even")
     assert result.assigned == {world.user_id("M3"): 3}
@@ -280,11 +276,11 @@ def test_pool_return_after_n_days(server, world, signed_in, make_device):
         assert (p.assignee_id, p.status, p.assigned_at) == (None, "unassigned", None)
         assert p.outlet_id == world.outlet_a
     assert all(rows[pid].assignee_id == world.user_id("M1") for pid in fresh + contacted)
-    transfers = _transfers(server, stale)
+    transfers = _history(server, Transfer, stale)
     assert {(t.reason, t.from_user_id, t.to_user_id) for t in transfers} == {
         ("pool_return", world.user_id("M1"), None)
     }
-    events = _events(server, stale)
+    events = _history(server, FunnelEvent, stale)
     assert {(e.from_status, e.to_status) for e in events} == {("assigned", "unassigned")}
     with write_session(server.engine) as session:  # the log stays with the prospect
         assert session.get(MarketingLog, log_id).prospect_id == stale[0]
@@ -316,7 +312,7 @@ def test_housekeeping_returns_what_is_due_once(server, world, settings, capsys):
     main(["housekeeping", "--db", settings.database_url])
     assert "pool_return 5" in capsys.readouterr().out
     assert run_housekeeping(server.engine, settings) == {"batch_expiry": 0, "pool_return": 0}
-    transfers = _transfers(server, mine)
+    transfers = _history(server, Transfer, mine)
     assert {(t.reason, t.by_user_id) for t in transfers} == {("pool_return", "system")}
 
 

@@ -68,6 +68,23 @@ def find(device: Device, scope: Scope, n: int, **extra: object) -> str:
     )
 
 
+def queue_approval(device: Device, lead_id: str) -> None:
+    """Queue an approval of ``lead_id`` for the next push, past the device's own checks."""
+    with device.store.transaction() as conn:
+        outbox.enqueue(
+            conn,
+            MutationKind.LEAD_REVIEW,
+            lead_id,
+            {
+                "lead_id": lead_id,
+                "decision": "approve",
+                "prospect_id": new_id(),
+                "transfer_id": new_id(),
+                "occurred_at": str(utcnow()),
+            },
+        )
+
+
 def add_user(server: LiveServer, no: str, role: str, outlet_id: str | None) -> None:
     row = dict(
         id=new_id(),
@@ -178,19 +195,7 @@ def test_a_rejection_reaches_the_finder_with_its_reason(live_server, world, make
     with pytest.raises(local.LocalError) as again:
         local.record_review(manager.store, g1, lead_id=lead_id, decision="approve")
     assert again.value.code == "lead.not_pending"
-    with manager.store.transaction() as conn:
-        outbox.enqueue(
-            conn,
-            MutationKind.LEAD_REVIEW,
-            lead_id,
-            {
-                "lead_id": lead_id,
-                "decision": "approve",
-                "prospect_id": new_id(),
-                "transfer_id": new_id(),
-                "occurred_at": str(utcnow()),
-            },
-        )
+    queue_approval(manager, lead_id)
     synced(manager)
     assert [r["code"] for r in rejections(manager)] == ["lead.not_pending"]
     assert manager.row("field_lead", lead_id)["status"] == "rejected"
@@ -258,19 +263,7 @@ def test_only_a_manager_reaching_the_outlet_may_review(live_server, world, make_
 
     # pushed anyway (a device that skipped its checks): the store refuses both
     for device in (marketer, other):
-        with device.store.transaction() as conn:
-            outbox.enqueue(
-                conn,
-                MutationKind.LEAD_REVIEW,
-                lead_id,
-                {
-                    "lead_id": lead_id,
-                    "decision": "approve",
-                    "prospect_id": new_id(),
-                    "transfer_id": new_id(),
-                    "occurred_at": str(utcnow()),
-                },
-            )
+        queue_approval(device, lead_id)
         synced(device)
     assert [r["code"] for r in rejections(marketer)] == ["auth.forbidden"]
     assert [r["code"] for r in rejections(other)] == ["lead.out_of_scope"]

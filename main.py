@@ -8,6 +8,10 @@ python main.py import-batch FILE --db URL --name … | --batch ID   import a whi
 python main.py batches --db URL         the batches with their counts by outlet and status
 python main.py expire-batches --db URL  withdraw the entries of batches past their validity
 python main.py housekeeping --db URL    run the store's housekeeping once (pool return, …)
+python main.py create-api-key --name N  a service account's key for the loan feed (shown once)
+python main.py revoke-api-key --name N  revoke it
+python main.py api-keys --db URL        the keys: name, prefix, made, last used, revoked
+python main.py import-loans FILE        loan events from a CSV (the loan feed without an API)
 """
 
 from __future__ import annotations
@@ -233,6 +237,111 @@ def cmd_housekeeping(args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
+def cmd_create_api_key(args: argparse.Namespace) -> None:
+    from app.i18n import t
+    from app.server.api_keys import ApiKeyError, create_api_key
+
+    engine = _store(args.db)
+    try:
+        key = create_api_key(engine, name=args.name, endpoint=args.endpoint)
+    except ApiKeyError as exc:
+        sys.exit(t(exc.code, "zh", **exc.params))
+    prefix = key.split("_")[1]
+    print(
+        t("apikey.cli.created", "zh", name=args.name.strip(), prefix=prefix, endpoint=args.endpoint)
+    )
+    print(key)
+
+
+def cmd_revoke_api_key(args: argparse.Namespace) -> None:
+    from app.i18n import format_datetime, t
+    from app.server.api_keys import ApiKeyError, revoke_api_key
+
+    try:
+        at = revoke_api_key(_store(args.db), name=args.name)
+    except ApiKeyError as exc:
+        sys.exit(t(exc.code, "zh", **exc.params))
+    print(t("apikey.cli.revoked", "zh", name=args.name.strip(), at=format_datetime(at)))
+
+
+def cmd_api_keys(args: argparse.Namespace) -> None:
+    from app.i18n import format_datetime, t
+    from app.server.api_keys import list_api_keys
+
+    keys = list_api_keys(_store(args.db))
+    if not keys:
+        print(t("apikey.cli.none", "zh"))
+    for k in keys:
+        revoked = (
+            t("apikey.cli.revoked_at", "zh", at=format_datetime(k.revoked_at))
+            if k.revoked_at
+            else t("apikey.cli.active", "zh")
+        )
+        print(
+            t(
+                "apikey.cli.row",
+                "zh",
+                name=k.name,
+                prefix=k.prefix,
+                endpoint=k.endpoint,
+                created=format_datetime(k.created_at),
+                used=format_datetime(k.last_used_at),
+                revoked=revoked,
+            )
+        )
+
+
+def cmd_import_loans(args: argparse.Namespace) -> None:
+    """The loan feed from a file: each row judged as an API event (source "csv"); exit 1
+    when any row was rejected."""
+    from app.i18n import Msg, t
+    from app.server import loans
+    from app.server.db import write_session
+    from app.services.import_read import ImportFileError
+    from app.services.loan_import import MAX_FILE_BYTES, read_loan_file
+
+    path = Path(args.file)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ImportFileError("import.too_large", limit=MAX_FILE_BYTES // 2**20)
+        found = read_loan_file(path.read_bytes())
+    except ImportFileError as exc:
+        sys.exit(t("loans.cli.refused", "zh", reason=t(exc.code, "zh", **exc.params)))
+    settings = _settings(database_url=args.db)
+    engine = _store(args.db)
+    ratio = loans.default_ratio(settings)
+    results = []
+    for start in range(0, len(found.rows), loans.CHUNK):  # one transaction per chunk
+        chunk = found.rows[start : start + loans.CHUNK]
+        with write_session(engine) as session:
+            results += loans.report_events(
+                session,
+                [fields for _, fields in chunk],
+                source=loans.Source("csv"),
+                ratio=ratio,
+                indexes=[line for line, _ in chunk],
+            )
+    counts = dict.fromkeys(("applied", "recorded", "queued", "duplicate", "rejected"), 0)
+    for r in results:
+        counts[r.outcome] += 1
+        print(
+            t(
+                "loans.cli.row",
+                "zh",
+                line=r.index,
+                loan_id=r.loan_id or "—",
+                status=Msg(f"loan.status.{r.status}")
+                if r.status in loans.STATUS_ORDER
+                else r.status,
+                outcome=Msg(f"loan.outcome.{r.outcome}"),
+                message=r.message,
+            ).rstrip()
+        )
+    print(t("loans.cli.summary", "zh", total=len(results), **counts))
+    if counts["rejected"]:
+        sys.exit(1)
+
+
 def _start_store_in_background(settings, port: int) -> None:  # type: ignore[no-untyped-def]
     import uvicorn
 
@@ -378,6 +487,23 @@ def build_parser() -> argparse.ArgumentParser:
     house.add_argument("--db", help="database URL")
     house.add_argument("--days", type=int, help="pool return after N days (default: setting)")
     house.set_defaults(func=cmd_housekeeping)
+
+    make_key = sub.add_parser("create-api-key", help="a service account's API key (shown once)")
+    make_key.add_argument("--name", required=True, help="who uses it, e.g. the loan system")
+    make_key.add_argument("--db", help="database URL")
+    make_key.add_argument("--endpoint", default="loan_feed", choices=["loan_feed"])
+    make_key.set_defaults(func=cmd_create_api_key)
+    revoke_key = sub.add_parser("revoke-api-key", help="revoke a service account's API key")
+    revoke_key.add_argument("--name", required=True)
+    revoke_key.add_argument("--db", help="database URL")
+    revoke_key.set_defaults(func=cmd_revoke_api_key)
+    keys = sub.add_parser("api-keys", help="the API keys: name, prefix, made, last used, revoked")
+    keys.add_argument("--db", help="database URL")
+    keys.set_defaults(func=cmd_api_keys)
+    loans = sub.add_parser("import-loans", help="loan events from a CSV or .xlsx file")
+    loans.add_argument("file")
+    loans.add_argument("--db", help="database URL")
+    loans.set_defaults(func=cmd_import_loans)
     return parser
 
 

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -78,6 +79,25 @@ class Settings(BaseSettings):
     # maps: an XYZ tile URL template, or empty for none (markers on a plain background)
     tile_url: str = ""
     tile_attribution: str = ""
+
+    @model_validator(mode="after")
+    def _split_is_whole(self) -> Settings:
+        """The default split must share the whole loan, and its rounding go to a party."""
+        from app.services.shares import ratio_problem  # the rule lives with the split
+
+        problem = ratio_problem(
+            self.share_marketer_bp,
+            self.share_originator_bp,
+            self.share_booking_outlet_bp,
+            self.share_remainder_to,
+        )
+        if problem:
+            raise ValueError(
+                f"{problem}: share_marketer_bp + share_originator_bp + share_booking_outlet_bp "
+                "must be 10000 (each 0-10000) and share_remainder_to one of marketer, "
+                "originator, booking_outlet"
+            )
+        return self
 
     def server_database_url(self) -> str:
         if self.database_url:

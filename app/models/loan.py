@@ -18,7 +18,7 @@ the service accounts that may report them (central store only: none of it is syn
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
@@ -27,6 +27,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    JsonValue,
     NaiveDatetime,
     StringConstraints,
 )
@@ -185,9 +186,174 @@ class LoanEventIn(BaseModel):
     booking_outlet_code: Code
     originator_employee_no: Code | None = None
     booker_employee_no: Code | None = None
-    product: str = PydanticField(default="", max_length=PRODUCT_LIMIT)
+    product: str = PydanticField(
+        default="", max_length=PRODUCT_LIMIT, pattern=r"^[^\x00-\x1f\x7f]*$"
+    )
 
 
 class LoanEventsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     events: list[LoanEventIn] = PydanticField(min_length=1, max_length=LOAN_EVENTS_PER_REQUEST)
+
+
+# -- the feed's answers and the admin's requests (wire models) ------------------------------
+
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]*$"),
+]
+EntityRef = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+
+
+class LoanEventsPost(BaseModel):
+    """``POST /loans/events`` as it arrives: up to 500 events, each then judged on its own as
+    a ``LoanEventIn`` (one malformed event is rejected with its reason; the others go on)."""
+
+    model_config = ConfigDict(extra="forbid")
+    events: list[JsonValue] = PydanticField(min_length=1, max_length=LOAN_EVENTS_PER_REQUEST)
+
+
+class LoanOutcome(StrEnum):
+    """What became of one reported event."""
+
+    APPLIED = "applied"  # matched, and it moved the prospect's funnel
+    RECORDED = "recorded"  # matched and kept; the funnel stayed (already there, closed, …)
+    QUEUED = "queued"  # no live prospect has its credit code: waits for an admin
+    DUPLICATE = "duplicate"  # the same event again: nothing changed
+    REJECTED = "rejected"  # refused (``code`` says why); nothing stored
+
+
+class LoanEventResult(BaseModel):
+    index: int  # the event's place in the request (a CSV row: its line)
+    loan_id: str
+    status: str
+    outcome: LoanOutcome
+    code: str = ""  # an i18n key: why rejected, or why the funnel stayed
+    message: str = ""
+
+
+class LoanEventsOut(BaseModel):
+    results: list[LoanEventResult]
+    counts: dict[str, int]  # outcome → how many
+
+
+class LoanEventOut(BaseModel):
+    """One stored loan event, as the admin's review queue shows it."""
+
+    id: str
+    loan_id: str
+    status: str
+    amount: int
+    occurred_on: date
+    credit_code: str
+    product: str
+    booking_outlet_id: str
+    booking_outlet_code: str
+    originator_id: str | None
+    booker_id: str | None
+    prospect_id: str | None
+    state: str
+    source: str
+    received_at: datetime
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution_note: str
+
+
+class LoanEventsPage(BaseModel):
+    items: list[LoanEventOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class MatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prospect_id: EntityRef
+
+
+class DismissIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Reason
+
+
+class ShareOut(BaseModel):
+    party: ShareParty
+    user_id: str | None
+    outlet_id: str
+    ratio_bp: int
+    amount_fen: int
+    adjusted: bool
+
+
+class ShareAdjustmentOut(BaseModel):
+    admin_id: str
+    reason: str
+    at: datetime
+    before: list[dict[str, JsonValue]]
+    after: list[dict[str, JsonValue]]
+
+
+class LoanSharesOut(BaseModel):
+    loan_id: str
+    amount: int  # 元
+    amount_fen: int
+    occurred_on: date
+    product: str
+    prospect_id: str | None
+    adjusted: bool
+    shares: list[ShareOut]
+    adjustments: list[ShareAdjustmentOut]
+
+
+class ShareIn(BaseModel):
+    """One share of an admin's split: a person (marketer, originator; their outlet unless
+    named) or the booking outlet (an outlet, no person)."""
+
+    model_config = ConfigDict(extra="forbid")
+    party: ShareParty
+    user_id: EntityRef | None = None
+    outlet_id: EntityRef | None = None
+    amount_fen: int = PydanticField(ge=0, le=LOAN_AMOUNT_MAX * 100)
+
+
+class SharesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    shares: list[ShareIn] = PydanticField(min_length=1, max_length=20)
+    reason: Reason
+
+
+Bp = Annotated[int, PydanticField(ge=0, le=10_000)]
+
+
+class ShareRatioIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    product: str = PydanticField(
+        min_length=1, max_length=PRODUCT_LIMIT, pattern=r"^[^\x00-\x1f\x7f]+$"
+    )
+    marketer_bp: Bp
+    originator_bp: Bp
+    booking_outlet_bp: Bp
+    remainder_to: ShareParty = ShareParty.MARKETER
+
+
+class ShareRatiosIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ratios: list[ShareRatioIn] = PydanticField(min_length=1, max_length=100)
+
+
+class ShareRatioOut(BaseModel):
+    product: str  # "" for the store's defaults (settings)
+    marketer_bp: int
+    originator_bp: int
+    booking_outlet_bp: int
+    remainder_to: str
+    updated_by: str = ""
+    updated_at: datetime | None = None
+
+
+class ShareRatiosOut(BaseModel):
+    default: ShareRatioOut
+    ratios: list[ShareRatioOut]

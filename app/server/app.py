@@ -19,6 +19,7 @@ from app.server.routes import (
     batches,
     distribution,
     health,
+    loans,
     metrics,
     prospects,
     stats,
@@ -67,4 +68,6 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.include_router(batches.router)
     app.include_router(prospects.router)
     app.include_router(distribution.router)
+    app.include_router(loans.router)
+    app.include_router(loans.ratios_router)
     return app

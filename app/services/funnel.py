@@ -7,6 +7,9 @@ A move is allowed only forwards along the main line (skipping stages is fine: a
 customer can agree to apply on the first call) or from an open status to a closed
 one. Nothing moves backwards, so a stale offline write can never undo progress;
 the central store judges every move against the status it holds, in its own order.
+A person must claim a prospect from the pool before working it ("claim first"); the
+loan system, reporting what already happened at the bank, is not held to that rule
+(``move_refusal(..., by_person=False)``), to every other.
 """
 
 from __future__ import annotations
@@ -104,9 +107,13 @@ def needs_amount(target: str) -> bool:
     return parse_status(target) == FunnelStatus.DISBURSED
 
 
-def move_refusal(current: str, target: str, amount: int | None = None) -> str:
+def move_refusal(
+    current: str, target: str, amount: int | None = None, *, by_person: bool = True
+) -> str:
     """Why a requested move may not happen, or "" when it may: the one judgement of a
-    move, asked by the device before it saves and by the central store before it applies."""
+    move, asked by the device before it saves and by the central store before it applies.
+    ``by_person=False``: the loan system's report, which a pool prospect's missing claim
+    does not stop (the loan exists whether or not a marketer took the prospect)."""
     if target == FunnelStatus.ASSIGNED:
         return "funnel.use_claim"  # only a claim or an assignment moves a prospect there
     if needs_amount(target) and not amount:
@@ -114,6 +121,8 @@ def move_refusal(current: str, target: str, amount: int | None = None) -> str:
     try:
         check_transition(current, target)
     except FunnelError as exc:
+        if exc.code == "funnel.not_assigned" and not by_person:
+            return ""  # the last check of a move: every other rule has passed
         return exc.code
     return ""
 

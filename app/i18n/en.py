@@ -384,6 +384,8 @@ MESSAGES: dict[str, str] = {
     "import.merged_cells": "Merged cells ({cells}): unmerge them and fill in every row",
     "import.report.problems_sheet": "Problems",
     "import.report.summary_sheet": "Summary",
+    "export.with_unit": "{title} ({unit})",
+    "export.unit_wan": "10k yuan",
     "import.report.line": "Line",
     "import.report.column": "Column",
     "import.report.problem": "Problem",

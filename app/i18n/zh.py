@@ -392,6 +392,8 @@ MESSAGES: dict[str, str] = {
     "import.merged_cells": "合并单元格（{cells}）：请取消合并，并在每一行填上值",
     "import.report.problems_sheet": "问题",
     "import.report.summary_sheet": "汇总",
+    "export.with_unit": "{title}（{unit}）",
+    "export.unit_wan": "万元",
     "import.report.line": "行号",
     "import.report.column": "列",
     "import.report.problem": "问题",

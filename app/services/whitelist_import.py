@@ -33,11 +33,11 @@ from itertools import chain, islice
 from operator import itemgetter
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from app.geo.coords import Datum, out_of_china, to_wgs84
 from app.i18n import t
+from app.services.export import text_cell
 from app.services.import_cells import (
     CellError,
     cell_text,
@@ -660,17 +660,6 @@ def _field_names(fields: Iterable[ImportField], lang: str) -> str:
 
 # -- the error report ------------------------------------------------------------------
 
-_ILLEGAL_XML = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32)])
-
-
-def _text_cell(sheet: object, value: str, bold: Font | None = None) -> WriteOnlyCell:
-    """A cell that stays text: a file's "=HYPERLINK(…)" is shown, never run."""
-    cell = WriteOnlyCell(sheet, value=value.translate(_ILLEGAL_XML))
-    cell.data_type = "s"
-    if bold is not None:
-        cell.font = bold
-    return cell
-
 
 def error_report(preview: ImportPreview, lang: str = "zh") -> bytes:
     """The problems as an ``.xlsx``: one row per problem (line, column, reason, value)
@@ -687,14 +676,14 @@ def error_report(preview: ImportPreview, lang: str = "zh") -> bytes:
         "import.report.problem",
         "import.report.value",
     )
-    sheet.append([_text_cell(sheet, t(key, lang), bold) for key in titles])
+    sheet.append([text_cell(sheet, t(key, lang), bold) for key in titles])
     for p in preview.problems:
         sheet.append(
             [
                 p.line,
-                _text_cell(sheet, p.column),
-                _text_cell(sheet, describe(p, lang)),
-                _text_cell(sheet, p.value),
+                text_cell(sheet, p.column),
+                text_cell(sheet, describe(p, lang)),
+                text_cell(sheet, p.value),
             ]
         )
     summary = book.create_sheet(t("import.report.summary_sheet", lang))
@@ -709,8 +698,8 @@ def error_report(preview: ImportPreview, lang: str = "zh") -> bytes:
         ("import.report.problem_count", len(preview.problems)),
     )
     for key, value in counts:
-        shown_value = _text_cell(summary, value) if isinstance(value, str) else value
-        summary.append([_text_cell(summary, t(key, lang), bold), shown_value])
+        shown_value = text_cell(summary, value) if isinstance(value, str) else value
+        summary.append([text_cell(summary, t(key, lang), bold), shown_value])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -28,6 +28,7 @@ from app.models.imports import (
     ImportPreviewOut,
     ImportRequest,
 )
+from app.models.loan import DismissIn, LoanEventOut, LoanEventResult, LoanEventsPage, MatchIn
 from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.sync.errors import (
     AuthError,
@@ -167,6 +168,25 @@ class SyncClient:
         return PoolReturnResult.model_validate(
             self._send("POST", "/distribution/pool-return", json=body)
         )
+
+    # -- the loan system's unmatched events (admins; online only) --------------------------
+
+    def loans_unmatched(self, offset: int = 0, limit: int = 50) -> LoanEventsPage:
+        """Loan events no prospect matched, oldest first, a page at a time."""
+        data = self._send("GET", "/loans/unmatched", params={"offset": offset, "limit": limit})
+        return LoanEventsPage.model_validate(data)
+
+    def loan_match(self, event_id: str, prospect_id: str) -> LoanEventResult:
+        """Apply a waiting event to ``prospect_id`` (its funnel move and shares)."""
+        body = MatchIn(prospect_id=prospect_id).model_dump()
+        data = self._send("POST", f"/loans/unmatched/{quote(event_id, safe='')}/match", json=body)
+        return LoanEventResult.model_validate(data)
+
+    def loan_dismiss(self, event_id: str, reason: str) -> LoanEventOut:
+        """Set a waiting event aside, with the admin's reason."""
+        body = DismissIn(reason=reason).model_dump()
+        path = f"/loans/unmatched/{quote(event_id, safe='')}/dismiss"
+        return LoanEventOut.model_validate(self._send("POST", path, json=body))
 
     # -- whitelist import and batches (managers and admins; online only) --------------------
 

@@ -19,12 +19,13 @@ from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
 from app.views.widgets import TOUCH, choice_chip, note, section, tappable
 from app.workbench.imports import DATUMS, SOURCES, may_manage
+from app.workbench.loans import may_review_loans
 
 _FUNNEL = {status.value: i for i, status in enumerate(FunnelStatus)}  # the funnel's order
 TWO_COLUMNS = 1100  # px: form and preview side by side
 PROBLEMS_SHOWN = 200  # rows listed on screen; the report has every one
 FIELDS = tuple(f.value for f in ImportField)
-IMPORT, BATCHES = "/manage", "/manage/batches"
+IMPORT, BATCHES, LOANS = "/manage", "/manage/batches", "/manage/loans"
 
 
 def words(code: str, message: str, lang: str, /, **params: object) -> str:
@@ -48,7 +49,7 @@ def _size(n: int) -> str:
     return f"{max(1, round(n / 1024))} KB"
 
 
-def _error(text: str, identifier: str = "admin-error") -> ft.Control:
+def error_box(text: str, identifier: str = "admin-error") -> ft.Control:
     return ft.Semantics(
         identifier=identifier,
         live_region=True,
@@ -69,8 +70,10 @@ def _error(text: str, identifier: str = "admin-error") -> ft.Control:
 
 @ft.component
 def Tabs(current: str) -> ft.Control:
-    """导入白名单 | 批次: the two screens of 管理."""
-    lang = use_observed(use_workbench().state).lang
+    """导入白名单 | 批次 (| 贷款回流 for an admin): the screens of 管理."""
+    app = use_observed(use_workbench().state)
+    lang = app.lang
+    role = app.session.role if app.session is not None else None
     page = ft.context.page
 
     def tab(path: str, key: str, icon: ft.IconData) -> ft.Control:
@@ -85,17 +88,16 @@ def Tabs(current: str) -> ft.Control:
             ),
         )
 
-    return ft.Row(
-        [
-            tab(IMPORT, "admin.tab_import", ft.Icons.UPLOAD_FILE),
-            tab(BATCHES, "admin.tab_batches", ft.Icons.INVENTORY_2),
-        ],
-        spacing=8,
-        wrap=True,
-    )
+    tabs = [
+        tab(IMPORT, "admin.tab_import", ft.Icons.UPLOAD_FILE),
+        tab(BATCHES, "admin.tab_batches", ft.Icons.INVENTORY_2),
+    ]
+    if may_review_loans(role):
+        tabs.append(tab(LOANS, "admin.tab_loans", ft.Icons.REQUEST_QUOTE))
+    return ft.Row(tabs, spacing=8, wrap=True)
 
 
-def _frame(title: str, current: str, *body: ft.Control) -> ft.Control:
+def frame(title: str, current: str, *body: ft.Control) -> ft.Control:
     return ft.Column(
         expand=True,
         scroll=ft.ScrollMode.AUTO,
@@ -146,8 +148,8 @@ def ImportScreen() -> ft.Control:
             vertical_alignment=ft.CrossAxisAlignment.START,
             spacing=16,
         )
-        return _frame(title, IMPORT, row)
-    return _frame(title, IMPORT, ImportForm(), ImportPreview())
+        return frame(title, IMPORT, row)
+    return frame(title, IMPORT, ImportForm(), ImportPreview())
 
 
 @ft.component
@@ -324,7 +326,7 @@ def ImportPreview() -> ft.Control:
         imports.report_saved(path)
 
     controls: list[ft.Control] = []
-    error = _error(words(s.error_code, s.error_message, lang)) if s.error_code else None
+    error = error_box(words(s.error_code, s.error_message, lang)) if s.error_code else None
     if error is not None and s.preview is None:
         controls.append(error)
     if s.busy:
@@ -629,13 +631,13 @@ def BatchesScreen() -> ft.Control:
         )
     ]
     if b.error_code:
-        controls.append(_error(words(b.error_code, b.error_message, lang)))
+        controls.append(error_box(words(b.error_code, b.error_message, lang)))
     if b.busy and not b.loaded:
         controls.append(ft.Row([ft.ProgressRing(width=20, height=20, stroke_width=2)]))
     elif b.loaded and not b.batches:
         controls.append(note(t("admin.batches_empty", lang)))
     controls.extend(BatchCard(batch) for batch in b.batches)
-    return _frame(t("admin.title", lang), BATCHES, *controls)
+    return frame(t("admin.title", lang), BATCHES, *controls)
 
 
 @ft.component

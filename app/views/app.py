@@ -13,6 +13,7 @@ from app.views.admin import BatchesScreen, ImportScreen
 from app.views.context import WorkbenchContext, use_observed, use_workbench
 from app.views.followups import FollowupsScreen
 from app.views.leads import LeadFormScreen, LeadsScreen
+from app.views.loans import LoansScreen
 from app.views.login import LoginScreen
 from app.views.map_view import MapScreen
 from app.views.panes import PANES, WhitelistPanes
@@ -36,6 +37,7 @@ ROUTES = [
             ft.Route(path="settings", component=SettingsScreen),
             ft.Route(path="manage", component=ImportScreen),
             ft.Route(path="manage/batches", component=BatchesScreen),
+            ft.Route(path="manage/loans", component=LoansScreen),
             ft.Route(path="sync", component=SyncScreen),
             ft.Route(path="prospect/:pid", component=WhitelistPanes),
             ft.Route(path="prospect/:pid/log", component=WhitelistPanes),

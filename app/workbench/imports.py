@@ -15,11 +15,9 @@ waits for; a failure lands in ``error_code``/``error_message`` in words.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import flet as ft
 
@@ -35,18 +33,16 @@ from app.models.imports import (
 )
 from app.services.clock import beijing_today
 from app.services.scope import MANAGERS
-from app.sync.errors import SyncError, TransportError
+from app.sync.errors import SyncError
+from app.workbench.online import OFFLINE, OnlineCalls, failure_code
 
 if TYPE_CHECKING:
     from app.workbench.workbench import Workbench
 
-log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 DATUMS = tuple(d.value for d in Datum)
 SOURCES = tuple(s.value for s in BatchSource)
 DEFAULT_VALIDITY = timedelta(days=180)
-OFFLINE = "admin.needs_online"
 REPORT_SUFFIX = "-错误报告.xlsx"
 
 
@@ -107,7 +103,7 @@ def _meta_problem(s: ImportState) -> str:
     return ""
 
 
-class ImportController:
+class ImportController(OnlineCalls):
     """The import screen's use cases (one per signed-in session)."""
 
     def __init__(self, workbench: Workbench) -> None:
@@ -298,7 +294,7 @@ class ImportController:
         try:
             found = await asyncio.to_thread(self.workbench.client.batches)
         except SyncError as exc:
-            b.error_code, b.error_message = _code(exc), exc.message
+            b.error_code, b.error_message = failure_code(exc), exc.message
             return
         finally:
             b.busy = False
@@ -314,37 +310,8 @@ class ImportController:
         try:
             found = await asyncio.to_thread(self.workbench.client.batch_versions, batch_id)
         except SyncError as exc:
-            b.error_code, b.error_message = _code(exc), exc.message
+            b.error_code, b.error_message = failure_code(exc), exc.message
             return
         b.versions = {**b.versions, batch_id: found.versions}
 
     # -- helpers ----------------------------------------------------------------------------
-
-    async def _call(self, what: str, fn: Callable[..., T], *args: object) -> T | None:
-        s = self.state
-        s.busy = what
-        self._clear_error()
-        try:
-            return await asyncio.to_thread(fn, *args)
-        except SyncError as exc:
-            self._fail(_code(exc), exc.message)
-            return None
-        except Exception:  # a bug must not leave the screen spinning
-            log.exception("import %s failed", what)
-            self._fail("admin.failed")
-            return None
-        finally:
-            s.busy = ""
-
-    def _fail(self, code: str, message: str = "") -> None:
-        self.state.error_code, self.state.error_message = code, message
-
-    def _clear_error(self) -> None:
-        self.state.error_code, self.state.error_message = "", ""
-
-
-def _code(exc: SyncError) -> str:
-    """The words for a failed call: offline says so plainly; the store's code otherwise."""
-    if isinstance(exc, TransportError):
-        return OFFLINE
-    return exc.code

@@ -33,6 +33,7 @@ from app.workbench.distribution import DistributionController
 from app.workbench.followups import FollowupsController
 from app.workbench.imports import ImportController
 from app.workbench.leads import LeadsController
+from app.workbench.loans import LoanQueueController
 from app.workbench.log import LogController
 from app.workbench.login import LoginController
 from app.workbench.map import MapController, MapPages
@@ -114,6 +115,7 @@ class Workbench:
         self.sync_screen = SyncController(self)
         self.settings_screen = SettingsController(self)
         self.imports = ImportController(self)
+        self.loans = LoanQueueController(self)
         self.autosync = AutoSync(self)
 
     # -- the signed-in user ----------------------------------------------------------------
@@ -213,6 +215,7 @@ class Workbench:
         self.map.clear()
         self.leads.clear()
         self.imports.clear()
+        self.loans.clear()
         self.state.progress = await asyncio.to_thread(self.engine.snapshot_progress)
         return True
 

@@ -17,6 +17,7 @@ from app.server.routes import (
     admin,
     auth,
     batches,
+    dashboards,
     distribution,
     health,
     metrics,
@@ -67,4 +68,5 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.include_router(batches.router)
     app.include_router(prospects.router)
     app.include_router(distribution.router)
+    app.include_router(dashboards.router)
     return app

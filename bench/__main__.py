@@ -3,7 +3,8 @@
 ``python -m bench`` runs every benchmark, ``python -m bench first_sync`` only those
 named. Environment: ``BENCH_PROSPECTS`` (default 100000; 5000 for a quick run),
 ``BENCH_SEED``, ``BENCH_ROUNDS`` (A/B rounds of first_sync, default 2), ``BENCH_STRICT=1``
-(exit 1 when a figure misses its target).
+(exit 1 when a figure misses its target), ``BENCH_DASHBOARD_PROSPECTS`` (the dashboards'
+PostgreSQL store, default 10000000: long; 1000 for a quick run).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bench.common import Context, Result, load_average, machine, render_table
 # Modules of bench/, each with ``run(ctx) -> list[Result]``, in table order.
 BENCHMARKS = (
     "first_sync", "search", "nearby", "map_build", "import_parse", "import_batch", "auto_assign",
+    "dashboards",
 )  # fmt: skip
 
 

@@ -399,6 +399,8 @@ MESSAGES: dict[str, str] = {
     # -- issue 9: sub-branches (支行)
     "role.subbranch_manager": "Sub-branch manager",
     "perf.outlet_pick": "Outlet",
+    # -- dashboards (issue 10): answered by the central store --
+    "dashboard.outlet_not_found": "No such outlet on your dashboards",
     # -- distribution (helper "dist"): auto-assign, pool return --
     "distribution.outlet_not_found": "No such outlet within your reach",
     "distribution.title": "Auto-assign",

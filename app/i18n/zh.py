@@ -407,6 +407,8 @@ MESSAGES: dict[str, str] = {
     # -- issue 9: sub-branches (支行)
     "role.subbranch_manager": "支行负责人",
     "perf.outlet_pick": "网点",
+    # -- dashboards (issue 10): answered by the central store --
+    "dashboard.outlet_not_found": "网点不存在或不在您的看板范围内",
     # -- distribution (helper "dist"): auto-assign, pool return (公海) --
     "distribution.outlet_not_found": "网点不存在或不在您的管理范围内",
     "distribution.title": "自动分配",

@@ -9,6 +9,7 @@ from app.models.audit import AuditEvent
 from app.models.auth import LockKind, LoginAttempt, LoginLock, LoginOutcome, RevokedToken
 from app.models.batch import BatchSource, WhitelistBatch, WhitelistBatchVersion
 from app.models.change import ChangeLog, DeviceState, MutationRecord
+from app.models.dashboard import ROLLUP_TABLES
 from app.models.device import OutboxEntry, Rejection, SyncStateRow
 from app.models.field_lead import FieldLead, LeadStatus
 from app.models.funnel_event import FunnelEvent
@@ -48,6 +49,7 @@ SERVER_TABLES = [
     ProfitShare.__table__,
     ShareAdjustment.__table__,
     Target.__table__,
+    *ROLLUP_TABLES,
 ]
 DEVICE_TABLES = [*DOMAIN_TABLES, OutboxEntry.__table__, SyncStateRow.__table__, Rejection.__table__]
 TABLES_BY_ENTITY = {t.name: t for t in DOMAIN_TABLES}

@@ -17,6 +17,7 @@ from app.server.routes import (
     admin,
     auth,
     batches,
+    dashboards,
     distribution,
     health,
     loans,
@@ -70,4 +71,5 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.include_router(distribution.router)
     app.include_router(loans.router)
     app.include_router(loans.ratios_router)
+    app.include_router(dashboards.router)
     return app

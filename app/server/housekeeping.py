@@ -26,6 +26,7 @@ from app.models.ids import utcnow
 from app.server.batches import expire_batches
 from app.server.db import write_session
 from app.server.distribution import SYSTEM_ACTOR, pool_return
+from app.server.rollups import refresh
 from app.services.clock import beijing_today
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,17 @@ def batch_expiry_job(engine: Engine, settings: Settings, now: datetime) -> int:
         return expire_batches(session, beijing_today(now), now)
 
 
-# The jobs, in the order they run: expired entries leave before anyone returns them.
+def dashboards_job(engine: Engine, settings: Settings, now: datetime) -> int:
+    """The dashboards' rollups brought up to what the store holds (``app.server.rollups``)."""
+    return refresh(engine, now)
+
+
+# The jobs, in the order they run: expired entries leave before anyone returns them, and
+# the dashboards count after both.
 JOBS: tuple[tuple[str, Job], ...] = (
     ("batch_expiry", batch_expiry_job),
     ("pool_return", pool_return_job),
+    ("dashboards", dashboards_job),
 )
 
 

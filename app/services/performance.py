@@ -41,7 +41,8 @@ Definitions a product owner signs off:
   marketing log (any author) fell within 7 / 30 days of the batch's
   ``valid_from``: before Beijing midnight at the start of ``valid_from + 7``
   (i.e. on one of the first seven calendar days, or earlier). Measured over all
-  time, not the period.
+  time, not the period. These are the device's windows; the central store's dashboards
+  take theirs from settings (``coverage_windows``, ``app.services.participation``).
 """
 
 from __future__ import annotations

@@ -27,6 +27,12 @@ ROWS = (
     "auto-assign 1,682 prospects, 38 outlets, even (SQLite)",
     "auto-assign 1,682 prospects, 38 outlets, nearest (PostgreSQL)",
     "plan_nearest alone: 1,000 prospects",
+    "dashboards: first rollup build, 1,000 prospects (PostgreSQL)",
+    "dashboards: incremental refresh",
+    "dashboard overview p95, 1,000 prospects (PostgreSQL)",
+    "dashboard participation p95, 1,000 prospects (PostgreSQL)",
+    "dashboard league p95, 1,000 prospects (PostgreSQL)",
+    "dashboard batches p95, 1,000 prospects (PostgreSQL)",
 )
 
 
@@ -37,6 +43,8 @@ def test_every_benchmark_runs_and_prints_its_figures(tmp_path):
         "BENCH_PROSPECTS": "1000",
         "BENCH_IMPORT_ROWS": "1000",
         "BENCH_ROUNDS": "1",
+        "BENCH_DASHBOARD_PROSPECTS": "1000",  # not the ten million of ``make bench``
+        "BENCH_DASHBOARD_CALLS": "20",
         "BENCH_PG_URL": PG_URL,
         "TMPDIR": str(tmp_path),
     }

@@ -12,6 +12,7 @@ python main.py create-api-key --name N  a service account's key for the loan fee
 python main.py revoke-api-key --name N  revoke it
 python main.py api-keys --db URL        the keys: name, prefix, made, last used, revoked
 python main.py import-loans FILE        loan events from a CSV (the loan feed without an API)
+python main.py export KIND --out FILE   a report as .xlsx (quality --batch ID; shares, targets --period P)
 """
 
 from __future__ import annotations
@@ -342,6 +343,27 @@ def cmd_import_loans(args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
+def cmd_export(args: argparse.Namespace) -> None:
+    """A report of the export registry written to ``--out``, as the user ``--as`` (default:
+    an admin) would download it; exit 1 with the reason when refused."""
+    from app.i18n import t
+    from app.server import exports
+    from app.server.db import read_session
+    from app.server.errors import StoreError
+
+    engine = _store(args.db)
+    user = _importer(engine, args.as_user)
+    params = exports.ExportParams(period=args.period, batch_id=args.batch, lang=args.lang)
+    try:
+        with read_session(engine) as session:
+            found = exports.export(session, user, args.kind, params)
+    except StoreError as exc:
+        sys.exit(t("export.cli.refused", args.lang, reason=t(exc.code, args.lang, **exc.params)))
+    out = Path(args.out)
+    out.write_bytes(found.data)
+    print(t("export.cli.written", args.lang, path=out, name=found.name))
+
+
 def _start_store_in_background(settings, port: int) -> None:  # type: ignore[no-untyped-def]
     import uvicorn
 
@@ -504,6 +526,17 @@ def build_parser() -> argparse.ArgumentParser:
     loans.add_argument("file")
     loans.add_argument("--db", help="database URL")
     loans.set_defaults(func=cmd_import_loans)
+    from app.server.exports import kinds  # the registry: a kind added there is a choice here
+
+    report = sub.add_parser("export", help="a report as an .xlsx file (Chinese headers, 万元)")
+    report.add_argument("kind", choices=kinds())
+    report.add_argument("--period", help="2026-12 (a month) or 2026-Q4 (a quarter)")
+    report.add_argument("--batch", help="the whitelist batch's id (quality)")
+    report.add_argument("--out", required=True, help="the .xlsx file to write")
+    report.add_argument("--db", help="database URL")
+    report.add_argument("--lang", default="zh", choices=["zh", "en"])
+    report.add_argument("--as", dest="as_user", help="employee number (default: an admin)")
+    report.set_defaults(func=cmd_export)
     return parser
 
 

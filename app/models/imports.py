@@ -101,6 +101,17 @@ class BatchOutletCount(BaseModel):
     count: int
 
 
+class BatchQualityOut(BaseModel):
+    """A batch's list quality at a glance, within the caller's reach (the definitions are
+    ``app.services.quality``'s; the whole report is ``GET /admin/batches/{id}/quality``)."""
+
+    worked: int = 0
+    invalid: int = 0
+    wrong_contact: int = 0
+    invalid_rate: float | None = None  # invalid ÷ worked; None while nothing is worked
+    wrong_contact_rate: float | None = None  # closed for a wrong contact ÷ worked
+
+
 class BatchOut(BaseModel):
     id: str
     name: str
@@ -115,6 +126,8 @@ class BatchOut(BaseModel):
     withdrawn: int
     by_status: dict[str, int]
     by_outlet: list[BatchOutletCount]
+    # an older store's answer has none: the figures then read as nothing worked yet
+    quality: BatchQualityOut = Field(default_factory=BatchQualityOut)
 
 
 class BatchesOut(BaseModel):

@@ -51,6 +51,7 @@ class ProspectBase(SQLModel):
 class WithdrawReason(StrEnum):
     REMOVED = "removed"  # a newer version of its batch no longer lists it
     EXPIRED = "expired"  # its batch's validity ended
+    QUALITY = "quality"  # head office withdrew it as a bad row (list quality, 双向传导)
 
 
 class Prospect(ProspectBase, table=True):

@@ -19,12 +19,15 @@ from app.server.routes import (
     batches,
     dashboards,
     distribution,
+    exports,
     health,
     loans,
     metrics,
     prospects,
+    quality,
     stats,
     sync,
+    targets,
 )
 from app.server.security import check_secret_key
 
@@ -72,4 +75,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.include_router(loans.router)
     app.include_router(loans.ratios_router)
     app.include_router(dashboards.router)
+    app.include_router(quality.router)
+    app.include_router(targets.router)
+    app.include_router(exports.router)
     return app

@@ -31,7 +31,12 @@ list it, if badly (rows whose credit code could not be read at all are the excep
 they cannot be matched).
 
 Batches whose ``valid_until`` is before today (Beijing) expire: ``expire_batches``
-withdraws their entries with reason "expired", the same way.
+withdraws their entries with reason "expired", the same way. An admin withdraws bad rows
+that marketers' feedback flagged (``withdraw_bad_rows``, reason "quality"), the same way
+again; each such entry also leaves an audit event naming the admin.
+
+The batch list carries each batch's list quality within the reader's reach
+(``app.server.quality``; the definitions are ``app.services.quality``'s).
 
 Every bulk path writes with Core executemany in chunks and one change-log entry per
 changed row (``changes.bulk_insert``, ``changes.bulk_record``).
@@ -40,6 +45,7 @@ changed row (``changes.bulk_insert``, ``changes.bulk_record``).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -61,7 +67,15 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
-from app.models import Outlet, Prospect, Role, User, WhitelistBatch, WhitelistBatchVersion
+from app.models import (
+    AuditEvent,
+    Outlet,
+    Prospect,
+    Role,
+    User,
+    WhitelistBatch,
+    WhitelistBatchVersion,
+)
 from app.models.batch import BatchSource
 from app.models.change import ChangeLog
 from app.models.ids import new_id, utcnow
@@ -75,11 +89,13 @@ from app.server.changes import (
 )
 from app.server.db import read_session, write_session
 from app.server.errors import StoreError
+from app.server.quality import batch_summaries
 from app.server.scope import Scope, scope_of
 from app.services import whitelist_import
 from app.services.clock import beijing_today
 from app.services.import_cells import cell_text, read_credit_code
 from app.services.import_read import read_table
+from app.services.quality import Quality
 from app.services.whitelist_import import (
     Datum,
     ImportContext,
@@ -87,6 +103,8 @@ from app.services.whitelist_import import (
     ImportPreview,
     ImportRow,
 )
+
+log = logging.getLogger(__name__)
 
 IMPORTERS = frozenset({Role.ADMIN, Role.SUBBRANCH_MANAGER, Role.OUTLET_MANAGER})
 MODES = ("all", "valid_only")
@@ -644,6 +662,62 @@ def withdraw(
     return len(entries)
 
 
+WITHDRAW_AUDIT = "withdraw_quality"  # the audit event of an entry withdrawn as a bad row
+
+
+def withdraw_bad_rows(
+    session: Session,
+    admin: User,
+    batch_id: str,
+    prospect_ids: Sequence[str],
+    reason: str,
+    now: datetime | None = None,
+) -> tuple[int, int]:
+    """An admin withdraws entries of ``batch_id`` that head office judged bad rows (reason
+    "quality"), inside ``write_session``: each leaves every device at its next pull, its
+    logs and events stay, an audit event names the admin. Returns (withdrawn now, named
+    but withdrawn before: left as they were). All or nothing: 403 ``auth.forbidden``
+    unless an admin, 404 ``import.batch_unknown``, 422 ``quality.not_in_batch`` when an id
+    is not an entry of this batch. ``reason`` (the admin's words) goes to the log."""
+    if admin.role != Role.ADMIN or not admin.active:
+        raise StoreError("auth.forbidden", 403)
+    _known_batch(session, batch_id)
+    ids = sorted(set(prospect_ids))
+    found: dict[str, tuple[Placement, bool]] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        stmt = select(_p.c.id, _p.c.outlet_id, _p.c.assignee_id, _p.c.withdrawn_at).where(
+            _p.c.batch_id == batch_id, _p.c.id.in_(chunk)
+        )
+        for r in session.execute(stmt):
+            found[r[0]] = ((r[1], r[2]), r[3] is not None)
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise StoreError("quality.not_in_batch", 422, count=len(missing), first=missing[0])
+    live = [(pid, where) for pid, (where, gone) in found.items() if not gone]
+    live.sort()
+    now = now or utcnow()
+    done = withdraw(session, live, WithdrawReason.QUALITY, now)
+    audit = [
+        {
+            "id": new_id(),
+            "user_id": admin.id,
+            "action": WITHDRAW_AUDIT,
+            "prospect_id": pid,
+            "device_id": "",
+            "occurred_at": now,
+            "recorded_at": now,
+        }
+        for pid, _ in live
+    ]
+    for start in range(0, len(audit), CHUNK):
+        session.execute(insert(AuditEvent.__table__), audit[start : start + CHUNK])  # type: ignore[attr-defined]
+    log.info(
+        "admin %s withdrew %d entries of batch %s as bad rows: %s", admin.id, done, batch_id, reason
+    )
+    return done, len(ids) - done
+
+
 def expire_batches(session: Session, today: date | None = None, now: datetime | None = None) -> int:
     """Withdraw (reason "expired") the live entries of every batch whose ``valid_until`` is
     before ``today`` (Beijing); run inside ``write_session``. Returns how many."""
@@ -663,7 +737,8 @@ def expire_batches(session: Session, today: date | None = None, now: datetime | 
 
 def list_batches(session: Session, scope: Scope, today: date | None = None) -> list[dict[str, Any]]:
     """Every batch with entries in ``scope``'s reach (an admin: every batch), newest first,
-    with its live entries counted by status and by outlet (within reach)."""
+    with its live entries counted by status and by outlet (within reach), and its list
+    quality within reach (``quality``: worked, invalid, wrong contact and the rates)."""
     today = today or beijing_today()
     reach = reach_of(session, scope)
     names = {o.id: o for o in reach.by_code.values()}
@@ -686,6 +761,7 @@ def list_batches(session: Session, scope: Scope, today: date | None = None) -> l
     if clause is not None:
         withdrawn_stmt = withdrawn_stmt.where(clause)
     withdrawn = {r[0]: int(r[1]) for r in session.execute(withdrawn_stmt)}
+    judged = batch_summaries(session, scope)
     batches = session.execute(select(_b).order_by(_b.c.created_at.desc(), _b.c.id)).all()
     out = []
     for b in batches:
@@ -724,9 +800,21 @@ def list_batches(session: Session, scope: Scope, today: date | None = None) -> l
                 "withdrawn": withdrawn.get(b.id, 0),
                 "by_status": dict(sorted(by_status.items())),
                 "by_outlet": outlets,
+                "quality": _quality_summary(judged.get(b.id)),
             }
         )
     return out
+
+
+def _quality_summary(q: Quality | None) -> dict[str, Any]:
+    q = q or Quality()
+    return {
+        "worked": q.worked,
+        "invalid": q.invalid,
+        "wrong_contact": q.wrong_contact,
+        "invalid_rate": q.invalid_rate,
+        "wrong_contact_rate": q.wrong_contact_rate,
+    }
 
 
 def batch_versions(session: Session, scope: Scope, batch_id: str) -> list[dict[str, Any]]:

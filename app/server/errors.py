@@ -30,7 +30,7 @@ ERROR_STATUSES: dict[int, str] = {
     400: "The body is not readable JSON (e.g. not UTF-8): `request.invalid`",
     401: "No valid bearer token, or a wrong password: `auth.*`; on the loan feed, no valid API key: `apikey.*`",
     403: "The account is disabled, or the action is not the user's to take: `auth.*`; an API key made for another endpoint: `apikey.wrong_endpoint`",
-    404: "No such thing, or not in the caller's reach (the same answer): `not_found`, `import.batch_unknown`, `distribution.outlet_not_found`, `loan.event_not_found`, `loan.no_shares`",
+    404: "No such thing, or not in the caller's reach (the same answer): `not_found`, `import.batch_unknown`, `distribution.outlet_not_found`, `loan.event_not_found`, `loan.no_shares`, `target.not_found`, `target.subject_not_found`, `export.kind_unknown`",
     409: "The sync cursor is unknown, damaged or of another scope: `sync.cursor_invalid`; a loan event no longer waiting: `loan.not_unmatched`",
     413: "Too many mutations in one push: `request.invalid`; an import file over the size limit: `import.too_large`",
     422: "A parameter or the body breaks the wire model: `request.invalid`",

@@ -196,6 +196,30 @@ def period_bounds(period: Period | str, today: date) -> tuple[date, date]:
     return start, date(start.year + year, month + 1, 1) - timedelta(days=1)
 
 
+def named_period(name: str) -> tuple[date, date]:
+    """First and last Beijing date (inclusive) of a period named as targets and exports name
+    it: "2026-12" (a calendar month) or "2026-Q4" (a calendar quarter); ValueError else."""
+    year_text, _, part = name.partition("-")
+    if len(year_text) != 4 or not year_text.isdigit() or not (2000 <= int(year_text) <= 9998):
+        raise ValueError(f"not a period: {name!r}")
+    year = int(year_text)
+    if len(part) == 2 and part[0] == "Q" and part[1] in "1234":
+        first = date(year, (int(part[1]) - 1) * 3 + 1, 1)
+        return period_bounds(Period.QUARTER, first)
+    if len(part) == 2 and part.isdigit() and 1 <= int(part) <= 12:
+        return period_bounds(Period.MONTH, date(year, int(part), 1))
+    raise ValueError(f"not a period: {name!r}")
+
+
+def period_name(period: Period | str, today: date) -> str:
+    """The name of the month or quarter containing ``today``: "2026-12", "2026-Q4"."""
+    if Period(period) == Period.QUARTER:
+        return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    if Period(period) == Period.MONTH:
+        return f"{today.year}-{today.month:02d}"
+    raise ValueError("only months and quarters have names")
+
+
 def utc_range(start: date, end: date) -> tuple[datetime, datetime]:
     """Beijing dates ``start``..``end`` (inclusive) as a half-open naive-UTC range."""
     return utc_midnight(start), utc_midnight(end + timedelta(days=1))

@@ -24,6 +24,17 @@ A field find (外拓线索) is judged on its outlet, not a prospect (``decide_le
              manager, admin                (``Scope.reaches_outlet``); an unknown find is
                                            judged as ``NO_LEAD``, answered as one out of reach
 
+A target (营销任务) is judged on its subject, an outlet or a marketer (``decide_target``,
+``sees_target``):
+
+    set or remove  an outlet's     admin (any outlet), sub-branch manager (its outlets)
+                   a marketer's    outlet manager (its outlet's marketers), sub-branch
+                                   manager (its outlets' marketers)
+                   a subject unknown or out of the actor's reach is judged as
+                   ``NO_SUBJECT``: an id cannot be probed for existence
+    see            an admin every target; a manager those of its outlets and their
+                   marketers; a marketer its own and its outlet's
+
 Every mutation kind a device can push is one of these actions (``ACTION_OF``), so no
 kind reaches the store's tables without this judgement. A prospect the store does not
 know is judged as ``NOWHERE`` (out of everyone's reach), so its answer is the one an
@@ -44,6 +55,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from app.models.sync import MutationKind
+from app.models.target import TargetSubject
 from app.models.user import Role
 from app.services.funnel import FunnelStatus, next_steps
 from app.services.scope import Scope
@@ -208,3 +220,52 @@ def next_statuses(actor: Scope, prospect: ProspectFacts) -> list[FunnelStatus]:
     if not decide(actor, Action.MOVE, prospect):
         return []
     return next_steps(prospect.status)
+
+
+# -- targets (营销任务) ----------------------------------------------------------------
+
+# Who may set (and remove) a target of each kind of subject.
+SETS_TARGETS: dict[TargetSubject, frozenset[str]] = {
+    TargetSubject.OUTLET: frozenset({Role.ADMIN, Role.SUBBRANCH_MANAGER}),
+    TargetSubject.MARKETER: frozenset({Role.OUTLET_MANAGER, Role.SUBBRANCH_MANAGER}),
+}
+TARGET_SETTERS = frozenset().union(*SETS_TARGETS.values())
+
+
+@dataclass(frozen=True)
+class TargetFacts:
+    """What a decision needs to know of a target's subject: the outlet (itself, or the
+    marketer's), and for a person their role and whether the account is active."""
+
+    subject: str  # a TargetSubject value
+    subject_id: str
+    outlet_id: str | None
+    role: str | None = None  # a person's; None for an outlet
+    active: bool = True
+
+
+# A subject nobody reaches: how an unknown outlet or person is judged.
+NO_SUBJECT = TargetFacts(subject="", subject_id="", outlet_id=None)
+
+
+def decide_target(actor: Scope, subject: TargetFacts) -> Decision:
+    """May ``actor`` set (or remove) a target of ``subject``, and if not, why."""
+    if actor.role not in TARGET_SETTERS:
+        return refused("auth.forbidden")
+    if not subject.active or not actor.reaches_outlet(subject.outlet_id):
+        return refused("target.subject_not_found")
+    kind = TargetSubject(subject.subject)
+    if kind == TargetSubject.MARKETER and subject.role != Role.MARKETER:
+        return refused("target.not_marketer")
+    if actor.role not in SETS_TARGETS[kind]:
+        return refused(f"target.not_yours.{kind.value}")
+    return ALLOWED
+
+
+def sees_target(actor: Scope, subject: TargetFacts) -> bool:
+    """Whether ``actor`` may see a target of ``subject`` (and how far it has come)."""
+    if actor.role in (Role.ADMIN, Role.OUTLET_MANAGER, Role.SUBBRANCH_MANAGER):
+        return actor.reaches_outlet(subject.outlet_id)
+    if subject.subject == TargetSubject.MARKETER:
+        return subject.subject_id == actor.user_id
+    return subject.outlet_id is not None and subject.outlet_id == actor.outlet_id

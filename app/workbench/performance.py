@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import flet as ft
 from sqlalchemy import Connection
 
+from app.models.target import TargetSubject
 from app.queries import performance as reports
 from app.services import performance as perf
+from app.services import targets as goals
 from app.services.clock import beijing_today
 from app.sync.state import StateKey
 from app.sync.store import DeviceStore
@@ -37,6 +39,9 @@ class PerformanceState:
     # the central store's figures alone (no funnel, trend or coverage), or is None when
     # the store has sent none yet; the view says so rather than show the device's part.
     from_store: bool = False
+    # The shown subject's targets (营销任务) of this month and quarter with their progress,
+    # as the central store counted them at the last sync (none from an older store).
+    targets: list[goals.TargetProgress] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class _Read:
     breakdown: list[perf.MarketerRow]
     ranked_at: datetime | None
     from_store: bool = False
+    targets: list[goals.TargetProgress] = field(default_factory=list)
 
 
 class PerformanceController:
@@ -57,6 +63,7 @@ class PerformanceController:
         """A new session: its own default subject (a manager's outlet), nothing shown yet."""
         s = self.state
         s.subject, s.report, s.breakdown, s.ranked_at, s.from_store = "", None, [], None, False
+        s.targets = []
 
     def subjects(self) -> tuple[str, ...]:
         """Whose figures the user may pick: their own, and their outlet's when they have one."""
@@ -107,11 +114,22 @@ class PerformanceController:
 
         def read(conn: Connection) -> _Read:
             raw = DeviceStore.get(conn, StateKey.BRANCH_RANKS)
+            stored = json.loads(raw) if raw else {}
+            found = figures(conn, stored)
+            # the shown subject's targets, as the central store counted them at the last sync
+            whose = (
+                (TargetSubject.OUTLET, outlet) if outlet else (TargetSubject.MARKETER, me.user_id)
+            )
+            shown = [
+                t for t in goals.stored_targets(stored, today) if (t.subject, t.subject_id) == whose
+            ]
+            return replace(found, targets=shown)
+
+        def figures(conn: Connection, stored: dict[str, object]) -> _Read:
             if outlet and not perf.holds_outlet(me.role):
-                stored = json.loads(raw) if raw else {}
                 as_of = stored.get("as_of")
                 summary = perf.outlet_from_store(stored, period, today, outlet)
-                when = datetime.fromisoformat(as_of) if as_of and summary else None
+                when = datetime.fromisoformat(str(as_of)) if as_of and summary else None
                 return _Read(summary, [], when, from_store=True)
             if outlet:
                 report = reports.outlet_report(conn, outlet, period, today)
@@ -120,12 +138,11 @@ class PerformanceController:
             else:
                 report = reports.marketer_report(conn, me.user_id, period, today)
                 rows, who = [], {"user_id": me.user_id}
-            stored = json.loads(raw) if raw else {}
             if not perf.ranks_from_store(me.role):
                 return _Read(report, rows, None)
             report = perf.with_stored_rank(report, stored, period, today, **who)
             as_of = stored.get("as_of")
-            return _Read(report, rows, datetime.fromisoformat(as_of) if as_of else None)
+            return _Read(report, rows, datetime.fromisoformat(str(as_of)) if as_of else None)
 
         ticket = self._reads.begin()
         found = await self.workbench.read(read)
@@ -133,4 +150,4 @@ class PerformanceController:
             return
         s = self.state
         s.report, s.breakdown, s.ranked_at = found.report, found.breakdown, found.ranked_at
-        s.from_store = found.from_store
+        s.from_store, s.targets = found.from_store, found.targets

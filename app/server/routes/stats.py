@@ -4,6 +4,10 @@ A marketer's or manager's device holds only its own outlet, so it cannot rank
 itself among the branch; the central store ranks with the device's own rules
 (``app.queries.performance.branch_ranks``) and each sync brings the answer home.
 
+The same answer carries the user's own targets (营销任务) and their outlet's for this month
+and quarter, with progress (``targets``: a list, absent from an older store's answer,
+which a device reads as none), so a marketer sees them offline.
+
 Ranking reads the whole branch's logs and funnel events (about a second over
 100,000 prospects), so one table serves every device for ``RANKS_TTL``: two hundred
 devices syncing at once cost one ranking, not two hundred.
@@ -26,6 +30,7 @@ from app.server.db import read_session
 from app.server.deps import CurrentUser, EngineDep, ProtocolDep
 from app.server.errors import error_responses
 from app.server.scope import scope_of
+from app.server.targets import device_targets
 from app.services.clock import beijing_today
 
 RANKS_TTL = 60.0  # seconds a ranking is served before it is computed again
@@ -64,7 +69,8 @@ def ranks(request: Request, user: CurrentUser, engine: EngineDep, _v: ProtocolDe
     """This user's rank among the branch's marketers, their outlet's among its outlets
     and the outlet's figures, and for a manager each of the outlet's marketers' (a
     sub-branch manager: each of its outlets' marketers', and each outlet's rank and
-    figures under ``outlets`` / ``outlet_tallies``), for the week, month and quarter."""
+    figures under ``outlets`` / ``outlet_tallies``), for the week, month and quarter; and
+    the user's and their outlet's targets of this month and quarter, with progress."""
     today = beijing_today()
     table, as_of = _cache(request).get(engine, today)
     with read_session(engine) as session:
@@ -74,6 +80,8 @@ def ranks(request: Request, user: CurrentUser, engine: EngineDep, _v: ProtocolDe
         else:  # a manager: their outlet's (or outlets') marketers; an admin: the branch's
             reach = None if user.role == Role.ADMIN else scope.outlets
             shown = marketer_ids(session.connection(), reach)
+        # per user, not cached with the ranking: a few indexed counts, none without targets
+        goals = device_targets(session, user, today)
     reached = sorted(scope.outlets)  # a manager's outlets, each with its rank and figures
     periods = {
         period: {
@@ -88,4 +96,4 @@ def ranks(request: Request, user: CurrentUser, engine: EngineDep, _v: ProtocolDe
         }
         for period, entry in table.items()
     }
-    return {"today": today.isoformat(), "as_of": as_of, "periods": periods}
+    return {"today": today.isoformat(), "as_of": as_of, "periods": periods, "targets": goals}

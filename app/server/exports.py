@@ -21,7 +21,7 @@ given answers 422 ``export.period_required`` / ``export.batch_required``.
 
 Kinds here: ``quality`` (a batch's list quality per outlet and per reason), ``shares``
 (profit sharing of a period: per loan, per person, per outlet), ``targets`` (targets of a
-period with progress).
+period with progress), ``league`` (outlets and marketers ranked, as the league table).
 """
 
 from __future__ import annotations
@@ -38,12 +38,14 @@ from sqlmodel import Session
 
 from app.i18n import format_datetime, t
 from app.models import Outlet, Prospect, Role, User
+from app.models.dashboard import PAGE_SIZE_MAX, LeagueLevel, LeagueMetric, LeagueQuery
 from app.models.ids import utcnow
 from app.models.loan import LoanEvent, ProfitShare, ShareParty
 from app.models.target import Target, TargetMetric, TargetSubject
-from app.server import quality, targets
+from app.server import dashboards, quality, targets
 from app.server.errors import StoreError
 from app.server.scope import Scope, scope_of
+from app.services.clock import beijing_today
 from app.services.export import Column, Kind, Sheet, workbook
 from app.services.quality import rate
 
@@ -476,3 +478,79 @@ def _targets(session: Session, scope: Scope, params: ExportParams) -> tuple[str,
 def kinds() -> Sequence[str]:
     """The registered kinds, in registration order."""
     return list(EXPORTS)
+
+
+# -- league tables ----------------------------------------------------------------------
+
+
+@register("league", title="export.league.title", needs=("period",))
+def _league(session: Session, scope: Scope, params: ExportParams) -> tuple[str, list[Sheet]]:
+    """Outlets and marketers ranked by disbursed amount over the period, as the league
+    table on screen ranks them (``app.server.dashboards.league``: the rollups), every row
+    in the caller's reach."""
+    lang = params.lang
+    name, start, end = _period(params)
+    user = session.get(User, scope.user_id)
+    assert user is not None  # the caller's own row: signed in a moment ago
+    kind = "quarter" if "Q" in name else "month"
+    today = beijing_today()
+    sheets = []
+    for level in (LeagueLevel.OUTLET, LeagueLevel.MARKETER):
+        rows: list[Any] = []
+        page = 1
+        while True:  # every page in reach
+            query = LeagueQuery(
+                period=kind,
+                on=start,
+                level=level,
+                metric=LeagueMetric.DISBURSED_AMOUNT,
+                page=page,
+                page_size=PAGE_SIZE_MAX,
+            )
+            answer = dashboards.league(session, user, query, today)
+            rows.extend(answer.rows)
+            if len(answer.rows) < PAGE_SIZE_MAX:
+                break
+            page += 1
+        sheets.append(
+            Sheet(
+                f"export.league.{level.value}",
+                (
+                    Column("export.col.rank", Kind.COUNT, width=8),
+                    Column("export.col.code", width=12),
+                    Column("export.col.name", width=28),
+                    Column("export.col.contacts", Kind.COUNT),
+                    Column("export.col.disbursed_count", Kind.COUNT),
+                    Column("export.col.disbursed_amount", Kind.WAN),
+                    Column("export.col.shares", Kind.WAN),
+                    Column("export.col.participation", Kind.RATE),
+                ),
+                [
+                    (
+                        r.rank,
+                        r.code,
+                        r.name,
+                        r.contacts,
+                        r.disbursed_count,
+                        r.disbursed_amount,
+                        _yuan(r.shares_fen),
+                        r.participation,
+                    )
+                    for r in rows
+                ],
+                context=_context(
+                    scope,
+                    session,
+                    lang,
+                    t(
+                        "export.period",
+                        lang,
+                        period=name,
+                        start=start.isoformat(),
+                        end=end.isoformat(),
+                    ),
+                    t("export.league.definitions", lang, as_of=format_datetime(answer.as_of, lang)),
+                ),
+            )
+        )
+    return name, sheets

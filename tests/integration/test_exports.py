@@ -233,3 +233,30 @@ def test_the_registry_names_every_kind_and_files_safely():
     assert all(EXPORTS[k].title.startswith("export.") for k in EXPORTS)
     assert file_name("白名单质量报告", '四季度/名单:"A"') == "白名单质量报告-四季度_名单_A.xlsx"
     assert file_name("分润明细", "") == "分润明细.xlsx"
+
+
+def test_the_league_workbook_is_the_league_table_on_screen(server, world, http):
+    """The outlets' and marketers' ranks in November, as ``/dashboards/league`` answers
+    them after the store's roll-up: the same rows, ranks and amounts (in 万元)."""
+    from app.server.housekeeping import run_housekeeping
+
+    run_housekeeping(server.engine, server.app.state.settings)
+    admin = bearer(http, "A1")
+    reply = http.get("/exports/league.xlsx", params={"period": "2026-11"}, headers=admin)
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"].startswith(XLSX)
+    book = load_workbook(io.BytesIO(reply.content))
+    for level, sheet_name in (("outlet", "网点排名"), ("marketer", "营销人员排名")):
+        screen = http.get(
+            "/dashboards/league",
+            params={"level": level, "period": "month", "on": "2026-11-01", "page_size": 200},
+            headers=admin,
+        ).json()
+        header, rows = table(book[sheet_name], "名次")
+        assert header[:3] == ("名次", "代码", "名称") and header[5] == "放款金额（万元）"
+        assert [(r[0], r[1], r[2]) for r in rows] == [
+            (s["rank"], s["code"], s["name"]) for s in screen["rows"]
+        ]
+        amounts = [r[5] for r in rows]
+        assert amounts == [pytest.approx(s["disbursed_amount"] / 10_000) for s in screen["rows"]]
+        assert any(a and a > 0 for a in amounts)  # November's loans are there

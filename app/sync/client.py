@@ -8,11 +8,13 @@ nowhere else.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 
+from app.models.dashboard import LeagueOut
 from app.models.distribution import (
     AssignRule,
     AutoAssignRequest,
@@ -49,6 +51,7 @@ LOGOUT_TIMEOUT = httpx.Timeout(5, connect=2)
 PROBE_TIMEOUT = httpx.Timeout(5, connect=2)
 # A whitelist of 100,000 rows is read, checked and stored in one request: give it time.
 IMPORT_TIMEOUT = httpx.Timeout(120, connect=5)
+LEAGUE_PAGE = 200  # rows of a league table fetched at once (the store's page limit)
 
 
 class SyncClient:
@@ -169,6 +172,22 @@ class SyncClient:
             self._send("POST", "/distribution/pool-return", json=body)
         )
 
+    # -- dashboards and exports (managers and admins; online only) --------------------------
+
+    def league(self, level: str, metric: str, period: str, on: date | None = None) -> LeagueOut:
+        """Outlets or marketers ranked within the branch; the rows in reach, first page."""
+        params: dict[str, Any] = {"level": level, "metric": metric, "period": period}
+        if on is not None:
+            params["on"] = on.isoformat()
+        params["page_size"] = LEAGUE_PAGE
+        return LeagueOut.model_validate(self._send("GET", "/dashboards/league", params=params))
+
+    def export(self, kind: str, *, period: str, lang: str = "zh") -> tuple[str, bytes]:
+        """A report's ``.xlsx``: its file name (the store's) and its bytes."""
+        params = {"period": period, "lang": lang}
+        response = self._request("GET", f"/exports/{quote(kind, safe='')}.xlsx", params=params)
+        return _file_name(response, f"{kind}-{period}.xlsx"), response.content
+
     # -- the loan system's unmatched events (admins; online only) --------------------------
 
     def loans_unmatched(self, offset: int = 0, limit: int = 50) -> LoanEventsPage:
@@ -217,6 +236,20 @@ class SyncClient:
     def batch_versions(self, batch_id: str) -> BatchVersionsOut:
         path = f"/admin/batches/{quote(batch_id, safe='')}/versions"
         return BatchVersionsOut.model_validate(self._send("GET", path))
+
+
+def _file_name(response: httpx.Response, fallback: str) -> str:
+    """The file name a Content-Disposition header gives (RFC 5987 ``filename*`` first)."""
+    header = response.headers.get("content-disposition", "")
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "filename*" and value.lower().startswith("utf-8''"):
+            return unquote(value[7:]) or fallback
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "filename":
+            return value.strip('"') or fallback
+    return fallback
 
 
 def _form(

@@ -13,6 +13,7 @@ from app.views.admin import BatchesScreen, ImportScreen
 from app.views.context import WorkbenchContext, use_observed, use_workbench
 from app.views.followups import FollowupsScreen
 from app.views.leads import LeadFormScreen, LeadsScreen
+from app.views.league import LeagueScreen
 from app.views.loans import LoansScreen
 from app.views.login import LoginScreen
 from app.views.map_view import MapScreen
@@ -38,6 +39,7 @@ ROUTES = [
             ft.Route(path="manage", component=ImportScreen),
             ft.Route(path="manage/batches", component=BatchesScreen),
             ft.Route(path="manage/loans", component=LoansScreen),
+            ft.Route(path="manage/league", component=LeagueScreen),
             ft.Route(path="sync", component=SyncScreen),
             ft.Route(path="prospect/:pid", component=WhitelistPanes),
             ft.Route(path="prospect/:pid/log", component=WhitelistPanes),

@@ -33,6 +33,7 @@ from app.workbench.distribution import DistributionController
 from app.workbench.followups import FollowupsController
 from app.workbench.imports import ImportController
 from app.workbench.leads import LeadsController
+from app.workbench.league import LeagueController
 from app.workbench.loans import LoanQueueController
 from app.workbench.log import LogController
 from app.workbench.login import LoginController
@@ -116,6 +117,7 @@ class Workbench:
         self.settings_screen = SettingsController(self)
         self.imports = ImportController(self)
         self.loans = LoanQueueController(self)
+        self.league = LeagueController(self)
         self.autosync = AutoSync(self)
 
     # -- the signed-in user ----------------------------------------------------------------
@@ -216,6 +218,7 @@ class Workbench:
         self.leads.clear()
         self.imports.clear()
         self.loans.clear()
+        self.league.clear()
         self.state.progress = await asyncio.to_thread(self.engine.snapshot_progress)
         return True
 

@@ -368,8 +368,10 @@ def _start_store_in_background(settings, port: int) -> None:  # type: ignore[no-
     import uvicorn
 
     from app.demo import generate
+    from app.models.ids import utcnow
     from app.server.admin import is_empty, load_demo
     from app.server.app import create_app
+    from app.server.housekeeping import dashboards_job
 
     app = create_app(settings)
     # The embedded store shares the workbench's console: its per-request lines are noise there.
@@ -378,6 +380,7 @@ def _start_store_in_background(settings, port: int) -> None:  # type: ignore[no-
     if is_empty(engine):
         print("首次运行：正在生成演示数据… (first run: creating demo data)")
         load_demo(engine, generate())
+        dashboards_job(engine, settings, utcnow())  # the league table has figures at once
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True, name="central-store").start()
     deadline = time.monotonic() + 30

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # runs every so many seconds in each store process (0: never; the CLI runs it once)
     pool_return_days: int = 14
     housekeeping_interval_seconds: float = 3600
+    # the dashboards' rollups (app/server/rollups.py) between two housekeeping rounds
+    # (0: only with the housekeeping); the answers carry the time they are from
+    dashboards_interval_seconds: float = 300
     # profit sharing (分润) of a disbursed loan, in basis points of its amount, for a
     # product without its own ratio (share_ratio); the fen rounding leaves go to one party
     share_marketer_bp: int = 4000

@@ -9,7 +9,9 @@ find nothing left (each job is idempotent). A failing job is logged and the next
 
 Every store process runs it in the background every ``housekeeping_interval_seconds``
 (first one interval after start; 0 disables it: tests, or an operator who runs
-``python main.py housekeeping --db URL`` from cron instead).
+``python main.py housekeeping --db URL`` from cron instead). The dashboards' rollups are
+refreshed more often, every ``dashboards_interval_seconds`` (5 min): a league table an
+hour old is not what a manager expects.
 """
 
 from __future__ import annotations
@@ -79,11 +81,25 @@ def run_housekeeping(
 
 
 async def housekeeping_loop(engine: Engine, settings: Settings) -> None:
-    """Run the housekeeping every ``housekeeping_interval_seconds`` until cancelled."""
-    interval = settings.housekeeping_interval_seconds
+    """Run the housekeeping every ``housekeeping_interval_seconds``, and the dashboards'
+    rollups also every ``dashboards_interval_seconds`` (0: only with the housekeeping),
+    until cancelled."""
+    loops = [_every(settings.housekeeping_interval_seconds, run_housekeeping, engine, settings)]
+    if settings.dashboards_interval_seconds > 0:
+        loops.append(_every(settings.dashboards_interval_seconds, _dashboards, engine, settings))
+    await asyncio.gather(*loops)
+
+
+def _dashboards(engine: Engine, settings: Settings) -> int:
+    return dashboards_job(engine, settings, utcnow())
+
+
+async def _every(
+    interval: float, work: Callable[[Engine, Settings], object], engine: Engine, settings: Settings
+) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await asyncio.to_thread(run_housekeeping, engine, settings)
+            await asyncio.to_thread(work, engine, settings)
         except Exception:  # noqa: BLE001 - logged; the next round tries again
             log.exception("housekeeping failed")

@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote
 
 import httpx
 
-from app.models.dashboard import LeagueOut
+from app.models.dashboard import BatchFiguresOut, LeagueOut, OverviewOut, ParticipationOut
 from app.models.distribution import (
     AssignRule,
     AutoAssignRequest,
@@ -181,6 +181,22 @@ class SyncClient:
             params["on"] = on.isoformat()
         params["page_size"] = LEAGUE_PAGE
         return LeagueOut.model_validate(self._send("GET", "/dashboards/league", params=params))
+
+    def overview(self, period: str) -> OverviewOut:
+        """Funnel counts, contacts and disbursements of the period over the reach."""
+        data = self._send("GET", "/dashboards/overview", params={"period": period})
+        return OverviewOut.model_validate(data)
+
+    def participation(self, period: str, by: str) -> ParticipationOut:
+        """Participation (簿记 / 营销 / 发起) and coverage by outlet, sub-branch or tier."""
+        params = {"period": period, "by": by, "page_size": LEAGUE_PAGE}
+        data = self._send("GET", "/dashboards/participation", params=params)
+        return ParticipationOut.model_validate(data)
+
+    def batch_figures(self) -> BatchFiguresOut:
+        """Each batch's coverage within the windows and its conversion to disbursed."""
+        data = self._send("GET", "/dashboards/batches", params={"page_size": LEAGUE_PAGE})
+        return BatchFiguresOut.model_validate(data)
 
     def export(self, kind: str, *, period: str, lang: str = "zh") -> tuple[str, bytes]:
         """A report's ``.xlsx``: its file name (the store's) and its bytes."""

@@ -25,7 +25,8 @@ _FUNNEL = {status.value: i for i, status in enumerate(FunnelStatus)}  # the funn
 TWO_COLUMNS = 1100  # px: form and preview side by side
 PROBLEMS_SHOWN = 200  # rows listed on screen; the report has every one
 FIELDS = tuple(f.value for f in ImportField)
-IMPORT, BATCHES, LEAGUE, LOANS = "/manage", "/manage/batches", "/manage/league", "/manage/loans"
+IMPORT, BATCHES, LOANS = "/manage", "/manage/batches", "/manage/loans"
+DASHBOARD, LEAGUE = "/manage/dashboard", "/manage/league"
 
 
 def words(code: str, message: str, lang: str, /, **params: object) -> str:
@@ -70,7 +71,7 @@ def error_box(text: str, identifier: str = "admin-error") -> ft.Control:
 
 @ft.component
 def Tabs(current: str) -> ft.Control:
-    """导入白名单 | 批次 | 排行榜 (| 贷款回流 for an admin): the screens of 管理."""
+    """导入白名单 | 批次 | 看板 | 排行榜 (| 贷款回流 for an admin): the screens of 管理."""
     app = use_observed(use_workbench().state)
     lang = app.lang
     role = app.session.role if app.session is not None else None
@@ -91,6 +92,7 @@ def Tabs(current: str) -> ft.Control:
     tabs = [
         tab(IMPORT, "admin.tab_import", ft.Icons.UPLOAD_FILE),
         tab(BATCHES, "admin.tab_batches", ft.Icons.INVENTORY_2),
+        tab(DASHBOARD, "admin.tab_dashboard", ft.Icons.INSIGHTS),
         tab(LEAGUE, "admin.tab_league", ft.Icons.LEADERBOARD),
     ]
     if may_review_loans(role):

@@ -11,6 +11,7 @@ from app.config import Settings
 from app.i18n import t
 from app.views.admin import BatchesScreen, ImportScreen
 from app.views.context import WorkbenchContext, use_observed, use_workbench
+from app.views.dashboard import DashboardScreen
 from app.views.followups import FollowupsScreen
 from app.views.leads import LeadFormScreen, LeadsScreen
 from app.views.league import LeagueScreen
@@ -40,6 +41,7 @@ ROUTES = [
             ft.Route(path="manage/batches", component=BatchesScreen),
             ft.Route(path="manage/loans", component=LoansScreen),
             ft.Route(path="manage/league", component=LeagueScreen),
+            ft.Route(path="manage/dashboard", component=DashboardScreen),
             ft.Route(path="sync", component=SyncScreen),
             ft.Route(path="prospect/:pid", component=WhitelistPanes),
             ft.Route(path="prospect/:pid/log", component=WhitelistPanes),

@@ -29,6 +29,7 @@ from app.sync.state import SyncPhase, SyncProgress
 from app.sync.store import DeviceStore
 from app.workbench.autosync import AutoSync
 from app.workbench.card import CardController
+from app.workbench.dashboard import DashboardController
 from app.workbench.distribution import DistributionController
 from app.workbench.followups import FollowupsController
 from app.workbench.imports import ImportController
@@ -118,6 +119,7 @@ class Workbench:
         self.imports = ImportController(self)
         self.loans = LoanQueueController(self)
         self.league = LeagueController(self)
+        self.dashboard = DashboardController(self)
         self.autosync = AutoSync(self)
 
     # -- the signed-in user ----------------------------------------------------------------
@@ -219,6 +221,7 @@ class Workbench:
         self.imports.clear()
         self.loans.clear()
         self.league.clear()
+        self.dashboard.clear()
         self.state.progress = await asyncio.to_thread(self.engine.snapshot_progress)
         return True
 

@@ -10,7 +10,7 @@ from app.i18n import format_datetime, format_money, t
 from app.models.dashboard import BatchRowOut, ParticipationRowOut
 from app.views.admin import DASHBOARD, NotForYou, error_box, frame, words
 from app.views.context import use_observed, use_workbench
-from app.views.widgets import choice_chip, labelled, note, section
+from app.views.widgets import chip_row, labelled, note, section
 from app.workbench.dashboard import GROUPS, PERIODS
 from app.workbench.imports import may_manage
 
@@ -38,20 +38,13 @@ def DashboardScreen() -> ft.Control:
         return NotForYou()
 
     def chips(kind: str, values: tuple[str, ...], chosen: str) -> ft.Control:
-        return ft.Row(
-            [
-                choice_chip(
-                    f"dashboard-{kind}-{v}",
-                    t(f"dashboard.{kind}.{v}", lang),
-                    v == chosen,
-                    lambda _e, v=v: page.run_task(board.choose, **{kind: v}),
-                    disabled=bool(s.busy),
-                )
-                for v in values
-            ],
-            wrap=True,
-            spacing=8,
-            run_spacing=8,
+        return chip_row(
+            f"dashboard-{kind}",
+            values,
+            chosen,
+            lambda v: t(f"dashboard.{kind}.{v}", lang),
+            lambda v: page.run_task(board.choose, **{kind: v}),
+            disabled=bool(s.busy),
         )
 
     fresh = (

@@ -17,6 +17,7 @@ from app.views.context import use_observed, use_workbench
 from app.views.device import device_position
 from app.views.widgets import (
     TOUCH,
+    card,
     choice_chip,
     loading,
     note,
@@ -211,17 +212,7 @@ def _lead_card(
                 ),
             )
         )
-    return ft.Semantics(
-        identifier=f"lead-{row.id}",
-        container=True,
-        content=ft.Container(
-            bgcolor=ft.Colors.SURFACE_CONTAINER_LOWEST,
-            border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
-            border_radius=12,
-            padding=14,
-            content=ft.Column(lines, spacing=4),
-        ),
-    )
+    return card(f"lead-{row.id}", lines)
 
 
 @ft.component

@@ -9,7 +9,7 @@ from app.i18n import format_datetime, format_money, t
 from app.models.dashboard import LeagueRowOut
 from app.views.admin import LEAGUE, NotForYou, error_box, frame, words
 from app.views.context import use_observed, use_workbench
-from app.views.widgets import TOUCH, choice_chip, note, tappable
+from app.views.widgets import TOUCH, chip_row, note, tappable
 from app.workbench.imports import may_manage
 from app.workbench.league import LEVELS, METRICS, PERIODS
 
@@ -48,20 +48,13 @@ def LeagueScreen() -> ft.Control:
         league.saved(path)
 
     def chips(kind: str, values: tuple[str, ...], chosen: str) -> ft.Control:
-        return ft.Row(
-            [
-                choice_chip(
-                    f"league-{kind}-{v}",
-                    t(f"league.{kind}.{v}", lang),
-                    v == chosen,
-                    lambda _e, v=v: page.run_task(league.choose, **{kind: v}),
-                    disabled=bool(s.busy),
-                )
-                for v in values
-            ],
-            wrap=True,
-            spacing=8,
-            run_spacing=8,
+        return chip_row(
+            f"league-{kind}",
+            values,
+            chosen,
+            lambda v: t(f"league.{kind}.{v}", lang),
+            lambda v: page.run_task(league.choose, **{kind: v}),
+            disabled=bool(s.busy),
         )
 
     if s.as_of is None:

@@ -10,7 +10,7 @@ from app.models.loan import LoanEventOut
 from app.services.whitelist import WhitelistRow
 from app.views.admin import LOANS, NotForYou, error_box, frame, words
 from app.views.context import use_observed, use_workbench
-from app.views.widgets import TOUCH, note, tappable
+from app.views.widgets import TOUCH, card, note, tappable
 from app.workbench.loans import may_review_loans
 
 
@@ -153,17 +153,7 @@ def LoanCard(event: LoanEventOut) -> ft.Control:
                 wrap=True,
             )
         )
-    return ft.Semantics(
-        identifier=f"loan-{event.id}",
-        container=True,
-        content=ft.Container(
-            bgcolor=ft.Colors.SURFACE_CONTAINER_LOWEST,
-            border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
-            border_radius=12,
-            padding=14,
-            content=ft.Column(lines, spacing=6),
-        ),
-    )
+    return card(f"loan-{event.id}", lines)
 
 
 @ft.component

@@ -4,6 +4,8 @@ button and the scrolling screen."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import flet as ft
 
 from app.i18n import t
@@ -43,6 +45,48 @@ def choice_chip(
             selected=selected,
             disabled=disabled,
             on_select=on_select,
+        ),
+    )
+
+
+def chip_row(
+    identifier: str,
+    values: Sequence[str],
+    chosen: str,
+    label: Callable[[str], str],
+    on_choose: Callable[[str], object],
+    *,
+    disabled: bool = False,
+) -> ft.Control:
+    """One choice among ``values`` as a wrapping row of chips (``identifier-value`` each)."""
+    return ft.Row(
+        [
+            choice_chip(
+                f"{identifier}-{v}",
+                label(v),
+                v == chosen,
+                lambda _e, v=v: on_choose(v),
+                disabled=disabled,
+            )
+            for v in values
+        ],
+        wrap=True,
+        spacing=8,
+        run_spacing=8,
+    )
+
+
+def card(identifier: str, lines: list[ft.Control]) -> ft.Control:
+    """A bordered card of lines (a find, a waiting loan), found by ``identifier``."""
+    return ft.Semantics(
+        identifier=identifier,
+        container=True,
+        content=ft.Container(
+            bgcolor=ft.Colors.SURFACE_CONTAINER_LOWEST,
+            border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
+            border_radius=12,
+            padding=14,
+            content=ft.Column(lines, spacing=6),
         ),
     )
 

@@ -13,13 +13,17 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text as sql_text
 
 from app.config import Settings
-from app.demo import generate
+from app.demo import DEMO_ADMIN, DEMO_PASSWORD, DEMO_SUBBRANCH_MANAGER, generate
+from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.server.admin import load_demo
+from app.server.housekeeping import run_housekeeping
 from tests.conftest import TEST_SECRET, LiveServer, free_port, need
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,6 +148,52 @@ def workbench_manager(central: LiveServer, tmp_path_factory: pytest.TempPathFact
     wb = Workbench(central, tmp_path_factory.mktemp("device"), "--user", "G0001")
     yield wb
     wb.stop()
+
+
+@pytest.fixture(scope="module")
+def workbench_admin(central: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """The demo admin (head office), on a desktop."""
+    wb = Workbench(central, tmp_path_factory.mktemp("device"), "--user", DEMO_ADMIN)
+    yield wb
+    wb.stop()
+
+
+@pytest.fixture(scope="module")
+def workbench_subbranch(central: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """The demo sub-branch manager (汇川支行: two outlets)."""
+    wb = Workbench(central, tmp_path_factory.mktemp("device"), "--user", DEMO_SUBBRANCH_MANAGER)
+    yield wb
+    wb.stop()
+
+
+@pytest.fixture(scope="module")
+def rolled_up(central: LiveServer) -> None:
+    """The dashboards' rollups made now (the store's housekeeping would, on its clock)."""
+    run_housekeeping(central.engine, central.app.state.settings)
+
+
+def store_answer(central: LiveServer, employee_no: str, path: str, **params: object) -> Any:
+    """What the central store answers ``employee_no`` at ``path`` (GET), as JSON."""
+    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
+    with httpx.Client(base_url=central.url, headers=headers, timeout=30) as http:
+        login = http.post(
+            "/auth/login", json={"employee_no": employee_no, "password": DEMO_PASSWORD}
+        )
+        login.raise_for_status()
+        bearer = {"Authorization": f"Bearer {login.json()['token']}"}
+        answer = http.get(path, params=params, headers=bearer)
+        answer.raise_for_status()
+        return answer.json()
+
+
+def to_bottom(page) -> None:  # type: ignore[no-untyped-def]
+    """Scroll the screen under the pointer to its bottom (a wheel, as a person would)."""
+    size = page.viewport_size
+    page.mouse.move(size["width"] / 2, size["height"] / 2)
+    for _ in range(12):
+        page.mouse.wheel(0, 800)
+        page.wait_for_timeout(120)
+    page.wait_for_timeout(1000)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from tests.e2e.conftest import (
     store_rows,
     tap_when_enabled,
     texts,
+    to_bottom,
     type_into,
     wait_for_text,
     wait_sync_idle,
@@ -33,15 +34,6 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "whitelist-g0001-me
 GOOD = ["汇川导入甲商贸有限公司", "汇川导入乙餐饮管理有限公司", "汇川导入丙酒业有限公司"]
 GOOD += ["汇川导入辛酿酒有限公司"]
 BATCH = "端到端测试白名单"
-
-
-def to_bottom(page) -> None:  # type: ignore[no-untyped-def]
-    size = page.viewport_size
-    page.mouse.move(size["width"] / 2, size["height"] / 2)
-    for _ in range(12):
-        page.mouse.wheel(0, 800)
-        page.wait_for_timeout(120)
-    page.wait_for_timeout(1000)
 
 
 def pick_file(page) -> None:  # type: ignore[no-untyped-def]

@@ -6,25 +6,20 @@ opens with openpyxl with its Chinese headers and the same first place."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
-import httpx
-import pytest
 from openpyxl import load_workbook
 
-from app.demo import DEMO_ADMIN, DEMO_PASSWORD
-from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
-from app.server.housekeeping import run_housekeeping
+from app.demo import DEMO_ADMIN
 from tests.e2e.conftest import (
     DESKTOP,
     E2E_MARKS,
     PHONE,
-    Workbench,
     nav,
     open_app,
     screenshot,
     semantic,
     signed_in,
+    store_answer,
     tap_when_enabled,
     wait_for_text,
 )
@@ -32,31 +27,14 @@ from tests.e2e.conftest import (
 pytestmark = E2E_MARKS
 
 
-@pytest.fixture(scope="module")
-def workbench_admin(central, tmp_path_factory) -> Iterator[Workbench]:  # type: ignore[no-untyped-def]
-    run_housekeeping(central.engine, central.app.state.settings)  # the dashboards' rollups
-    wb = Workbench(central, tmp_path_factory.mktemp("device"), "--user", DEMO_ADMIN)
-    yield wb
-    wb.stop()
-
-
 def _league(central, level: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
     """The store's own answer, as the screen asks it."""
-    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
-    with httpx.Client(base_url=central.url, headers=headers, timeout=30) as http:
-        login = http.post(
-            "/auth/login", json={"employee_no": DEMO_ADMIN, "password": DEMO_PASSWORD}
-        )
-        token = login.json()["token"]
-        params = {"level": level, "metric": "disbursed_amount", "period": "quarter"}
-        answer = http.get(
-            "/dashboards/league", params=params, headers={"Authorization": f"Bearer {token}"}
-        )
-        return answer.json()
+    params = {"level": level, "metric": "disbursed_amount", "period": "quarter"}
+    return store_answer(central, DEMO_ADMIN, "/dashboards/league", **params)
 
 
 def test_an_admin_reads_the_league_table_and_downloads_it(
-    workbench_admin, central, browser, tmp_path
+    workbench_admin, central, browser, tmp_path, rolled_up
 ):
     outlets = _league(central, "outlet")
     assert outlets["rows"], "the demo's disbursements rank the outlets"
@@ -95,7 +73,7 @@ def test_an_admin_reads_the_league_table_and_downloads_it(
         page.close()
 
 
-def test_the_league_table_on_a_phone(workbench_admin, browser):
+def test_the_league_table_on_a_phone(workbench_admin, browser, rolled_up):
     page = open_app(browser, workbench_admin.url, PHONE)
     try:
         wait_for_text(page, "管理员")

@@ -6,13 +6,11 @@ reason. The store then holds the match: the prospect has moved to 已审批."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
 import pytest
 
-from app.demo import DEMO_ADMIN
 from app.server.api_keys import create_api_key
 from app.services.clock import beijing_today
 from app.services.validation import make_credit_code
@@ -20,7 +18,6 @@ from tests.e2e.conftest import (
     DESKTOP,
     E2E_MARKS,
     PHONE,
-    Workbench,
     nav,
     open_app,
     screenshot,
@@ -33,13 +30,6 @@ from tests.e2e.conftest import (
 )
 
 pytestmark = E2E_MARKS
-
-
-@pytest.fixture(scope="module")
-def workbench_admin(central, tmp_path_factory) -> Iterator[Workbench]:  # type: ignore[no-untyped-def]
-    wb = Workbench(central, tmp_path_factory.mktemp("device"), "--user", DEMO_ADMIN)
-    yield wb
-    wb.stop()
 
 
 @pytest.fixture(scope="module")

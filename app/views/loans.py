@@ -172,7 +172,16 @@ def MatchPanel(event_id: str) -> ft.Control:
                     [
                         ft.Text(row.company_name, weight=ft.FontWeight.W_600),
                         ft.Text(
-                            f"{row.legal_rep} · {row.phone_masked} · {row.outlet_name}",
+                            " · ".join(
+                                part
+                                for part in (
+                                    t(f"funnel.{row.status}", lang),
+                                    row.legal_rep,
+                                    row.phone_masked,
+                                    row.outlet_name,
+                                )
+                                if part
+                            ),
                             size=12,
                             color=ft.Colors.ON_SURFACE_VARIANT,
                         ),

@@ -12,7 +12,9 @@ python main.py create-api-key --name N  a service account's key for the loan fee
 python main.py revoke-api-key --name N  revoke it
 python main.py api-keys --db URL        the keys: name, prefix, made, last used, revoked
 python main.py import-loans FILE        loan events from a CSV (the loan feed without an API)
-python main.py export KIND --out FILE   a report as .xlsx (quality --batch ID; shares, targets --period P)
+python main.py export KIND --out FILE   a report as .xlsx (quality --batch ID; shares, targets,
+                                        league, participation, performance --period P; batches;
+                                        bulletin --period 2026-Q4 --outlet CODE)
 """
 
 from __future__ import annotations
@@ -353,7 +355,13 @@ def cmd_export(args: argparse.Namespace) -> None:
 
     engine = _store(args.db)
     user = _importer(engine, args.as_user)
-    params = exports.ExportParams(period=args.period, batch_id=args.batch, lang=args.lang)
+    params = exports.ExportParams(
+        period=args.period,
+        batch_id=args.batch,
+        outlet=args.outlet,
+        lang=args.lang,
+        windows=tuple(_settings(database_url=args.db).coverage_windows),
+    )
     try:
         with read_session(engine) as session:
             found = exports.export(session, user, args.kind, params)
@@ -535,6 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("kind", choices=kinds())
     report.add_argument("--period", help="2026-12 (a month) or 2026-Q4 (a quarter)")
     report.add_argument("--batch", help="the whitelist batch's id (quality)")
+    report.add_argument("--outlet", help="the outlet's code (bulletin)")
     report.add_argument("--out", required=True, help="the .xlsx file to write")
     report.add_argument("--db", help="database URL")
     report.add_argument("--lang", default="zh", choices=["zh", "en"])

@@ -4,6 +4,7 @@
     league(session, user, query, today)        -> LeagueOut          GET /dashboards/league
     batches(session, user, query, windows)     -> BatchFiguresOut    GET /dashboards/batches
     overview(session, user, query, today)      -> OverviewOut        GET /dashboards/overview
+    outlet_conversion(session, user)           -> {outlet: (entries, disbursed)}   (exports)
 
 Each answer reads rollups of a few thousand rows (never the prospect or log tables), so
 it stays fast over ten million prospects, and carries the rollups' ``as_of``. The
@@ -352,6 +353,39 @@ def league(session: Session, user: User, query: LeagueQuery, today: date) -> Lea
 # -- batches ---------------------------------------------------------------------------
 
 
+def _live_and_disbursed(
+    conn: Connection, reach: Reach, key: str
+) -> tuple[dict[str, int], dict[str, int]]:
+    """({key: live entries in reach}, {key: the disbursed among them}) per ``key`` of the
+    rollups, ``"batch_id"`` or ``"outlet_id"`` (batch conversion's rule)."""
+    entries: dict[str, int] = defaultdict(int)
+    disbursed: dict[str, int] = defaultdict(int)
+    for k, status, n in conn.execute(
+        select(_STATUS.c[key], _STATUS.c.status, func.sum(_STATUS.c.prospects))
+        .where(reach.clause(_STATUS.c.outlet_id))
+        .group_by(_STATUS.c[key], _STATUS.c.status)
+    ):
+        entries[str(k)] += int(n)
+        if status == FunnelStatus.DISBURSED:
+            disbursed[str(k)] += int(n)
+    for k, n in conn.execute(
+        select(_BATCH_LOANS.c[key], func.sum(_BATCH_LOANS.c.prospects))
+        .where(reach.clause(_BATCH_LOANS.c.outlet_id))
+        .group_by(_BATCH_LOANS.c[key])
+    ):
+        disbursed[str(k)] += int(n)
+    return entries, disbursed
+
+
+def outlet_conversion(session: Session, user: User) -> dict[str, tuple[int, int]]:
+    """{outlet id: (live entries, disbursed)} of every outlet in reach, over every batch
+    (outlet conversion: ``app.services.participation``); an outlet without live entries
+    has (0, 0)."""
+    reach = reach_of(session, user)
+    entries, disbursed = _live_and_disbursed(session.connection(), reach, "outlet_id")
+    return {o.id: (entries.get(o.id, 0), disbursed.get(o.id, 0)) for o in reach.outlets}
+
+
 def batches(
     session: Session, user: User, query: BatchesQuery, windows: Sequence[int]
 ) -> BatchFiguresOut:
@@ -359,22 +393,7 @@ def batches(
     reach, newest ``valid_from`` first."""
     reach = reach_of(session, user).narrowed(query.outlet_id)
     conn = session.connection()
-    entries: dict[str, int] = defaultdict(int)
-    disbursed: dict[str, int] = defaultdict(int)
-    for batch_id, status, n in conn.execute(
-        select(_STATUS.c.batch_id, _STATUS.c.status, func.sum(_STATUS.c.prospects))
-        .where(reach.clause(_STATUS.c.outlet_id))
-        .group_by(_STATUS.c.batch_id, _STATUS.c.status)
-    ):
-        entries[str(batch_id)] += int(n)
-        if status == FunnelStatus.DISBURSED:
-            disbursed[str(batch_id)] += int(n)
-    for batch_id, n in conn.execute(
-        select(_BATCH_LOANS.c.batch_id, func.sum(_BATCH_LOANS.c.prospects))
-        .where(reach.clause(_BATCH_LOANS.c.outlet_id))
-        .group_by(_BATCH_LOANS.c.batch_id)
-    ):
-        disbursed[str(batch_id)] += int(n)
+    entries, disbursed = _live_and_disbursed(conn, reach, "batch_id")
     info = conn.execute(
         select(
             WhitelistBatch.id,

@@ -17,11 +17,20 @@ registry.
 
 Who may export: admins (every outlet), sub-branch and outlet managers (their outlets);
 a marketer is refused (403 ``auth.forbidden``). A parameter the kind needs and was not
-given answers 422 ``export.period_required`` / ``export.batch_required``.
+given answers 422 ``export.period_required`` / ``export.batch_required`` /
+``export.outlet_required``; the bulletin of a month, 422 ``export.quarter_required``; an
+outlet unknown or out of reach, 404 ``dashboard.outlet_not_found`` (as the dashboards).
 
 Kinds here: ``quality`` (a batch's list quality per outlet and per reason), ``shares``
 (profit sharing of a period: per loan, per person, per outlet), ``targets`` (targets of a
-period with progress), ``league`` (outlets and marketers ranked, as the league table).
+period with progress), ``league`` (outlets and marketers ranked, as the league table),
+``participation`` (簿记 / 营销 / 发起 participation and loan-customer coverage per outlet,
+sub-branch and tier), ``performance`` (per outlet and per marketer: contacts, disbursed,
+shares, conversion, with the total), ``batches`` (each batch's coverage windows and
+conversion beside its list quality), ``bulletin`` (季度通报: one outlet's quarter, its
+headline figures and ranks, then its marketers and batches). The kinds read from the
+dashboards' rollups (``app.server.dashboards``: the figures the screens show, defined in
+``app.services.participation``) say when those were taken.
 """
 
 from __future__ import annotations
@@ -30,37 +39,57 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.config import Settings
 from app.i18n import format_datetime, t
 from app.models import Outlet, Prospect, Role, User
-from app.models.dashboard import PAGE_SIZE_MAX, LeagueLevel, LeagueMetric, LeagueQuery
+from app.models.dashboard import (
+    PAGE_SIZE_MAX,
+    BatchesQuery,
+    GroupBy,
+    LeagueLevel,
+    LeagueMetric,
+    LeagueOut,
+    LeagueQuery,
+    LeagueRowOut,
+    ParticipationQuery,
+    ParticipationRowOut,
+)
 from app.models.ids import utcnow
 from app.models.loan import LoanEvent, ProfitShare, ShareParty
+from app.models.outlet import OutletTier
 from app.models.target import Target, TargetMetric, TargetSubject
 from app.server import dashboards, quality, targets
 from app.server.errors import StoreError
 from app.server.scope import Scope, scope_of
 from app.services.clock import beijing_today
 from app.services.export import Column, Kind, Sheet, workbook
-from app.services.quality import rate
+from app.services.performance import competition_ranks
+from app.services.quality import Quality, by_batch, rate, tally
 
 EXPORTERS = frozenset({Role.ADMIN, Role.SUBBRANCH_MANAGER, Role.OUTLET_MANAGER})
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 NAME_LIMIT = 120  # characters of a file name, before ".xlsx"
+COVERAGE_WINDOWS: tuple[int, ...] = Settings.model_fields["coverage_windows"].default
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
 class ExportParams:
-    """What an export is asked for: a period ("2026-12", "2026-Q4"), a batch, a language."""
+    """What an export is asked for: a period ("2026-12", "2026-Q4"), a batch, an outlet's
+    code (the bulletin's), a language; and the store's batch coverage windows (settings
+    ``coverage_windows``: the caller passes its own)."""
 
     period: str | None = None
     batch_id: str | None = None
+    outlet: str | None = None
     lang: str = "zh"
+    windows: tuple[int, ...] = COVERAGE_WINDOWS
 
 
 @dataclass(frozen=True)
@@ -81,7 +110,11 @@ class Export:
 
 
 EXPORTS: dict[str, Export] = {}
-_NEEDED = {"period": "export.period_required", "batch_id": "export.batch_required"}
+_NEEDED = {
+    "period": "export.period_required",
+    "batch_id": "export.batch_required",
+    "outlet": "export.outlet_required",
+}
 
 
 def register(kind: str, *, title: str, needs: tuple[str, ...] = ()) -> Callable[[Builder], Builder]:
@@ -480,7 +513,119 @@ def kinds() -> Sequence[str]:
     return list(EXPORTS)
 
 
+# -- the dashboards' figures -------------------------------------------------------------
+
+
+def _caller(session: Session, scope: Scope) -> User:
+    user = session.get(User, scope.user_id)
+    assert user is not None  # the caller's own row: signed in a moment ago
+    return user
+
+
+def _span(params: ExportParams) -> tuple[str, date, date, str]:
+    """The period's name, first and last dates, and its kind as the dashboards name it."""
+    name, start, end = _period(params)
+    return name, start, end, "quarter" if "Q" in name else "month"
+
+
+def _every_page(ask: Callable[[int], Sequence[_T]]) -> list[_T]:
+    """Every row of a paged dashboard answer; ``ask(page)`` gives one page's rows."""
+    rows: list[_T] = []
+    page = 1
+    while True:
+        got = ask(page)
+        rows.extend(got)
+        if len(got) < PAGE_SIZE_MAX:
+            return rows
+        page += 1
+
+
+def _as_of(at: datetime | None, lang: str) -> str:
+    """When the rollups the figures come from were taken."""
+    if at is None:
+        return t("export.not_rolled_up", lang)
+    return t("export.as_of", lang, at=format_datetime(at, lang))
+
+
+def _period_line(name: str, start: date, end: date, lang: str) -> str:
+    return t("export.period", lang, period=name, start=start.isoformat(), end=end.isoformat())
+
+
+def _league_rows(
+    session: Session,
+    user: User,
+    kind: str,
+    start: date,
+    level: LeagueLevel,
+    metric: LeagueMetric = LeagueMetric.DISBURSED_AMOUNT,
+) -> tuple[list[LeagueRowOut], LeagueOut]:
+    """Every row in reach of ``/dashboards/league``, and its last answer (``as_of``,
+    ``ranked``)."""
+    answers: list[LeagueOut] = []
+
+    def ask(page: int) -> list[LeagueRowOut]:
+        query = LeagueQuery(
+            period=kind, on=start, level=level, metric=metric, page=page, page_size=PAGE_SIZE_MAX
+        )
+        answers.append(dashboards.league(session, user, query, beijing_today()))
+        return answers[-1].rows
+
+    rows = _every_page(ask)
+    return rows, answers[-1]
+
+
+def _participation_rows(
+    session: Session, user: User, kind: str, start: date, by: GroupBy
+) -> tuple[list[ParticipationRowOut], ParticipationRowOut, datetime | None]:
+    """Every row in reach of ``/dashboards/participation``, its total and ``as_of``."""
+    answers = []
+
+    def ask(page: int) -> list[ParticipationRowOut]:
+        query = ParticipationQuery(period=kind, on=start, by=by, page=page, page_size=PAGE_SIZE_MAX)
+        answers.append(dashboards.participation(session, user, query, beijing_today()))
+        return answers[-1].rows
+
+    rows = _every_page(ask)
+    return rows, answers[-1].total, answers[-1].as_of
+
+
+def _tier_label(tier: str, lang: str) -> str:
+    return t(f"outlet.tier.{tier}", lang) if tier in set(OutletTier) else tier
+
+
 # -- league tables ----------------------------------------------------------------------
+
+
+def _ranked_columns(level: LeagueLevel) -> tuple[Column, ...]:
+    # an outlet's participation is its staff's rate; a marketer's, the roles they held
+    taking_part = (
+        Column("export.col.participation", Kind.RATE)
+        if level == LeagueLevel.OUTLET
+        else Column("export.col.roles_held", Kind.COUNT)
+    )
+    return (
+        Column("export.col.rank", Kind.COUNT, width=8),
+        Column("export.col.code", width=12),
+        Column("export.col.name", width=28),
+        Column("export.col.contacts", Kind.COUNT),
+        Column("export.col.disbursed_count", Kind.COUNT),
+        Column("export.col.disbursed_amount", Kind.WAN),
+        Column("export.col.shares", Kind.WAN),
+        taking_part,
+    )
+
+
+def _ranked_line(r: LeagueRowOut) -> tuple[object, ...]:
+    return (
+        r.rank,
+        r.code,
+        r.name,
+        r.contacts,
+        r.disbursed_count,
+        r.disbursed_amount,
+        _yuan(r.shares_fen),
+        r.participation,
+    )
 
 
 @register("league", title="export.league.title", needs=("period",))
@@ -489,68 +634,499 @@ def _league(session: Session, scope: Scope, params: ExportParams) -> tuple[str, 
     table on screen ranks them (``app.server.dashboards.league``: the rollups), every row
     in the caller's reach."""
     lang = params.lang
-    name, start, end = _period(params)
-    user = session.get(User, scope.user_id)
-    assert user is not None  # the caller's own row: signed in a moment ago
-    kind = "quarter" if "Q" in name else "month"
-    today = beijing_today()
+    name, start, end, kind = _span(params)
+    user = _caller(session, scope)
     sheets = []
     for level in (LeagueLevel.OUTLET, LeagueLevel.MARKETER):
-        rows: list[Any] = []
-        page = 1
-        while True:  # every page in reach
-            query = LeagueQuery(
-                period=kind,
-                on=start,
-                level=level,
-                metric=LeagueMetric.DISBURSED_AMOUNT,
-                page=page,
-                page_size=PAGE_SIZE_MAX,
-            )
-            answer = dashboards.league(session, user, query, today)
-            rows.extend(answer.rows)
-            if len(answer.rows) < PAGE_SIZE_MAX:
-                break
-            page += 1
+        rows, answer = _league_rows(session, user, kind, start, level)
         sheets.append(
             Sheet(
                 f"export.league.{level.value}",
-                (
-                    Column("export.col.rank", Kind.COUNT, width=8),
-                    Column("export.col.code", width=12),
-                    Column("export.col.name", width=28),
-                    Column("export.col.contacts", Kind.COUNT),
-                    Column("export.col.disbursed_count", Kind.COUNT),
-                    Column("export.col.disbursed_amount", Kind.WAN),
-                    Column("export.col.shares", Kind.WAN),
-                    Column("export.col.participation", Kind.RATE),
-                ),
-                [
-                    (
-                        r.rank,
-                        r.code,
-                        r.name,
-                        r.contacts,
-                        r.disbursed_count,
-                        r.disbursed_amount,
-                        _yuan(r.shares_fen),
-                        r.participation,
-                    )
-                    for r in rows
-                ],
+                _ranked_columns(level),
+                [_ranked_line(r) for r in rows],
                 context=_context(
                     scope,
                     session,
                     lang,
-                    t(
-                        "export.period",
-                        lang,
-                        period=name,
-                        start=start.isoformat(),
-                        end=end.isoformat(),
-                    ),
+                    _period_line(name, start, end, lang),
                     t("export.league.definitions", lang, as_of=format_datetime(answer.as_of, lang)),
                 ),
             )
         )
     return name, sheets
+
+
+# -- participation ----------------------------------------------------------------------
+
+_PARTICIPATION_FIGURES = (
+    Column("export.col.outlets", Kind.COUNT, width=8),
+    Column("export.col.booked_outlets", Kind.COUNT),
+    Column("export.col.booked_outlet_rate", Kind.RATE, width=14),
+    Column("export.col.marketed_outlets", Kind.COUNT),
+    Column("export.col.marketed_outlet_rate", Kind.RATE, width=14),
+    Column("export.col.originated_outlets", Kind.COUNT),
+    Column("export.col.originated_outlet_rate", Kind.RATE, width=14),
+    Column("export.col.staff", Kind.COUNT, width=8),
+    Column("export.col.booked_staff", Kind.COUNT),
+    Column("export.col.booked_staff_rate", Kind.RATE, width=14),
+    Column("export.col.marketed_staff", Kind.COUNT),
+    Column("export.col.marketed_staff_rate", Kind.RATE, width=14),
+    Column("export.col.originated_staff", Kind.COUNT),
+    Column("export.col.originated_staff_rate", Kind.RATE, width=14),
+    Column("export.col.any_staff", Kind.COUNT),
+    Column("export.col.any_staff_rate", Kind.RATE),
+    Column("export.col.loan_customers", Kind.COUNT, width=14),
+    Column("export.col.covered_customers", Kind.COUNT, width=14),
+    Column("export.col.coverage", Kind.RATE),
+)
+
+
+def _participation_figures(r: ParticipationRowOut) -> tuple[object, ...]:
+    return (
+        r.outlets,
+        r.booked_outlets,
+        r.booked_outlet_rate,
+        r.marketed_outlets,
+        r.marketed_outlet_rate,
+        r.originated_outlets,
+        r.originated_outlet_rate,
+        r.staff,
+        r.booked_staff,
+        r.booked_staff_rate,
+        r.marketed_staff,
+        r.marketed_staff_rate,
+        r.originated_staff,
+        r.originated_staff_rate,
+        r.any_staff,
+        r.any_staff_rate,
+        r.customers,
+        r.covered,
+        r.coverage,
+    )
+
+
+@register("participation", title="export.participation.title", needs=("period",))
+def _participation(session: Session, scope: Scope, params: ExportParams) -> tuple[str, list[Sheet]]:
+    """Participation and loan-customer coverage of the period per outlet, sub-branch and
+    tier, each with the total of the outlets in reach: ``/dashboards/participation``'s
+    rows (the rollups; ``app.services.participation`` defines every rate)."""
+    lang = params.lang
+    name, start, end, kind = _span(params)
+    user = _caller(session, scope)
+    total_label = t("export.total", lang)
+    groups: tuple[tuple[GroupBy, tuple[Column, ...], Callable[[Any], tuple], tuple], ...] = (
+        (
+            GroupBy.OUTLET,
+            (Column("export.col.outlet_code", width=12), Column("export.col.outlet_name")),
+            lambda r: (r.code, r.label),
+            (total_label, ""),
+        ),
+        (
+            GroupBy.SUBBRANCH,
+            (Column("export.col.subbranch", width=16),),
+            lambda r: (r.label,),
+            (total_label,),
+        ),
+        (
+            GroupBy.TIER,
+            (Column("export.col.tier", width=12),),
+            lambda r: (_tier_label(r.key, lang),),
+            (total_label,),
+        ),
+    )
+    sheets = []
+    for by, lead, label, total_lead in groups:
+        rows, total, as_of = _participation_rows(session, user, kind, start, by)
+        sheets.append(
+            Sheet(
+                f"export.participation.by_{by.value}",
+                (*lead, *_PARTICIPATION_FIGURES),
+                [
+                    *((*label(r), *_participation_figures(r)) for r in rows),
+                    (*total_lead, *_participation_figures(total)),
+                ],
+                context=_context(
+                    scope,
+                    session,
+                    lang,
+                    _period_line(name, start, end, lang),
+                    t("export.participation.definitions", lang),
+                    _as_of(as_of, lang),
+                ),
+            )
+        )
+    return name, sheets
+
+
+# -- performance ------------------------------------------------------------------------
+
+
+@register("performance", title="export.performance.title", needs=("period",))
+def _performance(session: Session, scope: Scope, params: ExportParams) -> tuple[str, list[Sheet]]:
+    """Per outlet and per marketer in reach: contacts, disbursed count and amount, shares
+    of the period (the league table's figures, by code), an outlet's conversion of its live
+    entries (``dashboards.outlet_conversion``), each sheet with its total."""
+    lang = params.lang
+    name, start, end, kind = _span(params)
+    user = _caller(session, scope)
+    outlets = {o.id: o for o in session.execute(select(Outlet)).scalars()}
+    converted = dashboards.outlet_conversion(session, user)
+    context = (
+        _period_line(name, start, end, lang),
+        t("export.performance.definitions", lang),
+    )
+
+    places, answer = _league_rows(session, user, kind, start, LeagueLevel.OUTLET)
+    places.sort(key=lambda r: (r.code, r.id))
+    sums = [0, 0, 0, 0, 0, 0]  # contacts, loans, 元, fen, entries, disbursed entries
+    by_outlet = []
+    for r in places:
+        entries, disbursed = converted.get(r.id, (0, 0))
+        for i, v in enumerate(
+            (r.contacts, r.disbursed_count, r.disbursed_amount, r.shares_fen, entries, disbursed)
+        ):
+            sums[i] += v
+        home = outlets.get(r.id)
+        by_outlet.append(
+            (
+                r.code,
+                r.name,
+                home.branch_name if home else "",
+                r.contacts,
+                r.disbursed_count,
+                r.disbursed_amount,
+                _yuan(r.shares_fen),
+                entries,
+                disbursed,
+                rate(disbursed, entries),
+            )
+        )
+    by_outlet.append(
+        (
+            t("export.total", lang),
+            "",
+            "",
+            sums[0],
+            sums[1],
+            sums[2],
+            _yuan(sums[3]),
+            sums[4],
+            sums[5],
+            rate(sums[5], sums[4]),
+        )
+    )
+    outlet_sheet = Sheet(
+        "export.performance.by_outlet",
+        (
+            Column("export.col.outlet_code", width=12),
+            Column("export.col.outlet_name"),
+            Column("export.col.subbranch", width=16),
+            Column("export.col.contacts", Kind.COUNT),
+            Column("export.col.disbursed_count", Kind.COUNT),
+            Column("export.col.disbursed_amount", Kind.WAN),
+            Column("export.col.shares", Kind.WAN),
+            Column("export.col.live_entries", Kind.COUNT, width=14),
+            Column("export.col.disbursed_entries", Kind.COUNT, width=14),
+            Column("export.col.conversion", Kind.RATE),
+        ),
+        by_outlet,
+        context=_context(scope, session, lang, *context, _as_of(answer.as_of, lang)),
+    )
+
+    people, answer = _league_rows(session, user, kind, start, LeagueLevel.MARKETER)
+    people.sort(key=lambda r: (r.code, r.id))
+    totals = [0, 0, 0, 0]
+    by_person = []
+    for r in people:
+        for i, v in enumerate((r.contacts, r.disbursed_count, r.disbursed_amount, r.shares_fen)):
+            totals[i] += v
+        home = outlets.get(r.outlet_id or "")
+        by_person.append(
+            (
+                r.code,
+                r.name,
+                home.name if home else "",
+                r.contacts,
+                r.disbursed_count,
+                r.disbursed_amount,
+                _yuan(r.shares_fen),
+            )
+        )
+    by_person.append(
+        (t("export.total", lang), "", "", totals[0], totals[1], totals[2], _yuan(totals[3]))
+    )
+    person_sheet = Sheet(
+        "export.performance.by_marketer",
+        (
+            Column("export.col.employee_no", width=12),
+            Column("export.col.person", width=12),
+            Column("export.col.outlet_name"),
+            Column("export.col.contacts", Kind.COUNT),
+            Column("export.col.disbursed_count", Kind.COUNT),
+            Column("export.col.disbursed_amount", Kind.WAN),
+            Column("export.col.shares", Kind.WAN),
+        ),
+        by_person,
+        context=_context(scope, session, lang, *context, _as_of(answer.as_of, lang)),
+    )
+    return name, [outlet_sheet, person_sheet]
+
+
+# -- batches: coverage, conversion, quality ----------------------------------------------
+
+
+def _batch_sheet(
+    session: Session,
+    scope: Scope,
+    params: ExportParams,
+    title: str,
+    outlet_id: str | None = None,
+    lines: Sequence[str] = (),
+) -> Sheet:
+    """``/dashboards/batches``' rows (of one outlet, or every one in reach) with each
+    batch's list quality over the same outlets beside them."""
+    lang = params.lang
+    user = _caller(session, scope)
+    answers = []
+
+    def ask(page: int) -> list[Any]:
+        query = BatchesQuery(outlet_id=outlet_id, page=page, page_size=PAGE_SIZE_MAX)
+        answers.append(dashboards.batches(session, user, query, params.windows))
+        return answers[-1].rows
+
+    rows = _every_page(ask)
+    judged = by_batch(quality.counts(session, scope, outlet_id=outlet_id))
+    windows: list[Column] = []
+    for days in params.windows:
+        windows.append(Column("export.col.window_covered", Kind.COUNT, 14, (("days", days),)))
+        windows.append(Column("export.col.window_share", Kind.RATE, 14, (("days", days),)))
+
+    def line(b: Any) -> tuple[object, ...]:
+        q = judged.get(b.batch_id, Quality())
+        covered = [v for w in b.windows for v in (w.covered, w.share)]
+        return (
+            b.name,
+            b.product,
+            b.valid_from,
+            b.valid_until,
+            b.entries,
+            *covered,
+            b.disbursed,
+            b.conversion,
+            q.worked,
+            q.invalid,
+            q.invalid_rate,
+            q.wrong_contact,
+            q.wrong_contact_rate,
+        )
+
+    return Sheet(
+        title,
+        (
+            Column("export.col.batch", width=30),
+            Column("export.col.product", width=14),
+            Column("export.col.valid_from", Kind.DATE),
+            Column("export.col.valid_until", Kind.DATE),
+            Column("export.col.live_entries", Kind.COUNT, width=14),
+            *windows,
+            Column("export.col.disbursed_entries", Kind.COUNT, width=14),
+            Column("export.col.conversion", Kind.RATE),
+            Column("quality.worked", Kind.COUNT),
+            Column("quality.invalid", Kind.COUNT),
+            Column("quality.invalid_rate", Kind.RATE),
+            Column("quality.wrong_contact", Kind.COUNT, width=14),
+            Column("quality.wrong_contact_rate", Kind.RATE, width=14),
+        ),
+        [line(b) for b in rows],
+        context=_context(
+            scope,
+            session,
+            lang,
+            *lines,
+            t("export.batches.definitions", lang),
+            _as_of(answers[-1].as_of, lang),
+        ),
+    )
+
+
+@register("batches", title="export.batches.title")
+def _batches(session: Session, scope: Scope, params: ExportParams) -> tuple[str, list[Sheet]]:
+    """Every batch with live entries in reach, newest first: coverage within each window,
+    conversion to disbursed, and its list quality (invalid and wrong-contact rates)."""
+    return "", [_batch_sheet(session, scope, params, "export.batches.sheet")]
+
+
+# -- the quarterly bulletin (季度通报) ------------------------------------------------------
+
+
+@register("bulletin", title="export.bulletin.title", needs=("period", "outlet"))
+def _bulletin(session: Session, scope: Scope, params: ExportParams) -> tuple[str, list[Sheet]]:
+    """One outlet's quarter as a branch writes its bulletin: the headline figures with the
+    outlet's ranks in the branch, its targets and their progress and its lists' quality;
+    then its marketers ranked and its batches' coverage. Every figure is the one the
+    dashboards, the targets and the quality report give for the outlet."""
+    lang = params.lang
+    name, start, end, kind = _span(params)
+    if kind != "quarter":
+        raise StoreError("export.quarter_required", 422, period=name[:16])
+    user = _caller(session, scope)
+    reach = dashboards.reach_of(session, user)
+    outlet = session.execute(select(Outlet).where(Outlet.code == params.outlet)).scalars().first()
+    if outlet is None:
+        raise StoreError("dashboard.outlet_not_found", 404)
+    reach.narrowed(outlet.id)  # out of reach: the same 404 as an unknown outlet
+
+    ranks: dict[LeagueMetric, LeagueRowOut] = {}
+    ranked = 0
+    as_of = None
+    for metric in (
+        LeagueMetric.DISBURSED_AMOUNT,
+        LeagueMetric.DISBURSED_COUNT,
+        LeagueMetric.CONTACTS,
+        LeagueMetric.SHARES,
+        LeagueMetric.PARTICIPATION,
+    ):
+        rows, answer = _league_rows(session, user, kind, start, LeagueLevel.OUTLET, metric)
+        ranks[metric] = next(r for r in rows if r.id == outlet.id)
+        ranked, as_of = answer.ranked, answer.as_of
+    part_rows, _, _ = _participation_rows(session, user, kind, start, GroupBy.OUTLET)
+    part = next(r for r in part_rows if r.key == outlet.id)
+    entries, disbursed = dashboards.outlet_conversion(session, user)[outlet.id]
+    judged = tally(quality.counts(session, scope, outlet_id=outlet.id))
+    goals = targets.visible(
+        session,
+        scope,
+        list(
+            session.execute(
+                select(Target).where(
+                    Target.period == name,  # type: ignore[arg-type]
+                    Target.subject == TargetSubject.OUTLET,  # type: ignore[arg-type]
+                    Target.subject_id == outlet.id,  # type: ignore[arg-type]
+                )
+            ).scalars()
+        ),
+    )
+
+    def label(key: str, **values: object) -> str:
+        return t(key, lang, **values)
+
+    def ranked_line(key: str, metric: LeagueMetric, value: object) -> tuple[object, ...]:
+        r = ranks[metric]
+        money = metric in (LeagueMetric.DISBURSED_AMOUNT, LeagueMetric.SHARES)
+        share = metric == LeagueMetric.PARTICIPATION
+        return (
+            label(key),
+            None if money or share else value,
+            value if money else None,
+            value if share else None,
+            r.rank,
+            ranked,
+        )
+
+    def plain(key: str, count: int | None = None, share: float | None = None) -> tuple:
+        return (label(key), count, None, share, None, None)
+
+    lines: list[tuple[object, ...]] = [
+        ranked_line(
+            "export.col.disbursed_amount",
+            LeagueMetric.DISBURSED_AMOUNT,
+            ranks[LeagueMetric.DISBURSED_AMOUNT].disbursed_amount,
+        ),
+        ranked_line(
+            "export.col.disbursed_count",
+            LeagueMetric.DISBURSED_COUNT,
+            ranks[LeagueMetric.DISBURSED_COUNT].disbursed_count,
+        ),
+        ranked_line(
+            "export.col.contacts", LeagueMetric.CONTACTS, ranks[LeagueMetric.CONTACTS].contacts
+        ),
+        ranked_line(
+            "export.col.shares", LeagueMetric.SHARES, _yuan(ranks[LeagueMetric.SHARES].shares_fen)
+        ),
+        ranked_line(
+            "export.col.any_staff_rate",
+            LeagueMetric.PARTICIPATION,
+            ranks[LeagueMetric.PARTICIPATION].participation,
+        ),
+        plain("export.col.staff", part.staff),
+        plain("export.col.booked_staff_rate", part.booked_staff, part.booked_staff_rate),
+        plain("export.col.marketed_staff_rate", part.marketed_staff, part.marketed_staff_rate),
+        plain(
+            "export.col.originated_staff_rate", part.originated_staff, part.originated_staff_rate
+        ),
+        plain("export.col.loan_customers", part.customers),
+        plain("export.col.coverage", part.covered, part.coverage),
+        plain("export.col.live_entries", entries),
+        plain("export.col.conversion", disbursed, rate(disbursed, entries)),
+        plain("quality.worked", judged.worked),
+        plain("quality.invalid_rate", judged.invalid, judged.invalid_rate),
+        plain("quality.wrong_contact_rate", judged.wrong_contact, judged.wrong_contact_rate),
+    ]
+    for goal in goals:
+        metric = label(f"target.metric.{goal.metric.value}")
+        money = goal.metric == TargetMetric.DISBURSED_AMOUNT
+        for key, value, share in (
+            ("export.bulletin.target", goal.value, None),
+            ("export.bulletin.target_actual", goal.actual, goal.progress),
+        ):
+            lines.append(
+                (
+                    label(key, metric=metric),
+                    None if money else value,
+                    value if money else None,
+                    share,
+                    None,
+                    None,
+                )
+            )
+    where = label(
+        "export.bulletin.outlet",
+        code=outlet.code,
+        name=outlet.name,
+        subbranch=outlet.branch_name,
+        tier=_tier_label(outlet.tier, lang),
+    )
+    period = _period_line(name, start, end, lang)
+    headline = Sheet(
+        "export.bulletin.sheet",
+        (
+            Column("export.col.item", width=28),
+            Column("export.col.value", Kind.COUNT),
+            Column("export.col.amount", Kind.WAN),
+            Column("export.col.rate", Kind.RATE),
+            Column("export.col.branch_rank", Kind.COUNT),
+            Column("export.col.ranked", Kind.COUNT),
+        ),
+        lines,
+        context=_context(
+            scope,
+            session,
+            lang,
+            where,
+            period,
+            t("export.bulletin.definitions", lang, count=ranked),
+            _as_of(as_of, lang),
+        ),
+    )
+
+    people, answer = _league_rows(session, user, kind, start, LeagueLevel.MARKETER)
+    mine = [r for r in people if r.outlet_id == outlet.id]
+    in_outlet = competition_ranks([r.disbursed_amount for r in mine])
+    marketers = Sheet(
+        "export.bulletin.marketers",
+        (
+            Column("export.col.outlet_rank", Kind.COUNT, width=10),
+            *_ranked_columns(LeagueLevel.MARKETER),
+        ),
+        [(n, *_ranked_line(r)) for n, r in zip(in_outlet, mine, strict=True)],
+        context=_context(
+            scope,
+            session,
+            lang,
+            where,
+            period,
+            t("export.league.definitions", lang, as_of=format_datetime(answer.as_of, lang)),
+        ),
+    )
+    batches = _batch_sheet(session, scope, params, "export.bulletin.batches", outlet.id, (where,))
+    return f"{outlet.code}-{name}", [headline, marketers, batches]

@@ -68,9 +68,12 @@ def _closing(column: str) -> Any:
     )
 
 
-def counts(session: Session, scope: Scope, batch_id: str | None = None) -> list[QualityCount]:
+def counts(
+    session: Session, scope: Scope, batch_id: str | None = None, outlet_id: str | None = None
+) -> list[QualityCount]:
     """Entries in ``scope``'s reach (withdrawn ones included) alike in batch, outlet,
-    status, reason and withdrawal, counted; of one batch or of all."""
+    status, reason and withdrawal, counted; of one batch or of all, of one outlet or of
+    every one in reach."""
     reason = _closing("close_reason")
     inner = select(
         _p.c.batch_id,
@@ -81,6 +84,8 @@ def counts(session: Session, scope: Scope, batch_id: str | None = None) -> list[
     ).where(outlet_clause(scope, _p.c.outlet_id))
     if batch_id is not None:
         inner = inner.where(_p.c.batch_id == batch_id)
+    if outlet_id is not None:
+        inner = inner.where(_p.c.outlet_id == outlet_id)
     sub = inner.subquery()
     keys = (sub.c.batch_id, sub.c.outlet_id, sub.c.status, sub.c.reason, sub.c.withdrawn)
     stmt = select(*keys, func.count()).group_by(*keys)

@@ -61,6 +61,7 @@ class Column:
     title: str  # an i18n key
     kind: Kind = Kind.TEXT
     width: int | None = None  # characters; None: the kind's usual width
+    params: tuple[tuple[str, object], ...] = ()  # the title's placeholders: (("days", 7),)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def text_cell(sheet: object, value: object, font: Font | None = None) -> WriteOn
 
 
 def _header(column: Column, lang: str) -> str:
-    title = t(column.title, lang)
+    title = t(column.title, lang, **dict(column.params))
     if column.kind == Kind.WAN:
         return t("export.with_unit", lang, title=title, unit=t("export.unit_wan", lang))
     return title

@@ -45,6 +45,10 @@ Definitions a product owner signs off:
   the device's rule (``performance.batch_coverage``) with its windows configurable.
 - **Batch conversion**: of a batch's live entries in reach, the share that are
   disbursed: status ``disbursed``, or a disbursed loan matched to them.
+- **Outlet conversion**: batch conversion's rule over an outlet's live entries of every
+  batch instead of one batch's: the share of them disbursed, now (like batch conversion
+  it is no period's: an entry counts from the day it is listed). No live entries: no
+  rate. A marketer has none (entries are an outlet's; who holds one changes).
 - **Disbursed** (overview, league tables) counts each prospect's disbursement once: its
   disbursed loans when the loan system reported any (count = loans, amount = their 元),
   else the applied funnel event to ``disbursed`` typed on a device (its amount, the

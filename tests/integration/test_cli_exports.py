@@ -102,3 +102,86 @@ def test_refusals_say_why_and_write_nothing(server, store_settings, capsys, tmp_
     with pytest.raises(SystemExit) as exc:
         main(["export", "bonuses", "--out", str(out), "--db", db])
     assert exc.value.code == 2  # argparse: not one of the registry's kinds
+
+
+def test_the_dashboard_reports_and_the_bulletin_from_the_command_line(
+    server, store_settings, capsys, tmp_path: Path
+):
+    from app.server.housekeeping import run_housekeeping
+
+    db = store_settings.database_url
+    loan_world(server, store_settings)
+    run_housekeeping(server.engine, server.app.state.settings)
+
+    out = tmp_path / "参与率.xlsx"
+    status, said = _cli(
+        capsys, "export", "participation", "--period", "2026-11", "--out", str(out), "--db", db
+    )
+    assert status == 0, said
+    assert "参与率与覆盖率-2026-11.xlsx" in said
+    book = load_workbook(out)
+    assert book.sheetnames == ["按网点", "按支行", "按网点等级"]
+    assert [r[0] for r in table(book["按网点"], "网点代码")[1]] == ["T-001", "T-002", "合计"]
+
+    out = tmp_path / "业绩.xlsx"
+    status, said = _cli(
+        capsys, "export", "performance", "--period", "2026-11", "--out", str(out), "--db", db
+    )
+    assert status == 0, said
+    rows = table(load_workbook(out)["按网点"], "网点代码")[1]
+    assert [(r[0], r[4], r[5]) for r in rows] == [
+        ("T-001", 2, 80),
+        ("T-002", 1, 10),
+        ("合计", 3, 90),
+    ]
+
+    out = tmp_path / "批次.xlsx"
+    status, said = _cli(capsys, "export", "batches", "--out", str(out), "--db", db, "--lang", "en")
+    assert status == 0, said
+    header, rows = table(load_workbook(out)["Batches"], "Batch")
+    assert header[5:9] == (
+        "Contacted within 7 days",
+        "7-day coverage",
+        "Contacted within 30 days",
+        "30-day coverage",
+    )
+    assert [(r[4], r[9]) for r in rows] == [(21, 4)]
+
+    out = tmp_path / "通报.xlsx"
+    status, said = _cli(
+        capsys,
+        "export",
+        "bulletin",
+        "--period",
+        "2026-Q4",
+        "--outlet",
+        "T-001",
+        "--out",
+        str(out),
+        "--db",
+        db,
+        "--as",
+        "G1",
+    )
+    assert status == 0, said
+    assert "季度通报-T-001-2026-Q4.xlsx" in said
+    head = table(load_workbook(out)["通报"], "指标")[1]
+    assert head[0][:3] == ("放款金额", None, 100)  # DK-1, DK-2 and October's DK-3
+
+
+def test_bulletin_refusals_say_why(server, store_settings, capsys, tmp_path: Path):
+    db = store_settings.database_url
+    loan_world(server, store_settings)
+    out = tmp_path / "x.xlsx"
+    cases = [
+        (("--period", "2026-Q4"), "未导出：请指定网点代码"),
+        (("--outlet", "T-001"), "未导出：请指定统计期间"),
+        (("--period", "2026-11", "--outlet", "T-001"), "季度通报按季度出具"),
+        (("--period", "2026-Q4", "--outlet", "T-999"), "网点不存在或不在您的看板范围内"),
+        (("--period", "2026-Q4", "--outlet", "T-002", "--as", "G1"), "网点不存在"),
+        (("--period", "2026-Q4", "--outlet", "T-001", "--as", "M1"), "没有权限"),
+    ]
+    for args, words in cases:
+        status, said = _cli(capsys, "export", "bulletin", *args, "--out", str(out), "--db", db)
+        assert status == 1 and words in said, (args, said)
+    assert not out.exists()

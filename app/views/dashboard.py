@@ -125,7 +125,7 @@ def _participation(
 ) -> ft.Control:
     name = t("dashboard.total", lang) if total else (row.label or row.key)
     if tier:
-        name = t(f"tier.{row.key}", lang)
+        name = t(f"outlet.tier.{row.key}", lang)
     if row.code:
         name = f"{name}（{row.code}）"
     outlets = t(

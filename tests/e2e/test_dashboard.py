@@ -46,7 +46,7 @@ def test_the_subbranch_dashboard_is_the_stores_answer(
         page.wait_for_timeout(600)
         screenshot(page, "dashboard-1-desktop")
         tap_when_enabled(page, "dashboard-by-tier")
-        wait_for_text(page, r"(?m)^(旗舰|标杆|普及)网点$")
+        wait_for_text(page, r"(?m)^(旗舰|标杆|普及)$")
         to_bottom(page)
         wait_for_text(page, "批次覆盖与转化")
         screenshot(page, "dashboard-2-desktop-bottom")

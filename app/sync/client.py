@@ -31,7 +31,9 @@ from app.models.imports import (
     ImportRequest,
 )
 from app.models.loan import DismissIn, LoanEventOut, LoanEventResult, LoanEventsPage, MatchIn
+from app.models.quality import QualityEntriesOut, QualityReportOut, WithdrawIn, WithdrawOut
 from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
+from app.models.target import TargetIn, TargetsIn, TargetsOut, TargetsSetOut
 from app.sync.errors import (
     AuthError,
     CursorInvalid,
@@ -198,11 +200,32 @@ class SyncClient:
         data = self._send("GET", "/dashboards/batches", params={"page_size": LEAGUE_PAGE})
         return BatchFiguresOut.model_validate(data)
 
-    def export(self, kind: str, *, period: str, lang: str = "zh") -> tuple[str, bytes]:
-        """A report's ``.xlsx``: its file name (the store's) and its bytes."""
-        params = {"period": period, "lang": lang}
+    def export(
+        self, kind: str, *, period: str | None = None, batch_id: str | None = None, lang: str = "zh"
+    ) -> tuple[str, bytes]:
+        """A report's ``.xlsx``: its file name (the store's) and its bytes; ``period`` for
+        the reports of a period, ``batch_id`` for a batch's (quality)."""
+        params = {"lang": lang}
+        if period is not None:
+            params["period"] = period
+        if batch_id is not None:
+            params["batch_id"] = batch_id
         response = self._request("GET", f"/exports/{quote(kind, safe='')}.xlsx", params=params)
-        return _file_name(response, f"{kind}-{period}.xlsx"), response.content
+        return _file_name(response, f"{kind}-{period or batch_id}.xlsx"), response.content
+
+    # -- marketing targets (营销任务; managers and admins set them; online only) ------------
+
+    def targets(self, period: str) -> TargetsOut:
+        """The targets of ``period`` ("2026-12", "2026-Q4") in sight, with progress."""
+        return TargetsOut.model_validate(self._send("GET", "/targets", params={"period": period}))
+
+    def set_targets(self, items: list[TargetIn]) -> TargetsSetOut:
+        """Set targets, all of them or none (the store names the refused item)."""
+        body = TargetsIn(targets=items).model_dump(mode="json")
+        return TargetsSetOut.model_validate(self._send("PUT", "/targets", json=body))
+
+    def delete_target(self, target_id: str) -> None:
+        self._request("DELETE", f"/targets/{quote(target_id, safe='')}")
 
     # -- the loan system's unmatched events (admins; online only) --------------------------
 
@@ -252,6 +275,37 @@ class SyncClient:
     def batch_versions(self, batch_id: str) -> BatchVersionsOut:
         path = f"/admin/batches/{quote(batch_id, safe='')}/versions"
         return BatchVersionsOut.model_validate(self._send("GET", path))
+
+    # -- list quality (managers read; admins withdraw bad rows; online only) ---------------
+
+    def batch_quality(self, batch_id: str) -> QualityReportOut:
+        """The batch's quality report within the caller's reach."""
+        path = f"/admin/batches/{quote(batch_id, safe='')}/quality"
+        return QualityReportOut.model_validate(self._send("GET", path))
+
+    def quality_entries(
+        self,
+        batch_id: str,
+        *,
+        reason: str | None = None,
+        status: str | None = None,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> QualityEntriesOut:
+        """The batch's closed entries (of one reason, one closing status), newest first."""
+        params: dict[str, Any] = {"page": page, "page_size": page_size}
+        if reason:
+            params["reason"] = reason
+        if status:
+            params["status"] = status
+        path = f"/admin/batches/{quote(batch_id, safe='')}/quality/entries"
+        return QualityEntriesOut.model_validate(self._send("GET", path, params=params))
+
+    def withdraw_entries(self, batch_id: str, prospect_ids: list[str], reason: str) -> WithdrawOut:
+        """Withdraw entries of the batch as bad rows, with the admin's reason."""
+        body = WithdrawIn(prospect_ids=prospect_ids, reason=reason).model_dump()
+        path = f"/admin/batches/{quote(batch_id, safe='')}/withdraw"
+        return WithdrawOut.model_validate(self._send("POST", path, json=body))
 
 
 def _file_name(response: httpx.Response, fallback: str) -> str:

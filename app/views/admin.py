@@ -7,17 +7,16 @@ controller (``app.workbench.imports``) says so in words when it is missing.
 
 from __future__ import annotations
 
-from string import Formatter
-
 import flet as ft
 
-from app.i18n import CATALOGUES, format_datetime, t
+from app.i18n import format_datetime, t
 from app.models.imports import BatchOut, ImportMode, ImportProblemOut
 from app.services.funnel import FunnelStatus
 from app.services.whitelist_import import ImportField
 from app.views.context import use_observed, use_workbench
+from app.views.quality import QualityReport, rates_line
 from app.views.theme import BRAND
-from app.views.widgets import TOUCH, choice_chip, note, section, tappable
+from app.views.widgets import TOUCH, choice_chip, error_box, note, section, tappable, words
 from app.workbench.imports import DATUMS, SOURCES, may_manage
 from app.workbench.loans import may_review_loans
 
@@ -29,19 +28,7 @@ IMPORT, BATCHES, LOANS = "/manage", "/manage/batches", "/manage/loans"
 DASHBOARD, LEAGUE = "/manage/dashboard", "/manage/league"
 
 
-def words(code: str, message: str, lang: str, /, **params: object) -> str:
-    """An error or a row's problem in words. The store words its own refusals
-    (``import.*``) in Chinese with their details filled in, and sends the code without
-    those details: in Chinese, or where our words would need details we lack, its
-    message is shown as it came; otherwise our catalogue's words for the code (the
-    store's message as the last resort, for a code we do not know)."""
-    if code.startswith("import.") and message:
-        template = CATALOGUES.get(lang, {}).get(code, "")
-        lacking = {name for _, name, _, _ in Formatter().parse(template) if name} - set(params)
-        if lang == "zh" or not template or lacking:
-            return message
-    text = t(code, lang, status=message, detail=message, **params)
-    return message if text == code and message else text
+TARGETS = "/manage/targets"
 
 
 def _size(n: int) -> str:
@@ -50,28 +37,10 @@ def _size(n: int) -> str:
     return f"{max(1, round(n / 1024))} KB"
 
 
-def error_box(text: str, identifier: str = "admin-error") -> ft.Control:
-    return ft.Semantics(
-        identifier=identifier,
-        live_region=True,
-        container=True,
-        content=ft.Container(
-            bgcolor=ft.Colors.ERROR_CONTAINER,
-            border_radius=8,
-            padding=12,
-            content=ft.Row(
-                [
-                    ft.Icon(ft.Icons.ERROR_OUTLINE, color=ft.Colors.ON_ERROR_CONTAINER),
-                    ft.Text(text, color=ft.Colors.ON_ERROR_CONTAINER, expand=True),
-                ]
-            ),
-        ),
-    )
-
-
 @ft.component
 def Tabs(current: str) -> ft.Control:
-    """导入白名单 | 批次 | 看板 | 排行榜 (| 贷款回流 for an admin): the screens of 管理."""
+    """导入白名单 | 批次 | 看板 | 营销任务 | 排行榜 (| 贷款回流 for an admin): the screens of
+    管理."""
     app = use_observed(use_workbench().state)
     lang = app.lang
     role = app.session.role if app.session is not None else None
@@ -93,6 +62,7 @@ def Tabs(current: str) -> ft.Control:
         tab(IMPORT, "admin.tab_import", ft.Icons.UPLOAD_FILE),
         tab(BATCHES, "admin.tab_batches", ft.Icons.INVENTORY_2),
         tab(DASHBOARD, "admin.tab_dashboard", ft.Icons.INSIGHTS),
+        tab(TARGETS, "admin.tab_targets", ft.Icons.FLAG),
         tab(LEAGUE, "admin.tab_league", ft.Icons.LEADERBOARD),
     ]
     if may_review_loans(role):
@@ -696,6 +666,7 @@ def BatchCard(batch: BatchOut) -> ft.Control:
     ]
     if statuses:
         body.append(ft.Text(" · ".join(statuses), size=13, color=ft.Colors.ON_SURFACE_VARIANT))
+    body.append(rates_line(batch.quality, lang, f"batch-quality-{batch.id}"))
     body.append(
         ft.Row(
             [
@@ -704,7 +675,7 @@ def BatchCard(batch: BatchOut) -> ft.Control:
                     ft.TextButton(
                         t("admin.hide_details" if open_ else "admin.show_details", lang),
                         icon=ft.Icons.EXPAND_LESS if open_ else ft.Icons.EXPAND_MORE,
-                        on_click=lambda _e: page.run_task(imports.toggle, batch.id),
+                        on_click=lambda _e: page.run_task(workbench.quality.toggle, batch.id),
                         height=TOUCH,
                     ),
                 ),
@@ -724,6 +695,7 @@ def BatchCard(batch: BatchOut) -> ft.Control:
         )
     )
     if open_:
+        body.append(QualityReport(batch.id, key=f"quality-{batch.id}"))
         outlets = [
             ft.Text(f"{o.code} {o.name} · {o.count}", size=14)
             for o in sorted(batch.by_outlet, key=lambda o: (-o.count, o.code))

@@ -23,6 +23,7 @@ from app.views.performance import PerformanceScreen
 from app.views.settings import SettingsScreen
 from app.views.shell import WIDE, Shell
 from app.views.sync_view import SyncScreen
+from app.views.targets import TargetsScreen
 from app.views.theme import apply_locale
 from app.workbench import Workbench
 from app.workbench.map import MapPages
@@ -42,6 +43,7 @@ ROUTES = [
             ft.Route(path="manage/loans", component=LoansScreen),
             ft.Route(path="manage/league", component=LeagueScreen),
             ft.Route(path="manage/dashboard", component=DashboardScreen),
+            ft.Route(path="manage/targets", component=TargetsScreen),
             ft.Route(path="sync", component=SyncScreen),
             ft.Route(path="prospect/:pid", component=WhitelistPanes),
             ft.Route(path="prospect/:pid/log", component=WhitelistPanes),

@@ -8,9 +8,9 @@ import flet as ft
 
 from app.i18n import format_datetime, format_money, t
 from app.models.dashboard import BatchRowOut, ParticipationRowOut
-from app.views.admin import DASHBOARD, NotForYou, error_box, frame, words
+from app.views.admin import DASHBOARD, NotForYou, frame
 from app.views.context import use_observed, use_workbench
-from app.views.widgets import chip_row, labelled, note, section
+from app.views.widgets import chip_row, error_box, labelled, note, section, words
 from app.workbench.dashboard import GROUPS, PERIODS
 from app.workbench.imports import may_manage
 

@@ -7,9 +7,9 @@ import flet as ft
 
 from app.i18n import format_datetime, format_money, t
 from app.models.dashboard import LeagueRowOut
-from app.views.admin import LEAGUE, NotForYou, error_box, frame, words
+from app.views.admin import LEAGUE, NotForYou, frame
 from app.views.context import use_observed, use_workbench
-from app.views.widgets import TOUCH, chip_row, note, tappable
+from app.views.widgets import TOUCH, chip_row, error_box, note, tappable, words
 from app.workbench.imports import may_manage
 from app.workbench.league import LEVELS, METRICS, PERIODS
 

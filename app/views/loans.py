@@ -8,9 +8,9 @@ import flet as ft
 from app.i18n import format_date, format_money, t
 from app.models.loan import LoanEventOut
 from app.services.whitelist import WhitelistRow
-from app.views.admin import LOANS, NotForYou, error_box, frame, words
+from app.views.admin import LOANS, NotForYou, frame
 from app.views.context import use_observed, use_workbench
-from app.views.widgets import TOUCH, card, note, tappable
+from app.views.widgets import TOUCH, card, error_box, note, tappable, words
 from app.workbench.loans import may_review_loans
 
 

@@ -8,12 +8,17 @@ import flet as ft
 import flet_charts as fch
 
 from app.i18n import format_datetime, format_money, t
+from app.models.target import TargetMetric
 from app.services.funnel import MAIN_LINE
 from app.services.performance import MarketerRow, PerformanceReport
+from app.services.targets import TargetProgress
 from app.views.context import use_observed, use_workbench
+from app.views.targets import grid, progress_line
 from app.views.theme import BRAND, STATUS_COLORS
 from app.views.widgets import labelled, note, screen, section
-from app.workbench.performance import PERIODS
+from app.workbench.performance import OUTLET, PERIODS
+
+METRIC_ORDER = list(TargetMetric)
 
 
 def _pct(rate: float | None) -> str:
@@ -214,6 +219,38 @@ def _marketers(rows: list[MarketerRow], lang: str) -> list[ft.Control]:
     ]
 
 
+def _targets(
+    goals: list[TargetProgress], subject: str, as_of: datetime | None, lang: str
+) -> ft.Control:
+    """The targets (营销任务) of the subject shown, this month's then this quarter's, as the
+    central store counted them when the last sync fetched them."""
+    lines: list[ft.Control] = []
+    quarterly = lambda g: "Q" in g.period  # noqa: E731 - "2026-Q4"; a month is "2026-12"
+    for goal in sorted(goals, key=lambda g: (quarterly(g), METRIC_ORDER.index(g.metric))):
+        period = "quarter" if quarterly(goal) else "month"
+        label = t(
+            "perf.targets.line",
+            lang,
+            period=t(f"perf.targets.period.{period}", lang),
+            metric=t(f"target.metric.{goal.metric.value}", lang),
+        )
+        lines.append(
+            progress_line(label, goal.metric.value, goal.actual, goal.value, goal.progress, lang)
+        )
+    lines = [grid(lines)]
+    lines.append(
+        ft.Text(
+            t("perf.targets.as_of", lang, time=format_datetime(as_of, lang)),
+            size=12,
+            color=ft.Colors.ON_SURFACE_VARIANT,
+        )
+    )
+    title = t("perf.targets.outlet" if subject == OUTLET else "perf.targets.mine", lang)
+    return ft.Semantics(
+        identifier="perf-targets", container=True, content=section(title, *lines, stretch=True)
+    )
+
+
 def _segments(selected: str, values: tuple[str, ...], lang: str, on_change) -> ft.Control:  # type: ignore[no-untyped-def]
     """A segmented choice whose segments are at least 48 px tall (a finger's width)."""
     return ft.SegmentedButton(
@@ -273,12 +310,16 @@ def PerformanceScreen() -> ft.Control:
                 _kpis(report, lang, state.ranked_at),
                 note(t("perf.outlet_from_store", lang, time=when)),
             ]
+        if state.targets:
+            controls.append(_targets(state.targets, state.subject, state.targets_as_of, lang))
         return screen(t("perf.title", lang), *controls)
     if report is None:
         controls.append(ft.ProgressRing())
         return screen(t("perf.title", lang), *controls)
+    controls.append(_kpis(report, lang, state.ranked_at))
+    if state.targets:
+        controls.append(_targets(state.targets, state.subject, state.targets_as_of, lang))
     controls += [
-        _kpis(report, lang, state.ranked_at),
         section(t("perf.funnel", lang), *_funnel(report, lang, narrow=not app.wide)),
         section(t("perf.contacts_per_week", lang), _weekly(report, lang)),
         section(t("perf.status_mix", lang), _mix(report, lang)),

@@ -1,14 +1,15 @@
 """Small shared widgets: a tappable control, a choice chip, status chip, section card,
-labelled value, empty note, a loading spinner, the position line of a form, the back
-button and the scrolling screen."""
+labelled value, empty note, an error in words, a loading spinner, the position line of a
+form, the back button and the scrolling screen."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from string import Formatter
 
 import flet as ft
 
-from app.i18n import t
+from app.i18n import CATALOGUES, t
 from app.views.context import use_observed, use_workbench
 from app.views.theme import STATUS_COLORS
 
@@ -87,6 +88,40 @@ def card(identifier: str, lines: list[ft.Control]) -> ft.Control:
             border_radius=12,
             padding=14,
             content=ft.Column(lines, spacing=6),
+        ),
+    )
+
+
+def words(code: str, message: str, lang: str, /, **params: object) -> str:
+    """An error or a row's problem in words. The store words its own refusals
+    (``import.*``) in Chinese with their details filled in, and sends the code without
+    those details: in Chinese, or where our words would need details we lack, its
+    message is shown as it came; otherwise our catalogue's words for the code (the
+    store's message as the last resort, for a code we do not know)."""
+    if code.startswith("import.") and message:
+        template = CATALOGUES.get(lang, {}).get(code, "")
+        lacking = {name for _, name, _, _ in Formatter().parse(template) if name} - set(params)
+        if lang == "zh" or not template or lacking:
+            return message
+    text = t(code, lang, status=message, detail=message, **params)
+    return message if text == code and message else text
+
+
+def error_box(text: str, identifier: str = "admin-error") -> ft.Control:
+    return ft.Semantics(
+        identifier=identifier,
+        live_region=True,
+        container=True,
+        content=ft.Container(
+            bgcolor=ft.Colors.ERROR_CONTAINER,
+            border_radius=8,
+            padding=12,
+            content=ft.Row(
+                [
+                    ft.Icon(ft.Icons.ERROR_OUTLINE, color=ft.Colors.ON_ERROR_CONTAINER),
+                    ft.Text(text, color=ft.Colors.ON_ERROR_CONTAINER, expand=True),
+                ]
+            ),
         ),
     )
 

@@ -42,6 +42,7 @@ class PerformanceState:
     # The shown subject's targets (营销任务) of this month and quarter with their progress,
     # as the central store counted them at the last sync (none from an older store).
     targets: list[goals.TargetProgress] = field(default_factory=list)
+    targets_as_of: datetime | None = None  # when the store counted them: fetched (UTC)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class _Read:
     ranked_at: datetime | None
     from_store: bool = False
     targets: list[goals.TargetProgress] = field(default_factory=list)
+    targets_as_of: datetime | None = None
 
 
 class PerformanceController:
@@ -63,7 +65,7 @@ class PerformanceController:
         """A new session: its own default subject (a manager's outlet), nothing shown yet."""
         s = self.state
         s.subject, s.report, s.breakdown, s.ranked_at, s.from_store = "", None, [], None, False
-        s.targets = []
+        s.targets, s.targets_as_of = [], None
 
     def subjects(self) -> tuple[str, ...]:
         """Whose figures the user may pick: their own, and their outlet's when they have one."""
@@ -123,7 +125,11 @@ class PerformanceController:
             shown = [
                 t for t in goals.stored_targets(stored, today) if (t.subject, t.subject_id) == whose
             ]
-            return replace(found, targets=shown)
+            # counted by the store when the device fetched them (the ranks' as_of may be
+            # older: the store keeps its ranking a while; targets are counted per request)
+            fetched = stored.get("fetched_at")
+            when = datetime.fromisoformat(str(fetched)) if fetched and shown else None
+            return replace(found, targets=shown, targets_as_of=when)
 
         def figures(conn: Connection, stored: dict[str, object]) -> _Read:
             if outlet and not perf.holds_outlet(me.role):
@@ -151,3 +157,4 @@ class PerformanceController:
         s = self.state
         s.report, s.breakdown, s.ranked_at = found.report, found.breakdown, found.ranked_at
         s.from_store, s.targets = found.from_store, found.targets
+        s.targets_as_of = found.targets_as_of

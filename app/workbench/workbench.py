@@ -40,9 +40,11 @@ from app.workbench.log import LogController
 from app.workbench.login import LoginController
 from app.workbench.map import MapController, MapPages
 from app.workbench.performance import PerformanceController
+from app.workbench.quality import QualityController
 from app.workbench.settings import SettingsController
 from app.workbench.sync import SyncController
 from app.workbench.table import TableController
+from app.workbench.targets import TargetsController
 from app.workbench.whitelist import WhitelistController
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,8 @@ class Workbench:
         self.loans = LoanQueueController(self)
         self.league = LeagueController(self)
         self.dashboard = DashboardController(self)
+        self.targets = TargetsController(self)
+        self.quality = QualityController(self)
         self.autosync = AutoSync(self)
 
     # -- the signed-in user ----------------------------------------------------------------
@@ -222,6 +226,8 @@ class Workbench:
         self.loans.clear()
         self.league.clear()
         self.dashboard.clear()
+        self.targets.clear()
+        self.quality.clear()
         self.state.progress = await asyncio.to_thread(self.engine.snapshot_progress)
         return True
 

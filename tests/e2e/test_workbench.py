@@ -259,7 +259,8 @@ def test_sort_from_my_position(workbench, central, browser):
         lat, lon = conn.execute(
             text(
                 'SELECT p.lat, p.lon FROM prospect p JOIN "user" u ON u.id = p.assignee_id'
-                " WHERE u.employee_no = 'M0001' ORDER BY p.pre_approved_line LIMIT 1"
+                " WHERE u.employee_no = 'M0001' AND p.withdrawn_at IS NULL"  # on the phone
+                " ORDER BY p.pre_approved_line LIMIT 1"
             )
         ).one()
     page = open_app(

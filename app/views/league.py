@@ -9,7 +9,7 @@ from app.i18n import format_datetime, format_money, t
 from app.models.dashboard import LeagueRowOut
 from app.views.admin import LEAGUE, NotForYou, frame
 from app.views.context import use_observed, use_workbench
-from app.views.widgets import TOUCH, chip_row, error_box, note, tappable, words
+from app.views.widgets import TOUCH, chip_row, error_box, note, tappable, use_xlsx_download, words
 from app.workbench.imports import may_manage
 from app.workbench.league import LEVELS, METRICS, PERIODS
 
@@ -22,7 +22,7 @@ def LeagueScreen() -> ft.Control:
     league = workbench.league
     s = use_observed(league.state)
     page = ft.context.page
-    saver, _ = ft.use_state(lambda: ft.FilePicker())
+    download = use_xlsx_download(t("league.download", lang), league.download, league.saved)
     manager = app.session is not None and may_manage(app.session.role)
 
     async def first_load() -> None:
@@ -32,20 +32,6 @@ def LeagueScreen() -> ft.Control:
     ft.use_effect(first_load, [])
     if not manager:
         return NotForYou()
-
-    async def download(_e: ft.Event) -> None:
-        found = await league.download()
-        if found is None:
-            return
-        name, content = found
-        path = await saver.save_file(
-            dialog_title=t("league.download", lang),
-            file_name=name,
-            src_bytes=content,
-            file_type=ft.FilePickerFileType.CUSTOM,
-            allowed_extensions=["xlsx"],
-        )
-        league.saved(path)
 
     def chips(kind: str, values: tuple[str, ...], chosen: str) -> ft.Control:
         return chip_row(

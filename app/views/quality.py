@@ -11,7 +11,15 @@ from app.models.imports import BatchQualityOut
 from app.models.quality import QualityEntryOut, QualityReportOut
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
-from app.views.widgets import TOUCH, choice_chip, error_box, note, tappable, words
+from app.views.widgets import (
+    TOUCH,
+    choice_chip,
+    error_box,
+    note,
+    tappable,
+    use_xlsx_download,
+    words,
+)
 from app.workbench.quality import FILTERS, QualityController
 
 
@@ -74,24 +82,12 @@ def QualityReport(batch_id: str) -> ft.Control:
     quality = workbench.quality
     s = use_observed(quality.state)
     page = ft.context.page
-    saver, _ = ft.use_state(lambda: ft.FilePicker())
+    download = use_xlsx_download(
+        t("batchq.download", lang), lambda: quality.download(batch_id), quality.saved
+    )
     report = s.reports.get(batch_id)
     mine = s.batch_id == batch_id  # the last call was this batch's: its news is shown here
     busy = bool(s.busy)
-
-    async def download(_e: ft.Event) -> None:
-        found = await quality.download(batch_id)
-        if found is None:
-            return
-        name, content = found
-        path = await saver.save_file(
-            dialog_title=t("batchq.download", lang),
-            file_name=name,
-            src_bytes=content,
-            file_type=ft.FilePickerFileType.CUSTOM,
-            allowed_extensions=["xlsx"],
-        )
-        quality.saved(path)
 
     out: list[ft.Control] = [_heading(t("batchq.title", lang))]
     if report is None:

@@ -11,7 +11,16 @@ from app.models.target import TargetOut
 from app.views.admin import TARGETS, NotForYou, frame
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
-from app.views.widgets import TOUCH, choice_chip, error_box, icon_button, note, tappable, words
+from app.views.widgets import (
+    TOUCH,
+    choice_chip,
+    error_box,
+    icon_button,
+    note,
+    tappable,
+    use_xlsx_download,
+    words,
+)
 from app.workbench.targets import (
     AMOUNT,
     METRICS,
@@ -87,7 +96,7 @@ def TargetsScreen() -> ft.Control:
     goals = workbench.targets
     s = use_observed(goals.state)
     page = ft.context.page
-    saver, _ = ft.use_state(lambda: ft.FilePicker())
+    download = use_xlsx_download(t("league.download", lang), goals.download, goals.saved)
     allowed = app.session is not None and may_set_targets(app.session.role)
 
     async def first_load() -> None:
@@ -97,20 +106,6 @@ def TargetsScreen() -> ft.Control:
     ft.use_effect(first_load, [])
     if not allowed:
         return NotForYou()
-
-    async def download(_e: ft.Event) -> None:
-        found = await goals.download()
-        if found is None:
-            return
-        name, content = found
-        path = await saver.save_file(
-            dialog_title=t("league.download", lang),
-            file_name=name,
-            src_bytes=content,
-            file_type=ft.FilePickerFileType.CUSTOM,
-            allowed_extensions=["xlsx"],
-        )
-        goals.saved(path)
 
     level = goals.level()
     busy = bool(s.busy)

@@ -4,7 +4,7 @@ form, the back button and the scrolling screen."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from string import Formatter
 
 import flet as ft
@@ -124,6 +124,34 @@ def error_box(text: str, identifier: str = "admin-error") -> ft.Control:
             ),
         ),
     )
+
+
+def use_xlsx_download(
+    title: str,
+    fetch: Callable[[], Awaitable[tuple[str, bytes] | None]],
+    saved: Callable[[str | None], None],
+) -> Callable[[ft.Event], Awaitable[None]]:
+    """The on_click of a 下载电子表格 button: ``fetch`` gives the workbook's name and bytes
+    (None: it failed, and said so), then a save dialog on a desktop, the browser's download
+    on the web; ``saved`` hears where it went (None on the web). A hook: call it before
+    any early return."""
+    saver, _ = ft.use_state(lambda: ft.FilePicker())
+
+    async def download(_e: ft.Event) -> None:
+        found = await fetch()
+        if found is None:
+            return
+        name, content = found
+        path = await saver.save_file(
+            dialog_title=title,
+            file_name=name,
+            src_bytes=content,
+            file_type=ft.FilePickerFileType.CUSTOM,
+            allowed_extensions=["xlsx"],
+        )
+        saved(path)
+
+    return download
 
 
 def loading() -> ft.Control:

@@ -9,7 +9,7 @@ device was sent at its last sync.
 Definitions a product owner signs off (periods are Beijing calendar periods, as in
 ``app.services.performance``):
 
-- **Contacts** (触达次数): marketing logs whose ``occurred_at`` (when the contact happened)
+- **Contacts** (营销次数): marketing logs whose ``occurred_at`` (when the contact happened)
   lies in the period. A marketer's are the logs they wrote, whoever holds the prospect
   now; an outlet's are the logs on its prospects (the entries at the outlet now,
   withdrawn ones included: the work on them was done), whoever wrote them.

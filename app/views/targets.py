@@ -74,7 +74,7 @@ def progress_line(
         ],
         spacing=4,
     )
-    # read out as one: "触达次数 30 / 40 次 已完成 75%"
+    # read out as one: "营销次数 30 / 40 次 已完成 75%"
     return ft.Semantics(container=True, content=column, expand=True)
 
 

@@ -102,7 +102,7 @@ def test_a_manager_sets_a_marketers_targets_on_a_phone(manager, central, people,
         assert not found, found
 
         tap_when_enabled(page, f"target-edit-{marketer}")
-        type_into(page, "触达次数（次）", "40")
+        type_into(page, "营销次数（次）", "40")
         type_into(page, "放款笔数（笔）", "3")
         type_into(page, "放款金额（万元）", "12,5x")
         wait_for_text(page, "请填写数字，例如 12 或 12.5")
@@ -121,7 +121,7 @@ def test_a_manager_sets_a_marketers_targets_on_a_phone(manager, central, people,
             (month, "disbursed_count", 3),
             (month, "disbursed_amount", 125_000),
         }
-        wait_for_text(page, r"触达次数\n\d+ / 40 次\n(已完成 \d+%|已达成（\d+%）)")
+        wait_for_text(page, r"营销次数\n\d+ / 40 次\n(已完成 \d+%|已达成（\d+%）)")
         wait_for_text(page, r"放款金额\n.+ / 12\.5 万元")
         page.wait_for_timeout(800)
         screenshot(page, "targets-3-saved-phone")
@@ -160,9 +160,9 @@ def test_an_admin_sets_the_outlets_targets_on_a_desktop(admin, central, people, 
         wait_for_text(page, "为各网点下达本期的营销任务")
         semantic(page, f"target-{outlet}").wait_for(timeout=30_000)
         tap_when_enabled(page, f"target-edit-{outlet}")
-        type_into(page, "触达次数（次）", "-5")
+        type_into(page, "营销次数（次）", "-5")
         wait_for_text(page, "不能是负数")
-        type_into(page, "触达次数（次）", "300")
+        type_into(page, "营销次数（次）", "300")
         type_into(page, "放款金额（万元）", "2000000")
         wait_for_text(page, "不能超过 1,000,000 万元")
         page.wait_for_timeout(500)
@@ -171,7 +171,7 @@ def test_an_admin_sets_the_outlets_targets_on_a_desktop(admin, central, people, 
         tap_when_enabled(page, "target-save")
         wait_for_text(page, r"已保存.+的营销任务")
         assert targets_of(central, outlet) == {(month, "contacts", 300)}
-        wait_for_text(page, r"触达次数\n\d+ / 300 次")
+        wait_for_text(page, r"营销次数\n\d+ / 300 次")
         page.wait_for_timeout(800)
         screenshot(page, "targets-7-outlets-desktop")
         scroll_to_bottom(page, DESKTOP)
@@ -202,13 +202,13 @@ def test_the_marketer_sees_its_own_and_its_outlets_targets(
     try:
         nav(page, "业绩")
         wait_for_text(page, "我的营销任务")
-        wait_for_text(page, r"本月 · 触达次数\n\d+ / 40 次")
+        wait_for_text(page, r"本月 · 营销次数\n\d+ / 40 次")
         wait_for_text(page, r"中心库统计，截至 \d{4}-\d\d-\d\d \d\d:\d\d（上次同步时带来）")
         page.wait_for_timeout(800)
         screenshot(page, f"targets-perf-mine-{size}")
         page.get_by_text("本网点", exact=True).first.click()
         wait_for_text(page, "本网点营销任务")
-        wait_for_text(page, r"触达次数\n\d+ / 300 次")
+        wait_for_text(page, r"营销次数\n\d+ / 300 次")
         page.wait_for_timeout(800)
         screenshot(page, f"targets-perf-outlet-{size}")
         scroll_to_bottom(page, viewport)

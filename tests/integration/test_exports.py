@@ -590,8 +590,8 @@ def test_the_quarterly_bulletin_of_an_outlet(server, rolled_up, http):
             ["已处理", 3, None, None, None, None],
             ["无效率", 1, None, 1 / 3, None, None],
             ["联系方式错误率", 1, None, 1 / 3, None, None],
-            ["营销任务：触达次数（目标）", 10, None, None, None, None],
-            ["营销任务：触达次数（完成）", 3, None, 0.3, None, None],
+            ["营销任务：营销次数（目标）", 10, None, None, None, None],
+            ["营销任务：营销次数（完成）", 3, None, 0.3, None, None],
             ["营销任务：放款金额（目标）", None, 200, None, None, None],
             ["营销任务：放款金额（完成）", None, 100, 0.5, None, None],
         ]

@@ -428,10 +428,10 @@ def test_the_targets_workbook_reads_back(server, world, http):
         "完成率",
     ]
     body = rows[start + 1 :]
-    assert body[0] == ("网点", "T-001", "测试汇川网点", None, "触达次数", 6, 3, None, None, 0.5)
+    assert body[0] == ("网点", "T-001", "测试汇川网点", None, "营销次数", 6, 3, None, None, 0.5)
     assert body[1][:5] == ("网点", "T-001", "测试汇川网点", None, "放款金额")
     assert body[1][5:9] == (None, None, 100, 80)  # 1,000,000 and 800,000 元 in 万元
-    assert body[2] == ("营销人员", "M1", "张伟", "测试汇川网点", "触达次数", 4, 2, None, None, 0.5)
+    assert body[2] == ("营销人员", "M1", "张伟", "测试汇川网点", "营销次数", 4, 2, None, None, 0.5)
     assert len(body) == 5  # G1's reach: outlet A's two, M1's two, M2's one
     assert any("统计期间：2026-11（2026-11-01 至 2026-11-30）" == r[0] for r in rows)
     english = http.get(

@@ -682,6 +682,7 @@ MESSAGES: dict[str, str] = {
     "league.row.loans": "{n} loans",
     "league.row.contacts": "{n} contacts",
     "league.row.participation": "participation {rate}",
+    "league.row.roles": "{n} roles taken",
     "admin.tab_loans": "Loan feed",
     "loans.waiting": "{count} waiting to be matched",
     "loans.explain": "Loans the loan system reported whose credit code matches no whitelist entry. Match one to the right prospect and its status and profit shares take effect; set aside what cannot be matched, with the reason.",

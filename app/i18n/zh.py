@@ -690,6 +690,7 @@ MESSAGES: dict[str, str] = {
     "league.row.loans": "放款 {n} 笔",
     "league.row.contacts": "营销 {n} 次",
     "league.row.participation": "参与率 {rate}",
+    "league.row.roles": "参与 {n} 项",
     "admin.tab_loans": "贷款回流",
     "loans.waiting": "待匹配 {count} 笔",
     "loans.explain": "贷款系统报送的贷款，按统一社会信用代码找不到白名单客户。匹配到正确的客户后，客户状态和分润随之生效；无法匹配的请搁置并写明原因。",

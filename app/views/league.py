@@ -83,23 +83,28 @@ def LeagueScreen() -> ft.Control:
         controls.append(ft.Row([ft.ProgressRing(width=20, height=20, stroke_width=2)]))
     elif s.loaded and not s.rows:
         controls.append(note(t("league.empty", lang)))
-    controls.extend(_row(r, s.metric, lang) for r in s.rows)
+    controls.extend(_row(r, s.metric, s.level, lang) for r in s.rows)
     return frame(t("admin.title", lang), LEAGUE, *controls)
 
 
-def _figures(row: LeagueRowOut, lang: str) -> dict[str, str]:
-    rate = "—" if row.participation is None else f"{row.participation:.0%}"
+def _figures(row: LeagueRowOut, level: str, lang: str) -> dict[str, str]:
+    if row.participation is None:
+        taken = t("league.row.participation", lang, rate="—")
+    elif level == "marketer":  # a marketer's figure is the roles held, not a share
+        taken = t("league.row.roles", lang, n=int(row.participation))
+    else:
+        taken = t("league.row.participation", lang, rate=f"{row.participation:.0%}")
     return {
         "disbursed_amount": format_money(row.disbursed_amount, lang),
         "disbursed_count": t("league.row.loans", lang, n=row.disbursed_count),
         "contacts": t("league.row.contacts", lang, n=row.contacts),
-        "participation": t("league.row.participation", lang, rate=rate),
+        "participation": taken,
     }
 
 
-def _row(row: LeagueRowOut, metric: str, lang: str) -> ft.Control:
+def _row(row: LeagueRowOut, metric: str, level: str, lang: str) -> ft.Control:
     """One ranked outlet or marketer: its rank, name, the ranking figure large, the rest."""
-    figures = _figures(row, lang)
+    figures = _figures(row, level, lang)
     others = " · ".join(text for key, text in figures.items() if key != metric)
     line = [row.code, others]
     if row.shared > 1:  # said under the name: a long name keeps its line

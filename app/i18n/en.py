@@ -399,6 +399,10 @@ MESSAGES: dict[str, str] = {
     # -- issue 9: sub-branches (支行)
     "role.subbranch_manager": "Sub-branch manager",
     "perf.outlet_pick": "Outlet",
+    "perf.shares": "Profit share",
+    "perf.shares.person": "marketing {first} · originating {second}",
+    "perf.shares.outlet": "booking {first} · staff {second}",
+    "perf.branch_from_store": "The branch's figures, counted by the central store (as in Manage → Dashboard).",
     # -- dashboards (issue 10): answered by the central store --
     "dashboard.outlet_not_found": "No such outlet on your dashboards",
     # -- distribution (helper "dist"): auto-assign, pool return --

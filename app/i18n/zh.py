@@ -407,6 +407,10 @@ MESSAGES: dict[str, str] = {
     # -- issue 9: sub-branches (支行)
     "role.subbranch_manager": "支行负责人",
     "perf.outlet_pick": "网点",
+    "perf.shares": "分润",
+    "perf.shares.person": "营销 {first} · 发起 {second}",
+    "perf.shares.outlet": "簿记 {first} · 员工 {second}",
+    "perf.branch_from_store": "全行业绩由中心库统计，与“管理 → 看板”相同。",
     # -- dashboards (issue 10): answered by the central store --
     "dashboard.outlet_not_found": "网点不存在或不在您的看板范围内",
     # -- distribution (helper "dist"): auto-assign, pool return (公海) --

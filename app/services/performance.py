@@ -126,6 +126,22 @@ class PerformanceReport:
     rank_of: int  # how many were ranked
     batches: list[BatchCoverage]
     rank_shared: int = 1  # how many hold this rank (2 and more: tied)
+    shares: ShareTally | None = None  # 分润 as the store counted it; None: it sent none
+
+
+@dataclass(frozen=True)
+class ShareTally:
+    """分润 credited in a period, in fen, as the central store counted it at the last sync
+    (``app.server.share_tallies``). A person's: ``first`` as the marketer who worked the
+    loan, ``second`` as its originator. An outlet's: ``first`` as the booking outlet (簿记),
+    ``second`` its staff's shares (marketer and originator)."""
+
+    first: int = 0
+    second: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.first + self.second
 
 
 @dataclass(frozen=True)
@@ -155,6 +171,7 @@ class MarketerRow:
     disbursed_amount: int  # 元
     conversion: float | None  # reached disbursed / reached contacted, over their prospects
     rank: int  # within the list it belongs to
+    shares: ShareTally | None = None  # 分润, from the store (``stored_shares``)
 
 
 @dataclass(frozen=True)
@@ -369,6 +386,28 @@ def with_stored_rank(
         return replace(report, rank=None, rank_of=0, rank_shared=1)
     shared = int(rank[2]) if len(rank) > 2 else 1
     return replace(report, rank=int(rank[0]), rank_of=int(rank[1]), rank_shared=shared)
+
+
+def stored_shares(
+    stored: Mapping[str, Any] | None,
+    period: Period | str,
+    today: date,
+    *,
+    user_id: str | None = None,
+    outlet_id: str | None = None,
+) -> ShareTally | None:
+    """The 分润 of a person (``user_id``) or an outlet in the period, as the central store
+    sent it at the last sync (``shares`` of /stats/ranks); None when it sent none, or sent
+    it for another week, month or quarter. Someone the answer leaves out had no share."""
+    period = Period(period)
+    if not stored or not stored.get("today") or not isinstance(stored.get("shares"), dict):
+        return None
+    if period_bounds(period, date.fromisoformat(stored["today"])) != period_bounds(period, today):
+        return None
+    entry = stored["shares"].get(period.value) or {}
+    key, found = ("users", user_id) if user_id is not None else ("outlets", outlet_id)
+    pair = (entry.get(key) or {}).get(found) or [0, 0]
+    return ShareTally(int(pair[0]), int(pair[1]))
 
 
 def holds_outlet(role: str) -> bool:

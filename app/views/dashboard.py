@@ -23,19 +23,21 @@ def _rate(value: float | None) -> str:
 def DashboardScreen() -> ft.Control:
     workbench = use_workbench()
     app = use_observed(workbench.state)
-    lang = app.lang
+    manager = app.session is not None and may_manage(app.session.role)
+    if not manager:
+        return NotForYou()
+    return frame(t("admin.title", app.lang), DASHBOARD, DashboardBody())
+
+
+@ft.component
+def DashboardBody() -> ft.Control:
+    """The store's figures over the user's reach: 管理 → 看板, and an admin's 业绩."""
+    workbench = use_workbench()
+    lang = use_observed(workbench.state).lang
     board = workbench.dashboard
     s = use_observed(board.state)
     page = ft.context.page
-    manager = app.session is not None and may_manage(app.session.role)
-
-    async def first_load() -> None:
-        if manager:
-            await board.load()
-
-    ft.use_effect(first_load, [])
-    if not manager:
-        return NotForYou()
+    ft.use_effect(board.load, [])
 
     def chips(kind: str, values: tuple[str, ...], chosen: str) -> ft.Control:
         return chip_row(
@@ -117,7 +119,7 @@ def DashboardScreen() -> ft.Control:
                 content=section(t("dashboard.batches", lang), *body, stretch=True),
             )
         )
-    return frame(t("admin.title", lang), DASHBOARD, *controls)
+    return ft.Column(controls, spacing=12, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
 
 
 def _participation(

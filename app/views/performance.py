@@ -9,10 +9,12 @@ import flet_charts as fch
 
 from app.i18n import format_datetime, format_money, t
 from app.models.target import TargetMetric
+from app.models.user import Role
 from app.services.funnel import MAIN_LINE
-from app.services.performance import MarketerRow, PerformanceReport
+from app.services.performance import MarketerRow, PerformanceReport, ShareTally, Subject
 from app.services.targets import TargetProgress
 from app.views.context import use_observed, use_workbench
+from app.views.dashboard import DashboardBody
 from app.views.targets import grid, progress_line
 from app.views.theme import BRAND, STATUS_COLORS
 from app.views.widgets import labelled, note, screen, section
@@ -33,6 +35,14 @@ def _nice_ceiling(value: float) -> int:
     return int(-(-value * 1.1 // step) * step) or step
 
 
+def _shares(shares: ShareTally, subject: Subject, lang: str) -> tuple[str, str]:
+    """分润's total and its parts: a person's as marketer and originator, an outlet's as
+    the booking outlet and its staff's."""
+    key = "perf.shares.outlet" if subject == Subject.OUTLET else "perf.shares.person"
+    first, second = (format_money(fen / 100, lang) for fen in (shares.first, shares.second))
+    return format_money(shares.total / 100, lang), t(key, lang, first=first, second=second)
+
+
 def _kpis(report: PerformanceReport, lang: str, ranked_at: datetime | None) -> ft.Control:
     items: list[tuple[str, str, str]] = [
         (t("perf.logs", lang), str(report.contacts), ""),
@@ -40,6 +50,8 @@ def _kpis(report: PerformanceReport, lang: str, ranked_at: datetime | None) -> f
         (t("perf.disbursed_count", lang), str(report.disbursed_count), ""),
         (t("perf.disbursed_amount", lang), format_money(report.disbursed_amount, lang), ""),
     ]
+    if report.shares is not None:  # 分润 as the store counted it at the last sync
+        items.append((t("perf.shares", lang), *_shares(report.shares, report.subject, lang)))
     if report.rank is not None:
         key = "perf.rank_tied" if report.rank_shared > 1 else "perf.rank_value"
         when = ""  # ranked by the central store at the last sync: say when
@@ -210,6 +222,11 @@ def _marketers(rows: list[MarketerRow], lang: str) -> list[ft.Control]:
                         (t("perf.disbursed_count", lang), str(r.disbursed_count)),
                         (t("perf.disbursed_amount", lang), format_money(r.disbursed_amount, lang)),
                         (rate, _pct(r.conversion)),
+                        *(
+                            [(t("perf.shares", lang), format_money(r.shares.total / 100, lang))]
+                            if r.shares is not None
+                            else []
+                        ),
                     ),
                 ],
                 spacing=4,
@@ -266,6 +283,18 @@ def _segments(selected: str, values: tuple[str, ...], lang: str, on_change) -> f
 
 @ft.component
 def PerformanceScreen() -> ft.Control:
+    """An admin's 业绩 is the branch's, answered by the central store (the 看板's figures:
+    an admin's device is not where the branch is counted); everyone else's, their own."""
+    app = use_observed(use_workbench().state)
+    if app.session is not None and app.session.role == Role.ADMIN:
+        return screen(
+            t("perf.title", app.lang), note(t("perf.branch_from_store", app.lang)), DashboardBody()
+        )
+    return OwnPerformance()
+
+
+@ft.component
+def OwnPerformance() -> ft.Control:
     workbench = use_workbench()
     app = use_observed(workbench.state)
     perf = workbench.performance

@@ -129,7 +129,19 @@ class PerformanceController:
             # older: the store keeps its ranking a while; targets are counted per request)
             fetched = stored.get("fetched_at")
             when = datetime.fromisoformat(str(fetched)) if fetched and shown else None
-            return replace(found, targets=shown, targets_as_of=when)
+            return replace(with_shares(found, stored), targets=shown, targets_as_of=when)
+
+        def with_shares(found: _Read, stored: dict[str, object]) -> _Read:
+            """分润 from the store's last answer: the subject's, and each marketer's."""
+            if found.report is None:
+                return found
+            who = {"outlet_id": outlet} if outlet else {"user_id": me.user_id}
+            shares = perf.stored_shares(stored, period, today, **who)
+            rows = [
+                replace(r, shares=perf.stored_shares(stored, period, today, user_id=r.user_id))
+                for r in found.breakdown
+            ]
+            return replace(found, report=replace(found.report, shares=shares), breakdown=rows)
 
         def figures(conn: Connection, stored: dict[str, object]) -> _Read:
             if outlet and not perf.holds_outlet(me.role):

@@ -5,7 +5,7 @@ bottom."""
 
 from __future__ import annotations
 
-from app.demo import DEMO_SUBBRANCH_MANAGER
+from app.demo import DEMO_ADMIN, DEMO_SUBBRANCH_MANAGER
 from tests.e2e.conftest import (
     DESKTOP,
     E2E_MARKS,
@@ -65,5 +65,27 @@ def test_the_dashboard_on_a_phone(workbench_subbranch, browser, rolled_up):
         screenshot(page, "dashboard-phone")
         to_bottom(page)
         screenshot(page, "dashboard-phone-bottom")
+    finally:
+        page.close()
+
+
+def test_an_admins_performance_is_the_branchs_as_the_store_counts_it(
+    workbench_admin, central, browser, rolled_up
+):
+    store = store_answer(central, DEMO_ADMIN, "/dashboards/overview", period="month")
+    assert store["prospects"] > 0
+    page = signed_in(browser, workbench_admin.url, PHONE, title="管理员")
+    try:
+        nav(page, "业绩")
+        wait_for_text(page, "全行业绩由中心库统计")
+        # the whole branch's month, as the store answers it: not the admin's own (none)
+        wait_for_text(page, rf"经营概况（{store['start']} 至 {store['end']}）")
+        wait_for_text(page, rf"(?m)^白名单客户\n{store['prospects']:,}$")
+        wait_for_text(page, rf"(?m)^放款笔数\n{store['disbursed_count']:,}$")
+        page.wait_for_timeout(600)
+        screenshot(page, "performance-admin-phone")
+        to_bottom(page)
+        wait_for_text(page, "批次覆盖与转化")
+        screenshot(page, "performance-admin-phone-bottom")
     finally:
         page.close()

@@ -6,7 +6,9 @@ itself among the branch; the central store ranks with the device's own rules
 
 The same answer carries the user's own targets (营销任务) and their outlet's for this month
 and quarter, with progress (``targets``: a list, absent from an older store's answer,
-which a device reads as none), so a marketer sees them offline.
+which a device reads as none), so a marketer sees them offline; and the 分润 credited to
+the user, their outlet and (a manager's) its marketers per period, counted when asked
+(``shares``: ``app.server.share_tallies``; absent from an older store's answer).
 
 Ranking reads the whole branch's logs and funnel events (about a second over
 100,000 prospects), so one table serves every device for ``RANKS_TTL``: two hundred
@@ -30,6 +32,7 @@ from app.server.db import read_session
 from app.server.deps import CurrentUser, EngineDep, ProtocolDep
 from app.server.errors import error_responses
 from app.server.scope import scope_of
+from app.server.share_tallies import device_shares
 from app.server.targets import device_targets
 from app.services.clock import beijing_today
 
@@ -82,6 +85,10 @@ def ranks(request: Request, user: CurrentUser, engine: EngineDep, _v: ProtocolDe
             shown = marketer_ids(session.connection(), reach)
         # per user, not cached with the ranking: a few indexed counts, none without targets
         goals = device_targets(session, user, today)
+        # 分润: the user's and their outlet's, a manager's marketers' and outlets' (an admin's, all)
+        mine = {user.outlet_id} if user.outlet_id else set()
+        outlets = None if user.role == Role.ADMIN else {*scope.outlets, *mine}
+        credit = device_shares(session, today, users={*shown, user.id}, outlets=outlets)
     reached = sorted(scope.outlets)  # a manager's outlets, each with its rank and figures
     periods = {
         period: {
@@ -96,4 +103,10 @@ def ranks(request: Request, user: CurrentUser, engine: EngineDep, _v: ProtocolDe
         }
         for period, entry in table.items()
     }
-    return {"today": today.isoformat(), "as_of": as_of, "periods": periods, "targets": goals}
+    return {
+        "today": today.isoformat(),
+        "as_of": as_of,
+        "periods": periods,
+        "targets": goals,
+        "shares": credit,
+    }

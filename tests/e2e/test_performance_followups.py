@@ -11,11 +11,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import text
 
 from app.demo import DEMO_PASSWORD
+from app.i18n import format_money
 from app.queries.performance import branch_ranks
+from app.server.api_keys import create_api_key
 from app.server.routes.stats import RankCache
 from app.services.clock import beijing_today
 from app.services.marketing import new_log
@@ -95,8 +98,54 @@ def planned(central, tmp_path_factory):  # type: ignore[no-untyped-def]
         "M0002",
         [(colleague, None)] * 3,
     )
+    _loan(central, _open_prospects(central, "M0001", 4)[3][0])
     central.app.state.rank_cache = RankCache()  # rank again: these logs count from now on
     return {"tomorrow": tomorrow, "in_five": in_five, "yesterday": yesterday}
+
+
+def _loan(central, prospect_id: str) -> None:  # type: ignore[no-untyped-def]
+    """The loan system reports a loan of 300,000 元 on ``prospect_id``, disbursed today,
+    originated by M0001's colleague M0002: M0001's 分润 as its marketer."""
+    with central.engine.connect() as conn:
+        code, outlet = conn.execute(
+            text(
+                "SELECT p.credit_code, o.code FROM prospect p JOIN outlet o ON o.id = p.outlet_id"
+                " WHERE p.id = :id"
+            ),
+            {"id": prospect_id},
+        ).one()
+    key = create_api_key(central.engine, name=f"信贷系统-{prospect_id[:8]}")
+    events = [
+        {
+            "loan_id": f"E2E-{prospect_id[:12]}",
+            "credit_code": code,
+            "status": status,
+            "amount": 300_000,
+            "occurred_on": beijing_today().isoformat(),
+            "booking_outlet_code": outlet,
+            "originator_employee_no": "M0002",
+        }
+        for status in ("applied", "approved", "disbursed")
+    ]
+    answer = httpx.post(
+        f"{central.url}/loans/events", json={"events": events}, headers={"X-API-Key": key}
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def _shares_this_month(central, employee_no: str) -> int:  # type: ignore[no-untyped-def]
+    """Fen of 分润 the store credits ``employee_no`` with this month."""
+    start = beijing_today().replace(day=1)
+    with central.engine.connect() as conn:
+        return int(
+            conn.execute(
+                text(
+                    'SELECT coalesce(sum(s.amount_fen), 0) FROM profit_share s JOIN "user" u'
+                    " ON u.id = s.user_id WHERE u.employee_no = :no AND s.occurred_on >= :start"
+                ),
+                {"no": employee_no, "start": start},
+            ).scalar_one()
+        )
 
 
 @pytest.fixture(scope="module")
@@ -233,6 +282,11 @@ def test_a_marketers_outlet_is_the_stores_count(marketer, central, browser, size
         wait_for_text(page, "营销漏斗")
         page.wait_for_timeout(1000)
         mine = int(value_under(page, "营销次数"))
+        # 分润: the store's count of M0001's shares this month (the loan fed at set-up)
+        shares = _shares_this_month(central, "M0001")
+        assert shares >= 300_000 * 100 * 40 // 100
+        assert value_under(page, "分润") == format_money(shares / 100)
+        screenshot(page, f"performance-mine-top-{size}")
         tallest, labels, _ = scroll_through(page, viewport)
         page.wait_for_timeout(800)
         screenshot(page, f"performance-mine-bottom-{size}")

@@ -772,6 +772,7 @@ MESSAGES: dict[str, str] = {
     "batchq.none_flagged": "No such entries",
     "batchq.entry_line": "{outlet} · {reason} · closed by {who} on {when}",
     "batchq.entry_withdrawn": "Withdrawn: {reason}",
+    "batchq.withdrawn_note": "Why: {note} ({who})",
     "batchq.withdrawn.quality": "by head office, for the list's quality",
     "batchq.withdrawn.removed": "no longer in the batch's newer version",
     "batchq.withdrawn.expired": "the batch's validity ended",

@@ -780,6 +780,7 @@ MESSAGES: dict[str, str] = {
     "batchq.none_flagged": "没有这类条目",
     "batchq.entry_line": "{outlet} · {reason} · {who} 于 {when} 结束",
     "batchq.entry_withdrawn": "已撤回：{reason}",
+    "batchq.withdrawn_note": "撤回原因：{note}（{who}）",
     "batchq.withdrawn.quality": "总行按名单质量撤回",
     "batchq.withdrawn.removed": "新版本名单未再列出",
     "batchq.withdrawn.expired": "批次已过有效期",

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pydantic import NaiveDatetime
 from sqlmodel import Field, SQLModel
 
+WITHDRAW_AUDIT = "withdraw_quality"  # the audit event of an entry withdrawn as a bad row
+
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
@@ -16,3 +18,4 @@ class AuditEvent(SQLModel, table=True):
     device_id: str = ""
     occurred_at: NaiveDatetime
     recorded_at: NaiveDatetime
+    note: str = ""  # the admin's words, where the action asks for them (withdraw_quality)

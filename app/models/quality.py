@@ -109,6 +109,8 @@ class QualityEntryOut(BaseModel):
     closed_by_name: str
     withdrawn: bool
     withdrawn_reason: str
+    withdrawn_note: str = ""  # head office's words when it withdrew the entry as a bad row
+    withdrawn_by_name: str = ""
 
 
 class QualityEntriesOut(BaseModel):

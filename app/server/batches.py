@@ -76,6 +76,7 @@ from app.models import (
     WhitelistBatch,
     WhitelistBatchVersion,
 )
+from app.models.audit import WITHDRAW_AUDIT
 from app.models.batch import BatchSource
 from app.models.change import ChangeLog
 from app.models.ids import new_id, utcnow
@@ -662,9 +663,6 @@ def withdraw(
     return len(entries)
 
 
-WITHDRAW_AUDIT = "withdraw_quality"  # the audit event of an entry withdrawn as a bad row
-
-
 def withdraw_bad_rows(
     session: Session,
     admin: User,
@@ -678,7 +676,8 @@ def withdraw_bad_rows(
     logs and events stay, an audit event names the admin. Returns (withdrawn now, named
     but withdrawn before: left as they were). All or nothing: 403 ``auth.forbidden``
     unless an admin, 404 ``import.batch_unknown``, 422 ``quality.not_in_batch`` when an id
-    is not an entry of this batch. ``reason`` (the admin's words) goes to the log."""
+    is not an entry of this batch. ``reason`` (the admin's words) stays with each entry's
+    audit event (``note``), which the quality report shows."""
     if admin.role != Role.ADMIN or not admin.active:
         raise StoreError("auth.forbidden", 403)
     _known_batch(session, batch_id)
@@ -707,6 +706,7 @@ def withdraw_bad_rows(
             "device_id": "",
             "occurred_at": now,
             "recorded_at": now,
+            "note": reason,
         }
         for pid, _ in live
     ]

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select
 from sqlmodel import Session
 
-from app.models import FunnelEvent, Outlet, Prospect, Role, User, WhitelistBatch
+from app.models import AuditEvent, FunnelEvent, Outlet, Prospect, Role, User, WhitelistBatch
+from app.models.audit import WITHDRAW_AUDIT
 from app.models.feedback import FeedbackReason
 from app.models.prospect import CLOSED_STATUSES
 from app.models.quality import (
@@ -43,6 +44,7 @@ _fe = FunnelEvent.__table__  # type: ignore[attr-defined]
 _b = WhitelistBatch.__table__  # type: ignore[attr-defined]
 _o = Outlet.__table__  # type: ignore[attr-defined]
 _u = User.__table__  # type: ignore[attr-defined]
+_a = AuditEvent.__table__  # type: ignore[attr-defined]
 _CLOSED = sorted(CLOSED_STATUSES)
 _GIVEN = [r.value for r in FeedbackReason]
 
@@ -286,8 +288,34 @@ def entries(
         .offset((page - 1) * page_size)
         .limit(page_size)
     )
-    items = [_entry(r) for r in session.execute(stmt)]
+    items = _with_withdrawals(session, [_entry(r) for r in session.execute(stmt)])
     return QualityEntriesOut(items=items, total=int(total), page=page, page_size=page_size)
+
+
+def _with_withdrawals(session: Session, items: list[QualityEntryOut]) -> list[QualityEntryOut]:
+    """The page's entries head office withdrew as bad rows, with its words and who: the
+    latest ``withdraw_quality`` audit event of each (one query over the page)."""
+    ids = [e.prospect_id for e in items if e.withdrawn and e.withdrawn_reason == "quality"]
+    if not ids:
+        return items
+    stmt = (
+        select(_a.c.prospect_id, _a.c.note, _u.c.name)
+        .select_from(_a.outerjoin(_u, _u.c.id == _a.c.user_id))
+        .where(_a.c.action == WITHDRAW_AUDIT, _a.c.prospect_id.in_(ids))
+        .order_by(_a.c.occurred_at)
+    )
+    found = {pid: (note or "", name or "") for pid, note, name in session.execute(stmt)}
+    return [
+        e.model_copy(
+            update={
+                "withdrawn_note": found[e.prospect_id][0],
+                "withdrawn_by_name": found[e.prospect_id][1],
+            }
+        )
+        if e.prospect_id in found
+        else e
+        for e in items
+    ]
 
 
 def _entry(r: Sequence[Any]) -> QualityEntryOut:

@@ -368,6 +368,9 @@ def _entry(quality: QualityController, e: QualityEntryOut, ticked: bool, lang: s
                 color=ft.Colors.ERROR,
             )
         )
+        if e.withdrawn_note:  # head office's words, and who withdrew it
+            who = e.withdrawn_by_name or "—"
+            texts.append(_small(t("batchq.withdrawn_note", lang, note=e.withdrawn_note, who=who)))
     if e.withdrawn:
         icon = ft.Icons.REMOVE_CIRCLE_OUTLINE
     else:

@@ -172,6 +172,7 @@ def test_an_admin_sees_a_batchs_quality_downloads_it_and_withdraws_bad_rows(
         )
         assert set(gone) == {(invalid_one, "quality"), (invalid_two, "quality")}
         wait_for_text(page, "已撤回：总行按名单质量撤回")
+        wait_for_text(page, r"撤回原因：总行核实：空号与不准入（.+）")  # the words, and who
         page.wait_for_timeout(800)
         screenshot(page, "quality-3-withdrawn-desktop")
         scroll_to_bottom(page, DESKTOP)

@@ -337,8 +337,8 @@ def test_an_admin_withdraws_bad_rows_and_the_report_still_counts_them(server, wo
             ("quality", True)
         }
         audit = session.execute(select(AuditEvent)).scalars().all()
-        assert {(a.action, a.prospect_id, a.user_id) for a in audit} == {
-            ("withdraw_quality", pid, world.user_id("A1")) for pid in bad
+        assert {(a.action, a.prospect_id, a.user_id, a.note) for a in audit} == {
+            ("withdraw_quality", pid, world.user_id("A1"), "联系方式错误") for pid in bad
         }
     again = _withdraw(http, "A1", world.batch_id, bad)
     assert again.json() == {"withdrawn": 0, "already": 2}  # a replay changes nothing
@@ -354,6 +354,10 @@ def test_an_admin_withdraws_bad_rows_and_the_report_still_counts_them(server, wo
     ).json()
     assert {(i["withdrawn"], i["withdrawn_reason"]) for i in flagged["items"]} == {
         (True, "quality")
+    }
+    # head office's words stay with each entry, with who withdrew it (the world's A1)
+    assert {(i["withdrawn_note"], i["withdrawn_by_name"]) for i in flagged["items"]} == {
+        ("联系方式错误", "陈静")
     }
 
 

@@ -617,8 +617,10 @@ def shares(session: Session, loan_id: str) -> LoanSharesOut:
             .order_by(ShareAdjustment.at, ShareAdjustment.id)  # type: ignore[arg-type]
         ).scalars()
     )
-    user_ids: set[str | None] = {s.user_id for s in found} | {a.admin_id for a in adjustments}
-    outlet_ids: set[str | None] = {s.outlet_id for s in found} | {row.booking_outlet_id}
+    user_ids: set[str | None] = {s.user_id for s in found}
+    user_ids.update(a.admin_id for a in adjustments)
+    outlet_ids: set[str | None] = {s.outlet_id for s in found}
+    outlet_ids.add(row.booking_outlet_id)
     people = _by_id(session, User, user_ids)
     outlets = _by_id(session, Outlet, outlet_ids)
     prospect = session.get(Prospect, row.prospect_id) if row.prospect_id else None

@@ -717,6 +717,7 @@ MESSAGES: dict[str, str] = {
     "shares.current": "Now {amount}, {ratio}",
     "shares.field": "{party} {who} share (yuan)",
     "shares.outlet": "Outlet: {outlet}",
+    "shares.outlet_share": "Goes to the outlet, to no one person",
     "shares.sum": "Total {sum} of the loan's {amount}",
     "shares.sum_ok": "The total matches the loan",
     "shares.sum_short": "{diff} short",

@@ -725,6 +725,7 @@ MESSAGES: dict[str, str] = {
     "shares.current": "现为 {amount}，占 {ratio}",
     "shares.field": "{party}{who}分润（元）",
     "shares.outlet": "网点：{outlet}",
+    "shares.outlet_share": "归网点所有，不指定员工",
     "shares.sum": "合计 {sum}，贷款金额 {amount}",
     "shares.sum_ok": "合计与贷款金额相符",
     "shares.sum_short": "还差 {diff}",

@@ -115,6 +115,7 @@ class SharesController(OnlineCalls):
         drafts = list(s.drafts)
         drafts[index] = text
         s.drafts = drafts
+        self._clear_error()  # a refusal said is answered by the change; the total speaks now
         problems = {k: v for k, v in s.problems.items() if k != index}
         _, problem = parse_yuan(text)
         if problem:
@@ -123,6 +124,8 @@ class SharesController(OnlineCalls):
 
     def set_reason(self, text: str) -> None:
         self.state.reason = text
+        if self.state.error_code == "shares.reason_required" and text.strip():
+            self._clear_error()
 
     def typed_total(self) -> int | None:
         """The typed shares' sum in fen; None while one is missing or wrong."""
@@ -164,9 +167,7 @@ class SharesController(OnlineCalls):
             return False
         total = sum(amounts)
         if total != loan.amount_fen:
-            self._refuse(
-                "shares.sum_differs", sum=yuan_text(total), amount=yuan_text(loan.amount_fen)
-            )
+            self._refuse("shares.sum_differs", sum=_yuan(total), amount=_yuan(loan.amount_fen))
             return False
         reason = s.reason.strip()
         if not reason:
@@ -217,3 +218,8 @@ class SharesController(OnlineCalls):
     def _clear_error(self) -> None:
         super()._clear_error()
         self.state.error_params = {}
+
+
+def _yuan(fen: int) -> str:
+    """Fen as 元 in a sentence: "10,000.50" (the unit is the sentence's)."""
+    return f"{fen // 100:,}.{fen % 100:02d}"

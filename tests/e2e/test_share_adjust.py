@@ -131,6 +131,10 @@ def test_an_admin_moves_yuan_between_parties_with_a_reason(
 
         type_into(page, f"营销人员 {marketer} 分润（元）", "90000")
         wait_for_text(page, "多出 10,000.00 元")
+        tap_when_enabled(page, "shares-save")  # the total is not the loan's: refused here
+        wait_for_text(page, "各方合计 210,000.00 元，与贷款金额 200,000.00 元不符")
+        page.wait_for_timeout(400)
+        screenshot(page, "shares-2b-refused-desktop")
         type_into(page, f"发起人 {originator} 分润（元）", "50000")
         wait_for_text(page, "合计与贷款金额相符")
         tap_when_enabled(page, "shares-save")  # no reason yet: refused, nothing sent

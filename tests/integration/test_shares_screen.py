@@ -151,10 +151,11 @@ async def test_an_admin_finds_a_loan_and_moves_yuan_between_its_parties(live_ser
     assert c.difference() == 50
     assert not await c.save()
     assert t(s.error_code, "zh", **s.error_params) == (
-        "各方合计 10000.50 元，与贷款金额 10000 元不符，请调整后再保存"
+        "各方合计 10,000.50 元，与贷款金额 10,000.00 元不符，请调整后再保存"
     )
     assert s.drafts == ["3000", "4,500.5", "2500"] and s.reason == "李娜只做了贷前调查"
     c.type_amount(2, "2499.5")
+    assert s.error_code == ""  # answered by the change
 
     # no reason: refused
     c.set_reason("  ")

@@ -50,6 +50,17 @@ def format_money(yuan: int | float | None, lang: str = DEFAULT_LANG) -> str:
     return f"{yuan:,.0f} 元"
 
 
+def format_fen(fen: int | None, lang: str = DEFAULT_LANG) -> str:
+    """An amount to the fen, in 元 (a share of a loan: "4,000.00 元", "¥4,000.00")."""
+    if fen is None:
+        return "—"
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(fen), 100)
+    if lang != "zh":
+        return f"{sign}¥{yuan:,}.{cents:02d}"
+    return f"{sign}{yuan:,}.{cents:02d} 元"
+
+
 def format_datetime(value: datetime | None, lang: str = DEFAULT_LANG) -> str:
     if value is None:
         return t("common.never", lang)

@@ -286,6 +286,10 @@ class ShareOut(BaseModel):
     ratio_bp: int
     amount_fen: int
     adjusted: bool
+    # who and where, as a person reads them ("" for a user or outlet no longer stored)
+    user_name: str = ""
+    employee_no: str = ""
+    outlet_name: str = ""
 
 
 class ShareAdjustmentOut(BaseModel):
@@ -294,6 +298,8 @@ class ShareAdjustmentOut(BaseModel):
     at: datetime
     before: list[dict[str, JsonValue]]
     after: list[dict[str, JsonValue]]
+    admin_name: str = ""
+    admin_employee_no: str = ""
 
 
 class LoanSharesOut(BaseModel):
@@ -306,6 +312,43 @@ class LoanSharesOut(BaseModel):
     adjusted: bool
     shares: list[ShareOut]
     adjustments: list[ShareAdjustmentOut]
+    company_name: str = ""  # the matched prospect's
+    booking_outlet_name: str = ""
+
+
+LOANS_PAGE_SIZE_MAX = 100
+LOANS_PAGE_MAX = 100_000
+LOANS_QUERY_LIMIT = 64  # characters an admin types to find a loan
+
+
+class LoansQuery(BaseModel):
+    """``GET /loans``: disbursed loans whose id, credit code or company name holds ``q``
+    (all of them when empty), a page at a time."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    q: str = PydanticField(default="", max_length=LOANS_QUERY_LIMIT, pattern=r"^[^\x00-\x1f\x7f]*$")
+    page: int = PydanticField(default=1, ge=1, le=LOANS_PAGE_MAX)
+    page_size: int = PydanticField(default=20, ge=1, le=LOANS_PAGE_SIZE_MAX)
+
+
+class LoanListItem(BaseModel):
+    """One disbursed loan as the admin's search lists it."""
+
+    loan_id: str
+    amount: int  # 元
+    occurred_on: date
+    product: str
+    company_name: str  # the matched prospect's ("" if it is gone)
+    credit_code_masked: str  # 统一社会信用代码, masked (DESIGN §4)
+    booking_outlet_name: str
+    adjusted: bool  # its split was changed by hand
+
+
+class LoansPage(BaseModel):
+    items: list[LoanListItem]
+    total: int  # loans matching, over every page
+    page: int
+    page_size: int
 
 
 class ShareIn(BaseModel):

@@ -65,7 +65,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
@@ -82,8 +82,11 @@ from app.models.loan import (
     LoanEventResult,
     LoanEventsPage,
     LoanEventState,
+    LoanListItem,
     LoanOutcome,
     LoanSharesOut,
+    LoansPage,
+    LoansQuery,
     LoanStatus,
     ProfitShare,
     ShareAdjustment,
@@ -99,9 +102,10 @@ from app.models.loan import (
 from app.models.user import Role
 from app.server.changes import record_change
 from app.server.errors import StoreError
-from app.server.scope import placement
+from app.server.scope import outlet_clause, placement, scope_of
 from app.services.clock import utc_midnight
 from app.services.funnel import move_refusal
+from app.services.masking import mask_credit_code
 from app.services.shares import Ratio, ratio_problem, split
 from app.services.validation import ValidationError as CodeError
 from app.services.validation import validate_credit_code
@@ -123,6 +127,7 @@ CHUNK = 500  # events per transaction from a file, as many as one request may ca
 _le = LoanEvent.__table__  # type: ignore[attr-defined]
 _p = Prospect.__table__  # type: ignore[attr-defined]
 _share = ProfitShare.__table__  # type: ignore[attr-defined]
+_outlet = Outlet.__table__  # type: ignore[attr-defined]
 # the content of an event: what a replay must repeat to be a duplicate
 _CONTENT = (
     "amount",
@@ -601,13 +606,50 @@ def _as_json(shares: Sequence[ProfitShare]) -> list[dict[str, Any]]:
 
 
 def shares(session: Session, loan_id: str) -> LoanSharesOut:
+    """The loan's split with each share's person and outlet by name, and every
+    adjustment made to it with its admin's name, oldest first."""
     row = _disbursal(session, loan_id)
     found = _shares_of(session, loan_id)
-    adjustments = session.execute(
-        select(ShareAdjustment)
-        .where(ShareAdjustment.loan_id == loan_id)  # type: ignore[arg-type]
-        .order_by(ShareAdjustment.at, ShareAdjustment.id)  # type: ignore[arg-type]
-    ).scalars()
+    adjustments = list(
+        session.execute(
+            select(ShareAdjustment)
+            .where(ShareAdjustment.loan_id == loan_id)  # type: ignore[arg-type]
+            .order_by(ShareAdjustment.at, ShareAdjustment.id)  # type: ignore[arg-type]
+        ).scalars()
+    )
+    user_ids: set[str | None] = {s.user_id for s in found}
+    user_ids.update(a.admin_id for a in adjustments)
+    outlet_ids: set[str | None] = {s.outlet_id for s in found}
+    outlet_ids.add(row.booking_outlet_id)
+    people = _by_id(session, User, user_ids)
+    outlets = _by_id(session, Outlet, outlet_ids)
+    prospect = session.get(Prospect, row.prospect_id) if row.prospect_id else None
+    booking = outlets.get(row.booking_outlet_id)
+
+    def share_out(s: ProfitShare) -> ShareOut:
+        person = people.get(s.user_id or "")
+        outlet = outlets.get(s.outlet_id)
+        return ShareOut.model_validate(
+            {
+                **s.model_dump(),
+                "user_name": person.name if person else "",
+                "employee_no": person.employee_no if person else "",
+                "outlet_name": outlet.name if outlet else "",
+            }
+        )
+
+    def adjustment_out(a: ShareAdjustment) -> ShareAdjustmentOut:
+        admin = people.get(a.admin_id)
+        return ShareAdjustmentOut(
+            admin_id=a.admin_id,
+            reason=a.reason,
+            at=a.at,
+            before=json.loads(a.before),
+            after=json.loads(a.after),
+            admin_name=admin.name if admin else "",
+            admin_employee_no=admin.employee_no if admin else "",
+        )
+
     return LoanSharesOut(
         loan_id=loan_id,
         amount=row.amount,
@@ -616,18 +658,77 @@ def shares(session: Session, loan_id: str) -> LoanSharesOut:
         product=row.product,
         prospect_id=row.prospect_id,
         adjusted=any(s.adjusted for s in found),
-        shares=[ShareOut.model_validate(s, from_attributes=True) for s in found],
-        adjustments=[
-            ShareAdjustmentOut(
-                admin_id=a.admin_id,
-                reason=a.reason,
-                at=a.at,
-                before=json.loads(a.before),
-                after=json.loads(a.after),
-            )
-            for a in adjustments
-        ],
+        shares=[share_out(s) for s in found],
+        adjustments=[adjustment_out(a) for a in adjustments],
+        company_name=prospect.company_name if prospect else "",
+        booking_outlet_name=booking.name if booking else "",
     )
+
+
+def _by_id(session: Session, model: Any, ids: set[str | None]) -> dict[str, Any]:
+    wanted = sorted(i for i in ids if i)
+    if not wanted:
+        return {}
+    rows = session.execute(select(model).where(model.id.in_(wanted))).scalars()
+    return {r.id: r for r in rows}
+
+
+def disbursed_loans(session: Session, user: User, query: LoansQuery) -> LoansPage:
+    """The matched disbursed loans in ``user``'s reach (by booking outlet) whose loan id,
+    credit code or company name holds ``query.q`` (any case), newest first, a page."""
+    adjusted = exists().where(_share.c.loan_id == _le.c.loan_id, _share.c.adjusted.is_(True))
+    where = [
+        _le.c.status == LoanStatus.DISBURSED,
+        _le.c.state.in_([LoanEventState.APPLIED, LoanEventState.RECORDED]),
+        outlet_clause(scope_of(session, user), _le.c.booking_outlet_id),
+    ]
+    text = query.q
+    if text:
+        code = "".join(text.split()).upper()
+        where.append(
+            or_(
+                _le.c.loan_id.icontains(text, autoescape=True),
+                _le.c.credit_code.contains(code, autoescape=True),
+                _p.c.company_name.icontains(text, autoescape=True),
+            )
+        )
+    joined = _le.outerjoin(_p, _p.c.id == _le.c.prospect_id).outerjoin(
+        _outlet, _outlet.c.id == _le.c.booking_outlet_id
+    )
+    total = session.execute(
+        select(func.count()).select_from(joined).where(and_(*where))
+    ).scalar_one()
+    rows = session.execute(
+        select(
+            _le.c.loan_id,
+            _le.c.amount,
+            _le.c.occurred_on,
+            _le.c.product,
+            _le.c.credit_code,
+            _p.c.company_name,
+            _outlet.c.name.label("outlet_name"),
+            adjusted.label("adjusted"),
+        )
+        .select_from(joined)
+        .where(and_(*where))
+        .order_by(_le.c.occurred_on.desc(), _le.c.loan_id)
+        .offset((query.page - 1) * query.page_size)
+        .limit(query.page_size)
+    ).all()
+    items = [
+        LoanListItem(
+            loan_id=r.loan_id,
+            amount=r.amount,
+            occurred_on=r.occurred_on,
+            product=r.product,
+            company_name=r.company_name or "",
+            credit_code_masked=mask_credit_code(r.credit_code),
+            booking_outlet_name=r.outlet_name or "",
+            adjusted=bool(r.adjusted),
+        )
+        for r in rows
+    ]
+    return LoansPage(items=items, total=int(total), page=query.page, page_size=query.page_size)
 
 
 def set_shares(session: Session, loan_id: str, body: SharesIn, admin: User) -> LoanSharesOut:

@@ -20,16 +20,29 @@ floors 33 / 33 / 33 (99 fen), the 1 fen left goes to the marketer: 34 / 33 / 33.
 no marketer the booking outlet takes 34 + 33 = 67 fen and the originator 33.
 
 An admin may later change a loan's split by hand (``PUT /loans/{id}/shares``, with a
-reason, audited); that is the store's business, not this rule's.
+reason, audited); that is the store's business, not this rule's. The admin types each
+share in 元 with up to two decimals (``parse_yuan``: "1,234.5" is 123,450 fen), and the
+screen refuses a sum that is not the loan's before anything is sent.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
-from app.models.loan import ShareParty
+from app.models.loan import LOAN_AMOUNT_MAX, ShareParty
 
-__all__ = ["BP_TOTAL", "PARTIES", "Part", "Ratio", "ratio_problem", "split"]
+__all__ = [
+    "BP_TOTAL",
+    "PARTIES",
+    "Part",
+    "Ratio",
+    "parse_yuan",
+    "ratio_problem",
+    "split",
+    "yuan_text",
+]
 
 BP_TOTAL = 10_000  # basis points in the whole
 PARTIES: tuple[ShareParty, ...] = (
@@ -107,3 +120,38 @@ def split(
             outlet[0] += bp
             outlet[1] += amount
     return {party: Part(bp, amount) for party, (bp, amount) in parts.items()}
+
+
+FEN_PER_YUAN = 100
+_YUAN_UNITS = ("元", "¥", "￥")  # typed before or after an amount, as people write it
+
+
+def parse_yuan(text: str) -> tuple[int | None, str]:
+    """A share as an admin types it, in 元: (fen, "") or (None, a problem's i18n code).
+    Full-width digits, thousands separators and a 元 or ¥ sign are read as people type
+    them; nothing typed is a problem too (a share is 0 or more, never left out)."""
+    raw = unicodedata.normalize("NFKC", text).strip().replace(",", "").replace(" ", "")
+    for unit in _YUAN_UNITS:
+        raw = raw.removeprefix(unit).removesuffix(unit)
+    if not raw:
+        return None, "share.problem.empty"
+    try:
+        number = Decimal(raw)
+    except InvalidOperation:
+        return None, "share.problem.not_a_number"
+    if not number.is_finite():
+        return None, "share.problem.not_a_number"
+    if number < 0:
+        return None, "share.problem.negative"
+    if number > LOAN_AMOUNT_MAX:  # compared as typed: "1e999999999" is never multiplied out
+        return None, "share.problem.too_large"
+    fen = number * FEN_PER_YUAN
+    if fen != fen.to_integral_value():
+        return None, "share.problem.precision"
+    return int(fen), ""
+
+
+def yuan_text(fen: int) -> str:
+    """Fen as a share's field shows them in 元: "4000", "1234.50"."""
+    yuan, cents = divmod(fen, FEN_PER_YUAN)
+    return str(yuan) if not cents else f"{yuan}.{cents:02d}"

@@ -30,7 +30,17 @@ from app.models.imports import (
     ImportPreviewOut,
     ImportRequest,
 )
-from app.models.loan import DismissIn, LoanEventOut, LoanEventResult, LoanEventsPage, MatchIn
+from app.models.loan import (
+    DismissIn,
+    LoanEventOut,
+    LoanEventResult,
+    LoanEventsPage,
+    LoanSharesOut,
+    LoansPage,
+    MatchIn,
+    ShareIn,
+    SharesIn,
+)
 from app.models.quality import QualityEntriesOut, QualityReportOut, WithdrawIn, WithdrawOut
 from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.models.target import TargetIn, TargetsIn, TargetsOut, TargetsSetOut
@@ -245,6 +255,24 @@ class SyncClient:
         body = DismissIn(reason=reason).model_dump()
         path = f"/loans/unmatched/{quote(event_id, safe='')}/dismiss"
         return LoanEventOut.model_validate(self._send("POST", path, json=body))
+
+    # -- disbursed loans' profit shares (分润; admins; online only) --------------------------
+
+    def loans_disbursed(self, q: str = "", page: int = 1, page_size: int = 20) -> LoansPage:
+        """Disbursed loans whose loan id, credit code or company name holds ``q``."""
+        params = {"q": q, "page": page, "page_size": page_size}
+        return LoansPage.model_validate(self._send("GET", "/loans", params=params))
+
+    def loan_shares(self, loan_id: str) -> LoanSharesOut:
+        """A disbursed loan's split, with every adjustment made to it."""
+        path = f"/loans/{quote(loan_id, safe='')}/shares"
+        return LoanSharesOut.model_validate(self._send("GET", path))
+
+    def set_loan_shares(self, loan_id: str, shares: list[ShareIn], reason: str) -> LoanSharesOut:
+        """Re-split a disbursed loan (the fen must sum to its amount), with the reason."""
+        body = SharesIn(shares=shares, reason=reason).model_dump(mode="json")
+        path = f"/loans/{quote(loan_id, safe='')}/shares"
+        return LoanSharesOut.model_validate(self._send("PUT", path, json=body))
 
     # -- whitelist import and batches (managers and admins; online only) --------------------
 

@@ -1,5 +1,6 @@
-"""管理 → 贷款回流: the loan system's events no prospect matched, for an admin to match
-to a prospect or set aside (``app.workbench.loans``). Layout and wiring only."""
+"""管理 → 贷款回流, two parts: 待匹配, the loan system's events no prospect matched, for an
+admin to match to a prospect or set aside (``app.workbench.loans``); and 分润调整, a
+disbursed loan's split changed by hand (``app.views.shares``). Layout and wiring only."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from app.models.loan import LoanEventOut
 from app.services.whitelist import WhitelistRow
 from app.views.admin import LOANS, NotForYou, frame
 from app.views.context import use_observed, use_workbench
-from app.views.widgets import TOUCH, card, error_box, note, tappable, words
+from app.views.shares import SharesPart
+from app.views.widgets import TOUCH, card, chip_row, error_box, note, tappable, words
 from app.workbench.loans import may_review_loans
+
+PARTS = ("queue", "shares")
 
 
 @ft.component
@@ -23,6 +27,7 @@ def LoansScreen() -> ft.Control:
     s = use_observed(queue.state)
     page = ft.context.page
     admin = app.session is not None and may_review_loans(app.session.role)
+    part, set_part = ft.use_state("queue")  # "queue" (待匹配) | "shares" (分润调整)
 
     async def first_load() -> None:
         if admin:
@@ -31,7 +36,17 @@ def LoansScreen() -> ft.Control:
     ft.use_effect(first_load, [])
     if not admin:
         return NotForYou()
+    parts = chip_row(
+        "loans-part",
+        PARTS,
+        part,
+        lambda v: t(f"loans.part.{v}", lang),
+        set_part,
+    )
+    if part == "shares":
+        return frame(t("admin.title", lang), LOANS, parts, SharesPart())
     controls: list[ft.Control] = [
+        parts,
         ft.Row(
             [
                 ft.Text(t("loans.waiting", lang, count=s.total), size=15, expand=True),

@@ -42,6 +42,7 @@ from app.workbench.map import MapController, MapPages
 from app.workbench.performance import PerformanceController
 from app.workbench.quality import QualityController
 from app.workbench.settings import SettingsController
+from app.workbench.shares import SharesController
 from app.workbench.sync import SyncController
 from app.workbench.table import TableController
 from app.workbench.targets import TargetsController
@@ -120,6 +121,7 @@ class Workbench:
         self.settings_screen = SettingsController(self)
         self.imports = ImportController(self)
         self.loans = LoanQueueController(self)
+        self.shares = SharesController(self)
         self.league = LeagueController(self)
         self.dashboard = DashboardController(self)
         self.targets = TargetsController(self)
@@ -224,6 +226,7 @@ class Workbench:
         self.leads.clear()
         self.imports.clear()
         self.loans.clear()
+        self.shares.clear()
         self.league.clear()
         self.dashboard.clear()
         self.targets.clear()

@@ -688,3 +688,118 @@ def test_an_admin_adjusts_a_split_with_a_reason(server, world, key, http):
     (stored,) = rows(server, ShareAdjustment)
     assert stored.reason == reason and json.loads(stored.after) == audit["after"]
     assert all(s.adjusted for s in rows(server, ProfitShare, ProfitShare.loan_id == "DK-1"))
+
+
+def test_an_admin_finds_disbursed_loans_by_id_credit_code_or_company(server, world, key, http):
+    one, two = world.prospects_of("M1")[:2]
+    three = world.prospects_of("M3")[0]
+    with write_session(server.engine) as session:
+        session.execute(
+            update(Prospect).where(Prospect.id == one["id"]).values(company_name="汇川100%鲜果行")
+        )
+    older = DAY - timedelta(days=2)
+    post(
+        http,
+        key,
+        event(one, "disbursed", loan="HT/2026/A1", amount=120_000),
+        event(
+            three, "disbursed", loan="DK-B7", amount=30_000, booking_outlet_code="T-002", on=older
+        ),
+        event(two, "approved", loan="DK-NOTYET"),  # not disbursed: no split to find
+        event(make_credit_code("520303", "MA6D9999"), "disbursed", loan="DK-QUEUED"),  # unmatched
+    )
+    admin = bearer(http, "A1")
+
+    def found(**params: object) -> tuple[int, list[str]]:
+        answer = http.get("/loans", params=params, headers=admin)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        return body["total"], [item["loan_id"] for item in body["items"]]
+
+    listed = http.get("/loans", headers=admin).json()
+    assert (listed["total"], listed["page"], listed["page_size"]) == (2, 1, 20)
+    first, second = listed["items"]  # newest first
+    assert first == {
+        "loan_id": "HT/2026/A1",
+        "amount": 120_000,
+        "occurred_on": DAY.isoformat(),
+        "product": "经营快贷",
+        "company_name": "汇川100%鲜果行",
+        "credit_code_masked": one["credit_code"][:4] + "*" * 10 + one["credit_code"][-4:],
+        "booking_outlet_name": "测试汇川网点",
+        "adjusted": False,
+    }
+    assert (second["loan_id"], second["booking_outlet_name"]) == ("DK-B7", "测试红花岗网点")
+
+    assert found(q="ht/2026") == (1, ["HT/2026/A1"])  # the loan id, any case
+    spaced = " ".join(three["credit_code"][i : i + 6] for i in (0, 6, 12)).lower()
+    assert found(q=spaced) == (1, ["DK-B7"])  # the credit code as people type it
+    assert found(q="鲜果") == (1, ["HT/2026/A1"])  # the company's name
+    assert found(q="100%") == (1, ["HT/2026/A1"])  # "%" is a character, not a wildcard
+    assert found(q="%") == (1, ["HT/2026/A1"])
+    assert found(q="_") == (0, [])
+    assert found(q="DK-NOTYET") == (0, [])
+    assert found(q="DK-QUEUED") == (0, [])
+    assert found(page_size=1, page=2) == (2, ["DK-B7"])
+    assert found(page=9) == (2, [])
+
+    # the flag says which split an admin changed
+    m1 = world.user_id("M1")
+    split = [
+        {"party": "marketer", "user_id": m1, "amount_fen": 6_000_000},
+        {"party": "booking_outlet", "amount_fen": 6_000_000},
+    ]
+    done = http.put(
+        "/loans/HT/2026/A1/shares", json={"shares": split, "reason": "发起人离职"}, headers=admin
+    )
+    assert done.status_code == 200, done.text
+    assert [i["adjusted"] for i in http.get("/loans", headers=admin).json()["items"]] == [
+        True,
+        False,
+    ]
+
+    # admins only; every parameter checked
+    for who in ("G1", "M1"):
+        answer = http.get("/loans", headers=bearer(http, who))
+        assert (answer.status_code, answer.json()["code"]) == (403, "auth.forbidden")
+    assert http.get("/loans").status_code == 401
+    for params in (
+        {"page": 0},
+        {"page": "x"},
+        {"page_size": 0},
+        {"page_size": 101},
+        {"q": "因" * 65},
+        {"q": "DK\x00"},
+        {"sort": "amount"},
+    ):
+        answer = http.get("/loans", params=params, headers=admin)
+        assert (answer.status_code, answer.json()["code"]) == (422, "request.invalid"), params
+
+
+def test_a_split_names_its_people_outlets_and_the_admin_who_changed_it(server, world, key, http):
+    p = world.prospects_of("M1")[0]
+    post(http, key, event(p, "disbursed", loan="DK-N", amount=1_000))
+    admin = bearer(http, "A1")
+    shown = http.get("/loans/DK-N/shares", headers=admin).json()
+    assert (shown["company_name"], shown["booking_outlet_name"]) == (
+        p["company_name"],
+        "测试汇川网点",
+    )
+    assert [
+        (s["party"], s["user_name"], s["employee_no"], s["outlet_name"]) for s in shown["shares"]
+    ] == [
+        ("booking_outlet", "", "", "测试汇川网点"),
+        ("marketer", "张伟", "M1", "测试汇川网点"),
+        ("originator", "李娜", "M2", "测试汇川网点"),
+    ]
+    body = {
+        "shares": [
+            {**{k: s[k] for k in ("party", "user_id", "outlet_id")}, "amount_fen": s["amount_fen"]}
+            for s in shown["shares"]
+        ],
+        "reason": "复核无误",
+    }
+    done = http.put("/loans/DK-N/shares", json=body, headers=admin).json()
+    (line,) = done["adjustments"]
+    assert (line["admin_employee_no"], line["reason"]) == ("A1", "复核无误")
+    assert line["admin_name"] == world.users["A1"]["name"]

@@ -1,6 +1,8 @@
 """The loan system's feed and the admin's loan work (``app.server.loans`` has the rules).
 
 - ``POST /loans/events``: the loan system's service account only (``X-API-Key``);
+- ``GET /loans?q=&page=&page_size=``: the disbursed loans, found by id, credit code or
+  company name (for the admin's 分润调整);
 - ``GET /loans/unmatched``, ``POST /loans/unmatched/{id}/match`` and ``…/dismiss``;
 - ``GET`` and ``PUT /loans/{loan_id}/shares``; ``GET`` and ``PUT /admin/share-ratios``:
   admins only (bearer token), 403 ``auth.forbidden`` for anyone else.
@@ -23,6 +25,8 @@ from app.models.loan import (
     LoanEventsPost,
     LoanOutcome,
     LoanSharesOut,
+    LoansPage,
+    LoansQuery,
     MatchIn,
     ShareRatiosIn,
     ShareRatiosOut,
@@ -73,6 +77,18 @@ def post_events(
 def _answer(results: list[LoanEventResult]) -> LoanEventsOut:
     counts = Counter(r.outcome for r in results)
     return LoanEventsOut(results=results, counts={o.value: counts[o] for o in LoanOutcome})
+
+
+@router.get("", response_model=LoansPage, responses=error_responses(401, 403, 422))
+def list_disbursed(
+    query: Annotated[LoansQuery, Query()], user: CurrentUser, engine: EngineDep
+) -> LoansPage:
+    """Disbursed loans (the ones with a split) whose loan id, credit code or company name
+    holds ``q``, newest first, a page at a time, with whether an admin re-split them
+    (admins)."""
+    loans.require_admin(user)
+    with read_session(engine) as session:
+        return loans.disbursed_loans(session, user, query)
 
 
 @router.get("/unmatched", response_model=LoanEventsPage, responses=error_responses(401, 403, 422))

@@ -965,7 +965,9 @@ class _LoanFeed:
         amounts = {_APPLIED: applied, _APPROVED: approved, _DISBURSED: disbursed or approved}
         days: list[tuple[str, int]] = []
         for status, day, _ in stages:
-            if days:  # the bank decides on a later day where the history leaves room
+            if not days:  # in the loan system the day after the marketer's log, room left
+                day = min(day + 1, -1)
+            else:  # the bank decides on a later day where the history leaves room
                 day = max(day, min(days[-1][1] + 1, -1))
             days.append((status, day))
         if disbursed is not None:

@@ -465,12 +465,19 @@ def test_the_feed_takes_the_banks_decisions_of_whitelisted_loans(data: DemoData)
     events = _by(data.funnel_event, "prospect_id")
     users = {u["id"]: u for u in data.user}
     outlet_code = {o["id"]: o["code"] for o in data.outlet}
+    agreed = {
+        log["prospect_id"]: (log["occurred_at"] + timedelta(hours=8)).date()  # Beijing day
+        for log in data.marketing_log
+        if log["outcome"] == "agreed_to_apply"
+    }
     loans = [es for es in _loans(data).values() if es[0]["credit_code"] in prospects]
     assert len(loans) >= 150
-    home = own = 0
+    home = own = later = 0
     for es in loans:
         p = prospects[es[0]["credit_code"]]
         assert es[0]["status"] == "applied" and p["status"] == "applied"
+        assert es[0]["occurred_on"] >= agreed[p["id"]]  # reported once the customer agreed
+        later += es[0]["occurred_on"] > agreed[p["id"]]
         assert p["disbursed_amount"] is None
         assert not {"approved", "disbursed"} & {e["to_status"] for e in events[p["id"]]}
         assert max(e["amount"] for e in es) <= p["pre_approved_line"]
@@ -479,6 +486,7 @@ def test_the_feed_takes_the_banks_decisions_of_whitelisted_loans(data: DemoData)
         )
         home += es[0]["booking_outlet_code"] == outlet_code[p["outlet_id"]]
         own += es[0]["originator_employee_no"] == users[p["assignee_id"]]["employee_no"]
+    assert later / len(loans) > 0.9  # the day after, as a rule: the timeline reads in order
     assert 0.75 <= home / len(loans) <= 0.95
     assert 0.6 <= own / len(loans) <= 0.85
     strangers = [e for e in data.loan_feed if e["credit_code"] not in prospects]

@@ -65,8 +65,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_demo_data(args: argparse.Namespace) -> None:
     from app.demo import generate
-    from app.server.admin import is_empty, load_demo
+    from app.models.ids import utcnow
+    from app.server.admin import is_empty, load_demo, report_demo_loans
     from app.server.db import make_engine, migrate
+    from app.server.housekeeping import dashboards_job
+    from app.server.loans import default_ratio
 
     settings = _settings(database_url=args.db)
     engine = make_engine(settings.server_database_url())
@@ -74,10 +77,14 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
     if not is_empty(engine) and not args.force:
         sys.exit("The central store already has data; use --force to add demo data anyway.")
     started = time.perf_counter()
-    counts = load_demo(engine, generate(prospects=args.prospects, seed=args.seed))
+    data = generate(prospects=args.prospects, seed=args.seed)
+    counts = load_demo(engine, data)
+    loans = report_demo_loans(engine, data, default_ratio(settings))
+    dashboards_job(engine, settings, utcnow())  # the dashboards count the loans at once
     took = time.perf_counter() - started
     summary = ", ".join(f"{k} {v}" for k, v in counts.items())
-    print(f"demo data loaded in {took:.1f}s: {summary}")
+    feed = ", ".join(f"{k} {v}" for k, v in sorted(loans.items()))
+    print(f"demo data loaded in {took:.1f}s: {summary}; loan feed: {feed}")
 
 
 def cmd_create_user(args: argparse.Namespace) -> None:
@@ -377,9 +384,10 @@ def _start_store_in_background(settings, port: int) -> None:  # type: ignore[no-
 
     from app.demo import generate
     from app.models.ids import utcnow
-    from app.server.admin import is_empty, load_demo
+    from app.server.admin import is_empty, load_demo, report_demo_loans
     from app.server.app import create_app
     from app.server.housekeeping import dashboards_job
+    from app.server.loans import default_ratio
 
     app = create_app(settings)
     # The embedded store shares the workbench's console: its per-request lines are noise there.
@@ -387,8 +395,10 @@ def _start_store_in_background(settings, port: int) -> None:  # type: ignore[no-
     engine = app.state.engine
     if is_empty(engine):
         print("首次运行：正在生成演示数据… (first run: creating demo data)")
-        load_demo(engine, generate())
-        dashboards_job(engine, settings, utcnow())  # the league table has figures at once
+        data = generate()
+        load_demo(engine, data)
+        report_demo_loans(engine, data, default_ratio(settings))  # 分润, participation
+        dashboards_job(engine, settings, utcnow())  # the dashboards have figures at once
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True, name="central-store").start()
     deadline = time.monotonic() + 30

@@ -20,7 +20,21 @@ What it builds:
 - for assigned prospects, a history over the last ~120 days: funnel events (every
   one allowed by ``app.services.funnel``; the last one's ``to_status`` is the
   prospect's status), marketing logs (every prospect past ``assigned`` has one)
-  and a few dozen transfers between marketers of one outlet.
+  and a few dozen transfers between marketers of one outlet. A prospect handed over
+  and never contacted since was handed over within the last ``UNTOUCHED_DAYS``: the
+  store's pool return (``Settings.pool_return_days``) would have taken back an older one;
+- the loan system's feed (``DemoData.loan_feed``, ``LoanEventIn`` fields, in the order
+  the loan system sends them), live for the last ``LOAN_FEED_DAYS``: every loan a
+  prospect applied for since then and the bank did not turn down reports applied,
+  then approved and disbursed as far as it got (some disbursed loans later repaid or
+  overdue), booked mostly at the prospect's outlet, originated and booked mostly by its
+  marketer. The bank's decisions on those loans (approved, disbursed) are the feed's to
+  make, so the prospect's own history stops at ``applied`` (the marketer's log of the
+  customer agreeing to apply): the store applies the feed after the load
+  (``app.server.admin.report_demo_loans``), through the production path, and that moves
+  the funnel and shares the credit (分润). Older disbursements were typed on devices
+  before the feed went live. A few loans carry credit codes no whitelist has: the
+  admin's queue of the unmatched.
 
 Very large runs keep the history to ``HISTORY_LIMIT`` assigned prospects and
 leave the rest in the outlets' unassigned pools, so memory stays bounded and the
@@ -43,6 +57,7 @@ from itertools import accumulate
 from typing import Any, TypeVar
 
 from app.models.batch import BatchSource
+from app.models.loan import LoanStatus
 from app.models.marketing_log import Channel, Outcome
 from app.models.outlet import OutletTier
 from app.models.user import Role
@@ -61,6 +76,9 @@ HISTORY_DAYS = 120
 HISTORY_LIMIT = 30_000  # assigned prospects with a history; beyond it, the pool grows
 ASSIGNED_SHARE = 0.65
 TRANSFER_SHARE = 0.05  # of assigned prospects at outlets with two or more marketers
+UNTOUCHED_DAYS = 13  # below the store's pool return (Settings.pool_return_days, 14)
+LOAN_FEED_DAYS = 45  # the loan system's feed went live this many days ago
+UNMATCHED_LOANS = 6  # loans of customers on no whitelist (自然客户): the admin's queue
 
 Row = dict[str, Any]
 T = TypeVar("T")
@@ -322,6 +340,7 @@ _CLOSE_REASON: dict[str, str] = {
     Outcome.NOT_INTERESTED.value: FeedbackReason.NOT_INTERESTED.value,
 }
 _OPEN = frozenset({_ASSIGNED, _CONTACTED, _INTERESTED, _APPLIED, _APPROVED})
+_LOAN_STAGES = (_APPLIED, _APPROVED, _DISBURSED)  # the funnel's statuses a loan reports
 _STAGES = (_CONTACTED, _INTERESTED, _APPLIED, _APPROVED, _DISBURSED)
 _STAGE_LOG = {
     _CONTACTED: Outcome.CONSIDERING.value,
@@ -361,6 +380,9 @@ class DemoData:
     funnel_event: list[Row] = field(default_factory=list)
     transfer: list[Row] = field(default_factory=list)
     passwords: dict[str, str] = field(default_factory=dict)  # employee_no → plaintext
+    # the loan system's reports (``LoanEventIn`` fields), in the order it sends them: not
+    # a table, the store takes them through its feed after the load
+    loan_feed: list[Row] = field(default_factory=list)
 
     def tables(self) -> dict[str, list[Row]]:
         """Rows by table name, parents first (the order to insert them)."""
@@ -438,6 +460,7 @@ class _Generator:
         self.tags: dict[tuple[str, ...], str] = {}
         self.demo_marketer = ""
         self.demo_due = 0
+        self.loans: _LoanFeed  # made once the outlets are (``run``)
 
     # -- small helpers -------------------------------------------------------
 
@@ -503,7 +526,15 @@ class _Generator:
         ctxs = self.outlets()
         self.users(ctxs)
         self.batches()
+        # The loan feed draws from its own generator, seeded by the outlets: adding it
+        # changed no other row (the whitelist's and the histories' draws are as before).
+        self.loans = _LoanFeed(
+            self, ctxs, random.Random("loans:" + ",".join(str(c.row["id"]) for c in ctxs))
+        )
         self.prospects(ctxs, prospects)
+        if prospects:
+            self.loans.unmatched(UNMATCHED_LOANS)
+        self.data.loan_feed = self.loans.events()
         return self.data
 
     def outlets(self) -> list[_OutletCtx]:
@@ -675,7 +706,7 @@ class _Generator:
             }
             if rand() < ASSIGNED_SHARE and with_history < HISTORY_LIMIT:
                 with_history += 1
-                self.history(row, ctx, batch["valid_from"])
+                self.history(row, ctx, batch["valid_from"], batch["product"])
             append(row)
 
     def plan(self, level: int, transfer: bool) -> list[tuple[str, str, int]]:
@@ -724,8 +755,9 @@ class _Generator:
             )
         return steps
 
-    def history(self, row: Row, ctx: _OutletCtx, batch_from: date) -> None:
-        """Assign ``row`` to a marketer and play its funnel forward, filling logs and events."""
+    def history(self, row: Row, ctx: _OutletCtx, batch_from: date, product: str) -> None:
+        """Assign ``row`` to a marketer and play its funnel forward, filling logs and events;
+        a loan it applied for while the feed was live goes to the feed (module docstring)."""
         rand = self.rand
         assignee = _pick(rand, ctx.marketers)
         transfer_from = None
@@ -741,6 +773,9 @@ class _Generator:
         # Fit the steps between the batch start (at most HISTORY_DAYS ago) and yesterday:
         # nothing happens today or later.
         first = max((batch_from - self.today).days, -HISTORY_DAYS)
+        if not any(kind == "L" for kind, _, _ in steps):
+            # never contacted: handed over recently, or the pool return had taken it back
+            first = max(first, -UNTOUCHED_DAYS)
         avail = -1 - first
         total = sum(s[2] for s in steps)
         if total > avail:
@@ -753,7 +788,9 @@ class _Generator:
         manager = ctx.manager
         outlet_id = ctx.row["id"]
         prospect_id = row["id"]
-        status = _UNASSIGNED
+        status = planned = _UNASSIGNED  # as stored; as it would be without the feed
+        final = next(v for k, v, _ in reversed(steps) if k == "E")
+        loan: list[tuple[str, int, int | None]] = []  # what the feed reports: status, day, 元
         author = transfer_from or assignee
         now = latest = first * _DAY
         log: Row | None = None
@@ -779,6 +816,14 @@ class _Generator:
                     amount = int(row["pre_approved_line"] * (0.4 + 0.6 * rand())) // 1000 * 1000
                     row["disbursed_amount"] = amount
                 recorded = when + _between(rand, 2, 90)
+                planned = value
+                if value == _APPLIED and final in _LOAN_STAGES and day >= -LOAN_FEED_DAYS:
+                    loan.append((value, day, None))  # the marketer's log moved it; reported too
+                elif loan and value in _LOAN_STAGES:  # the bank's decision: the feed's to report
+                    loan.append((value, day, amount))
+                    uid()  # the event's id, drawn still: every other row stays as it was
+                    prev_kind = kind
+                    continue
                 close_reason = ""
                 if value in (_DECLINED, _INVALID):  # why, from the contact that closed it
                     outcome = log["outcome"] if log is not None and prev_kind == "L" else ""
@@ -857,8 +902,13 @@ class _Generator:
         row["assigned_at"] = handed
         row["status"] = status
         row["updated_at"] = at(latest)
-        if log is not None and status in _OPEN:
+        if log is not None and planned in _OPEN:
             row["next_follow_up"] = log["next_follow_up"] = self.follow_up(assignee, day)
+        elif log is not None and status in _OPEN:  # disbursed once the feed is applied
+            row["next_follow_up"] = log["next_follow_up"]
+        if loan:
+            row["disbursed_amount"] = None  # the feed's disbursement sets it
+            self.loans.loan(row, ctx, assignee, product, loan)
 
     def follow_up(self, assignee: str, last_day: int) -> date:
         """The next follow-up of an open prospect: around today, some due today or overdue."""
@@ -873,3 +923,144 @@ class _Generator:
         if offset <= last_day:
             offset = last_day + _between(rand, 1, 5)
         return self.today + timedelta(days=offset)
+
+
+# -- the loan system's feed --------------------------------------------------------------
+
+_LOAN_RANK = {s.value: i for i, s in enumerate(LoanStatus)}  # the order it reports them in
+
+
+def _round_up(amount: float, unit: int) -> int:
+    return -int(-amount // unit) * unit
+
+
+class _LoanFeed:
+    """The loan system's reports of the demo's loans (module docstring), from its own
+    random generator: one event per status of a loan, as ``LoanEventIn`` fields."""
+
+    def __init__(self, gen: _Generator, ctxs: list[_OutletCtx], rng: random.Random) -> None:
+        self.gen = gen
+        self.rand = rng.random
+        self.ctxs = ctxs
+        self.employee_no = {u["id"]: u["employee_no"] for u in gen.data.user}
+        self.reports: list[Row] = []
+        self.count = 0
+
+    def loan(
+        self,
+        row: Row,
+        ctx: _OutletCtx,
+        assignee: str,
+        product: str,
+        stages: list[tuple[str, int, int | None]],
+    ) -> None:
+        """One whitelisted prospect's loan: its statuses as far as it got (day, and the
+        disbursed amount the history drew), then perhaps repaid or overdue."""
+        rand = self.rand
+        line = row["pre_approved_line"]
+        disbursed = next((a for s, _, a in stages if s == _DISBURSED), None)
+        base = disbursed or int(line * (0.4 + 0.6 * rand())) // 1000 * 1000
+        approved = min(line, _round_up(base, 10_000))  # drawn in full or in part
+        applied = min(line, _round_up(approved * (1 + 0.3 * rand()), 10_000))
+        amounts = {_APPLIED: applied, _APPROVED: approved, _DISBURSED: disbursed or approved}
+        days: list[tuple[str, int]] = []
+        for status, day, _ in stages:
+            if not days:  # in the loan system the day after the marketer's log, room left
+                day = min(day + 1, -1)
+            else:  # the bank decides on a later day where the history leaves room
+                day = max(day, min(days[-1][1] + 1, -1))
+            days.append((status, day))
+        if disbursed is not None:
+            on = days[-1][1]
+            u = rand()
+            if u < 0.06 and on + 31 <= -1:  # the first instalment missed
+                days.append((LoanStatus.OVERDUE.value, _between(rand, on + 31, min(-1, on + 45))))
+            elif u < 0.18 and on + 7 <= -1:  # paid back early (随借随还)
+                days.append((LoanStatus.REPAID.value, _between(rand, on + 7, min(-1, on + 40))))
+        amounts[LoanStatus.OVERDUE.value] = amounts[LoanStatus.REPAID.value] = disbursed or 0
+        self.add(row["credit_code"], ctx, assignee, product, days, amounts)
+
+    def unmatched(self, count: int) -> None:
+        """Loans of customers on no whitelist (credit codes no prospect carries)."""
+        rand, gen = self.rand, self.gen
+        for _ in range(count):
+            ctx = _pick(rand, self.ctxs)
+            kind = "2" if rand() < 0.6 else "1"
+            while True:
+                body = "MA6" + "".join([_pick(rand, _ORG_CHARS) for _ in range(5)])
+                code = make_credit_code(ctx.area.division, body, kind=kind)
+                if code not in gen.codes:
+                    gen.codes.add(code)
+                    break
+            product = _pick(rand, _PRODUCTS)[0]
+            amount = _between(rand, 5, 80) * 10_000
+            last = _between(rand, 0, 2)
+            day = -_between(rand, 4, 20)
+            days = []
+            for status in _LOAN_STAGES[: last + 1]:
+                days.append((status, min(day, -1)))
+                day += _between(rand, 1, 3)
+            if last == 2 and rand() < 0.5:  # reported only once disbursed
+                days = days[-1:]
+            amounts = dict.fromkeys(_LOAN_STAGES, amount)
+            self.add(code, ctx, _pick(rand, ctx.marketers), product, days, amounts)
+
+    def add(
+        self,
+        credit_code: str,
+        ctx: _OutletCtx,
+        marketer: str,
+        product: str,
+        days: list[tuple[str, int]],
+        amounts: dict[str, int],
+    ) -> None:
+        booking, originator, booker = self.parties(ctx, marketer)
+        self.count += 1
+        first = self.gen.today + timedelta(days=days[0][1])
+        loan_id = f"ZYDK{first:%Y%m%d}{self.count:04d}"
+        for status, day in days:
+            self.reports.append(
+                {
+                    "loan_id": loan_id,
+                    "credit_code": credit_code,
+                    "status": status,
+                    "amount": amounts[status],
+                    "occurred_on": self.gen.today + timedelta(days=day),
+                    "booking_outlet_code": booking.row["code"],
+                    "originator_employee_no": self.employee_no[originator],
+                    "booker_employee_no": self.employee_no[booker],
+                    "product": product,
+                }
+            )
+
+    def parties(self, ctx: _OutletCtx, marketer: str) -> tuple[_OutletCtx, str, str]:
+        """The booking outlet (mostly the prospect's own, else one nearby), originator and
+        booker (mostly its marketer; sometimes a colleague, or staff of another outlet)."""
+        rand = self.rand
+        elsewhere = [c for c in self.ctxs if c.area is ctx.area and c is not ctx]
+        elsewhere = elsewhere or [c for c in self.ctxs if c is not ctx]
+        booking = _pick(rand, elsewhere) if rand() < 0.15 else ctx
+        colleagues = [m for m in ctx.marketers if m != marketer]
+        colleagues += [ctx.manager] if ctx.manager else []
+        u = rand()
+        if u < 0.7 or (u < 0.88 and not colleagues):
+            originator = marketer
+        elif u < 0.88:
+            originator = _pick(rand, colleagues)
+        else:  # a referral from another outlet, the booking one when it is another
+            other = booking if booking is not ctx else _pick(rand, elsewhere)
+            originator = _pick(rand, other.marketers)
+        if booking is not ctx:
+            booker = booking.manager or _pick(rand, booking.marketers)
+        elif rand() < 0.55 or not colleagues:
+            booker = marketer
+        else:
+            booker = _pick(rand, colleagues)
+        return booking, originator, booker
+
+    def events(self) -> list[Row]:
+        """Every report, in the order the loan system sends them (day by day)."""
+        return sorted(
+            self.reports,
+            key=lambda e: (e["occurred_on"], e["loan_id"], _LOAN_RANK[e["status"]]),
+        )

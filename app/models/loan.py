@@ -105,7 +105,7 @@ class LoanEvent(SQLModel, table=True):
     prospect_id: str | None = Field(default=None, index=True)
     state: str = Field(index=True)
     funnel_event_id: str | None = None
-    source: str = "api"  # api / csv
+    source: str = "api"  # api / csv / demo
     api_key_id: str | None = None
     received_at: NaiveDatetime
     resolved_by: str | None = None  # the admin who matched or dismissed it

@@ -164,7 +164,7 @@ class Refused(Exception):
 class Source:
     """Where a batch of events came from."""
 
-    name: str  # "api" / "csv"
+    name: str  # "api" / "csv" / "demo" (the demo data's feed, app.server.admin)
     api_key_id: str | None = None
 
 

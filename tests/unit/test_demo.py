@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import app.demo as demo
+from app.config import Settings
 from app.demo import (
     DEMO_ADMIN,
     DEMO_MANAGER,
@@ -32,6 +33,8 @@ from app.models import (
     User,
     WhitelistBatch,
 )
+from app.models.loan import LoanEventIn
+from app.services.distribution import pool_return_due
 from app.services.funnel import FunnelError, FunnelStatus, check_transition
 from app.services.validation import is_valid_credit_code, is_valid_mobile
 
@@ -85,6 +88,7 @@ def test_the_same_seed_gives_the_same_data() -> None:
     first = generate(prospects=600, seed=7, today=TODAY)
     again = generate(prospects=600, seed=7, today=TODAY)
     assert first == again
+    assert first.loan_feed and first.loan_feed == again.loan_feed
     other = generate(prospects=600, seed=8, today=TODAY)
     assert other.prospect[0]["id"] != first.prospect[0]["id"]
 
@@ -394,6 +398,120 @@ def test_transfers_move_prospects_between_marketers_of_one_outlet(data: DemoData
         assert first_assigned[p["id"]] < t["created_at"]
         if p["id"] in first_log:
             assert t["created_at"] < first_log[p["id"]]
+
+
+def test_no_untouched_prospect_is_due_back_to_its_pool(data: DemoData) -> None:
+    """The store's first housekeeping finds none: a prospect handed over and never
+    contacted since was handed over within the pool return's days."""
+    days = Settings().pool_return_days
+    end_of_today = MIDNIGHT + timedelta(hours=16)  # 24:00 in Beijing
+    untouched = [
+        p
+        for p in data.prospect
+        if p["status"] == "assigned"
+        and (p["last_contact_at"] is None or p["last_contact_at"] < p["assigned_at"])
+    ]
+    assert len(untouched) > 500  # the demo still has plenty of fresh work
+    for p in untouched:
+        assert not pool_return_due(
+            p["assigned_at"], p["last_contact_at"], p["status"], end_of_today, days
+        )
+        assert p["assigned_at"] >= MIDNIGHT - timedelta(days=demo.UNTOUCHED_DAYS)
+
+
+# -- the loan system's feed -------------------------------------------------------
+
+
+def _loans(d: DemoData) -> dict[str, list[Row]]:
+    return _by(d.loan_feed, "loan_id")
+
+
+def test_the_loan_feed_reports_loans_as_the_loan_system_would(data: DemoData) -> None:
+    order = ["applied", "approved", "disbursed", "overdue", "repaid"]
+    employees = {u["employee_no"]: u for u in data.user}
+    outlets = {o["code"]: o for o in data.outlet}
+    assert data.loan_feed == sorted(
+        data.loan_feed, key=lambda e: (e["occurred_on"], e["loan_id"], order.index(e["status"]))
+    )
+    for event in data.loan_feed:
+        LoanEventIn.model_validate(event)  # the wire model takes it as it is
+        assert is_valid_credit_code(event["credit_code"])
+        assert event["booking_outlet_code"] in outlets
+        assert employees[event["originator_employee_no"]]["role"] in ("marketer", "outlet_manager")
+        booker = employees[event["booker_employee_no"]]
+        assert booker["outlet_id"] == outlets[event["booking_outlet_code"]]["id"]
+        assert TODAY - timedelta(days=demo.LOAN_FEED_DAYS + 60) <= event["occurred_on"] < TODAY
+    for loan_id, events in _loans(data).items():
+        statuses = [e["status"] for e in events]
+        assert statuses == sorted(statuses, key=order.index) and len(set(statuses)) == len(events)
+        assert [e["occurred_on"] for e in events] == sorted(e["occurred_on"] for e in events)
+        same = {(e["credit_code"], e["booking_outlet_code"], e["product"]) for e in events}
+        assert len(same) == 1, loan_id
+        amounts = {e["status"]: e["amount"] for e in events}
+        chain = [amounts[s] for s in order[:3] if s in amounts]  # asked ≥ approved ≥ drawn
+        assert chain == sorted(chain, reverse=True) and chain[-1] > 0
+        for later in ("overdue", "repaid"):
+            assert amounts.get(later, amounts.get("disbursed")) == amounts.get("disbursed")
+    statuses = Counter(e["status"] for e in data.loan_feed)
+    assert statuses["disbursed"] >= 100 and statuses["approved"] > statuses["disbursed"]
+    assert statuses["repaid"] >= 5 and statuses["overdue"] >= 1
+
+
+def test_the_feed_takes_the_banks_decisions_of_whitelisted_loans(data: DemoData) -> None:
+    """A loan of a whitelisted business goes with its prospect: the marketer's log moved
+    it to applied (its own history ends there); approval and disbursement are the feed's,
+    for no more than the prospect's line, booked and originated mostly at home."""
+    prospects = {p["credit_code"]: p for p in data.prospect}
+    events = _by(data.funnel_event, "prospect_id")
+    users = {u["id"]: u for u in data.user}
+    outlet_code = {o["id"]: o["code"] for o in data.outlet}
+    agreed = {
+        log["prospect_id"]: (log["occurred_at"] + timedelta(hours=8)).date()  # Beijing day
+        for log in data.marketing_log
+        if log["outcome"] == "agreed_to_apply"
+    }
+    loans = [es for es in _loans(data).values() if es[0]["credit_code"] in prospects]
+    assert len(loans) >= 150
+    home = own = later = 0
+    for es in loans:
+        p = prospects[es[0]["credit_code"]]
+        assert es[0]["status"] == "applied" and p["status"] == "applied"
+        assert es[0]["occurred_on"] >= agreed[p["id"]]  # reported once the customer agreed
+        later += es[0]["occurred_on"] > agreed[p["id"]]
+        assert p["disbursed_amount"] is None
+        assert not {"approved", "disbursed"} & {e["to_status"] for e in events[p["id"]]}
+        assert max(e["amount"] for e in es) <= p["pre_approved_line"]
+        assert es[0]["product"] == next(
+            b["product"] for b in data.whitelist_batch if b["id"] == p["batch_id"]
+        )
+        home += es[0]["booking_outlet_code"] == outlet_code[p["outlet_id"]]
+        own += es[0]["originator_employee_no"] == users[p["assignee_id"]]["employee_no"]
+    assert later / len(loans) > 0.9  # the day after, as a rule: the timeline reads in order
+    assert 0.75 <= home / len(loans) <= 0.95
+    assert 0.6 <= own / len(loans) <= 0.85
+    strangers = [e for e in data.loan_feed if e["credit_code"] not in prospects]
+    assert 3 <= len({e["loan_id"] for e in strangers}) <= 10  # the admin's queue
+
+
+def test_the_feed_left_every_other_row_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It draws from its own generator: without it (a feed never live), the outlets, users
+    and every prospect it does not report on are the rows the same seed gave before."""
+    d = generate(prospects=1_500, seed=11, today=TODAY)
+    monkeypatch.setattr(demo, "LOAN_FEED_DAYS", -1)  # live from tomorrow: no loan reported
+    without = generate(prospects=1_500, seed=11, today=TODAY)
+    reported = {e["credit_code"] for e in d.loan_feed}
+    assert without.user == d.user and without.outlet == d.outlet
+    assert without.marketing_log == d.marketing_log and without.transfer == d.transfer
+    codes = {p["credit_code"] for p in without.prospect}
+    assert without.loan_feed and not {e["credit_code"] for e in without.loan_feed} & codes
+    changed = [p for p, q in zip(d.prospect, without.prospect, strict=True) if p != q]
+    assert changed and all(p["credit_code"] in reported for p in changed)
+    assert [e["id"] for e in d.funnel_event] == [
+        e["id"]
+        for e in without.funnel_event
+        if e["to_status"] not in ("approved", "disbursed")
+        or next(p for p in d.prospect if p["id"] == e["prospect_id"])["credit_code"] not in reported
+    ]
 
 
 # -- scale ------------------------------------------------------------------------

@@ -155,6 +155,7 @@ MESSAGES: dict[str, str] = {
     "card.claimed": "Claimed; it uploads at the next sync",
     "card.pending": "Pending upload",
     "card.not_applied": "Not applied: {reason}",
+    "card.confirmed": "{status} · confirmed by the loan system",
     "card.close_steps": "Close (a reason is required)",
     "card.close_title": "Mark the prospect as {status}?",
     "card.close_body": "Choose a reason. It goes into the timeline and to head office as feedback on the list; the status cannot change afterwards.",

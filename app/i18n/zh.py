@@ -160,6 +160,7 @@ MESSAGES: dict[str, str] = {
     "card.claimed": "已领取，将在下次同步时上传",
     "card.pending": "待上传",
     "card.not_applied": "未生效：{reason}",
+    "card.confirmed": "{status} · 信贷系统已确认",
     "card.close_steps": "结束营销（需选择原因）",
     "card.close_title": "确认将客户标记为“{status}”？",
     "card.close_body": "请选择原因。原因记入营销时间线，并作为名单质量反馈报送总行；标记后客户状态不能再变更。",

@@ -54,7 +54,10 @@ def _timeline_item(item: TimelineItem, lang: str) -> ft.Control:
             if item.close_note:
                 reason += f"（{item.close_note}）" if lang == "zh" else f" ({item.close_note})"
             lines.append(t("card.close_reason_line", lang, reason=reason))
-        if item.applied is False:
+        if item.applied is False and item.reason_code == "funnel.same_status":
+            # the loan system reporting what the marketer had already moved: a confirmation
+            title = t("card.confirmed", lang, status=t(f"funnel.{item.to_status}", lang))
+        elif item.applied is False:
             lines.append(t("card.not_applied", lang, reason=t(item.reason_code, lang)))
         if item.amount:
             lines.append(format_money(item.amount, lang))

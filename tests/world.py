@@ -8,12 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
+from app.models import Prospect
 from app.models.ids import new_id, utcnow
 from app.server.changes import bulk_insert
 from app.server.db import write_session
 from app.server.security import hash_password
+from app.services.validation import make_credit_code
 
 PASSWORD = "Secret#2026"
 _HASH = hash_password(PASSWORD)
@@ -161,4 +163,16 @@ def build_world(
         bulk_insert(session, "user", list(world.users.values()))
         bulk_insert(session, "whitelist_batch", [batch])
         bulk_insert(session, "prospect", world.prospects)
+    return world
+
+
+def with_credit_codes(engine: Engine, world: World) -> World:
+    """Every prospect of ``world`` given a valid credit code (a loan event names one), in the
+    store and in ``world.prospects``: 520303 MA6D0000, MA6D0001, ... in order."""
+    with write_session(engine) as session:
+        for i, p in enumerate(world.prospects):
+            p["credit_code"] = make_credit_code("520303", f"MA6D{i:04d}")
+            session.execute(
+                update(Prospect).where(Prospect.id == p["id"]).values(credit_code=p["credit_code"])
+            )
     return world

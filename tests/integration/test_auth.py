@@ -42,12 +42,6 @@ HEADERS = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
 
 
 @pytest.fixture
-def api(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, headers=HEADERS, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
 def replica(store_settings: Settings, live_server: LiveServer) -> Iterator[httpx.Client]:
     """A second store process-alike on the same database, as behind a load balancer."""
     with LiveServer(store_settings) as other:

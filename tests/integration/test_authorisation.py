@@ -13,19 +13,18 @@ its quarantined record.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from app.models import AuditEvent, FunnelEvent, MarketingLog, Prospect, Transfer
 from app.models.ids import new_id, utcnow
-from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION, MutationKind
+from app.models.sync import MutationKind
 from app.services.policy import ACTION_OF, PROSPECT_ACTIONS
 from tests.conftest import LiveServer
-from tests.world import PASSWORD, World, build_world
+from tests.integration.conftest import bearer
+from tests.world import World, build_world
 
 # ok: applied · scope: rejected prospect.out_of_scope · role: rejected auth.forbidden
 EXPECTED = """
@@ -81,19 +80,6 @@ def test_the_table_covers_every_role_kind_and_place():
     """A new mutation kind cannot slip past the matrix: the table must name it."""
     assert {kind for _, kind, _ in TABLE} == set(KINDS)
     assert len(TABLE) == len(ROLES) * len(KINDS) * len(PLACES)
-
-
-@pytest.fixture
-def api(live_server: LiveServer) -> Iterator[httpx.Client]:
-    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
-    with httpx.Client(base_url=live_server.url, headers=headers, timeout=60) as client:
-        yield client
-
-
-def login(api: httpx.Client, employee_no: str) -> dict[str, str]:
-    response = api.post("/auth/login", json={"employee_no": employee_no, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
 def places(world: World) -> dict[str, list[str]]:
@@ -174,7 +160,7 @@ def test_every_role_kind_and_place_is_answered_as_the_table_says(live_server, ap
     got: dict[tuple[str, str, str], str] = {}
     wrong_effects: list[str] = []
     for r, role in enumerate(ROLES):
-        headers = login(api, EMPLOYEE[role])
+        headers = bearer(api, EMPLOYEE[role])
         cells: list[tuple[str, str, str, dict]] = []
         for k, kind in enumerate(KINDS):
             for place in PLACES:
@@ -223,7 +209,7 @@ def test_every_role_kind_and_place_is_answered_as_the_table_says(live_server, ap
 def test_an_outlet_manager_cannot_claim_a_pool_prospect_and_become_its_assignee(live_server, api):
     world = build_world(live_server.engine)
     prospect = world.pool(world.outlet_a)[0]["id"]
-    headers = login(api, "G1")
+    headers = bearer(api, "G1")
     claim = {
         "seq": 1,
         "id": new_id(),
@@ -246,7 +232,7 @@ def test_a_log_for_a_prospect_that_left_me_is_kept_but_leaves_its_new_plan_alone
     the prospect never belonged to cannot log on it at all."""
     world = build_world(live_server.engine)
     prospect = world.prospects_of("M1")[0]["id"]
-    m1, m2, m3, g1 = (login(api, no) for no in ("M1", "M2", "M3", "G1"))
+    m1, m2, m3, g1 = (bearer(api, no) for no in ("M1", "M2", "M3", "G1"))
     visited = utcnow() - timedelta(hours=2)
     their_plan = date.today() + timedelta(days=7)
 
@@ -303,7 +289,7 @@ def test_a_sub_branch_manager_assigns_within_its_outlets_only(live_server, api):
     not to B's marketer, another sub-branch's; G1 may not hand one to its sister C."""
     world = build_world(live_server.engine, subbranch=True)
     a, c = world.outlet_a, world.outlet_c
-    z1, g1 = login(api, "Z1"), login(api, "G1")
+    z1, g1 = bearer(api, "Z1"), bearer(api, "G1")
     pool_a, pool_c = world.pool(a), world.pool(c)
     now = str(utcnow())
 
@@ -340,7 +326,7 @@ def test_a_sub_branch_manager_reveals_online_within_its_outlets(live_server, api
     """The clear value of a prospect of its sister outlet comes, audited; another
     sub-branch's reads as out of reach, like an id nobody knows."""
     world = build_world(live_server.engine, subbranch=True)
-    z1 = login(api, "Z1")
+    z1 = bearer(api, "Z1")
     theirs = world.prospects_of("M4")[0]
     other = world.prospects_of("M3")[0]
 

@@ -3,25 +3,15 @@ written to a file; refusals in words with a non-zero exit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
-from app.config import Settings
 from main import main
-from tests.conftest import LiveServer
 from tests.integration.test_cli_loans import _cli
 from tests.integration.test_exports import loan_world, table
 from tests.integration.test_quality import close
-
-
-@pytest.fixture
-def server(store_settings: Settings) -> Iterator[LiveServer]:
-    settings = store_settings.model_copy(update={"housekeeping_interval_seconds": 0})
-    with LiveServer(settings) as live:
-        yield live
 
 
 def test_every_kind_from_the_command_line(server, store_settings, capsys, tmp_path: Path):

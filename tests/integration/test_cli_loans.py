@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from app.config import Settings
 from app.models import Prospect
 from app.models.loan import LoanEvent, ProfitShare
 from app.server.db import write_session
@@ -20,28 +18,14 @@ from app.services.clock import beijing_today
 from app.services.validation import make_credit_code
 from main import main
 from tests.conftest import LiveServer
-from tests.world import World, build_world
+from tests.world import World, build_world, with_credit_codes
 
 DAY = beijing_today() - timedelta(days=2)
 
 
 @pytest.fixture
-def server(store_settings: Settings) -> Iterator[LiveServer]:
-    settings = store_settings.model_copy(update={"housekeeping_interval_seconds": 0})
-    with LiveServer(settings) as live:
-        yield live
-
-
-@pytest.fixture
 def world(server: LiveServer) -> World:
-    world = build_world(server.engine)
-    with write_session(server.engine) as session:
-        for i, p in enumerate(world.prospects):
-            p["credit_code"] = make_credit_code("520303", f"MA6D{i:04d}")
-            session.execute(
-                update(Prospect).where(Prospect.id == p["id"]).values(credit_code=p["credit_code"])
-            )
-    return world
+    return with_credit_codes(server.engine, build_world(server.engine))
 
 
 def _cli(capsys, *args: str) -> tuple[int, str]:

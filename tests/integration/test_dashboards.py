@@ -34,7 +34,6 @@ import httpx
 import pytest
 from sqlalchemy import delete, select, text, update
 
-from app.config import Settings
 from app.models import LoanEvent, ProfitShare, Prospect, WhitelistBatch
 from app.models.dashboard import DashState, GroupBy
 from app.models.ids import new_id, utcnow
@@ -66,17 +65,6 @@ NOV = {"period": "month", "on": "2026-11-15"}
 NOV_START, NOV_END = date(2026, 11, 1), date(2026, 11, 30)
 VALID_FROM = date(2026, 11, 2)
 ENDPOINTS = ("participation", "league", "batches", "overview")
-
-
-@pytest.fixture
-def settings(store_settings: Settings) -> Settings:
-    return store_settings.model_copy(update={"housekeeping_interval_seconds": 0})
-
-
-@pytest.fixture
-def server(settings: Settings) -> Iterator[LiveServer]:
-    with LiveServer(settings) as live:
-        yield live
 
 
 @pytest.fixture

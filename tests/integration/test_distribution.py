@@ -32,17 +32,6 @@ History = TypeVar("History", Transfer, FunnelEvent)
 
 
 @pytest.fixture
-def settings(store_settings: Settings) -> Settings:
-    return store_settings.model_copy(update={"housekeeping_interval_seconds": 0})
-
-
-@pytest.fixture
-def server(settings: Settings) -> Iterator[LiveServer]:
-    with LiveServer(settings) as live:
-        yield live
-
-
-@pytest.fixture
 def world(server: LiveServer) -> World:
     return build_world(server.engine, pool=3)
 

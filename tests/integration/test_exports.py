@@ -23,7 +23,6 @@ live entries A 13 (2 disbursed: m1[0], m1[1]), B 8 (2: m3[0] and B's pool entry)
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import date, datetime
 from urllib.parse import unquote
 
@@ -32,42 +31,21 @@ import pytest
 from openpyxl import load_workbook
 
 from app.config import Settings
-from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.server import loans
 from app.server.changes import bulk_insert
 from app.server.db import write_session
 from app.server.exports import EXPORTS, file_name
 from tests.conftest import LiveServer
+from tests.integration.conftest import bearer
 from tests.integration.test_loans import event
-from tests.integration.test_targets import with_credit_codes
-from tests.world import PASSWORD, World, build_world
+from tests.world import World, build_world, with_credit_codes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@pytest.fixture
-def server(store_settings: Settings) -> Iterator[LiveServer]:
-    settings = store_settings.model_copy(update={"housekeeping_interval_seconds": 0})
-    with LiveServer(settings) as live:
-        yield live
-
-
-@pytest.fixture
-def http(server: LiveServer) -> Iterator[httpx.Client]:
-    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
-    with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
-        yield client
-
-
-def bearer(http: httpx.Client, who: str) -> dict[str, str]:
-    answer = http.post("/auth/login", json={"employee_no": who, "password": PASSWORD})
-    answer.raise_for_status()
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-
 def loan_world(server: LiveServer, settings: Settings) -> World:
     """The module's loans, reported as the loan system's feed reports them."""
-    world = with_credit_codes(server, build_world(server.engine))
+    world = with_credit_codes(server.engine, build_world(server.engine))
     m1, m3 = world.prospects_of("M1"), world.prospects_of("M3")
     pool_b = world.pool(world.outlet_b)[0]
     events = [

@@ -10,59 +10,35 @@ outlet B (T-002) with M3; admin A1. Every prospect is given a valid credit code 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from app.config import Settings
 from app.i18n import t
 from app.models import ChangeLog, FunnelEvent, Prospect
 from app.models.ids import new_id, utcnow
 from app.models.loan import ApiKey, LoanEvent, ProfitShare, ShareAdjustment
-from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.server.api_keys import create_api_key, digest, revoke_api_key
 from app.server.db import write_session
 from app.services.clock import beijing_today, utc_midnight
 from app.services.validation import make_credit_code
 from tests.conftest import LiveServer
-from tests.world import PASSWORD, World, build_world
+from tests.integration.conftest import bearer
+from tests.world import PASSWORD, World, build_world, with_credit_codes
 
 DAY = beijing_today() - timedelta(days=3)
 
 
 @pytest.fixture
-def server(store_settings: Settings) -> Iterator[LiveServer]:
-    settings = store_settings.model_copy(update={"housekeeping_interval_seconds": 0})
-    with LiveServer(settings) as live:
-        yield live
-
-
-@pytest.fixture
 def world(server: LiveServer) -> World:
-    world = build_world(server.engine)
-    with write_session(server.engine) as session:
-        for i, p in enumerate(world.prospects):
-            p["credit_code"] = make_credit_code("520303", f"MA6D{i:04d}")
-            session.execute(
-                update(Prospect).where(Prospect.id == p["id"]).values(credit_code=p["credit_code"])
-            )
-    return world
+    return with_credit_codes(server.engine, build_world(server.engine))
 
 
 @pytest.fixture
 def key(server: LiveServer) -> str:
     return create_api_key(server.engine, name="信贷系统")
-
-
-@pytest.fixture
-def http(server: LiveServer) -> Iterator[httpx.Client]:
-    # a device's protocol header on every request: the feed ignores it, sign-in needs it
-    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
-    with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
-        yield client
 
 
 def event(
@@ -95,12 +71,6 @@ def post(http: httpx.Client, key: str, *events: object) -> dict:
     answer = http.post("/loans/events", json={"events": list(events)}, headers={"X-API-Key": key})
     assert answer.status_code == 200, answer.text
     return answer.json()
-
-
-def bearer(http: httpx.Client, who: str) -> dict[str, str]:
-    answer = http.post("/auth/login", json={"employee_no": who, "password": PASSWORD})
-    answer.raise_for_status()
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
 def outcomes(answer: dict) -> list[tuple[str, str]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,23 +18,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.config import Settings
 from app.models.ids import new_id, utcnow
-from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.server.observe import REQUEST_ID_HEADER, JsonFormatter
 from tests.conftest import LiveServer
-from tests.world import PASSWORD, World, build_world
-
-
-@pytest.fixture
-def api(live_server: LiveServer) -> Iterator[httpx.Client]:
-    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
-    with httpx.Client(base_url=live_server.url, headers=headers, timeout=30) as client:
-        yield client
-
-
-def sign_in(api: httpx.Client, employee_no: str) -> dict[str, str]:
-    answer = api.post("/auth/login", json={"employee_no": employee_no, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
+from tests.integration.conftest import bearer
+from tests.world import World, build_world
 
 
 def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -81,7 +67,7 @@ def test_each_request_logs_one_json_line_with_route_template_status_duration_and
     live_server, api, caplog
 ):
     world = build_world(live_server.engine)
-    headers = sign_in(api, "M1")
+    headers = bearer(api, "M1")
     caplog.set_level(logging.INFO, logger="app.server.access")
 
     api.get("/sync/pull", headers=headers | {REQUEST_ID_HEADER: "trace-1"}, params={"limit": 2})
@@ -129,7 +115,7 @@ def _push(api: httpx.Client, headers: dict[str, str], world: World) -> dict:
 
 def test_a_push_is_logged_and_counted_under_each_answers_status_and_code(live_server, api, caplog):
     world = build_world(live_server.engine)
-    headers = sign_in(api, "M1")
+    headers = bearer(api, "M1")
     caplog.set_level(logging.INFO, logger="app.server.access")
 
     answer = _push(api, headers, world)

@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from app.config import Settings
 from app.models import AuditEvent
 from app.models.ids import new_id
-from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.services.masking import mask_credit_code, mask_phone
 from app.services.scope import Scope
 from app.services.whitelist import WhitelistQuery
@@ -27,6 +25,7 @@ from app.sync.errors import CursorInvalid
 from app.sync.state import StateKey
 from app.workbench import Workbench
 from tests.conftest import Device, LiveServer
+from tests.integration.conftest import bearer
 from tests.world import PASSWORD, World, build_world
 
 _audit = AuditEvent.__table__
@@ -137,21 +136,9 @@ def test_a_cursor_issued_before_masking_makes_the_device_pull_its_scope_again(
     assert held(m1, pooled) == masked(world, pooled)
 
 
-@pytest.fixture
-def api(live_server: LiveServer) -> Iterator[httpx.Client]:
-    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
-    with httpx.Client(base_url=live_server.url, headers=headers, timeout=30) as client:
-        yield client
-
-
-def token(api: httpx.Client, employee_no: str) -> dict[str, str]:
-    response = api.post("/auth/login", json={"employee_no": employee_no, "password": PASSWORD})
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
 def test_the_reveal_endpoint_answers_in_reach_audits_once_and_cannot_be_probed(live_server, api):
     world = build_world(live_server.engine)
-    m1 = token(api, "M1")
+    m1 = bearer(api, "M1")
     pooled = world.pool(world.outlet_a)[0]["id"]
     event = new_id()
     body = {"event_id": event, "field": "credit_code", "device_id": "d-1"}

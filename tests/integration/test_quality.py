@@ -10,7 +10,6 @@ entries (5 + 5 assigned, 3 in the pool); outlet B (T-002) with M3, 8 entries; ad
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import unquote
 
@@ -19,38 +18,17 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
-from app.config import Settings
 from app.models import AuditEvent, Prospect
 from app.models.ids import new_id, utcnow
-from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.server.changes import bulk_insert
 from app.server.db import write_session
 from app.services.scope import Scope
 from app.sync import local
 from tests.conftest import LiveServer
+from tests.integration.conftest import bearer
 from tests.world import PASSWORD, World, build_world
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture
-def server(store_settings: Settings) -> Iterator[LiveServer]:
-    settings = store_settings.model_copy(update={"housekeeping_interval_seconds": 0})
-    with LiveServer(settings) as live:
-        yield live
-
-
-@pytest.fixture
-def http(server: LiveServer) -> Iterator[httpx.Client]:
-    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
-    with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
-        yield client
-
-
-def bearer(http: httpx.Client, who: str) -> dict[str, str]:
-    answer = http.post("/auth/login", json={"employee_no": who, "password": PASSWORD})
-    answer.raise_for_status()
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
 _clock = [utcnow() - timedelta(hours=5)]

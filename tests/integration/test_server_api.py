@@ -10,11 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
-import pytest
 from sqlalchemy import select, update
 
 from app.models import DeviceState, MutationRecord, User
@@ -22,19 +20,10 @@ from app.models.ids import new_id, utcnow
 from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION, SYNC_COLUMNS
 from app.server.db import write_session
 from app.server.security import issue_token
-from tests.conftest import LiveServer
 from tests.world import PASSWORD, World, build_world
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 _user = User.__table__
-
-
-@pytest.fixture
-def api(live_server: LiveServer) -> Iterator[httpx.Client]:
-    """A raw HTTP client speaking the current protocol, with no token."""
-    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
-    with httpx.Client(base_url=live_server.url, headers=headers, timeout=30) as client:
-        yield client
 
 
 def token_of(api: httpx.Client, employee_no: str) -> str:

@@ -18,18 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import io
-import weakref
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from urllib.parse import unquote
 
 import httpx
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from app.config import Settings
-from app.models import Prospect
 from app.models.ids import new_id, utcnow
 from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.models.target import Target
@@ -38,52 +35,13 @@ from app.server.changes import bulk_insert
 from app.server.db import write_session
 from app.services.clock import beijing_today
 from app.services.performance import period_name
-from app.services.validation import make_credit_code
 from app.workbench import Workbench
 from tests.conftest import LiveServer
+from tests.integration.conftest import bearer
 from tests.integration.test_loans import event, post
-from tests.world import PASSWORD, World, build_world
+from tests.world import PASSWORD, World, build_world, with_credit_codes
 
 NOV = "2026-11"
-
-
-@pytest.fixture
-def server(store_settings: Settings) -> Iterator[LiveServer]:
-    settings = store_settings.model_copy(update={"housekeeping_interval_seconds": 0})
-    with LiveServer(settings) as live:
-        yield live
-
-
-@pytest.fixture
-def http(server: LiveServer) -> Iterator[httpx.Client]:
-    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
-    with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
-        yield client
-
-
-_tokens: weakref.WeakKeyDictionary[httpx.Client, dict[str, dict[str, str]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def bearer(http: httpx.Client, who: str) -> dict[str, str]:
-    """``who``'s bearer header, signed in once per test's client."""
-    mine = _tokens.setdefault(http, {})
-    if who not in mine:
-        answer = http.post("/auth/login", json={"employee_no": who, "password": PASSWORD})
-        answer.raise_for_status()
-        mine[who] = {"Authorization": f"Bearer {answer.json()['token']}"}
-    return mine[who]
-
-
-def with_credit_codes(server: LiveServer, world: World) -> World:
-    with write_session(server.engine) as session:
-        for i, p in enumerate(world.prospects):
-            p["credit_code"] = make_credit_code("520303", f"MA6D{i:04d}")
-            session.execute(
-                update(Prospect).where(Prospect.id == p["id"]).values(credit_code=p["credit_code"])
-            )
-    return world
 
 
 def log(world: World, who: str, prospect: dict, at: datetime) -> dict:
@@ -104,7 +62,7 @@ def log(world: World, who: str, prospect: dict, at: datetime) -> dict:
 @pytest.fixture
 def world(server: LiveServer, http: httpx.Client) -> World:
     """The module's November (hand-counted in its docstring)."""
-    world = with_credit_codes(server, build_world(server.engine))
+    world = with_credit_codes(server.engine, build_world(server.engine))
     m1, m2, m3 = world.prospects_of("M1"), world.prospects_of("M2"), world.prospects_of("M3")
     logs = [
         log(world, "M1", m1[0], datetime(2026, 10, 31, 17, 0)),

@@ -23,6 +23,7 @@ from app.server.errors import StoreError
 from app.server.scope import scope_of
 from app.services.validation import make_credit_code
 from app.services.whitelist_import import ImportPreview, ImportRow, RowProblem
+from tests.integration.conftest import bearer
 from tests.world import World, build_world
 
 _p = Prospect.__table__
@@ -508,14 +509,6 @@ def api(live_server) -> Iterator[tuple[Any, World]]:
     headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
     with httpx.Client(base_url=live_server.url, headers=headers, timeout=120) as client:
         yield client, world
-
-
-def bearer(client, employee_no: str) -> dict[str, str]:
-    from tests.world import PASSWORD
-
-    answer = client.post("/auth/login", json={"employee_no": employee_no, "password": PASSWORD})
-    answer.raise_for_status()
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
 def upload(client, path: str, who: str, data: bytes, file_name: str = "名单.csv", **form):

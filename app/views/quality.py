@@ -17,6 +17,7 @@ from app.views.widgets import (
     error_box,
     note,
     tappable,
+    use_confirm,
     use_xlsx_download,
     words,
 )
@@ -409,32 +410,16 @@ def ConfirmWithdraw() -> ft.Control:
     lang = use_observed(workbench.state).lang
     quality = workbench.quality
     s = use_observed(quality.state)
-    page = ft.context.page
     count = len(s.selected)
     question = t("batchq.confirm", lang, count=count, reason=s.reason.strip()) if s.confirm else ""
-    dialog = ft.AlertDialog(
-        modal=True,
-        title=ft.Text(t("batchq.confirm_title", lang)),
-        content=ft.Semantics(
-            identifier="quality-confirm", container=True, content=ft.Text(question, width=360)
-        ),
-        actions=[
-            tappable(
-                "quality-confirm-yes",
-                ft.FilledButton(
-                    t("batchq.confirm_yes", lang, count=count),
-                    on_click=lambda _e: page.run_task(quality.withdraw),
-                    height=TOUCH,
-                ),
-            ),
-            tappable(
-                "quality-confirm-no",
-                ft.TextButton(
-                    t("admin.cancel", lang), on_click=lambda _e: quality.cancel(), height=TOUCH
-                ),
-            ),
-        ],
-        on_dismiss=lambda _e: quality.cancel(),
+    use_confirm(
+        s.confirm,
+        "quality-confirm",
+        lang,
+        title=t("batchq.confirm_title", lang),
+        question=question,
+        yes=t("batchq.confirm_yes", lang, count=count),
+        on_yes=quality.withdraw,
+        on_cancel=quality.cancel,
     )
-    ft.use_dialog(dialog if s.confirm else None)
     return ft.Container()

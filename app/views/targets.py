@@ -18,6 +18,7 @@ from app.views.widgets import (
     icon_button,
     note,
     tappable,
+    use_confirm,
     use_xlsx_download,
     words,
 )
@@ -359,7 +360,6 @@ def ConfirmDelete() -> ft.Control:
     lang = use_observed(workbench.state).lang
     goals = workbench.targets
     s = use_observed(goals.state)
-    page = ft.context.page
     found = goals.target(s.deleting or "")
     question = ""
     if found is not None:
@@ -374,29 +374,14 @@ def ConfirmDelete() -> ft.Control:
             metric=t(f"target.metric.{metric}", lang),
             value=value,
         )
-    dialog = ft.AlertDialog(
-        modal=True,
-        title=ft.Text(t("targets.confirm_title", lang)),
-        content=ft.Semantics(
-            identifier="target-confirm", container=True, content=ft.Text(question, width=360)
-        ),
-        actions=[
-            tappable(
-                "target-confirm-yes",
-                ft.FilledButton(
-                    t("targets.confirm", lang),
-                    on_click=lambda _e: page.run_task(goals.delete),
-                    height=TOUCH,
-                ),
-            ),
-            tappable(
-                "target-confirm-no",
-                ft.TextButton(
-                    t("admin.cancel", lang), on_click=lambda _e: goals.cancel_delete(), height=TOUCH
-                ),
-            ),
-        ],
-        on_dismiss=lambda _e: goals.cancel_delete(),
+    use_confirm(
+        found is not None,
+        "target-confirm",
+        lang,
+        title=t("targets.confirm_title", lang),
+        question=question,
+        yes=t("targets.confirm", lang),
+        on_yes=goals.delete,
+        on_cancel=goals.cancel_delete,
     )
-    ft.use_dialog(dialog if found is not None else None)
     return ft.Container()

@@ -1,6 +1,6 @@
 """Small shared widgets: a tappable control, a choice chip, status chip, section card,
-labelled value, empty note, an error in words, a loading spinner, the position line of a
-form, the back button and the scrolling screen."""
+labelled value, empty note, an error in words, a question before something goes, a
+loading spinner, the position line of a form, the back button and the scrolling screen."""
 
 from __future__ import annotations
 
@@ -124,6 +124,45 @@ def error_box(text: str, identifier: str = "admin-error") -> ft.Control:
             ),
         ),
     )
+
+
+def use_confirm(
+    asking: bool,
+    identifier: str,
+    lang: str,
+    *,
+    title: str,
+    question: str,
+    yes: str,
+    on_yes: Callable[[], Awaitable[object]],
+    on_cancel: Callable[[], object],
+) -> None:
+    """While ``asking``, a modal question before something goes: ``title``, the ``question``
+    (found as ``identifier``), a ``yes`` button that runs ``on_yes`` (``identifier-yes``)
+    and 取消 (``identifier-no``); cancelling or dismissing it calls ``on_cancel``. A hook:
+    call it before any early return."""
+    page = ft.context.page
+    dialog = ft.AlertDialog(
+        modal=True,
+        title=ft.Text(title),
+        content=ft.Semantics(
+            identifier=identifier, container=True, content=ft.Text(question, width=360)
+        ),
+        actions=[
+            tappable(
+                f"{identifier}-yes",
+                ft.FilledButton(yes, on_click=lambda _e: page.run_task(on_yes), height=TOUCH),
+            ),
+            tappable(
+                f"{identifier}-no",
+                ft.TextButton(
+                    t("admin.cancel", lang), on_click=lambda _e: on_cancel(), height=TOUCH
+                ),
+            ),
+        ],
+        on_dismiss=lambda _e: on_cancel(),
+    )
+    ft.use_dialog(dialog if asking else None)
 
 
 def use_xlsx_download(

@@ -24,8 +24,10 @@ PROTOCOL = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
 @pytest.fixture
 def settings(store_settings: Settings) -> Settings:
     """``store_settings`` (SQLite, then PostgreSQL) with the housekeeping clock stopped: the
-    store runs its housekeeping (pool returns, rollups) only when a test calls it."""
-    return store_settings.model_copy(update={"housekeeping_interval_seconds": 0})
+    store runs its housekeeping (pool returns, the dashboards' rollups) only when a test
+    calls it."""
+    quiet = {"housekeeping_interval_seconds": 0, "dashboards_interval_seconds": 0}
+    return store_settings.model_copy(update=quiet)
 
 
 @pytest.fixture

@@ -7,12 +7,10 @@ no one to a pool; and the same seed gives the same loans and shares, to the fen.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import Engine, text
 
 from app.config import Settings
@@ -27,15 +25,6 @@ from tests.conftest import TEST_SECRET, LiveServer
 
 PROSPECTS = 1500
 SEED = 20240112
-
-
-@pytest.fixture
-def server(store_settings: Settings) -> Iterator[LiveServer]:
-    settings = store_settings.model_copy(
-        update={"housekeeping_interval_seconds": 0, "dashboards_interval_seconds": 0}
-    )
-    with LiveServer(settings) as live:
-        yield live
 
 
 def _load(engine: Engine, settings: Settings) -> tuple[DemoData, dict[str, int]]:

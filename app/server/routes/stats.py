@@ -85,10 +85,11 @@ def ranks(request: Request, user: CurrentUser, engine: EngineDep, _v: ProtocolDe
             shown = marketer_ids(session.connection(), reach)
         # per user, not cached with the ranking: a few indexed counts, none without targets
         goals = device_targets(session, user, today)
-        # 分润: the user's and their outlet's, a manager's marketers' and outlets' (an admin's, all)
+        # 分润: the user's and their outlet's, a manager's marketers' and outlets' (an admin's
+        # 业绩 is the store's dashboard: their own alone)
         mine = {user.outlet_id} if user.outlet_id else set()
-        outlets = None if user.role == Role.ADMIN else {*scope.outlets, *mine}
-        credit = device_shares(session, today, users={*shown, user.id}, outlets=outlets)
+        people = {user.id} if user.role == Role.ADMIN else {*shown, user.id}
+        credit = device_shares(session, today, users=people, outlets={*scope.outlets, *mine})
     reached = sorted(scope.outlets)  # a manager's outlets, each with its rank and figures
     periods = {
         period: {

@@ -93,15 +93,17 @@ def card(identifier: str, lines: list[ft.Control]) -> ft.Control:
 
 
 def words(code: str, message: str, lang: str, /, **params: object) -> str:
-    """An error or a row's problem in words. The store words its own refusals
-    (``import.*``) in Chinese with their details filled in, and sends the code without
-    those details: in Chinese, or where our words would need details we lack, its
-    message is shown as it came; otherwise our catalogue's words for the code (the
-    store's message as the last resort, for a code we do not know)."""
-    if code.startswith("import.") and message:
+    """An error or a row's problem in words. The store words its refusals in Chinese with
+    their details filled in, and sends the code without those details: where our words
+    would need details we lack (and, for its own ``import.*`` refusals, in Chinese), its
+    message is shown as it came, whole rather than with blanks; otherwise our
+    catalogue's words for the code (the store's message as the last resort, for a code
+    we do not know)."""
+    if message:
         template = CATALOGUES.get(lang, {}).get(code, "")
-        lacking = {name for _, name, _, _ in Formatter().parse(template) if name} - set(params)
-        if lang == "zh" or not template or lacking:
+        wanted = {name for _, name, _, _ in Formatter().parse(template) if name}
+        lacking = wanted - set(params) - {"status", "detail"}
+        if lacking or (code.startswith("import.") and (lang == "zh" or not template)):
             return message
     text = t(code, lang, status=message, detail=message, **params)
     return message if text == code and message else text

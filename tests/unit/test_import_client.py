@@ -359,3 +359,8 @@ def test_problems_read_in_the_users_language_without_losing_their_details():
     )
     assert words("import.duplicate_in_file", "与第 3 行重复", "en") == "与第 3 行重复"
     assert "network" in words("admin.needs_online", "connection refused", "en")
+    # any refusal whose words need details the code alone lacks: the store's, whole
+    assert words("share.user_required", "营销人员份额须指明员工", "en") == "营销人员份额须指明员工"
+    assert words("share.user_required", "营销人员份额须指明员工", "zh") == "营销人员份额须指明员工"
+    # and one that needs none: ours, in the user's language
+    assert words("auth.forbidden", "无权限", "en") == t("auth.forbidden", "en")

@@ -11,6 +11,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from app.models.ids import new_id
 from app.server.api_keys import create_api_key
 from app.services.clock import beijing_today
 from app.services.validation import make_credit_code
@@ -35,7 +36,9 @@ pytestmark = E2E_MARKS
 @pytest.fixture(scope="module")
 def waiting(central) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Two loans reported through the feed, both queued: loan id → event id."""
-    key = create_api_key(central.engine, name="e2e-loan-queue")
+    key = create_api_key(
+        central.engine, name=f"e2e-loan-queue-{new_id()[:8]}"
+    )  # a rerun makes its own
     day = (beijing_today() - timedelta(days=1)).isoformat()
     events = [
         {

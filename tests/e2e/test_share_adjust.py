@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from app.demo import DEMO_MARKETER
+from app.models.ids import new_id
 from app.server.api_keys import create_api_key
 from app.services.clock import beijing_today
 from tests.e2e.a11y import problems
@@ -59,7 +60,9 @@ def disbursed(central) -> dict[str, str]:  # type: ignore[no-untyped-def]
     ((marketer_name,),) = store_rows(
         central, 'SELECT name FROM "user" WHERE employee_no = :m', m=DEMO_MARKETER
     )
-    key = create_api_key(central.engine, name="e2e-share-adjust")
+    key = create_api_key(
+        central.engine, name=f"e2e-share-adjust-{new_id()[:8]}"
+    )  # a rerun makes its own
     event = {
         "loan_id": LOAN,
         "credit_code": code,

@@ -37,7 +37,7 @@ pytestmark = E2E_MARKS
 def waiting(central) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Two loans reported through the feed, both queued: loan id → event id."""
     key = create_api_key(
-        central.engine, name=f"e2e-loan-queue-{new_id()[:8]}"
+        central.engine, name=f"e2e-loan-queue-{new_id()[-8:]}"
     )  # a rerun makes its own
     day = (beijing_today() - timedelta(days=1)).isoformat()
     events = [

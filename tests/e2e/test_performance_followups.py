@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from app.demo import DEMO_PASSWORD
 from app.i18n import format_money
+from app.models.ids import new_id
 from app.queries.performance import branch_ranks
 from app.server.api_keys import create_api_key
 from app.server.routes.stats import RankCache
@@ -114,7 +115,7 @@ def _loan(central, prospect_id: str) -> None:  # type: ignore[no-untyped-def]
             ),
             {"id": prospect_id},
         ).one()
-    key = create_api_key(central.engine, name=f"信贷系统-{prospect_id[:8]}")
+    key = create_api_key(central.engine, name=f"信贷系统-{new_id()[-8:]}")
     events = [
         {
             "loan_id": f"E2E-{prospect_id[:12]}",

@@ -61,7 +61,7 @@ def disbursed(central) -> dict[str, str]:  # type: ignore[no-untyped-def]
         central, 'SELECT name FROM "user" WHERE employee_no = :m', m=DEMO_MARKETER
     )
     key = create_api_key(
-        central.engine, name=f"e2e-share-adjust-{new_id()[:8]}"
+        central.engine, name=f"e2e-share-adjust-{new_id()[-8:]}"
     )  # a rerun makes its own
     event = {
         "loan_id": LOAN,

@@ -51,7 +51,13 @@ def stop(server: LiveServer) -> None:
 
 def start_again(server: LiveServer) -> None:
     """The store comes back on the same address."""
-    config = uvicorn.Config(server.app, host="127.0.0.1", port=server.port, log_level="warning")
+    config = uvicorn.Config(
+        server.app,
+        host="127.0.0.1",
+        port=server.port,
+        log_level="warning",
+        timeout_graceful_shutdown=1,  # the device's event stream ends with the store
+    )
     server.server = uvicorn.Server(config)
     server.thread = threading.Thread(target=server.server.run, daemon=True)
     server.thread.start()

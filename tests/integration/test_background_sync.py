@@ -36,6 +36,7 @@ def workbench(live_server, tmp_path):  # type: ignore[no-untyped-def]
         sync_backoff_max_seconds=CAP,
         pull_interval_seconds=PULL,
         sync_debounce_seconds=0.2,
+        live_updates=False,  # the timer alone here; with the event stream: test_live_device.py
     )
     workbench = Workbench(settings)
     workbench.autosync.jitter = lambda: 1.0  # the nominal backoff: its growth is exact

@@ -39,6 +39,9 @@ from app.server.incidents import record_skipped
 from app.server.scope import Scope, scope_of
 
 router = APIRouter(prefix="/sync", tags=["sync"])
+# On PostgreSQL a stream waits this long at most for the process's LISTEN connection (made
+# on first use); past it the stream opens anyway, the device's timed pull the safety net.
+LISTEN_WAIT_SECONDS = 5
 
 
 @router.get("/pull", responses={200: {"model": PullPage}, **error_responses(401, 409, 422, 426)})
@@ -172,6 +175,8 @@ async def events(
         hub = live.hub_for(engine)
         scope = await run_in_threadpool(_scope_of, engine, user)
         sub = hub.subscribe(scope)  # before reading high: no change falls in between
+        if hub.postgres:  # the process's LISTEN must be in place too (made on first use)
+            await run_in_threadpool(hub.listening.wait, LISTEN_WAIT_SECONDS)
         high = await run_in_threadpool(_high, engine)
     except BaseException:
         slot.free()

@@ -329,3 +329,30 @@ async def test_a_write_through_one_replica_pokes_a_device_on_another(tmp_path):
     finally:
         first.terminate()
         first.wait(15)
+
+
+@pytest.mark.postgres
+async def test_a_lost_listen_connection_comes_back_and_pokes_everyone(tmp_path):
+    """What was notified while the process was not listening is unknown: every stream is
+    poked once it listens again, and pokes flow as before."""
+    need(postgres_available(), f"PostgreSQL at {PG_URL}")
+    settings = Settings(database_url=fresh_postgres(), data_dir=tmp_path, secret_key=TEST_SECRET)
+    with LiveServer(settings) as server:
+        world = build_world(server.engine)
+        me = client_of(server.url, "M1")
+        outsider = client_of(server.url, "M3")
+        async with Stream(me) as stream:
+            with server.engine.begin() as conn:
+                channel = conn.execute(text("SELECT 'puhui_live_' || md5(current_schema())"))
+                listener = conn.execute(
+                    text("SELECT pid FROM pg_stat_activity WHERE query = :q"),
+                    {"q": f'LISTEN "{channel.scalar_one()}"'},
+                ).scalar_one()
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": listener})
+            await stream.wait_for(lambda: stream.pokes(), 5)  # everyone, on its return
+            assert len(stream.pokes()) == 1
+            await asyncio.to_thread(log_visit, outsider, world.prospects_of("M3")[0]["id"])
+            written = time.monotonic()
+            await asyncio.to_thread(log_visit, me, world.prospects_of("M1")[0]["id"])
+            await stream.wait_for(lambda: len(stream.pokes()) == 2, POKE_WITHIN)
+            assert stream.pokes()[1][0] - written < POKE_WITHIN

@@ -17,6 +17,7 @@ from app.config import Settings
 from app.models import User
 from app.models.ids import new_id, utcnow
 from app.models.sync import MutationKind, PushRequest
+from app.server import live
 from app.server.apply import apply_push
 from app.server.db import write_session
 from app.workbench import Workbench
@@ -198,3 +199,4 @@ async def test_signing_out_closes_the_stream(workbench, live_server):
     assert not workbench.live.running and not workbench.live.state.connected
     await asyncio.sleep(0.3)
     assert live_server.app.state.live_streams.open == 0  # the store let it go
+    assert len(live.hub_for(live_server.engine)) == 0  # and pokes nobody for it

@@ -171,15 +171,24 @@ async def events(
     slot = request.app.state.live_streams.take(
         settings.live_max_streams, settings.live_busy_retry_seconds
     )
+    hub = live.hub_for(engine)
+    subscribed: list[live.Subscriber] = []
+
+    def done() -> None:
+        """The stream's end, however it comes (given back exactly once)."""
+        for sub in subscribed:
+            hub.unsubscribe(sub)
+        slot.free()
+
     try:
-        hub = live.hub_for(engine)
         scope = await run_in_threadpool(_scope_of, engine, user)
         sub = hub.subscribe(scope)  # before reading high: no change falls in between
+        subscribed.append(sub)
         if hub.postgres:  # the process's LISTEN must be in place too (made on first use)
             await run_in_threadpool(hub.listening.wait, LISTEN_WAIT_SECONDS)
         high = await run_in_threadpool(_high, engine)
     except BaseException:
-        slot.free()
+        done()
         raise
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
@@ -212,14 +221,13 @@ async def events(
                     sub.scope = await run_in_threadpool(_scope_of, engine, again)
                     check_at = loop.time() + settings.live_recheck_seconds
         finally:
-            hub.unsubscribe(sub)
-            slot.free()
+            done()
 
     return EventSourceResponse(
         stream(),
         ping=settings.live_ping_seconds,
         send_timeout=30,  # a reader that takes nothing for this long is let go
-        background=BackgroundTask(slot.free),  # the generator may never have run
+        background=BackgroundTask(done),  # the generator may never have run
     )
 
 

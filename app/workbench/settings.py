@@ -50,8 +50,6 @@ class SettingsController:
         await asyncio.to_thread(self._save, "server_url", url)
         self.workbench.client.point_to(url)
         self.workbench.state.server_url = url
-        if self.workbench.live.running:  # the stream follows the store to its new address
-            self.workbench.live.start()
         self.workbench.notify("settings.server_saved")
         return True
 

@@ -22,6 +22,7 @@ from app.server.apply import apply_push
 from app.server.db import write_session
 from app.workbench import Workbench
 from app.workbench.autosync import backoff
+from tests.conftest import LiveServer
 from tests.integration.test_background_sync import eventually, start_again, stop
 from tests.integration.test_live_updates import client_of, log_visit
 from tests.world import PASSWORD, World, build_world
@@ -200,3 +201,31 @@ async def test_signing_out_closes_the_stream(workbench, live_server):
     await asyncio.sleep(0.3)
     assert live_server.app.state.live_streams.open == 0  # the store let it go
     assert len(live.hub_for(live_server.engine)) == 0  # and pokes nobody for it
+
+
+@pytest.fixture
+def full_server(store_settings: Settings):  # type: ignore[no-untyped-def]
+    """A store that takes no more streams: each is answered 429, Retry-After 7 s."""
+    settings = store_settings.model_copy(
+        update={"live_max_streams": 0, "live_busy_retry_seconds": 7}
+    )
+    with LiveServer(settings) as server:
+        yield server
+
+
+async def test_a_full_store_is_left_alone_for_as_long_as_it_asks(full_server, tmp_path):
+    build_world(full_server.engine, per_marketer=2, pool=1)
+    workbench = make_workbench(full_server, tmp_path)
+    try:
+        await workbench.open()
+        assert await workbench.login.submit("M1", PASSWORD)
+        await eventually(lambda: workbench.live.state.failures >= 1, 10)
+        assert workbench.live.state.delay == 7  # not the backoff's 0.3 s
+        assert not workbench.live.state.connected
+        await asyncio.sleep(1)
+        assert workbench.live.state.failures == 1  # no second knock meanwhile
+        # the timer still syncs: the first sync after sign-in went through
+        await eventually(lambda: workbench.state.progress.last_sync_at is not None, 10)
+        await eventually(lambda: workbench.autosync.state.delay == PULL, 5)  # not relaxed
+    finally:
+        workbench.close()

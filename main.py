@@ -59,8 +59,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
         _refuse_weak_key(exc)
     app = create_app(settings)
     print(f"中心库 central store: http://{args.host}:{args.port}  (OpenAPI: /docs, /openapi.json)")
-    # uvicorn's own access lines would repeat ours without the request id or route.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+    # uvicorn's own access lines would repeat ours without the request id or route; open
+    # event streams end on SIGTERM (sse-starlette), and past 5 s what is left is cancelled
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
 
 
 def cmd_demo_data(args: argparse.Namespace) -> None:

@@ -58,6 +58,17 @@ class Settings(BaseSettings):
     coverage_windows: tuple[int, ...] = (7, 30)
     # GET /metrics: with a token, whoever bears it; without, only clients on this machine
     metrics_token: str = ""
+    # live updates (app/server/live.py, GET /sync/events): open streams a process serves
+    # (more: 429 with Retry-After), at most one poke per stream per coalescing window,
+    # a keep-alive comment every so often, the token and user checked again every so
+    # often (a revoked token or a disabled user ends the stream), and the browser's
+    # ``retry:`` hint in milliseconds
+    live_max_streams: int = 2000
+    live_coalesce_seconds: float = 0.2
+    live_ping_seconds: float = 15
+    live_recheck_seconds: float = 30
+    live_retry_ms: int = 5000
+    live_busy_retry_seconds: int = 30
 
     # workbench (device)
     server_url: str = "http://127.0.0.1:8765"
@@ -74,6 +85,14 @@ class Settings(BaseSettings):
     pull_interval_seconds: float = 300
     sync_backoff_max_seconds: float = 300
     sync_debounce_seconds: float = 3
+    # live updates on the device (app/workbench/live.py): a stream to the store while
+    # signed in online; a poke brings a pull this soon; while the stream is up the timed
+    # pull waits ``pull_interval`` times this factor (the stream tells of changes); a
+    # stream silent this long (no keep-alive) is taken for dead and opened again
+    live_updates: bool = True
+    live_poke_debounce_seconds: float = 0.3
+    live_pull_factor: float = 4
+    live_read_timeout_seconds: float = 45
 
     # web mode
     web_host: str = "127.0.0.1"

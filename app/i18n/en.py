@@ -72,6 +72,7 @@ MESSAGES: dict[str, str] = {
     "sync.verifying": "Verifying data",
     "sync.done": "Synced",
     "sync.failed": "Sync failed",
+    "sync.busy": "The central store has too many open connections; try again later",
     "nav.whitelist": "Whitelist",
     "whitelist.title": "My whitelist",
     "whitelist.summary": "Prospects: {total}",

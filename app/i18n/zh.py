@@ -72,6 +72,7 @@ MESSAGES: dict[str, str] = {
     "sync.verifying": "正在校验数据",
     "sync.done": "同步完成",
     "sync.failed": "同步失败",
+    "sync.busy": "中心库连接已满，请稍后再试",
     # workbench UI
     "nav.whitelist": "白名单",
     "whitelist.title": "我的白名单",

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from app.config import Settings
+from app.server import live
 from app.server.db import make_engine, migrate
 from app.server.errors import install_error_handlers
 from app.server.housekeeping import housekeeping_loop
@@ -45,9 +46,11 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         task = None
         if settings.housekeeping_interval_seconds > 0:
             task = asyncio.create_task(housekeeping_loop(engine, settings))
+        live.acquire(engine)  # the live updates' fan-out (PostgreSQL: LISTEN on first stream)
         try:
             yield
         finally:
+            live.release(engine)
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -60,6 +63,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.state.engine = engine
     # Its own registry: several apps in one process (tests) must not count together.
     app.state.metrics = Metrics()
+    app.state.live_streams = sync.LiveStreams()  # open event streams, under live_max_streams
     app.add_middleware(batches.UploadLimit)  # inside the telemetry: a 413 is logged too
     app.add_middleware(RequestTelemetry, metrics=app.state.metrics)
     install_error_handlers(app)

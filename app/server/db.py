@@ -3,7 +3,9 @@
 Every transaction that changes synced data runs in ``write_session``: on
 PostgreSQL it first takes a transaction-scoped advisory lock, on SQLite it starts
 with ``BEGIN IMMEDIATE``. Writers are therefore serialised, change-log sequence
-numbers commit in order, and each mutation is judged against committed state.
+numbers commit in order, and each mutation is judged against committed state. What
+a transaction's change-log rows touched pokes the devices of that scope once it
+commits (``app.server.live``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
 
+from app.server import live
+from app.server.changes import last_seq
 from app.sqlite import WRITER, sqlite_engine
 
 CHANGE_LOG_LOCK = 0x50_55_48_55  # "PUHU"; with the schema's hash: one lock per central store
@@ -69,18 +73,29 @@ def migrate(engine: Engine) -> None:
 def write_session(engine: Engine) -> Iterator[Session]:
     """A serialised writing transaction; commits on success, rolls back on error."""
     bind = engine.execution_options(**WRITER)
+    postgres = engine.dialect.name == "postgresql"
+    touch: live.Touch | None = None
     with Session(bind) as session:
-        if engine.dialect.name == "postgresql":
+        if postgres:
             session.execute(
                 text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"),
                 {"k": CHANGE_LOG_LOCK},
             )
+        # where this transaction's change-log rows start (writers are serialised), so the
+        # devices whose scope it touches are poked once it commits (app.server.live)
+        since = last_seq(session) if live.wants_touch(engine) else None
         try:
             yield session
+            if since is not None:
+                touch = live.touched(session, since)
+                if touch is not None and postgres:
+                    live.notify(session, touch)  # delivered by PostgreSQL on commit
             session.commit()
         except BaseException:
             session.rollback()
             raise
+    if touch is not None and not postgres:
+        live.publish(engine, touch)
 
 
 @contextmanager

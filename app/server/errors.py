@@ -35,7 +35,7 @@ ERROR_STATUSES: dict[int, str] = {
     413: "Too many mutations in one push: `request.invalid`; an import file over the size limit: `import.too_large`",
     422: "A parameter or the body breaks the wire model: `request.invalid`",
     426: "The `X-Puhui-Protocol` header is missing or too old: `protocol.too_old`",
-    429: "Too many failed sign-ins; `Retry-After` says how long: `auth.account_locked`, `auth.client_throttled`",
+    429: "Too many failed sign-ins; `Retry-After` says how long: `auth.account_locked`, `auth.client_throttled`; too many open event streams: `sync.busy`",
 }
 
 
@@ -66,6 +66,14 @@ class TooManyAttempts(StoreError):
 
     def __init__(self, code: str, seconds: int) -> None:
         super().__init__(code, 429, minutes=wait_minutes(seconds))
+        self.headers = {"Retry-After": str(seconds)}
+
+
+class Busy(StoreError):
+    """429: the store serves as many as it can; ``Retry-After`` says when to come back."""
+
+    def __init__(self, code: str, seconds: int) -> None:
+        super().__init__(code, 429)
         self.headers = {"Retry-After": str(seconds)}
 
 

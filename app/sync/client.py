@@ -51,6 +51,7 @@ from app.sync.errors import (
     ProtocolTooOld,
     RequestRejected,
     ServerUnavailable,
+    StoreBusy,
     SyncError,
     SyncTimeout,
     TooManyAttempts,
@@ -379,6 +380,8 @@ def _error_for(response: httpx.Response) -> SyncError:
         return InvalidCredentials(message, status=status)
     if status in (401, 403):
         return AuthError(message, code=code or None, status=status)
+    if status == 429 and code == "sync.busy":
+        return StoreBusy(message, retry_after=_seconds(response), status=status)
     if status == 429:
         return TooManyAttempts(
             message, code=code or None, status=status, params={"minutes": _minutes(response)}
@@ -388,10 +391,14 @@ def _error_for(response: httpx.Response) -> SyncError:
     return RequestRejected(message, code=code or None, status=status)
 
 
+def _seconds(response: httpx.Response) -> int:
+    """``Retry-After`` in seconds; 60 when absent or an HTTP date (a proxy's, not ours)."""
+    try:
+        return max(0, int(response.headers.get("Retry-After", "60")))
+    except ValueError:
+        return 60
+
+
 def _minutes(response: httpx.Response) -> int:
     """``Retry-After`` (seconds) as whole minutes to wait, rounded up; 1 when absent."""
-    try:
-        seconds = int(response.headers.get("Retry-After", "60"))
-    except ValueError:  # an HTTP date: a proxy's, not the store's
-        seconds = 60
-    return max(1, -(-seconds // 60))
+    return max(1, -(-_seconds(response) // 60))

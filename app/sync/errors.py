@@ -7,6 +7,7 @@
     ├── AuthError               401/403: log in again (the outbox is kept)
     │   └── InvalidCredentials  wrong employee number or password
     ├── TooManyAttempts         429: sign-in refused for ``params["minutes"]`` minutes
+    ├── StoreBusy               429: the store is full (event streams); ``retry_after`` s
     ├── ProtocolTooOld          426: this client must be updated (the outbox is kept)
     ├── CursorInvalid           409: the store no longer accepts our cursor: resync
     ├── SeqGap                  the store waits for an outbox sequence this device lacks
@@ -65,6 +66,16 @@ class TooManyAttempts(SyncError):
     """Too many failed sign-ins: the store names the wait (``params["minutes"]``)."""
 
     code = "auth.account_locked"
+
+
+class StoreBusy(SyncError):
+    """The store serves as many as it can: come back after ``retry_after`` seconds."""
+
+    code = "sync.busy"
+
+    def __init__(self, message: str = "", *, retry_after: float = 60, status: int = 429) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
 
 
 class ProtocolTooOld(SyncError):

@@ -131,6 +131,8 @@ def build_main(
         workbench.set_width(page.width or 0, wide_from=WIDE, panes_from=PANES)
         page.on_resize = lambda e: workbench.set_width(e.width, wide_from=WIDE, panes_from=PANES)
         page.on_close = lambda _e: workbench.close()
+        # back in the foreground: a sync at once (live updates may have been suspended)
+        page.on_app_lifecycle_state_change = lambda e: workbench.app_state_changed(e.state.value)
         page.render(App, workbench)
 
     return main

@@ -14,6 +14,12 @@ session is open one task keeps the next automatic attempt scheduled:
     (or the client too old)     in again; hammering the store would not help
     a change saved, online      a sync in ``sync_debounce`` unless one is due sooner
     a tap on 同步               a sync now; the backoff starts over from it
+    a poke (app/workbench/live) a sync in ``live_poke_debounce``: the store says the
+                                scope changed (and so it can be reached)
+    the stream (re)connects,    a sync at once (a probe first if the store was found
+    or the app comes back       unreachable)
+    while the stream is up      the pull timer waits ``live_pull_factor`` times longer:
+                                a safety net, the stream tells of changes
 
 Syncs never overlap: every attempt, automatic or tapped, goes through
 ``SyncEngine.start``, which hands back the run already in progress.
@@ -80,6 +86,8 @@ class AutoSync:
         self._due: float | None = None  # loop time of the next attempt; None: none scheduled
         self._unreachable = False  # the last failure was the network's: probe first
         self._changed_during_sync = False
+        self._poked_during_sync = False  # a poke (or reconnect) while a sync ran: pull again
+        self._live = False  # the store's event stream is open: the pull timer relaxes
         self._epoch = 0  # moves on with every settled attempt: a stale probe is ignored
         self._settled: SyncProgress | None = None
 
@@ -122,6 +130,35 @@ class AutoSync:
             return
         self._schedule(self.settings.sync_debounce_seconds, retrying=False, sooner_only=True)
 
+    def poked(self) -> None:
+        """The store says the scope changed: pull soon. It answered, so it is reachable."""
+        if not self.running or self.state.paused:
+            return
+        self._unreachable = False
+        self._soon(self.settings.live_poke_debounce_seconds)
+
+    def now(self) -> None:
+        """Sync at once (the stream reconnected, the app came back to the foreground); a
+        store last found unreachable is probed first, as any retry."""
+        if not self.running or self.state.paused:
+            return
+        self._soon(0)
+
+    def set_live(self, up: bool) -> None:
+        """The event stream opened or closed: the pull timer relaxes or tightens again."""
+        if up == self._live:
+            return
+        self._live = up
+        if not up and self.running and self._due is not None and not self.state.retrying:
+            self._schedule(self.settings.pull_interval_seconds, retrying=False, sooner_only=True)
+
+    def _soon(self, delay: float) -> None:
+        if self._due is None or self.workbench.engine.running:
+            # a sync is running and may have read before the change: once more after it
+            self._poked_during_sync = True
+            return
+        self._schedule(delay, retrying=self.state.retrying and delay > 0, sooner_only=True)
+
     def reset(self) -> None:
         """The user asked for a sync: the backoff starts over from it."""
         self.state.failures, self.state.paused = 0, False
@@ -150,13 +187,17 @@ class AutoSync:
             self._schedule(self.settings.sync_interval_seconds, retrying=self.state.failures > 0)
             return
         self.state.failures, self._unreachable = 0, False
-        if self._changed_during_sync:
+        if self._poked_during_sync:
+            delay = self.settings.live_poke_debounce_seconds
+        elif self._changed_during_sync:
             delay = self.settings.sync_debounce_seconds
         elif progress.pending:
             delay = self.settings.sync_interval_seconds
         else:
             delay = self.settings.pull_interval_seconds
-        self._changed_during_sync = False
+            if self._live:
+                delay *= self.settings.live_pull_factor
+        self._changed_during_sync = self._poked_during_sync = False
         self._schedule(delay, retrying=False)
 
     # -- the loop -----------------------------------------------------------------------

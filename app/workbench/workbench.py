@@ -35,6 +35,7 @@ from app.workbench.followups import FollowupsController
 from app.workbench.imports import ImportController
 from app.workbench.leads import LeadsController
 from app.workbench.league import LeagueController
+from app.workbench.live import LiveUpdates
 from app.workbench.loans import LoanQueueController
 from app.workbench.log import LogController
 from app.workbench.login import LoginController
@@ -51,6 +52,7 @@ from app.workbench.whitelist import WhitelistController
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 NOTICE_SECONDS = 6
+FOREGROUND = frozenset({"resume", "show"})  # ft.AppLifecycleState values: back in view
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ class Workbench:
         self.targets = TargetsController(self)
         self.quality = QualityController(self)
         self.autosync = AutoSync(self)
+        self.live = LiveUpdates(self)  # the store's pokes: a pull as soon as the scope changes
 
     # -- the signed-in user ----------------------------------------------------------------
 
@@ -207,6 +210,7 @@ class Workbench:
         self.whitelist.warm_search()
         if self._loop is not None:
             self.autosync.start(offline=session.offline)
+            self.live.start()
 
     async def logout(self, *, discard: bool = False) -> bool:
         """False when unsynced changes need the user's explicit confirmation."""
@@ -216,6 +220,7 @@ class Workbench:
         except SignInError:
             return False
         self.autosync.stop()
+        self.live.stop()
         self.client.token = None
         self.state.session = None
         self._outlets, self._scope = (), None
@@ -258,6 +263,13 @@ class Workbench:
             await self.whitelist.refresh(keep_shown=not manual)
             self.whitelist.warm_search()
         return progress
+
+    def app_state_changed(self, state: str) -> None:
+        """The app's lifecycle (Flet's ``AppLifecycleState`` value): back in the foreground
+        it syncs at once and, if the stream was down, opens it again at once."""
+        if state in FOREGROUND and self.session is not None:
+            self.autosync.now()
+            self.live.wake()
 
     def _on_progress(self, progress: SyncProgress) -> None:
         # called on the sync worker thread: hand the value to the event loop
@@ -334,6 +346,7 @@ class Workbench:
             self.state.panes = panes
 
     def close(self) -> None:
+        self.live.stop()
         self.autosync.stop()
         self.map.close()
         self.engine.cancel()

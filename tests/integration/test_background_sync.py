@@ -36,6 +36,7 @@ def workbench(live_server, tmp_path):  # type: ignore[no-untyped-def]
         sync_backoff_max_seconds=CAP,
         pull_interval_seconds=PULL,
         sync_debounce_seconds=0.2,
+        live_updates=False,  # the timer alone here; with the event stream: test_live_device.py
     )
     workbench = Workbench(settings)
     workbench.autosync.jitter = lambda: 1.0  # the nominal backoff: its growth is exact
@@ -51,7 +52,13 @@ def stop(server: LiveServer) -> None:
 
 def start_again(server: LiveServer) -> None:
     """The store comes back on the same address."""
-    config = uvicorn.Config(server.app, host="127.0.0.1", port=server.port, log_level="warning")
+    config = uvicorn.Config(
+        server.app,
+        host="127.0.0.1",
+        port=server.port,
+        log_level="warning",
+        timeout_graceful_shutdown=1,  # the device's event stream ends with the store
+    )
     server.server = uvicorn.Server(config)
     server.thread = threading.Thread(target=server.server.run, daemon=True)
     server.thread.start()

@@ -1,10 +1,21 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import Engine
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
+from app.config import Settings
+from app.models import User
 from app.models.sync import (
     ChecksumResponse,
     PositionResponse,
@@ -12,15 +23,25 @@ from app.models.sync import (
     PushRequest,
     PushResponse,
 )
-from app.server import pull
+from app.server import live, pull
 from app.server.apply import apply_push
 from app.server.db import read_session, write_session
-from app.server.deps import CurrentUser, EngineDep, ProtocolDep, SettingsDep
-from app.server.errors import StoreError, error_responses
+from app.server.deps import (
+    CurrentUser,
+    EngineDep,
+    ProtocolDep,
+    SettingsDep,
+    get_current_user,
+    get_token,
+)
+from app.server.errors import Busy, StoreError, error_responses
 from app.server.incidents import record_skipped
-from app.server.scope import scope_of
+from app.server.scope import Scope, scope_of
 
 router = APIRouter(prefix="/sync", tags=["sync"])
+# On PostgreSQL a stream waits this long at most for the process's LISTEN connection (made
+# on first use); past it the stream opens anyway, the device's timed pull the safety net.
+LISTEN_WAIT_SECONDS = 5
 
 
 @router.get("/pull", responses={200: {"model": PullPage}, **error_responses(401, 409, 422, 426)})
@@ -105,3 +126,121 @@ def position(
         seq = pull.cursor_seq(cursor, scope_of(session, user))
         high = pull.high_water(session)
     return PositionResponse(cursor_seq=seq, high=high, up_to_date=seq is not None and seq >= high)
+
+
+@dataclass
+class _Slot:
+    """A stream's place under the per-process cap, given back exactly once."""
+
+    streams: LiveStreams
+    held: bool = True
+
+    def free(self) -> None:
+        if self.held:
+            self.held = False
+            self.streams.open -= 1
+
+
+@dataclass
+class LiveStreams:
+    """The event streams this app serves now (``app.state.live_streams``)."""
+
+    open: int = 0
+
+    def take(self, cap: int, retry_after: int) -> _Slot:
+        if self.open >= cap:
+            raise Busy("sync.busy", retry_after)
+        self.open += 1
+        return _Slot(self)
+
+
+# Not in /openapi.json: an endless text/event-stream has no schema a generated client or a
+# contract test could use (they would wait on it for ever).
+@router.get("/events", include_in_schema=False)
+async def events(
+    request: Request,
+    user: CurrentUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+    _v: ProtocolDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> EventSourceResponse:
+    """Server-sent events: ``hello`` with the store's high seq, then ``poke`` (the new high
+    seq, never data) whenever a committed change touches the user's scope (app.server.live).
+    A revoked token or a disabled account ends the stream with ``bye``."""
+    slot = request.app.state.live_streams.take(
+        settings.live_max_streams, settings.live_busy_retry_seconds
+    )
+    hub = live.hub_for(engine)
+    subscribed: list[live.Subscriber] = []
+
+    def done() -> None:
+        """The stream's end, however it comes (given back exactly once)."""
+        for sub in subscribed:
+            hub.unsubscribe(sub)
+        slot.free()
+
+    try:
+        scope = await run_in_threadpool(_scope_of, engine, user)
+        sub = hub.subscribe(scope)  # before reading high: no change falls in between
+        subscribed.append(sub)
+        if hub.postgres:  # the process's LISTEN must be in place too (made on first use)
+            await run_in_threadpool(hub.listening.wait, LISTEN_WAIT_SECONDS)
+        high = await run_in_threadpool(_high, engine)
+    except BaseException:
+        done()
+        raise
+
+    async def stream() -> AsyncIterator[ServerSentEvent]:
+        loop = asyncio.get_running_loop()
+        try:
+            yield ServerSentEvent(
+                data=json.dumps({"high": high}), event="hello", retry=settings.live_retry_ms
+            )
+            sent_at = 0.0
+            check_at = loop.time() + settings.live_recheck_seconds
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(sub.ready.wait(), max(0.0, check_at - loop.time()))
+                if sub.pending is not None:
+                    # coalesce: one poke per window, carrying the newest seq
+                    wait = sent_at + settings.live_coalesce_seconds - loop.time()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    poke = sub.take()
+                    sent_at = loop.time()
+                    yield ServerSentEvent(data=json.dumps({"high": poke}), event="poke")
+                if loop.time() >= check_at:
+                    try:
+                        again = await run_in_threadpool(
+                            _still_signed_in, engine, settings, authorization
+                        )
+                    except StoreError as exc:
+                        yield ServerSentEvent(data=json.dumps({"code": exc.code}), event="bye")
+                        return
+                    sub.scope = await run_in_threadpool(_scope_of, engine, again)
+                    check_at = loop.time() + settings.live_recheck_seconds
+        finally:
+            done()
+
+    return EventSourceResponse(
+        stream(),
+        ping=settings.live_ping_seconds,
+        send_timeout=30,  # a reader that takes nothing for this long is let go
+        background=BackgroundTask(done),  # the generator may never have run
+    )
+
+
+def _scope_of(engine: Engine, user: User) -> Scope:
+    with read_session(engine) as session:
+        return scope_of(session, user)
+
+
+def _high(engine: Engine) -> int:
+    with read_session(engine) as session:
+        return pull.high_water(session)
+
+
+def _still_signed_in(engine: Engine, settings: Settings, authorization: str | None) -> User:
+    """The user the stream's token names, if it still stands (else ``StoreError``)."""
+    return get_current_user(engine, get_token(settings, authorization))

@@ -16,6 +16,7 @@ from app.demo import DEMO_MARKETER
 from app.models.ids import new_id
 from app.server.api_keys import create_api_key
 from app.services.clock import beijing_today
+from app.services.validation import is_valid_credit_code
 from tests.e2e.a11y import problems
 from tests.e2e.conftest import (
     DESKTOP,
@@ -49,13 +50,19 @@ def disbursed(central) -> dict[str, str]:  # type: ignore[no-untyped-def]
         if again
         else " AND p.status IN ('contacted', 'interested', 'applied', 'approved')"
     )
-    ((pid, name, code, outlet),) = store_rows(
-        central,
-        "SELECT p.id, p.company_name, p.credit_code, o.code FROM prospect p"
-        ' JOIN "user" u ON u.id = p.assignee_id JOIN outlet o ON o.id = p.outlet_id'
-        f" WHERE u.employee_no = :m AND p.withdrawn_at IS NULL{which}"
-        " ORDER BY p.company_name DESC LIMIT 1",
-        m=DEMO_MARKETER,
+    # the first whose credit code the loan system would accept: other modules add prospects
+    # to the shared store, some with a code whose check character is wrong on purpose
+    pid, name, code, outlet = next(
+        row
+        for row in store_rows(
+            central,
+            "SELECT p.id, p.company_name, p.credit_code, o.code FROM prospect p"
+            ' JOIN "user" u ON u.id = p.assignee_id JOIN outlet o ON o.id = p.outlet_id'
+            f" WHERE u.employee_no = :m AND p.withdrawn_at IS NULL{which}"
+            " ORDER BY p.company_name DESC",
+            m=DEMO_MARKETER,
+        )
+        if is_valid_credit_code(row[2] or "")
     )
     ((originator, originator_name),) = store_rows(
         central,

@@ -35,14 +35,17 @@ FACTOR = 4
 
 def make_workbench(server, tmp_path, **overrides: object) -> Workbench:  # type: ignore[no-untyped-def]
     settings = Settings(
-        server_url=server.url,
-        data_dir=tmp_path / "device",
-        sync_interval_seconds=INTERVAL,
-        sync_backoff_max_seconds=CAP,
-        pull_interval_seconds=PULL,
-        sync_debounce_seconds=0.2,
-        live_pull_factor=FACTOR,
-        **overrides,  # type: ignore[arg-type]
+        **{  # type: ignore[arg-type]
+            "server_url": server.url,
+            "data_dir": tmp_path / "device",
+            "sync_interval_seconds": INTERVAL,
+            "sync_backoff_max_seconds": CAP,
+            "pull_interval_seconds": PULL,
+            "sync_debounce_seconds": 0.2,
+            "live_pull_factor": FACTOR,
+            "live_updates": True,  # opt-in for now (app/config.py)
+            **overrides,
+        }
     )
     workbench = Workbench(settings)
     workbench.autosync.jitter = lambda: 1.0

@@ -3,6 +3,8 @@ re-split it (``app.workbench.shares``). Layout and wiring only."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import flet as ft
 
 from app.i18n import format_date, format_datetime, format_fen, format_money, t
@@ -162,23 +164,13 @@ def LoanRow(item: LoanListItem) -> ft.Control:
         f"shares-loan-{item.loan_id}",
         [
             ft.Row(head, vertical_alignment=ft.CrossAxisAlignment.CENTER),
-            ft.Row(
-                [
-                    ft.Text(format_money(item.amount, lang), size=16, weight=ft.FontWeight.W_600),
-                    ft.Text(
-                        t("shares.disbursed_on", lang, date=format_date(item.occurred_on, lang)),
-                        size=13,
-                    ),
-                    ft.Text(item.product, size=13, color=ft.Colors.ON_SURFACE_VARIANT),
-                ],
-                wrap=True,
-                spacing=12,
+            _dated(
+                item.occurred_on,
+                item.product,
+                lang,
+                ft.Text(format_money(item.amount, lang), size=16, weight=ft.FontWeight.W_600),
             ),
-            ft.Text(
-                t("shares.loan_line", lang, loan=item.loan_id, outlet=item.booking_outlet_name),
-                size=12,
-                color=ft.Colors.ON_SURFACE_VARIANT,
-            ),
+            _loan_line(item.loan_id, item.booking_outlet_name, lang),
             ft.Text(t("loans.code", lang, code=item.credit_code_masked), size=12),
             ft.Row(
                 [
@@ -195,6 +187,28 @@ def LoanRow(item: LoanListItem) -> ft.Control:
                 ]
             ),
         ],
+    )
+
+
+def _dated(on: date, product: str, lang: str, *first: ft.Control) -> ft.Control:
+    """A loan's disbursal date and product (after ``first``), wrapping on a phone."""
+    return ft.Row(
+        [
+            *first,
+            ft.Text(t("shares.disbursed_on", lang, date=format_date(on, lang)), size=13),
+            ft.Text(product, size=13, color=ft.Colors.ON_SURFACE_VARIANT),
+        ],
+        wrap=True,
+        spacing=12,
+    )
+
+
+def _loan_line(loan_id: str, outlet: str, lang: str) -> ft.Control:
+    """The loan's number and its booking outlet."""
+    return ft.Text(
+        t("shares.loan_line", lang, loan=loan_id, outlet=outlet),
+        size=12,
+        color=ft.Colors.ON_SURFACE_VARIANT,
     )
 
 
@@ -222,22 +236,8 @@ def ShareEditor() -> ft.Control:
                 size=16,
                 weight=ft.FontWeight.W_600,
             ),
-            ft.Row(
-                [
-                    ft.Text(
-                        t("shares.disbursed_on", lang, date=format_date(loan.occurred_on, lang)),
-                        size=13,
-                    ),
-                    ft.Text(loan.product, size=13, color=ft.Colors.ON_SURFACE_VARIANT),
-                ],
-                wrap=True,
-                spacing=12,
-            ),
-            ft.Text(
-                t("shares.loan_line", lang, loan=loan.loan_id, outlet=loan.booking_outlet_name),
-                size=12,
-                color=ft.Colors.ON_SURFACE_VARIANT,
-            ),
+            _dated(loan.occurred_on, loan.product, lang),
+            _loan_line(loan.loan_id, loan.booking_outlet_name, lang),
         ],
         spacing=4,
     )

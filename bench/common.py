@@ -1,10 +1,16 @@
-"""Shared pieces of the benchmarks: results and their table, the machine, the central store.
+"""Shared pieces of the benchmarks: rounds and results, the table, the machine, the stores.
 
-A benchmark module exposes ``run(ctx: Context) -> list[Result]``. What it measures
-runs in a fresh child process (``run_child``) so that the orchestrator's own
-preparation (generating 100,000 prospects) counts neither against its time nor
-its memory. The central store is served by uvicorn in another process
+A benchmark module exposes ``run(ctx: Context) -> list[Result]``. Every figure is
+measured in ``ctx.rounds`` rounds (``--rounds``, default 5): the table prints the
+median, the spread (min–max of the rounds) and how many there were, and a ratio to
+a raw limit is the ratio of the two medians, the raw limit measured the same way in
+the same run, its rounds interleaved with the figure's where they can be.
+
+What it measures runs in a fresh child process (``run_child``) so that the
+orchestrator's own preparation (generating 100,000 prospects) counts neither against
+its time nor its memory. The central store is served by uvicorn in another process
 (``Context.central``), started once per run and shared by every benchmark.
+PostgreSQL benchmarks make databases of their own (``PgDatabases``), dropped at the end.
 
 The central store's SQLite file is built once per (prospects, seed, data code) and
 cached under ``var/bench/``; each run serves a copy of it from a temp dir.
@@ -16,18 +22,20 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import platform
 import secrets
 import shutil
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -44,30 +52,127 @@ DEMO_TODAY = date(2026, 1, 12)  # fixed, so a cached store stays the same data s
 log = logging.getLogger("bench")
 
 
-# -- results ---------------------------------------------------------------------------
+# -- rounds and results ------------------------------------------------------------------
+
+DEFAULT_ROUNDS = 5
+MIN_ROUNDS = 5  # fewer make a quick look, not the benchmark (the table says so)
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """One figure measured in each of several rounds: its median and its spread.
+
+    The spread is the range of the rounds (min–max): with five rounds a percentile range
+    would be the same two values. A figure that is itself a percentile of many samples
+    (a p95 of 200 queries) is that percentile per round, then the median over rounds.
+    """
+
+    values: tuple[float, ...]
+
+    @classmethod
+    def of(cls, values: Iterable[float]) -> Rounds:
+        found = tuple(float(v) for v in values)
+        if not found:
+            raise ValueError("no rounds measured")
+        return cls(found)
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    @property
+    def lo(self) -> float:
+        return min(self.values)
+
+    @property
+    def hi(self) -> float:
+        return max(self.values)
+
+    def spread(self, fmt: Callable[[float], str]) -> str:
+        lo, hi = fmt(self.lo), fmt(self.hi)
+        return lo if lo == hi else f"{lo} – {hi}"
+
+    def listed(self, fmt: Callable[[float], str]) -> str:
+        """Every round's value in the order measured (for the notes)."""
+        return ", ".join(fmt(v) for v in self.values)
+
+
+def quantile(values: Iterable[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (nearest rank, no interpolation)."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("no values")
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
 @dataclass(frozen=True)
 class Result:
-    """One row of the table; ``passed`` is None where there is nothing to judge."""
+    """One row of the table; ``passed`` is None where there is nothing to judge.
+
+    ``figure`` is the median over the rounds, ``spread`` their range and ``rounds`` how
+    many there were; ``ratio`` is the figure's median over its raw limit's median, both
+    measured in the same run (``ratio_text`` words it when a plain ``0.01x`` would not
+    read well, e.g. a speed-up).
+    """
 
     work: str
     figure: str
+    spread: str = ""
+    rounds: int | None = None
     target: str = ""
-    ratio: float | None = None  # to the raw limit measured in the same run
+    ratio: float | None = None
     passed: bool | None = None
     notes: tuple[str, ...] = ()
+    ratio_text: str = ""
+
+
+def measured(
+    work: str,
+    rounds: Rounds,
+    fmt: Callable[[float], str],
+    *,
+    target: str = "",
+    limit: float | None = None,
+    at_least: bool = False,
+    ratio: float | None = None,
+    ratio_text: str = "",
+    passed: bool | None = None,
+    notes: Iterable[str] = (),
+    extra: str = "",
+    spread_fmt: Callable[[float], str] | None = None,
+) -> Result:
+    """A row for a figure measured in rounds: judged on its median against ``limit``
+    (``at_least``: the figure must reach it) unless ``passed`` is given."""
+    if passed is None and limit is not None:
+        passed = rounds.median >= limit if at_least else rounds.median <= limit
+    return Result(
+        work=work,
+        figure=fmt(rounds.median) + (f" {extra}" if extra else ""),
+        spread=rounds.spread(spread_fmt or fmt),
+        rounds=rounds.n,
+        target=target,
+        ratio=ratio,
+        ratio_text=ratio_text,
+        passed=passed,
+        notes=tuple(notes),
+    )
 
 
 def render_table(results: list[Result]) -> str:
     """The results as one plain-text table (plus their notes underneath)."""
-    header = ("work", "figure", "target", "ratio-to-raw", "pass/fail")
+    header = ("work", "figure (median)", "spread (min–max)", "n", "target", "ratio", "pass/fail")
     rows = [
         (
             r.work,
             r.figure,
+            r.spread or "-",
+            str(r.rounds) if r.rounds is not None else "-",
             r.target or "-",
-            f"{r.ratio:.2f}x" if r.ratio is not None else "-",
+            r.ratio_text or (f"{r.ratio:.2f}x" if r.ratio is not None else "-"),
             {True: "PASS", False: "FAIL", None: "-"}[r.passed],
         )
         for r in results
@@ -90,11 +195,26 @@ def _width(text: str) -> int:
 
 
 def seconds(value: float) -> str:
+    if value < 0.001:
+        return f"{value * 1e6:.3g} µs"
     return f"{value * 1000:.3g} ms" if value < 1 else f"{value:.2f} s"
 
 
 def megabytes(n_bytes: float) -> str:
     return f"{n_bytes / 2**20:.0f} MB"
+
+
+def times(value: float) -> str:
+    """A ratio as ``2.31x``."""
+    return f"{value:.2f}x"
+
+
+def count(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def per_second(value: float) -> str:
+    return f"{value:,.0f}/s"
 
 
 # -- the machine -----------------------------------------------------------------------
@@ -345,12 +465,14 @@ def start_central(source: Path, workdir: Path) -> CentralStore:
 class Context:
     """What one ``make bench`` run shares: settings, a temp dir, the central store."""
 
-    def __init__(self) -> None:
+    def __init__(self, rounds: int | None = None) -> None:
         self.prospects = int(os.environ.get("BENCH_PROSPECTS", DEFAULT_PROSPECTS))
         self.seed = int(os.environ.get("BENCH_SEED", DEFAULT_SEED))
+        self.rounds = max(1, rounds or int(os.environ.get("BENCH_ROUNDS", DEFAULT_ROUNDS)))
         self._stack = contextlib.ExitStack()
         self.workdir = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         self._central: CentralStore | None = None
+        self._pg: PgDatabases | None = None
 
     def central(self) -> CentralStore:
         """The central store with ``prospects`` demo prospects (started on first use)."""
@@ -359,6 +481,16 @@ class Context:
             self._central = start_central(source, self.workdir)
             self._stack.callback(self._central.stop)
         return self._central
+
+    def postgres(self) -> PgDatabases | None:
+        """The bench's PostgreSQL server (None when none answers): databases of this run."""
+        if self._pg is None:
+            pg = PgDatabases(PG_URL)
+            if not pg.available():
+                return None
+            self._pg = pg
+            self._stack.callback(pg.drop_all)
+        return self._pg
 
     def path(self, name: str) -> Path:
         """A fresh path in the run's temp dir."""
@@ -372,3 +504,80 @@ class Context:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# -- PostgreSQL ------------------------------------------------------------------------
+
+# The server the benchmarks use (the tests' database by default); each run makes databases
+# of its own there and drops them at the end.
+PG_URL = os.environ.get(
+    "BENCH_PG_URL", os.environ.get("BENCH_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+)
+
+
+class PgDatabases:
+    """Databases the run makes on one PostgreSQL server, each dropped at the end.
+
+    A prepared state that several rounds start from is a *template*: ``copy`` makes a
+    new database from it (``CREATE DATABASE … TEMPLATE``, a file copy inside the server:
+    seconds, where loading the rows again would take a minute), so every round begins
+    from the same data.
+    """
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        self.url = make_url(url)
+        self.made: list[str] = []
+
+    def available(self) -> bool:
+        try:
+            with self._admin() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            return True
+        except Exception:  # noqa: BLE001 - no server: the rows say so
+            return False
+
+    @contextlib.contextmanager
+    def _admin(self) -> Iterator[Any]:
+        from sqlalchemy import create_engine
+
+        engine = create_engine(
+            self.url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
+        try:
+            with engine.connect() as conn:
+                yield conn
+        finally:
+            engine.dispose()
+
+    def url_of(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def create(self, label: str, *, template: str | None = None) -> str:
+        """A new, empty database (or a copy of ``template``): its URL."""
+        name = f"bench_{os.getpid()}_{label}_{secrets.token_hex(3)}"
+        copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+        with self._admin() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
+        self.made.append(name)
+        return self.url_of(name)
+
+    def copy(self, template_url: str, label: str) -> str:
+        """A fresh copy of the database at ``template_url`` (nobody may be connected to it)."""
+        from sqlalchemy.engine import make_url
+
+        return self.create(label, template=make_url(template_url).database)
+
+    def drop(self, url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        name = make_url(url).database
+        with contextlib.suppress(Exception), self._admin() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if name in self.made:
+            self.made.remove(name)
+
+    def drop_all(self) -> None:
+        for name in list(self.made):
+            self.drop(self.url_of(name))

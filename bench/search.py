@@ -16,10 +16,19 @@ drawn once from the data with a fixed seed, a fifth of each kind:
 - within 3 km of such a point, nearest or largest line first.
 
 Each is timed from taking a read connection to the rows built (``query_whitelist``),
-after WARM_UP untimed queries, in a child process (``python -m bench.search child DB``);
-``python -m bench.search`` alone runs the whole benchmark and prints its rows.
-The child runs twice: with the device store's own settings (the figure) and with a
-64 MB page cache (for information: the store's default is 16 MB, ``PAGE_CACHE_KB``).
+after WARM_UP untimed queries, in a child process (``python -m bench.search child DB``).
+A round is QUERIES queries drawn afresh (seed + round); its figure their p95; the row's
+figure is the median of the rounds' p95s. ``python -m bench.search`` alone runs the whole
+benchmark and prints its rows.
+
+The child runs three times, the same queries each time:
+
+- with the device store as it is after a first sync (the figure);
+- without the device's local indexes (``SCREEN_INDEXES`` dropped from a copy of the file,
+  as a device holds them before its first sync completes): what the indexes buy, which
+  a first sync pays for when it builds them (bench.first_sync's A);
+- with a 64 MB page cache (for information: the store's default is 16 MB,
+  ``PAGE_CACHE_KB``).
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -40,8 +50,11 @@ from bench.common import (
     DEMO_TODAY,
     Context,
     Result,
+    Rounds,
     device_from_central,
     emit,
+    measured,
+    quantile,
     render_table,
     run_child,
     seconds,
@@ -68,40 +81,68 @@ def device_db(ctx: Context) -> Path:
 
 
 def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[int(0.95 * (len(ordered) - 1))]
+    return quantile(values, 0.95)
 
 
 def run(ctx: Context) -> list[Result]:
     db = device_db(ctx)
-    os.sync()  # the store was just written: its writeback must not run during the timing
+    bare = ctx.path("search-device-no-indexes.sqlite3")
+    shutil.copyfile(db, bare)
+    os.sync()  # the stores were just written: their writeback must not run during the timing
     time.sleep(2)
-    plain = run_child("bench.search", "child", str(db), str(ctx.seed))
-    cached = run_child("bench.search", "child", str(db), str(ctx.seed), "--cache-mb", str(CACHE_MB))
-    wall, cpu = plain["wall"], plain["cpu"]
-    p95, median = _p95(wall), statistics.median(wall)
+    rounds = str(ctx.rounds)
+    plain = run_child("bench.search", "child", str(db), str(ctx.seed), "--rounds", rounds)
+    no_index = run_child(
+        "bench.search", "child", str(bare), str(ctx.seed), "--rounds", rounds, "--drop-indexes"
+    )
+    cached = run_child(
+        "bench.search", "child", str(db), str(ctx.seed), "--rounds", rounds,
+        "--cache-mb", str(CACHE_MB),
+    )  # fmt: skip
+    p95 = Rounds.of(_p95(r) for r in plain["wall"])
+    p50 = Rounds.of(statistics.median(r) for r in plain["wall"])
+    cpu = Rounds.of(_p95(r) for r in plain["cpu"])
+    bare_p95 = Rounds.of(_p95(r) for r in no_index["wall"])
     per_kind = defaultdict(list)
-    for kind, took in zip(plain["kinds"], wall, strict=True):
-        per_kind[kind].append(took)
+    for kinds, wall in zip(plain["kinds"], plain["wall"], strict=True):
+        for kind, took in zip(kinds, wall, strict=True):
+            per_kind[kind].append(took)
     kinds = ", ".join(f"{k} {seconds(_p95(per_kind[k]))}" for k in KINDS)
+    bare_kind = defaultdict(list)
+    for ks, wall in zip(no_index["kinds"], no_index["wall"], strict=True):
+        for kind, took in zip(ks, wall, strict=True):
+            bare_kind[kind].append(took)
+    bare_kinds = ", ".join(f"{k} {seconds(_p95(bare_kind[k]))}" for k in KINDS)
     return [
-        Result(
-            work=f"search / filter over {plain['prospects']:,} local prospects (p95 of {len(wall)})",
-            figure=f"{seconds(p95)} (p50 {seconds(median)})",
+        measured(
+            f"search / filter over {plain['prospects']:,} local prospects (p95 of {QUERIES})",
+            p95,
+            seconds,
             target=f"≤ {seconds(TARGET_P95)} p95",
-            passed=p95 <= TARGET_P95,
+            limit=TARGET_P95,
             notes=(
-                f"search p95 by kind: {kinds}; first page of {PAGE}, every query with its "
-                "total and per-status counts, admin scope (all prospects)",
-                f"search CPU time of the querying thread: p50 {seconds(statistics.median(cpu))}, "
-                f"p95 {seconds(_p95(cpu))}; load average {plain['load'][0]:.1f} before, "
-                f"{plain['load'][1]:.1f} after (other processes share the cores)",
+                f"search: p50 median {seconds(p50.median)}; p95 by kind over every round: "
+                f"{kinds}; first page of {PAGE}, every query with its total and per-status "
+                "counts, admin scope (all prospects)",
+                f"search CPU time of the querying thread: p95 median {seconds(cpu.median)}; load "
+                f"average {plain['load'][0]:.1f} before, {plain['load'][1]:.1f} after",
             ),
         ),
-        Result(
-            work=f"  same, {CACHE_MB} MB SQLite page cache (store default "
-            f"{PAGE_CACHE_KB // 1024} MB)",
-            figure=f"{seconds(_p95(cached['wall']))} (p50 {seconds(statistics.median(cached['wall']))})",
+        measured(
+            "  same, without the device's local indexes (dropped)",
+            bare_p95,
+            seconds,
+            ratio=bare_p95.median / p95.median,
+            ratio_text=f"{bare_p95.median / p95.median:.1f}x the indexed",
+            notes=(
+                "without local indexes: the same queries with SCREEN_INDEXES dropped (a device "
+                f"before its first sync completes); p95 by kind: {bare_kinds}",
+            ),
+        ),
+        measured(
+            f"  same, {CACHE_MB} MB SQLite page cache (store default {PAGE_CACHE_KB // 1024} MB)",
+            Rounds.of(_p95(r) for r in cached["wall"]),
+            seconds,
         ),
     ]
 
@@ -180,18 +221,21 @@ def _core(name: str) -> str:
     return core if len(core) >= 2 else name
 
 
-def _child(db: Path, seed: int, cache_mb: int) -> dict[str, Any]:
+def _child(db: Path, seed: int, rounds: int, cache_mb: int, drop_indexes: bool) -> dict[str, Any]:
     from sqlalchemy import event
 
     from app.queries.whitelist import WhitelistQuery, query_whitelist
-    from app.sync.store import DeviceStore, create_screen_indexes
+    from app.sync.store import DeviceStore, create_screen_indexes, drop_screen_indexes
 
     with sqlite3.connect(db) as raw:
-        queries = _queries(raw, seed)
+        drawn = [_queries(raw, seed + n) for n in range(rounds)]
         prospects = int(raw.execute("SELECT count(*) FROM prospect").fetchone()[0])
     store = DeviceStore(db)
     with store.transaction() as conn:  # as a landed first sync leaves it (idempotent)
-        create_screen_indexes(conn)
+        if drop_indexes:
+            drop_screen_indexes(conn)
+        else:
+            create_screen_indexes(conn)
     if cache_mb:
 
         def bigger_cache(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -199,33 +243,41 @@ def _child(db: Path, seed: int, cache_mb: int) -> dict[str, Any]:
 
         event.listen(store.engine, "connect", bigger_cache)
         store.engine.dispose()  # reconnect with it
-    made = [
-        WhitelistQuery(scope="all", limit=PAGE, today=DEMO_TODAY, **fields) for _, fields in queries
-    ]
-    for q in made[:WARM_UP]:
+
+    def made(queries: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+        return [
+            WhitelistQuery(scope="all", limit=PAGE, today=DEMO_TODAY, **fields)
+            for _, fields in queries
+        ]
+
+    for q in made(drawn[0])[:WARM_UP]:
         with store.read() as conn:
             query_whitelist(conn, q, text_index=store.text_index)
     load_before = os.getloadavg()[0]
-    wall, cpu = [], []
-    for q in made:
-        t0, c0 = time.perf_counter(), time.thread_time()
-        with store.read() as conn:
-            query_whitelist(conn, q, text_index=store.text_index)
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.thread_time() - c0)
+    walls, cpus = [], []
+    for queries in drawn:
+        wall, cpu = [], []
+        for q in made(queries):
+            t0, c0 = time.perf_counter(), time.thread_time()
+            with store.read() as conn:
+                query_whitelist(conn, q, text_index=store.text_index)
+            wall.append(time.perf_counter() - t0)
+            cpu.append(time.thread_time() - c0)
+        walls.append(wall)
+        cpus.append(cpu)
     load_after = os.getloadavg()[0]
     store.close()
     return {
         "prospects": prospects,
-        "kinds": [kind for kind, _ in queries],
-        "wall": wall,
-        "cpu": cpu,
+        "kinds": [[kind for kind, _ in queries] for queries in drawn],
+        "wall": walls,
+        "cpu": cpus,
         "load": [load_before, load_after],
     }
 
 
 def main() -> None:
-    if len(sys.argv) == 1:  # on its own, until bench.__main__.BENCHMARKS lists it
+    if len(sys.argv) == 1:  # on its own: this benchmark's rows
         with Context() as ctx:
             print(render_table(run(ctx)))
         return
@@ -233,9 +285,11 @@ def main() -> None:
     parser.add_argument("part", choices=("child",))
     parser.add_argument("db", type=Path)
     parser.add_argument("seed", type=int)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--cache-mb", type=int, default=0)
+    parser.add_argument("--drop-indexes", action="store_true")
     args = parser.parse_args()
-    emit(_child(args.db, args.seed, args.cache_mb))
+    emit(_child(args.db, args.seed, args.rounds, args.cache_mb, args.drop_indexes))
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@ Timed in a child process, as the import's doors run it (``app.server.batches``):
 - commit: ``commit_checked``, one transaction: the batch, 100,000 prospects and their
   change-log entries.
 
-On SQLite (a copy of the cached central store) and on PostgreSQL when one answers at
-``BENCH_PG`` (default the tests' database; a schema of its own, dropped afterwards).
+Each round imports into a fresh copy of the same store: on SQLite a copy of the cached
+central store's file, on PostgreSQL (when one answers at ``BENCH_PG_URL``, default the
+tests' server) a copy of a database loaded once (``PgDatabases.copy``), all dropped
+afterwards.
 """
 
 from __future__ import annotations
@@ -24,17 +26,18 @@ import random
 import shutil
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from bench.common import (
     DEMO_TODAY,
+    PG_URL,
     Context,
     Result,
+    Rounds,
     central_db,
     emit,
-    load_average,
+    measured,
     megabytes,
     peak_rss_bytes,
     run_child,
@@ -43,7 +46,6 @@ from bench.common import (
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", 100_000))
 TARGET = 30.0
-PG_URL = os.environ.get("BENCH_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 HEADER = "企业名称,统一社会信用代码,法定代表人,联系电话,行业,地址,经度,纬度,预授信额度(万元),网点代码,评分,标签"
 _INDUSTRIES = ("批发零售", "餐饮", "制造业", "交通运输", "住宿", "农林牧渔", "建筑业")
 
@@ -55,56 +57,69 @@ def run(ctx: Context) -> list[Result]:
     _write_csv(ctx.path("whitelist-100k-v2.csv"), source, ROWS, ctx.seed + 1)
     size = csv_path.stat().st_size
     results: list[Result] = []
-    db_path = ctx.path("import-central.sqlite3")
-    shutil.copyfile(source, db_path)
-    out = run_child("bench.import_batch", "child", f"sqlite:///{db_path}", str(csv_path))
-    results.extend(_result("SQLite", out, size))
-    pg = _postgres_schema()
+    outs = []
+    for i in range(ctx.rounds):
+        db_path = ctx.path(f"import-central-{i}.sqlite3")
+        shutil.copyfile(source, db_path)
+        outs.append(run_child("bench.import_batch", "child", f"sqlite:///{db_path}", str(csv_path)))
+        for leftover in ctx.workdir.glob(f"import-central-{i}.sqlite3*"):
+            leftover.unlink()
+    results.extend(_result("SQLite", outs, size))
+    pg = ctx.postgres()
     if pg is None:
         results.append(Result("  PostgreSQL", "not reachable", notes=(f"no server at {PG_URL}",)))
         return results
-    url, schema = pg
-    try:
-        run_child("bench.import_batch", "load", url, str(ctx.prospects), str(ctx.seed))
-        out = run_child("bench.import_batch", "child", url, str(csv_path))
-        results.extend(_result("PostgreSQL", out, size))
-    finally:
-        _drop_schema(schema)
+    template = pg.create("import_tpl")
+    run_child("bench.import_batch", "load", template, str(ctx.prospects), str(ctx.seed))
+    outs = []
+    for _ in range(ctx.rounds):
+        url = pg.copy(template, "import")
+        try:
+            outs.append(run_child("bench.import_batch", "child", url, str(csv_path)))
+        finally:
+            pg.drop(url)
+    pg.drop(template)
+    results.extend(_result("PostgreSQL", outs, size))
     return results
 
 
-def _result(db: str, out: dict[str, Any], size: int) -> list[Result]:
-    total = out["check_s"] + out["commit_s"]
-    again = out["v2_check_s"] + out["v2_commit_s"]
+def _result(db: str, outs: list[dict[str, Any]], size: int) -> list[Result]:
+    def med(key: str) -> float:
+        return Rounds.of(o[key] for o in outs).median
+
+    total = Rounds.of(o["check_s"] + o["commit_s"] for o in outs)
+    again = Rounds.of(o["v2_check_s"] + o["v2_commit_s"] for o in outs)
+    out = outs[0]
     return [
-        Result(
-            work=f"import {out['rows']:,} whitelist rows (CSV {megabytes(size)}) on {db}",
-            figure=f"{seconds(total)} (check {seconds(out['check_s'])}, commit {seconds(out['commit_s'])})",
+        measured(
+            f"import {out['rows']:,} whitelist rows (CSV {megabytes(size)}) on {db}",
+            total,
+            seconds,
             target=f"≤ {TARGET:g} s",
-            passed=total <= TARGET and out["added"] == out["rows"],
+            passed=total.median <= TARGET and all(o["added"] == o["rows"] for o in outs),
             notes=(
-                f"{db}: check = read and check every row ({seconds(out['parse_s'])} of it in "
-                f"whitelist_import.preview) + the store's context ({out['active']:,} live credit "
-                f"codes) + routing; commit = one transaction, {out['added']:,} prospects and their "
-                f"change-log entries; peak RSS {megabytes(out['peak_rss'])}",
-                f"{db}: this process's CPU: check {seconds(out['check_cpu'])} (the parse "
-                f"{seconds(out['parse_cpu'])}), commit {seconds(out['commit_cpu'])}; wall time "
-                f"above CPU is the database's own work and, on a shared machine, waiting for a core "
-                f"(load {load_average()})",
+                f"{db}, medians: check {seconds(med('check_s'))} = read and check every row "
+                f"({seconds(med('parse_s'))} of it in whitelist_import.preview) + the store's "
+                f"context ({out['active']:,} live credit codes) + routing; commit "
+                f"{seconds(med('commit_s'))} = one transaction, {out['added']:,} prospects and "
+                f"their change-log entries; peak RSS {megabytes(med('peak_rss'))}",
+                f"{db}: this process's CPU, medians: check {seconds(med('check_cpu'))} (the parse "
+                f"{seconds(med('parse_cpu'))}), commit {seconds(med('commit_cpu'))}; wall time "
+                "above CPU is the database's own work and, on a shared machine, waiting for a "
+                "core",
             ),
         ),
-        Result(
-            work=f"  a new version of it: every row changed ({db})",
-            figure=(
-                f"{seconds(again)} (check {seconds(out['v2_check_s'])}, "
-                f"commit {seconds(out['v2_commit_s'])})"
-            ),
+        measured(
+            f"  a new version of it: every row changed ({db})",
+            again,
+            seconds,
             target=f"≤ {TARGET:g} s",
-            passed=again <= TARGET and out["v2_updated"] == out["rows"],
+            passed=again.median <= TARGET and all(o["v2_updated"] == o["rows"] for o in outs),
             notes=(
                 f"{db}: version 2 of the batch, the same companies with every row's phone, "
                 f"position, line and score changed: {out['v2_updated']:,} entries updated in one "
-                f"UPDATE … FROM a staged table; commit CPU {seconds(out['v2_commit_cpu'])}",
+                f"UPDATE … FROM a staged table; medians: check {seconds(med('v2_check_s'))}, "
+                f"commit {seconds(med('v2_commit_s'))} (CPU {seconds(med('v2_commit_cpu'))})",
             ),
         ),
     ]
@@ -135,32 +150,6 @@ def _write_csv(path: Path, store: Path, rows: int, seed: int) -> None:
             f"{rnd.randint(5, 100)},{outlet},{rnd.randint(40, 100)},首贷"
         )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-# -- PostgreSQL ----------------------------------------------------------------------------
-
-
-def _postgres_schema() -> tuple[str, str] | None:
-    from sqlalchemy import create_engine, text
-
-    schema = f"bench_import_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    try:
-        engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine.dispose()
-    except Exception:  # noqa: BLE001 - no server: the row says so
-        return None
-    return f"{PG_URL}?options=-csearch_path%3D{schema}", schema
-
-
-def _drop_schema(schema: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
 
 
 # -- the child -----------------------------------------------------------------------------

@@ -10,81 +10,103 @@ admin, one write transaction per outlet: plan, transfers, funnel events, prospec
 their change-log rows), by the ``even`` rule, then on a second copy by ``nearest``.
 
 On SQLite always; on PostgreSQL too when one answers at ``BENCH_PG_URL`` (default: the
-tests' ``postgresql+psycopg2://postgres@127.0.0.1:5432/test``), in a schema of its own
-dropped afterwards. Also timed: ``plan_nearest`` alone, 100,000 prospects over 12
-marketers with a cap (the planner's share of the work).
+tests' server). The store is prepared once per database (untimed) and every round
+hands out a fresh copy of it (a file copy on SQLite, ``PgDatabases.copy`` on
+PostgreSQL): the same work each round. On SQLite each round also measures the raw
+limit beside it. Also timed: ``plan_nearest`` alone, 100,000 prospects over 12
+marketers with a cap (the planner's share of the work), once per round.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import random
 import shutil
 import sys
 import time
-import uuid
 from typing import Any
 
-from bench.common import DEMO_TODAY, Context, Result, emit, run_child, seconds
+from bench.common import (
+    DEMO_TODAY,
+    PG_URL,
+    Context,
+    Result,
+    Rounds,
+    emit,
+    measured,
+    run_child,
+    seconds,
+)
 
 TARGET = 10.0
 HISTORY = 2_000
-PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+RULES = ("even", "nearest")
 
 
 def run(ctx: Context) -> list[Result]:
     results: list[Result] = []
     source = ctx.path("auto-assign-source.sqlite3")
     prepared = _prepare(f"sqlite:///{source}", ctx.prospects, ctx.seed)
-    for rule in ("even", "nearest"):
-        copy = ctx.path(f"auto-assign-{rule}.sqlite3")
-        shutil.copyfile(source, copy)
-        out = run_child("bench.auto_assign", "child", f"sqlite:///{copy}", rule)
-        results.append(_result("SQLite", rule, out, prepared))
-    schemas = []
-    try:
-        for rule in ("even", "nearest"):
-            url = _pg_schema(schemas)
-            if url is None:
-                results[-1] = _with_note(results[-1], f"PostgreSQL: none answered at {PG_URL}")
-                break
-            pg_prepared = _prepare(url, ctx.prospects, ctx.seed)
-            out = run_child("bench.auto_assign", "child", url, rule)
-            results.append(_result("PostgreSQL", rule, out, pg_prepared))
-    finally:
-        _drop_pg(schemas)
-    out = run_child("bench.auto_assign", "planner", str(ctx.prospects))
+    for rule in RULES:
+        outs = []
+        for i in range(ctx.rounds):
+            copy = ctx.path(f"auto-assign-{rule}-{i}.sqlite3")
+            shutil.copyfile(source, copy)
+            outs.append(run_child("bench.auto_assign", "child", f"sqlite:///{copy}", rule))
+            for leftover in ctx.workdir.glob(f"{copy.name}*"):
+                leftover.unlink()
+        results.append(_result("SQLite", rule, outs, prepared))
+    pg = ctx.postgres()
+    if pg is None:
+        results[-1] = _with_note(results[-1], f"PostgreSQL: none answered at {PG_URL}")
+    else:
+        template = pg.create("assign_tpl")
+        pg_prepared = _prepare(template, ctx.prospects, ctx.seed)
+        for rule in RULES:
+            outs = []
+            for _ in range(ctx.rounds):
+                url = pg.copy(template, "assign")
+                try:
+                    outs.append(run_child("bench.auto_assign", "child", url, rule))
+                finally:
+                    pg.drop(url)
+            results.append(_result("PostgreSQL", rule, outs, pg_prepared))
+        pg.drop(template)
+    out = run_child("bench.auto_assign", "planner", str(ctx.prospects), str(ctx.rounds))
     results.append(
-        Result(
-            work=f"plan_nearest alone: {out['prospects']:,} prospects over 12 marketers, cap",
-            figure=seconds(out["seconds"]),
+        measured(
+            f"plan_nearest alone: {out['prospects']:,} prospects over 12 marketers, cap",
+            Rounds.of(out["seconds"]),
+            seconds,
             notes=(f"planner: {out['placed']:,} placed under a cap of {out['cap']:,} each",),
         )
     )
     return results
 
 
-def _result(db: str, rule: str, out: dict[str, Any], prepared: dict[str, int]) -> Result:
-    took = out["seconds"]
-    raw = out.get("raw_seconds")
+def _result(db: str, rule: str, outs: list[dict[str, Any]], prepared: dict[str, int]) -> Result:
+    took = Rounds.of(o["seconds"] for o in outs)
+    raws = [o["raw_seconds"] for o in outs if o.get("raw_seconds")]
+    raw = Rounds.of(raws) if raws else None
+    out = outs[0]
     notes = [
         f"auto-assign {rule} on {db}: {out['assigned']:,} assigned to {out['marketers']} "
-        f"marketers, {out['left']:,} left; slowest outlet {seconds(out['slowest'])}"
+        f"marketers, {out['left']:,} left; slowest outlet, median over rounds "
+        f"{seconds(Rounds.of(o['slowest'] for o in outs).median)}"
     ]
     if raw:
         notes.append(
             f"raw limit for {rule}: sqlite3.executemany of {5 * out['assigned']:,} change-log-"
-            f"shaped rows (five per handover), one transaction: {seconds(raw)}"
+            f"shaped rows (five per handover), one transaction: median {seconds(raw.median)}"
         )
-    return Result(
-        work=f"auto-assign {prepared['pool']:,} prospects, {out['outlets']} outlets, {rule} ({db})",
-        figure=seconds(took),
+    return measured(
+        f"auto-assign {prepared['pool']:,} prospects, {out['outlets']} outlets, {rule} ({db})",
+        took,
+        seconds,
         target=f"≤ {seconds(TARGET)}",
-        ratio=took / raw if raw else None,
-        passed=took <= TARGET,
-        notes=tuple(notes),
+        limit=TARGET,
+        ratio=took.median / raw.median if raw else None,
+        notes=notes,
     )
 
 
@@ -148,34 +170,6 @@ def _prepare(url: str, prospects: int, seed: int) -> dict[str, int]:
     engine.dispose()
     pool = prospects + sum(1 for p in data.prospect if p["assignee_id"] is None)
     return {"pool": pool}
-
-
-def _pg_schema(schemas: list[str]) -> str | None:
-    """A new schema on the benchmark's PostgreSQL, or None when none answers."""
-    from sqlalchemy import create_engine, text
-
-    name = f"bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    try:
-        engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{name}"'))
-        engine.dispose()
-    except Exception:  # noqa: BLE001 - no PostgreSQL here: the row is left out
-        return None
-    schemas.append(name)
-    return f"{PG_URL}?options=-csearch_path%3D{name}"
-
-
-def _drop_pg(schemas: list[str]) -> None:
-    if not schemas:
-        return
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-    for name in schemas:
-        with contextlib.suppress(Exception), engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-    engine.dispose()
 
 
 # -- the children (timed) ---------------------------------------------------------------
@@ -251,7 +245,7 @@ def _raw_rows(url: str, n: int) -> float:
     return took
 
 
-def _planner(prospects: int) -> dict[str, Any]:
+def _planner(prospects: int, rounds: int) -> dict[str, Any]:
     from app.services.distribution import plan_nearest
 
     rng = random.Random(1)
@@ -262,9 +256,11 @@ def _planner(prospects: int) -> dict[str, Any]:
         (f"p{i}", 27.6 + rng.random() * 0.2, 106.8 + rng.random() * 0.2) for i in range(prospects)
     ]
     cap = max(1, prospects * 2 // 3 // 12)
-    started = time.perf_counter()
-    plan = plan_nearest(points, marketers, cap)
-    took = time.perf_counter() - started
+    took = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        plan = plan_nearest(points, marketers, cap)
+        took.append(time.perf_counter() - started)
     return {"seconds": took, "prospects": prospects, "placed": len(plan), "cap": cap}
 
 
@@ -276,11 +272,12 @@ def main(argv: list[str]) -> None:
     child.add_argument("rule")
     planner = sub.add_parser("planner")
     planner.add_argument("prospects", type=int)
+    planner.add_argument("rounds", type=int)
     args = parser.parse_args(argv)
     if args.command == "child":
         emit(_child(args.url, args.rule))
     else:
-        emit(_planner(args.prospects))
+        emit(_planner(args.prospects, args.rounds))
 
 
 if __name__ == "__main__":

@@ -628,11 +628,13 @@ class Herd:
         self.closing = False
         self.streams = [asyncio.create_task(self._listen(d)) for d in devices]
 
-    async def close_streams(self) -> None:
+    async def close_streams(self, devices: list[Device]) -> None:
+        """End every stream, and the pulls pokes started."""
         self.closing = True
-        for task in self.streams:
+        pulls = [d.pulling for d in devices if d.pulling is not None]
+        for task in [*self.streams, *pulls]:
             task.cancel()
-        await asyncio.gather(*self.streams, return_exceptions=True)
+        await asyncio.gather(*self.streams, *pulls, return_exceptions=True)
         self.streams = []
 
     async def _listen(self, d: Device) -> None:
@@ -1055,7 +1057,7 @@ async def drive(base: str, rounds: int, server_pid: int | None) -> dict[str, Any
     if LIVE_UPLOADS:
         out["uploads_live"] = [await uploads(herd, pushers) for _ in range(rounds)]
     out["drops"] = herd.drops
-    await herd.close_streams()
+    await herd.close_streams(devices)
     for d in [*devices, admin]:
         await d.http.aclose()
     return out

@@ -842,7 +842,7 @@ async def uploads(herd: Herd, pushers: list[Device]) -> dict[str, Any]:
     took: list[float] = []
     last = 0.0
 
-    async def push(d: Device, turn: int) -> None:
+    async def pusher(d: Device, turn: int) -> None:
         nonlocal applied, rejected, failed, last
         k = turn
         while time.perf_counter() < end:
@@ -853,6 +853,7 @@ async def uploads(herd: Herd, pushers: list[Device]) -> dict[str, Any]:
                 ok, refused = await herd.push_logs(d, batch)
             except Failure:
                 failed += 1
+                await asyncio.sleep(1.0)  # not a tight loop against a store that refuses
                 continue
             t1 = time.perf_counter()
             took.append(t1 - t0)
@@ -861,7 +862,7 @@ async def uploads(herd: Herd, pushers: list[Device]) -> dict[str, Any]:
                 applied += ok
             rejected += refused
 
-    await asyncio.gather(*(push(d, i) for i, d in enumerate(pushers) if d.targets))
+    await asyncio.gather(*(pusher(d, i) for i, d in enumerate(pushers) if d.targets))
     return {
         **meter.read(),
         "rate": applied / PUSH_SECONDS,

@@ -26,7 +26,10 @@ In order, each ``ctx.rounds`` times:
 - start: all devices at once, each a new device: login, first sync (every page),
   checksum, branch ranks — what ``SyncEngine.sync_once`` asks on a first sync. Failures:
   devices that met at least one failure (target 0); time to all in: until the last
-  device is through (or ``BENCH_HERD_DEADLINE`` s, default 150, passed).
+  device is through (or ``BENCH_HERD_DEADLINE`` s, default 90, passed: then the row
+  says how many were in). Between rounds and phases the harness waits until the store's
+  CPU is idle, so work left over from one (requests the devices gave up on) does not
+  count against the next.
 - incremental sync, once they are in: a change in every outlet (an admin's push, one
   marketing log on a pool prospect of each), then every device pulls at once; the
   round's p99 of one device's sync (target ≤ 250 ms). The same with 200 of them is the
@@ -44,7 +47,7 @@ In order, each ``ctx.rounds`` times:
   - a change reaches the online devices: a device pushes a log on a prospect of its
     outlet's pool; each other device of that outlet is poked, waits the device's
     debounce (0.3 s), pulls, and the log is visible: the time from just before the push
-    to the pull that brought it. ``BENCH_HERD_WAVES`` (10) such changes per round, one
+    to the pull that brought it. ``BENCH_HERD_WAVES`` (5) such changes per round, one
     outlet each; the round's p99 (target ≤ 1 s).
   - a change that reaches all of them: an admin's push of one log in every outlet's
     pool; the time until each device has pulled its outlet's; p99.
@@ -98,12 +101,12 @@ from bench.common import (
 )
 
 DEVICES = int(os.environ.get("BENCH_HERD_DEVICES", 1000))
-DEADLINE = float(os.environ.get("BENCH_HERD_DEADLINE", 150))
+DEADLINE = float(os.environ.get("BENCH_HERD_DEADLINE", 90))
 PUSHERS = int(os.environ.get("BENCH_HERD_PUSHERS", 50))
 BATCH = int(os.environ.get("BENCH_HERD_BATCH", 10))
 PUSH_SECONDS = float(os.environ.get("BENCH_HERD_PUSH_SECONDS", 10))
 ELSEWHERE = int(os.environ.get("BENCH_HERD_ELSEWHERE", 20_000))
-WAVES = int(os.environ.get("BENCH_HERD_WAVES", 10))
+WAVES = int(os.environ.get("BENCH_HERD_WAVES", 5))
 LIVE_UPLOADS = os.environ.get("BENCH_HERD_LIVE_UPLOADS") == "1"
 SUBSET = 200  # DESIGN.md §7: "200 devices syncing at once"
 SERVE_ARGS = shlex.split(os.environ.get("BENCH_HERD_SERVE_ARGS", ""))
@@ -733,6 +736,20 @@ class Meter:
         }
 
 
+async def quiet(herd: Herd, *, limit: float = 180.0) -> None:
+    """Wait until the store's process has been (nearly) idle for a second, at most
+    ``limit`` s. Open streams keep it a little busy (keep-alives, the token checked again
+    every 30 s per stream): with them, only a short ``limit`` is asked for."""
+    deadline = time.monotonic() + limit
+    before = cpu_seconds(herd.server_pid)
+    while before is not None and time.monotonic() < deadline:
+        await asyncio.sleep(1.0)
+        now = cpu_seconds(herd.server_pid)
+        if now is None or now - before < 0.1:
+            return
+        before = now
+
+
 async def storm(
     herd: Herd, numbers: list[str], password: str
 ) -> tuple[dict[str, Any], list[Device]]:
@@ -979,6 +996,7 @@ async def elsewhere(
     write_seconds = time.perf_counter() - t0
     took, pages, rows = [], 0, 0
     for _ in range(rounds):
+        await quiet(herd)
         marketer.cursor = before
         t0 = time.perf_counter()
         pages, rows = await herd.pull(marketer)
@@ -1009,8 +1027,10 @@ async def drive(base: str, rounds: int, server_pid: int | None) -> dict[str, Any
     for _ in range(rounds):
         for d in devices:
             await d.http.aclose()
+        await quiet(herd)
         result, devices = await storm(herd, numbers, DEMO_PASSWORD)
         out["storm"].append(result)
+    await quiet(herd)
     devices = [d for d in devices if d.cursor and d.token]  # those in
     by_outlet: dict[str, list[Device]] = {}
     for d in devices:
@@ -1024,19 +1044,31 @@ async def drive(base: str, rounds: int, server_pid: int | None) -> dict[str, Any
     await herd.login(admin, DEMO_PASSWORD)
     out["incremental"], out["subset"] = [], []
     for turn in range(rounds):
+        await quiet(herd)
         out["incremental"].append(await incremental(herd, devices, admin, by_outlet, turn))
+        await quiet(herd)
         out["subset"].append(
             await incremental(herd, devices[:SUBSET], admin, by_outlet, 100 + turn)
         )
 
     pushers = devices[:PUSHERS]
     out["pushers"] = len(pushers)
-    out["uploads"] = [await uploads(herd, pushers) for _ in range(rounds)]
+    out["uploads"] = []
+    for _ in range(rounds):
+        await quiet(herd)
+        out["uploads"].append(await uploads(herd, pushers))
+    await quiet(herd)
     out["elsewhere"] = await elsewhere(herd, devices, DEMO_PASSWORD, rounds)
 
-    for d in devices:  # up to date before the streams open
-        with contextlib.suppress(Failure):
-            await herd.pull(d)
+    gate = asyncio.Semaphore(50)
+
+    async def catch_up(d: Device) -> None:
+        async with gate:
+            with contextlib.suppress(Failure):
+                await herd.pull(d)
+
+    await asyncio.gather(*(catch_up(d) for d in devices))  # up to date before the streams
+    await quiet(herd)
     t0 = time.perf_counter()
     waits_before = herd.waits
     herd.open_streams(devices)
@@ -1050,13 +1082,19 @@ async def drive(base: str, rounds: int, server_pid: int | None) -> dict[str, Any
         "waits": herd.waits - waits_before,
         "failed": herd.drops,
     }
-    await asyncio.sleep(1.0)
-    out["visible"] = [await visible_round(herd, by_outlet, turn) for turn in range(rounds)]
-    out["everyone"] = [
-        await everyone_round(herd, admin, devices, by_outlet, turn) for turn in range(rounds)
-    ]
+    await quiet(herd, limit=15)
+    out["visible"], out["everyone"] = [], []
+    for turn in range(rounds):
+        await quiet(herd, limit=10)
+        out["visible"].append(await visible_round(herd, by_outlet, turn))
+    for turn in range(rounds):
+        await quiet(herd, limit=10)
+        out["everyone"].append(await everyone_round(herd, admin, devices, by_outlet, turn))
     if LIVE_UPLOADS:
-        out["uploads_live"] = [await uploads(herd, pushers) for _ in range(rounds)]
+        out["uploads_live"] = []
+        for _ in range(rounds):
+            await quiet(herd, limit=30)
+            out["uploads_live"].append(await uploads(herd, pushers))
     out["drops"] = herd.drops
     await herd.close_streams(devices)
     for d in [*devices, admin]:

@@ -57,14 +57,20 @@ def main(argv: list[str]) -> int:
         return 2
     results: list[Result] = []
     timings: list[str] = []
+    broken: list[str] = []
     started = time.perf_counter()
     load_at_start = load_average()
     with Context(rounds=args.rounds) as ctx:
         for name in chosen:
             log.info("running %s (%d rounds, BENCH_PROSPECTS=%d)", name, ctx.rounds, ctx.prospects)
             load_before, t0 = load_average(), time.perf_counter()
-            module = importlib.import_module(f"bench.{name}")
-            results.extend(module.run(ctx))
+            try:
+                module = importlib.import_module(f"bench.{name}")
+                results.extend(module.run(ctx))
+            except Exception as exc:  # noqa: BLE001 - one broken benchmark, the others still run
+                log.exception("%s failed", name)
+                broken.append(name)
+                results.append(Result(f"{name}: did not run", "error", notes=(f"{name}: {exc}",)))
             timings.append(
                 f"{name} {time.perf_counter() - t0:.0f} s (load {load_before} → {load_average()})"
             )
@@ -84,6 +90,9 @@ def main(argv: list[str]) -> int:
     print(render_table(results))
     print(f"\ntime per benchmark: {'; '.join(timings)}")
     print(f"(bench run took {time.perf_counter() - started:.0f} s)")
+    if broken:
+        print(f"benchmarks that did not run: {', '.join(broken)} (the traceback is above)")
+        return 1
     # Benchmarks report, they do not gate (DESIGN.md §7); BENCH_STRICT=1 makes a FAIL an error.
     failed = any(r.passed is False for r in results)
     return 1 if failed and os.environ.get("BENCH_STRICT") == "1" else 0

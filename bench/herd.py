@@ -552,7 +552,13 @@ class Herd:
         pages = rows = 0
         while True:
             params = {"cursor": d.cursor} if d.cursor else {}
-            page = await self.call(d, "GET", "/sync/pull", params=params, **kw)
+            try:
+                page = await self.call(d, "GET", "/sync/pull", params=params, **kw)
+            except Failure as exc:
+                if "sync.cursor_invalid" not in exc.kind or d.cursor is None:
+                    raise
+                d.cursor = None  # as the device: its scope again, from the start
+                continue
             rows += self._absorb(d, page)
             pages += 1
             d.cursor = page["cursor"]  # after the page is in: a failure resumes from here

@@ -311,7 +311,9 @@ def results(out: dict[str, Any], seeded: dict[str, Any], prospects: int) -> list
                 f"{_qs(poked, 0.5)}, p99 {_qs(poked, 0.99)}; p50 "
                 f"median {seconds(Rounds.of(quantile(r['took'], 0.5) for r in visible).median)}; "
                 f"missed (not seen within {WAVE_TIMEOUT:g} s, counted as that): "
-                f"{sum(r['missed'] for r in visible)}; stream drops {out['drops']}",
+                f"{sum(r['missed'] for r in visible)}; stream drops {out['drops']}; pulls on a "
+                f"poke that failed (tried again after the backoff, as the device does) "
+                f"{out['poke_pull_failures']:,} in all",
             ),
         )
     )
@@ -508,6 +510,7 @@ class Herd:
         self.waits = 0
         self.drops = 0
         self.pulls = 0
+        self.poke_pull_failures = 0
         self.closing = False
         self.streams: list[asyncio.Task[None]] = []
         self.rng = random.Random(20240112)
@@ -710,12 +713,20 @@ class Herd:
         d.pulling = asyncio.create_task(self._pull_on_poke(d))
 
     async def _pull_on_poke(self, d: Device) -> None:
-        await asyncio.sleep(self.debounce)  # as the device: a poke brings a pull this soon
+        """As the device: a poke brings a pull after the debounce; a pull that fails is
+        tried again after the background sync's backoff; a poke during a pull, once more."""
+        await asyncio.sleep(self.debounce)
+        failures = 0
         while True:
             d.poked_again = False
             self.pulls += 1
-            with contextlib.suppress(Failure):
+            try:
                 await self.pull(d)
+            except Failure:
+                failures += 1
+                self.poke_pull_failures += 1
+                await asyncio.sleep(self.backoff(failures))
+                continue
             if not d.poked_again:
                 return
 
@@ -1161,6 +1172,7 @@ async def drive(base: str, rounds: int, server_pid: int | None) -> dict[str, Any
             await quiet(herd, limit=30)
             out["uploads_live"].append(await uploads(herd, pushers))
     out["drops"] = herd.drops
+    out["poke_pull_failures"] = herd.poke_pull_failures
     await herd.close_streams(devices)
     for d in [*devices, admin]:
         await d.http.aclose()

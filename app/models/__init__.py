@@ -8,7 +8,7 @@ central store and the device each create their own subset (``SERVER_TABLES``,
 from app.models.audit import AuditEvent
 from app.models.auth import LockKind, LoginAttempt, LoginLock, LoginOutcome, RevokedToken
 from app.models.batch import BatchSource, WhitelistBatch, WhitelistBatchVersion
-from app.models.change import ChangeLog, DeviceState, MutationRecord
+from app.models.change import ChangeClock, ChangeLog, DeviceState, MutationRecord
 from app.models.dashboard import ROLLUP_TABLES
 from app.models.device import OutboxEntry, Rejection, SyncStateRow
 from app.models.field_lead import FieldLead, LeadStatus
@@ -37,6 +37,7 @@ SERVER_TABLES = [
     WhitelistBatchVersion.__table__,
     AuditEvent.__table__,
     ChangeLog.__table__,
+    ChangeClock.__table__,
     DeviceState.__table__,
     MutationRecord.__table__,
     Incident.__table__,
@@ -58,6 +59,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "BatchSource",
+    "ChangeClock",
     "ChangeLog",
     "Channel",
     "DeviceState",

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
@@ -68,8 +68,8 @@ from app.models.sync import (
     PushResponse,
     RevealPayload,
 )
-from app.models.wire import rule_code
-from app.server.changes import record_change
+from app.models.wire import EntityId, rule_code
+from app.server.changes import BranchNotLocked, branches_of, record_change
 from app.server.errors import Rejected
 from app.server.moves import Handing, Move, Standing, write_moves
 from app.server.scope import placement, scope_of
@@ -140,6 +140,43 @@ def apply_push(
     return PushResponse(results=results, last_seq=state.last_seq)
 
 
+def push_branches(session: Session, user: User, mutations: list[Mutation]) -> set[str]:
+    """The branches a push will likely change: the user's own, and those of the prospects
+    and finds its mutations name. A guess, read before any lock: a change in a branch it
+    missed raises ``BranchNotLocked`` and the push is applied again holding that one too."""
+    outlets: set[str | None] = {user.outlet_id}
+    prospects = _ids(mutations, "prospect_id")
+    leads = _ids(mutations, "lead_id")
+    if prospects:
+        outlets |= set(
+            session.execute(select(Prospect.outlet_id).where(Prospect.id.in_(sorted(prospects))))
+            .scalars()
+            .all()
+        )
+    if leads:
+        outlets |= set(
+            session.execute(select(FieldLead.outlet_id).where(FieldLead.id.in_(sorted(leads))))
+            .scalars()
+            .all()
+        )
+    found = branches_of(session, outlets)
+    return {found[o] for o in outlets}
+
+
+_ENTITY_ID = TypeAdapter(EntityId)
+
+
+def _ids(mutations: list[Mutation], key: str) -> set[str]:
+    """The well-formed ids the payloads give under ``key`` (the rest is judged later)."""
+    found = set()
+    for m in mutations:
+        try:
+            found.add(_ENTITY_ID.validate_python(m.payload.get(key)))
+        except ValidationError:
+            continue
+    return found
+
+
 def _apply_one(session: Session, user: User, device_id: str, m: Mutation) -> MutationResult:
     """Apply one mutation in its own savepoint and record its answer.
 
@@ -157,6 +194,8 @@ def _apply_one(session: Session, user: User, device_id: str, m: Mutation) -> Mut
         code, params = exc.code, exc.params
     except (OperationalError, InterfaceError):
         raise  # the database is down or gone: nothing to record it in
+    except BranchNotLocked:
+        raise  # the push is applied again, holding that branch too
     except Exception as exc:  # one bad mutation never blocks the queue (DESIGN §3.3)
         incident = _incident(session, user, device_id, m, exc)
         code, params = "mutation.incident", {"incident": incident}

@@ -1,16 +1,17 @@
 """Engines, migrations and the single-writer transaction of the central store.
 
-Every transaction that changes synced data runs in ``write_session``: on
-PostgreSQL it first takes a transaction-scoped advisory lock, on SQLite it starts
-with ``BEGIN IMMEDIATE``. Writers are therefore serialised, change-log sequence
-numbers commit in order, and each mutation is judged against committed state. What
-a transaction's change-log rows touched pokes the devices of that scope once it
-commits (``app.server.live``).
+Every transaction that changes synced data runs in ``write_session``: on PostgreSQL it
+first takes transaction-scoped advisory locks — the branches it writes (a device's push:
+its own branch), or the whole store (imports, housekeeping, admin work) — on SQLite it
+starts with ``BEGIN IMMEDIATE``. Writers of one branch are therefore serialised, each
+branch's change-log seqs commit in order, and each mutation is judged against committed
+state; writers of different branches run side by side. What a transaction's change-log
+rows touched pokes the devices of that scope once it commits (``app.server.live``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,10 +21,12 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
 
 from app.server import live
-from app.server.changes import last_seq
+from app.server.changes import LOCKED, written
 from app.sqlite import WRITER, sqlite_engine
 
-CHANGE_LOG_LOCK = 0x50_55_48_55  # "PUHU"; with the schema's hash: one lock per central store
+STORE_LOCK = 0x50_55_48_55  # "PUHU"; with the schema's hash: one lock per central store
+BRANCH_LOCK = 0x50_55_42_52  # "PUBR"; with the hash of schema and branch: one per branch
+_SCHEMA = "hashtext(current_schema())"
 # A connection left inside a transaction (a crashed worker) is closed by PostgreSQL after
 # this long, so it cannot hold the writer lock, or any row lock, for ever.
 IDLE_IN_TRANSACTION_TIMEOUT = "60s"
@@ -70,24 +73,26 @@ def migrate(engine: Engine) -> None:
 
 
 @contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
-    """A serialised writing transaction; commits on success, rolls back on error."""
+def write_session(engine: Engine, branches: Iterable[str] | None = None) -> Iterator[Session]:
+    """A writing transaction; commits on success, rolls back on error.
+
+    ``branches``: the branches (``app.server.changes.branch_of``) it may change; their
+    writers are serialised, other branches' are not waited for. None: the whole store,
+    every other writer waits (imports, housekeeping, admin work). On SQLite there is one
+    writer anyway (``BEGIN IMMEDIATE``); the same check applies, so a change recorded in a
+    branch not held (``BranchNotLocked``) fails there too."""
     bind = engine.execution_options(**WRITER)
     postgres = engine.dialect.name == "postgresql"
+    held = None if branches is None else frozenset(branches)
     touch: live.Touch | None = None
     with Session(bind) as session:
+        session.info[LOCKED] = held
         if postgres:
-            session.execute(
-                text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"),
-                {"k": CHANGE_LOG_LOCK},
-            )
-        # where this transaction's change-log rows start (writers are serialised), so the
-        # devices whose scope it touches are poked once it commits (app.server.live)
-        since = last_seq(session) if live.wants_touch(engine) else None
+            _lock(session, held)
         try:
             yield session
-            if since is not None:
-                touch = live.touched(session, since)
+            if live.wants_touch(engine):
+                touch = live.touched(written(session))
                 if touch is not None and postgres:
                     live.notify(session, touch)  # delivered by PostgreSQL on commit
             session.commit()
@@ -96,6 +101,21 @@ def write_session(engine: Engine) -> Iterator[Session]:
             raise
     if touch is not None and not postgres:
         live.publish(engine, touch)
+
+
+def _lock(session: Session, held: frozenset[str] | None) -> None:
+    """The store's writer lock: exclusive for a whole-store writer; shared, then each held
+    branch's own lock (in one order, so two writers never wait on each other in a ring),
+    for a branch writer. Transaction-scoped: released by commit or rollback."""
+    if held is None:
+        session.execute(text(f"SELECT pg_advisory_xact_lock(:k, {_SCHEMA})"), {"k": STORE_LOCK})
+        return
+    session.execute(text(f"SELECT pg_advisory_xact_lock_shared(:k, {_SCHEMA})"), {"k": STORE_LOCK})
+    for branch in sorted(held):
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema() || '/' || :b))"),
+            {"k": BRANCH_LOCK, "b": branch},
+        )
 
 
 @contextmanager

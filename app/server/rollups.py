@@ -43,6 +43,7 @@ skips its turn.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -143,15 +144,18 @@ def _refreshing(engine: Engine) -> Iterator[Connection | None]:
 
 def _refresh(conn: Connection, sql: _Dialect, now: datetime) -> int:
     state = conn.execute(select(_STATE).where(_STATE.c.id == 1)).mappings().first()
-    hi = int(conn.execute(text("SELECT coalesce(max(seq), 0) FROM change_log")).scalar_one())
+    hi = {
+        str(b): int(s) for b, s in conn.execute(text("SELECT branch, seq FROM change_clock")).all()
+    }
     loans = _loan_signature(conn)
     if state is None:
         done = _rebuild(conn, sql)
         _save_state(conn, state, hi, loans, now, rebuilt=True)
         return done
-    lo = int(state["seq"])
+    lo = _positions(state["positions"])
+    window = {b: (lo.get(b, 0), seq) for b, seq in hi.items() if seq > lo.get(b, 0)}
     loans_moved = loans != state["loans"]
-    if hi == lo and not loans_moved:
+    if not window and not loans_moved:
         _save_state(conn, state, hi, loans, now, rebuilt=False)
         return 0
     if sql.pg:
@@ -160,7 +164,8 @@ def _refresh(conn: Connection, sql: _Dialect, now: datetime) -> int:
         # and compiling such small statements costs more than it saves
         conn.execute(text("SET LOCAL random_page_cost = 1.1"))
         conn.execute(text("SET LOCAL jit = off"))
-    changed, moved = _mark_changed(conn, sql, lo, hi, loans_moved=loans_moved)
+    _stage_window(conn, window)
+    changed, moved = _mark_changed(conn, sql, loans_moved=loans_moved)
     rebuilt = changed > REBUILD_AFTER
     if rebuilt:
         _rebuild_prospects(conn, sql)
@@ -171,25 +176,61 @@ def _refresh(conn: Connection, sql: _Dialect, now: datetime) -> int:
         _judge_customers(conn)
     _drop_work_tables(conn)
     typed = 0
-    if hi > lo:
-        _add_contacts(conn, sql, lo, hi)
-        typed = _add_disbursals(conn, sql, lo, hi)
-    if loans_moved or typed or _users_changed(conn, lo, hi):
+    if window:
+        _add_contacts(conn, sql)
+        typed = _add_disbursals(conn, sql)
+    if loans_moved or typed or _users_changed(conn):
         _recompute_loan_daily(conn)
+    conn.execute(text("DROP TABLE IF EXISTS dash_window"))
     _save_state(conn, state, hi, loans, now, rebuilt=rebuilt)
-    return (hi - lo) + moved
+    return sum(h - low for low, h in window.values()) + moved
+
+
+def _positions(stored: str | None) -> dict[str, int]:
+    try:
+        data = json.loads(stored or "{}")
+        return {str(b): int(s) for b, s in data.items()}
+    except (ValueError, TypeError, AttributeError):
+        return {}  # unreadable: everything counts as new (the rollups are idempotent per row)
+
+
+def _stage_window(conn: Connection, window: dict[str, tuple[int, int]]) -> None:
+    """The change-log rows to roll up, per branch (lo, hi], in the temporary
+    ``dash_window``; ``_WINDOW`` selects them."""
+    conn.execute(text("DROP TABLE IF EXISTS dash_window"))
+    conn.execute(
+        text(
+            "CREATE TEMPORARY TABLE dash_window (branch VARCHAR PRIMARY KEY, lo BIGINT, hi BIGINT)"
+        )
+    )
+    if window:
+        conn.execute(
+            text("INSERT INTO dash_window (branch, lo, hi) VALUES (:b, :lo, :hi)"),
+            [{"b": b, "lo": lo, "hi": hi} for b, (lo, hi) in window.items()],
+        )
+
+
+# the change-log rows of the window (``_stage_window``), as ``c``
+_WINDOW = (
+    "change_log c JOIN dash_window w ON c.branch = w.branch AND c.seq > w.lo AND c.seq <= w.hi"
+)
 
 
 def _save_state(
     conn: Connection,
     state: Any,
-    seq: int,
+    heads: dict[str, int],
     loans: str,
     now: datetime,
     *,
     rebuilt: bool,
 ) -> None:
-    values = {"seq": seq, "loans": loans, "refreshed_at": now}
+    values = {
+        "seq": sum(heads.values()),
+        "positions": json.dumps(heads, ensure_ascii=False, sort_keys=True),
+        "loans": loans,
+        "refreshed_at": now,
+    }
     if rebuilt or state is None:
         values["rebuilt_at"] = now
     if state is None:
@@ -211,12 +252,9 @@ def _loan_signature(conn: Connection) -> str:
     return "|".join(",".join(str(v) for v in row) for row in rows)
 
 
-def _users_changed(conn: Connection, lo: int, hi: int) -> bool:
+def _users_changed(conn: Connection) -> bool:
     """Whether a user changed (an originator's outlet, read when their share names none)."""
-    found = conn.execute(
-        text("SELECT 1 FROM change_log WHERE seq > :lo AND seq <= :hi AND entity = 'user'"),
-        {"lo": lo, "hi": hi},
-    ).first()
+    found = conn.execute(text(f"SELECT 1 FROM {_WINDOW} WHERE c.entity = 'user'")).first()
     return found is not None
 
 
@@ -310,22 +348,19 @@ def _drop_work_tables(conn: Connection) -> None:
         conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
 
 
-def _mark_changed(
-    conn: Connection, sql: _Dialect, lo: int, hi: int, *, loans_moved: bool
-) -> tuple[int, int]:
+def _mark_changed(conn: Connection, sql: _Dialect, *, loans_moved: bool) -> tuple[int, int]:
     """The prospects to count again, in the temporary table ``dash_changed``: those whose
-    row or logs changed in the change log's (lo, hi], and (``loans_moved``) those a
+    row or logs changed in the change log's window (``_stage_window``), and (``loans_moved``) those a
     disbursed loan was matched to or taken from since, ``dash_loan_prospect`` brought up to
     date. (How many changed, how many of them a loan moved.)"""
     _drop_work_tables(conn)
     conn.execute(text("CREATE TEMPORARY TABLE dash_changed (prospect_id VARCHAR PRIMARY KEY)"))
     conn.execute(
         text(
-            "INSERT INTO dash_changed (prospect_id) SELECT DISTINCT prospect_id FROM change_log"
-            " WHERE seq > :lo AND seq <= :hi AND entity IN ('prospect', 'marketing_log')"
-            " AND prospect_id IS NOT NULL"
-        ),
-        {"lo": lo, "hi": hi},
+            "INSERT INTO dash_changed (prospect_id) SELECT DISTINCT c.prospect_id FROM"
+            f" {_WINDOW} WHERE c.entity IN ('prospect', 'marketing_log')"
+            " AND c.prospect_id IS NOT NULL"
+        )
     )
     moved = 0
     if loans_moved:
@@ -420,20 +455,19 @@ _CONTRIBUTION = ("prospect_id", "batch_id", "outlet_id", "status", "live", "firs
 # -- incremental: logs and typed disbursements -----------------------------------------
 
 
-def _add_contacts(conn: Connection, sql: _Dialect, lo: int, hi: int) -> None:
+def _add_contacts(conn: Connection, sql: _Dialect) -> None:
     """The logs written since: per Beijing day, their prospect's outlet, their author."""
     conn.execute(
         text(
             "INSERT INTO dash_contacts (day, outlet_id, author_id, contacts)"
             f" SELECT {sql.beijing_date('l.occurred_at')}, d.outlet_id, l.author_id, count(*)"
             " FROM marketing_log l JOIN dash_prospect d ON d.prospect_id = l.prospect_id"
-            " WHERE l.id IN (SELECT entity_id FROM change_log WHERE seq > :lo AND seq <= :hi"
-            " AND entity = 'marketing_log')"
+            f" WHERE l.id IN (SELECT c.entity_id FROM {_WINDOW}"
+            " WHERE c.entity = 'marketing_log')"
             " GROUP BY 1, 2, 3"
             " ON CONFLICT (day, outlet_id, author_id)"
             " DO UPDATE SET contacts = dash_contacts.contacts + excluded.contacts"
-        ),
-        {"lo": lo, "hi": hi},
+        )
     )
 
 
@@ -446,14 +480,14 @@ _DISBURSALS_SQL = (
 )
 
 
-def _add_disbursals(conn: Connection, sql: _Dialect, lo: int, hi: int) -> int:
+def _add_disbursals(conn: Connection, sql: _Dialect) -> int:
     """The applied funnel events to ``disbursed`` recorded since; how many."""
     only = (
-        " AND e.id IN (SELECT entity_id FROM change_log WHERE seq > :lo AND seq <= :hi"
-        " AND entity = 'funnel_event') ON CONFLICT (funnel_event_id) DO NOTHING"
+        f" AND e.id IN (SELECT c.entity_id FROM {_WINDOW}"
+        " WHERE c.entity = 'funnel_event') ON CONFLICT (funnel_event_id) DO NOTHING"
     )
     statement = _DISBURSALS_SQL.format(day=sql.beijing_date("e.occurred_at"), only=only)
-    return int(conn.execute(text(statement), {"lo": lo, "hi": hi}).rowcount or 0)
+    return int(conn.execute(text(statement)).rowcount or 0)
 
 
 # -- loans -------------------------------------------------------------------------------

@@ -78,20 +78,23 @@ class Cursor:
 
 _LOG_KEYS = ("phase", "positions", "scope")
 _SNAPSHOT_KEYS = (*_LOG_KEYS, "entity", "after_key", "done", "total")
-MAX_BRANCHES = 100_000  # positions one cursor may hold
 
 
-def encode_cursor(cursor: Cursor) -> str:
+def encode_cursor(cursor: Cursor, where: Reach) -> str:
+    """The cursor as base64 JSON; positions in the order of ``where.branches`` (the scope's
+    branches, bound by ``issued_for``), so a cursor costs a number per branch."""
     data = {
         k: v for k, v in asdict(cursor).items() if cursor.phase == Phase.SNAPSHOT or k in _LOG_KEYS
     }
+    data["positions"] = [cursor.positions.get(b, 0) for b in where.branches]
     raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_cursor(text: str, scope: Scope, reach: Reach) -> Cursor:
+def decode_cursor(text: str, scope: Scope, where: Reach) -> Cursor:
     """The cursor ``text`` stands for; ``sync.cursor_invalid`` (409: the device starts
-    its pull again) if it is damaged, of another format or of another scope."""
+    its pull again) if it is damaged, of another format, of another scope or of other
+    branches (a check before ``zip`` would be redundant: the scope binds the branches)."""
     try:
         data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         if not isinstance(data, dict):
@@ -101,11 +104,11 @@ def decode_cursor(text: str, scope: Scope, reach: Reach) -> Cursor:
         if set(data) != set(keys):
             raise ValueError(text)
         positions = data["positions"]
-        if not isinstance(positions, dict) or len(positions) > MAX_BRANCHES:
+        if not isinstance(positions, list):
             raise ValueError(text)
         cursor = Cursor(
             phase=phase,
-            positions={str(b): _count(v) for b, v in positions.items()},
+            positions={b: _count(v) for b, v in zip(where.branches, positions, strict=True)},
             scope=str(data["scope"]),
             entity=_count(data.get("entity", 0)),
             after_key=data.get("after_key", ""),
@@ -117,19 +120,17 @@ def decode_cursor(text: str, scope: Scope, reach: Reach) -> Cursor:
             raise ValueError(text)
     except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise StoreError("sync.cursor_invalid", 409) from exc
-    if cursor.scope != issued_for(scope, reach):
+    if cursor.scope != issued_for(scope, where):
         raise StoreError("sync.cursor_invalid", 409)
     return cursor
 
 
-def issued_for(scope: Scope, reach: Reach) -> str:
-    """What a cursor is bound to: the scope, the branches it reads (but an admin's, who
-    reads every branch, new ones from their start) and the version of what pages hold."""
-    base = f"{scope.fingerprint}/v{ROWS_VERSION}"
-    if scope.role == Role.ADMIN:
-        return base
-    branches = hashlib.sha256("\n".join(reach.branches).encode()).hexdigest()[:12]
-    return f"{base}/{branches}"
+def issued_for(scope: Scope, where: Reach) -> str:
+    """What a cursor is bound to: the scope, the branches it reads (a new branch makes an
+    admin pull again; an outlet moved to another branch, its staff) and the version of
+    what its pages hold."""
+    branches = hashlib.sha256("\n".join(where.branches).encode()).hexdigest()[:12]
+    return f"{scope.fingerprint}/v{ROWS_VERSION}/{branches}"
 
 
 def _count(value: object) -> int:
@@ -409,7 +410,7 @@ def _snapshot_page(
         next_state = replace(state, entity=entity_index, after_key=last_key, done=done)
         snapshot = True
     return {
-        "cursor": encode_cursor(next_state),
+        "cursor": encode_cursor(next_state, where),
         "has_more": True,  # after the snapshot the log may hold newer changes
         "snapshot": snapshot,
         "progress": {"done": done, "total": max(state.total, done)},
@@ -503,7 +504,7 @@ def _log_page(
     done = sum(after.get(b, 0) - since.get(b, 0) for b in newest)
     total = sum(seq - since.get(b, 0) for b, seq in newest.items())
     return {
-        "cursor": encode_cursor(Cursor(Phase.LOG, after, issued_for(scope, where))),
+        "cursor": encode_cursor(Cursor(Phase.LOG, after, issued_for(scope, where)), where),
         "has_more": behind(after, newest),
         "snapshot": False,
         "progress": {"done": done, "total": total},

@@ -129,7 +129,7 @@ def scope_of_marketer(world: World, employee_no: str, outlet_id: str) -> set[str
 
 SNAPSHOT_START = {
     "phase": "snapshot",
-    "positions": {},
+    "positions": [0, 0],  # a marketer's branches: head office's, and its outlet's
     "entity": 0,
     "after_key": "",
     "done": 0,
@@ -513,7 +513,7 @@ def test_marketer_never_receives_another_outlets_prospects(live_server, make_dev
         m1.client.pull(m3.store.state(StateKey.CURSOR))
     theirs_scope = cursor_scope(live_server, other)
     for forged in (
-        {"phase": "log", "positions": {}, "scope": theirs_scope},
+        {"phase": "log", "positions": [0, 0], "scope": theirs_scope},
         {**SNAPSHOT_START, "scope": theirs_scope},
     ):
         with pytest.raises(CursorInvalid):
@@ -528,18 +528,20 @@ def test_forged_cursor_of_my_own_scope_is_refused_not_a_server_error(live_server
     start = {**SNAPSHOT_START, "scope": mine}
     m1.client.pull(cursor_text(start))  # the forgeries below differ from this one cursor
     for forged in (
-        {"phase": "snapshot", "positions": {}, "scope": mine},
+        {"phase": "snapshot", "positions": [0, 0], "scope": mine},
         {**start, "entity": "x"},
         {**start, "entity": 99},
         {**start, "after_key": 5},
         {**start, "done": -1},
         {**start, "total": 1.5},
         {**start, "extra": 1},
-        {"phase": "log", "positions": {"": 1e999}, "scope": mine},
-        {"phase": "log", "positions": {"": 10**30}, "scope": mine},
-        {"phase": "log", "positions": {"": "7"}, "scope": mine},
-        {"phase": "log", "positions": [7], "scope": mine},
-        {"phase": "log", "positions": {"": 10**9}, "scope": mine},  # ahead of the store
+        {"phase": "log", "positions": [1e999, 0], "scope": mine},
+        {"phase": "log", "positions": [10**30, 0], "scope": mine},
+        {"phase": "log", "positions": ["7", 0], "scope": mine},
+        {"phase": "log", "positions": [7], "scope": mine},  # one branch too few
+        {"phase": "log", "positions": [0, 0, 0], "scope": mine},  # one too many
+        {"phase": "log", "positions": {"": 0}, "scope": mine},
+        {"phase": "log", "positions": [10**9, 0], "scope": mine},  # ahead of the store
         {"phase": "log", "high_water": 0, "scope": mine},  # the form before branches
         {"phase": "done", "positions": {}, "scope": mine},
     ):

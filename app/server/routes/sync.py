@@ -40,7 +40,7 @@ from app.server.incidents import record_skipped
 from app.server.scope import Scope, scope_of
 
 # a cursor holds a position per branch of the scope (an admin's: every branch)
-CURSOR_LIMIT = 8000
+CURSOR_LIMIT = 2000
 router = APIRouter(prefix="/sync", tags=["sync"])
 # On PostgreSQL a stream waits this long at most for the process's LISTEN connection (made
 # on first use); past it the stream opens anyway, the device's timed pull the safety net.

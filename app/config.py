@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # runs every so many seconds in each store process (0: never; the CLI runs it once)
     pool_return_days: int = 14
     housekeeping_interval_seconds: float = 3600
+    # the change log and applied mutations' records are kept this many days
+    # (app/server/pruning.py): a device away longer pulls its scope again
+    change_log_horizon_days: int = Field(default=30, ge=1)
     # the dashboards' rollups (app/server/rollups.py) between two housekeeping rounds
     # (0: only with the housekeeping); the answers carry the time they are from
     dashboards_interval_seconds: float = 300

@@ -38,6 +38,7 @@ MESSAGES: dict[str, str] = {
     "protocol.too_old": "This app is too old to sync; please update it. "
     "Your unsynced records are kept on this device",
     "protocol.missing": "The request has no protocol version",
+    "sync.cursor_expired": "Away too long: older changes were archived; data will be downloaded again",
     "sync.cursor_invalid": "Sync position is no longer valid; data will be downloaded again",
     "mutation.invalid": "Incomplete or malformed data: {detail}",
     "mutation.incident": "The central store could not process this change (incident {incident}); "

@@ -39,6 +39,7 @@ MESSAGES: dict[str, str] = {
     "store.secret_key_weak": '密钥 PUHUI_SECRET_KEY 太短或是公开的默认值，中心库拒绝启动。请设置至少 {min} 个字符的随机密钥（所有副本相同），例如：python -c "import secrets; print(secrets.token_urlsafe(48))"',
     "protocol.too_old": "客户端版本过旧，请升级后再同步；未同步的记录已保留在本机",
     "protocol.missing": "请求缺少协议版本",
+    "sync.cursor_expired": "离线时间过长，较早的变更已归档，将重新下载数据",
     "sync.cursor_invalid": "同步进度已失效，将重新下载数据",
     "mutation.invalid": "提交的数据不完整或格式错误：{detail}",
     "mutation.incident": "中心库无法处理此变更（事件编号 {incident}），已通知管理员",

@@ -16,8 +16,10 @@ reads only its outlet's rows (indexes by branch, outlet and seq).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import NaiveDatetime
-from sqlalchemy import BigInteger, Column, Index
+from sqlalchemy import BigInteger, Column, DateTime, Index, func
 from sqlmodel import Field, SQLModel
 
 GLOBAL_BRANCH = ""  # head office's reference data: outlets, users, batches
@@ -42,6 +44,10 @@ class ChangeLog(SQLModel, table=True):
     assignee_old: str | None = None
     outlet_new: str | None = None
     assignee_new: str | None = None
+    # when it was written (the database's clock): rows older than the horizon are pruned
+    at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime, nullable=False, server_default=func.now())
+    )
 
 
 class ChangeClock(SQLModel, table=True):
@@ -51,6 +57,8 @@ class ChangeClock(SQLModel, table=True):
     __tablename__ = "change_clock"
     branch: str = Field(primary_key=True)
     seq: int = Field(default=0, sa_type=BigInteger)
+    # rows up to this seq were pruned (``app.server.pruning``): a cursor behind it resyncs
+    floor: int = Field(default=0, sa_type=BigInteger)
 
 
 class DeviceState(SQLModel, table=True):
@@ -64,6 +72,8 @@ class DeviceState(SQLModel, table=True):
     device_id: str = Field(primary_key=True)
     user_id: str = Field(primary_key=True)
     last_seq: int = Field(default=0, sa_type=BigInteger)  # up to wire.SEQ_LIMIT
+    # applied mutations' records up to this seq were pruned: a replay of one is "applied"
+    pruned_through: int = Field(default=0, sa_type=BigInteger)
     last_seen_at: NaiveDatetime | None = None
 
 

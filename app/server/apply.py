@@ -118,7 +118,7 @@ def apply_push(
     results: list[MutationResult] = []
     for m in sorted(mutations, key=lambda m: m.seq):
         if m.seq <= state.last_seq:
-            results.append(_replayed(session, device_id, user.id, m.seq))
+            results.append(_replayed(session, state, m.seq))
         elif m.seq > state.last_seq + 1:
             # A gap: applying it would pass over a mutation that may still come, which would
             # then be taken for a replay. Nothing is recorded; the device sends again.
@@ -275,10 +275,13 @@ def _resend_prospect(session: Session, prospect_id: str | None) -> None:
         )
 
 
-def _replayed(session: Session, device_id: str, user_id: str, seq: int) -> MutationResult:
-    """The first answer to ``seq`` again; a number the stream passed without a record
-    (declared skipped by ``first_seq``) was never applied, and is not said to be."""
-    rec = session.get(MutationRecord, (device_id, user_id, seq))
+def _replayed(session: Session, state: DeviceState, seq: int) -> MutationResult:
+    """The first answer to ``seq`` again. Without a record: pruned past the horizon (only
+    applied ones are: ``app.server.pruning``) it was applied; else a number the stream
+    passed (declared skipped by ``first_seq``) was never applied, and is not said to be."""
+    rec = session.get(MutationRecord, (state.device_id, state.user_id, seq))
+    if rec is None and seq <= state.pruned_through:
+        return MutationResult(seq=seq, status=MutationStatus.APPLIED)
     if rec is None:
         code = "sync.seq_unknown"
         return MutationResult(

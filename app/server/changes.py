@@ -353,6 +353,12 @@ def bulk_record(
     return seqs[: len(changes)]
 
 
+def pruned_below(session: Session, branches: Iterable[str]) -> dict[str, int]:
+    """Each branch's floor: its rows up to it were pruned (``app.server.pruning``)."""
+    stmt = select(_clock.c.branch, _clock.c.floor).where(_clock.c.branch.in_(sorted(set(branches))))
+    return {b: int(f) for b, f in session.execute(stmt)}
+
+
 def heads(session: Session, branches: Iterable[str] | None = None) -> dict[str, int]:
     """Each branch's newest seq (all branches when ``branches`` is None; 0 for one that
     has no change yet)."""

@@ -28,6 +28,7 @@ from app.models.ids import utcnow
 from app.server.batches import expire_batches
 from app.server.db import write_session
 from app.server.distribution import SYSTEM_ACTOR, pool_return
+from app.server.pruning import prune
 from app.server.rollups import refresh
 from app.services.clock import beijing_today
 
@@ -50,6 +51,11 @@ def batch_expiry_job(engine: Engine, settings: Settings, now: datetime) -> int:
         return expire_batches(session, beijing_today(now), now)
 
 
+def prune_job(engine: Engine, settings: Settings, now: datetime) -> int:
+    """The change log and applied mutations' records past their horizon, deleted."""
+    return sum(prune(engine, settings, now).values())
+
+
 def dashboards_job(engine: Engine, settings: Settings, now: datetime) -> int:
     """The dashboards' rollups brought up to what the store holds (``app.server.rollups``)."""
     return refresh(engine, now)
@@ -61,6 +67,7 @@ JOBS: tuple[tuple[str, Job], ...] = (
     ("batch_expiry", batch_expiry_job),
     ("pool_return", pool_return_job),
     ("dashboards", dashboards_job),
+    ("prune", prune_job),  # after the rollups have read what it deletes
 )
 
 

@@ -240,7 +240,7 @@ def _write_shape(session: Session, number: int, shape: _Shape, handing: Handing)
         logged.append(
             _log_row(shape.left, stage.c.gone, "prospect", stage.c.prospect_id, was, now_at)
         )
-    names = [c.name for c in _log.columns]
+    names = [c.name for c in _log.columns if c.name != "at"]  # "at": the database's clock
     session.execute(
         insert(_log).from_select(
             names,

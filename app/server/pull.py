@@ -42,7 +42,7 @@ from sqlmodel import Session
 from app.models import TABLES_BY_ENTITY, ChangeLog, Role
 from app.models.change import GLOBAL_BRANCH
 from app.models.sync import CHILD_ENTITIES, SYNC_COLUMNS, SYNC_ENTITIES
-from app.server.changes import branch_of, branches_of, heads
+from app.server.changes import branch_of, branches_of, heads, pruned_below
 from app.server.errors import StoreError
 from app.server.scope import Scope, outlet_clause, prospect_clause
 from app.services.masking import mask_credit_code, mask_phone
@@ -426,10 +426,13 @@ def _changes(
     after them."""
     rows: list[Any] = []
     after = dict(positions)
+    floors = pruned_below(session, where.branches)
     for branch in where.branches:
         since, head = positions.get(branch, 0), newest.get(branch, 0)
         if since > head:  # a cursor from the future: the store was replaced
             raise StoreError("sync.cursor_invalid", 409)
+        if since < floors.get(branch, 0):  # what it has not seen was pruned
+            raise StoreError("sync.cursor_expired", 409)
         if since == head:
             continue
         budget = limit - len(rows)

@@ -374,7 +374,7 @@ def _error_for(response: httpx.Response) -> SyncError:
     status = response.status_code
     if status == 426:
         return ProtocolTooOld(message, status=status)
-    if status == 409 and code == "sync.cursor_invalid":
+    if status == 409 and code in ("sync.cursor_invalid", "sync.cursor_expired"):
         return CursorInvalid(message, status=status)
     if status == 401 and code == "auth.invalid_credentials":
         return InvalidCredentials(message, status=status)

@@ -39,6 +39,7 @@ def _columns() -> list[sa.Column]:
         sa.Column("assignee_old", _TEXT(), nullable=True),
         sa.Column("outlet_new", _TEXT(), nullable=True),
         sa.Column("assignee_new", _TEXT(), nullable=True),
+        sa.Column("at", sa.DateTime(), server_default=sa.func.now(), nullable=False),
     ]
 
 
@@ -77,7 +78,12 @@ def upgrade() -> None:
         "change_clock",
         sa.Column("branch", _TEXT(), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("floor", sa.BigInteger(), nullable=False, server_default="0"),
         sa.PrimaryKeyConstraint("branch"),
+    )
+    op.add_column(
+        "device_state",
+        sa.Column("pruned_through", sa.BigInteger(), nullable=False, server_default="0"),
     )
     postgres = op.get_bind().dialect.name == "postgresql"
     op.create_table(
@@ -115,6 +121,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("device_state", "pruned_through")
     op.execute("DELETE FROM dash_state")
     op.drop_column("dash_state", "positions")
     op.drop_index("ix_change_log_outlet_old", table_name="change_log")
@@ -129,7 +136,7 @@ def downgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
-        *_columns()[2:],
+        *_columns()[2:-1],
         sa.PrimaryKeyConstraint("seq"),
     )
     # one global order again: by seq, branches interleaved (seqs may repeat across

@@ -8,7 +8,7 @@ central store and the device each create their own subset (``SERVER_TABLES``,
 from app.models.audit import AuditEvent
 from app.models.auth import LockKind, LoginAttempt, LoginLock, LoginOutcome, RevokedToken
 from app.models.batch import BatchSource, WhitelistBatch, WhitelistBatchVersion
-from app.models.change import ChangeClock, ChangeLog, DeviceState, MutationRecord
+from app.models.change import ChangeClock, ChangeLog, DeviceState, MutationRecord, ScopeSum
 from app.models.dashboard import ROLLUP_TABLES
 from app.models.device import OutboxEntry, Rejection, SyncStateRow
 from app.models.field_lead import FieldLead, LeadStatus
@@ -38,6 +38,7 @@ SERVER_TABLES = [
     AuditEvent.__table__,
     ChangeLog.__table__,
     ChangeClock.__table__,
+    ScopeSum.__table__,
     DeviceState.__table__,
     MutationRecord.__table__,
     Incident.__table__,
@@ -85,6 +86,7 @@ __all__ = [
     "ShareAdjustment",
     "ShareRatio",
     "Role",
+    "ScopeSum",
     "SyncStateRow",
     "Target",
     "Transfer",

@@ -61,6 +61,19 @@ class ChangeClock(SQLModel, table=True):
     floor: int = Field(default=0, sa_type=BigInteger)
 
 
+class ScopeSum(SQLModel, table=True):
+    """Per entity, outlet and holder: how many rows, and the sum of their (id, rev) hashes;
+    a scope's checksum adds up its buckets (``app.server.scope_sums``). Kept by triggers on
+    PostgreSQL; empty on SQLite, where checksums read the scope."""
+
+    __tablename__ = "scope_sum"
+    entity: str = Field(primary_key=True)
+    outlet: str = Field(primary_key=True)  # "" for none
+    holder: str = Field(primary_key=True)  # assignee, finder, "*" for an admin user, or ""
+    rows: int = Field(default=0, sa_type=BigInteger)
+    total: int = Field(default=0, sa_type=BigInteger)
+
+
 class DeviceState(SQLModel, table=True):
     """The last outbox sequence applied per device and user (exactly-once push).
 

@@ -4,6 +4,8 @@ Revision ID: 0009_change_log_by_branch
 Revises: 0008_audit_note
 Create Date: 2026-12-02 08:00:00
 
+Also ``scope_sum``: scope checksums kept by triggers on PostgreSQL (app.server.scope_sums).
+
 One change log with one global seq made every writer of the store wait on one lock.
 Each branch (支行, an outlet's ``branch_name``; "" for head office's outlets, users and
 batches) now counts its own seqs in ``change_clock`` and its writers take only its lock;
@@ -17,6 +19,10 @@ they pull their scope again.
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+
+# the triggers' SQL, written once for the migration and the tests alike
+from app.models.sync import SYNC_ENTITIES
+from app.server import scope_sums
 
 
 revision = "0009_change_log_by_branch"
@@ -113,6 +119,21 @@ def upgrade() -> None:
     op.create_index("ix_change_log_prospect", "change_log", ["prospect_id"])
     op.create_index("ix_change_log_outlet_new", "change_log", ["branch", "outlet_new", "seq"])
     op.create_index("ix_change_log_outlet_old", "change_log", ["branch", "outlet_old", "seq"])
+    # scope checksums kept by the database (PostgreSQL): per entity, outlet and holder
+    op.create_table(
+        "scope_sum",
+        sa.Column("entity", _TEXT(), nullable=False),
+        sa.Column("outlet", _TEXT(), nullable=False),
+        sa.Column("holder", _TEXT(), nullable=False),
+        sa.Column("rows", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("entity", "outlet", "holder"),
+    )
+    if postgres:
+        for entity in SYNC_ENTITIES:
+            op.execute(scope_sums.fill_sql(entity))
+            for statement in scope_sums.trigger_sql(entity):
+                op.execute(statement)
     # the rollups' position is per branch too; they start again from a full build
     op.add_column(
         "dash_state", sa.Column("positions", _TEXT(), nullable=False, server_default="{}")
@@ -121,6 +142,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for entity in SYNC_ENTITIES:
+            for statement in scope_sums.drop_sql(entity):
+                op.execute(statement)
+    op.drop_table("scope_sum")
     op.drop_column("device_state", "pruned_through")
     op.execute("DELETE FROM dash_state")
     op.drop_column("dash_state", "positions")

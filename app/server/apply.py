@@ -103,8 +103,10 @@ def apply_push(
     device_id: str,
     mutations: list[Mutation],
     first_seq: int | None = None,
+    prepared: list[BaseModel | Rejected] | None = None,
 ) -> PushResponse:
-    """Apply a batch in device order; must run inside ``db.write_session``."""
+    """Apply a batch in device order; must run inside ``db.write_session``. ``prepared``:
+    ``prepare(mutations)``, done before the writer's locks are taken."""
     state = session.get(DeviceState, (device_id, user.id))
     if state is None:
         state = DeviceState(device_id=device_id, user_id=user.id, last_seq=0)
@@ -116,7 +118,8 @@ def apply_push(
         # sync.seq_unknown.
         state.last_seq = first_seq - 1
     results: list[MutationResult] = []
-    for m in sorted(mutations, key=lambda m: m.seq):
+    ready = prepared if prepared is not None else prepare(mutations)
+    for m, payload in sorted(zip(mutations, ready, strict=True), key=lambda pair: pair[0].seq):
         if m.seq <= state.last_seq:
             results.append(_replayed(session, state, m.seq))
         elif m.seq > state.last_seq + 1:
@@ -134,7 +137,7 @@ def apply_push(
                 )
             )
         else:
-            results.append(_apply_one(session, user, device_id, m))
+            results.append(_apply_one(session, user, device_id, m, payload))
             state.last_seq = m.seq
     session.flush()
     return PushResponse(results=results, last_seq=state.last_seq)
@@ -177,7 +180,21 @@ def _ids(mutations: list[Mutation], key: str) -> set[str]:
     return found
 
 
-def _apply_one(session: Session, user: User, device_id: str, m: Mutation) -> MutationResult:
+def prepare(mutations: list[Mutation]) -> list[BaseModel | Rejected]:
+    """Each mutation's payload as its wire model, or the refusal its checks give: work
+    done before a writer takes its locks, so the locked part is the database's."""
+    ready: list[BaseModel | Rejected] = []
+    for m in mutations:
+        try:
+            ready.append(_parse(PAYLOADS[m.kind], m.payload))
+        except Rejected as exc:
+            ready.append(exc)
+    return ready
+
+
+def _apply_one(
+    session: Session, user: User, device_id: str, m: Mutation, prepared: BaseModel | Rejected
+) -> MutationResult:
     """Apply one mutation in its own savepoint and record its answer.
 
     A refusal (``Rejected``) or any unexpected error rolls back only this mutation's
@@ -187,7 +204,9 @@ def _apply_one(session: Session, user: User, device_id: str, m: Mutation) -> Mut
     payload: BaseModel | None = None
     params: dict[str, object] = {}
     try:
-        payload = _parse(PAYLOADS[m.kind], m.payload)
+        if isinstance(prepared, Rejected):
+            raise prepared
+        payload = prepared
         with session.begin_nested():
             code = _apply(session, user, device_id, m.kind, payload)
     except Rejected as exc:

@@ -24,7 +24,7 @@ from app.models.sync import (
     PushResponse,
 )
 from app.server import changes, live, pull
-from app.server.apply import apply_push, push_branches
+from app.server.apply import apply_push, prepare, push_branches
 from app.server.changes import BranchNotLocked
 from app.server.db import read_session, write_session
 from app.server.deps import (
@@ -100,6 +100,7 @@ PUSH_TRIES = 3
 def _push(engine: Engine, user: User, body: PushRequest) -> PushResponse:
     """Apply a push holding only the branches it changes (``apply.push_branches``), so
     devices of different branches push side by side."""
+    prepared = prepare(body.mutations)  # parsed and checked before any lock
     with read_session(engine) as session:
         branches: set[str] | None = push_branches(session, user, body.mutations)
     for attempt in range(PUSH_TRIES + 1):
@@ -113,6 +114,7 @@ def _push(engine: Engine, user: User, body: PushRequest) -> PushResponse:
                     device_id=body.device_id,
                     mutations=body.mutations,
                     first_seq=body.first_seq,
+                    prepared=prepared,
                 )
         except BranchNotLocked as missed:
             assert branches is not None

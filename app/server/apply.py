@@ -69,7 +69,13 @@ from app.models.sync import (
     RevealPayload,
 )
 from app.models.wire import EntityId, rule_code
-from app.server.changes import BranchNotLocked, branches_of, record_change
+from app.server.changes import (
+    BranchNotLocked,
+    branches_of,
+    drop_pending,
+    pending_mark,
+    record_change,
+)
 from app.server.errors import Rejected
 from app.server.moves import Handing, Move, Standing, write_moves
 from app.server.scope import placement, scope_of
@@ -203,6 +209,7 @@ def _apply_one(
     """
     payload: BaseModel | None = None
     params: dict[str, object] = {}
+    mark = pending_mark(session)
     try:
         if isinstance(prepared, Rejected):
             raise prepared
@@ -210,12 +217,14 @@ def _apply_one(
         with session.begin_nested():
             code = _apply(session, user, device_id, m.kind, payload)
     except Rejected as exc:
+        drop_pending(session, mark)  # its savepoint was rolled back: so are its changes
         code, params = exc.code, exc.params
     except (OperationalError, InterfaceError):
         raise  # the database is down or gone: nothing to record it in
     except BranchNotLocked:
         raise  # the push is applied again, holding that branch too
     except Exception as exc:  # one bad mutation never blocks the queue (DESIGN §3.3)
+        drop_pending(session, mark)
         incident = _incident(session, user, device_id, m, exc)
         code, params = "mutation.incident", {"incident": incident}
     status = MutationStatus.REJECTED if code else MutationStatus.APPLIED

@@ -23,7 +23,18 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import String, Table, delete, insert, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    String,
+    Table,
+    column,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+    values,
+)
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlmodel import AutoString, Session
 
@@ -44,6 +55,7 @@ GLOBAL_ENTITIES = frozenset({"outlet", "user", "whitelist_batch"})
 # it wrote (for the live hub)
 LOCKED = "puhui.branches"
 WRITTEN = "puhui.written"
+PENDING = "puhui.pending"
 _BRANCH_OF = "puhui.branch_of"
 
 
@@ -188,6 +200,19 @@ def _entries(
     return entries
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A change-log row recorded, its seq taken when the transaction ends."""
+
+    branch: str
+    entity: str
+    entity_id: str
+    prospect_id: str | None
+    old: Placement
+    new: Placement
+    stamps: bool  # whether the row's ``rev`` takes this one's seq (a prospect's home row)
+
+
 def record_change(
     session: Session,
     entity: str,
@@ -196,29 +221,85 @@ def record_change(
     prospect_id: str | None = None,
     old_scope: Placement = NOWHERE,
     new_scope: Placement = NOWHERE,
-) -> int:
-    """Log one change and stamp the row's ``rev``; returns the seq it took."""
-    seqs = []
-    for branch, old, new in _entries(session, entity, entity_id, prospect_id, old_scope, new_scope):
-        seq = reserve(session, branch, 1)
-        session.execute(
-            insert(_log).values(
-                branch=branch,
-                seq=seq,
-                entity=entity,
-                entity_id=entity_id,
-                prospect_id=prospect_id,
-                outlet_old=old[0],
-                assignee_old=old[1],
-                outlet_new=new[0],
-                assignee_new=new[1],
-            )
+) -> None:
+    """Log one change; the row's ``rev`` is stamped with its seq. Where it happened is read
+    now; the seq is taken, the log row written and the ``rev`` stamped when the transaction
+    ends (``flush_changes``), all changes of the transaction at once: the branch's clock is
+    then held for the database's own work only, and a push of 500 mutations costs a few
+    statements, not a few per mutation. A change in a branch the transaction does not hold
+    is refused at once (``BranchNotLocked``)."""
+    locked = session.info.get(LOCKED)
+    queue: list[_Pending] = session.info.setdefault(PENDING, [])
+    entries = _entries(session, entity, entity_id, prospect_id, old_scope, new_scope)
+    for i, (branch, old, new) in enumerate(entries):
+        if locked is not None and branch not in locked:
+            raise BranchNotLocked(branch)
+        queue.append(_Pending(branch, entity, entity_id, prospect_id, old, new, stamps=i == 0))
+
+
+def pending_mark(session: Session) -> int:
+    """Where the changes recorded so far end: a savepoint rolled back drops those after it
+    (``drop_pending``)."""
+    return len(session.info.get(PENDING, ()))
+
+
+def drop_pending(session: Session, mark: int) -> None:
+    """Forget the changes recorded after ``mark`` (their savepoint was rolled back)."""
+    queue = session.info.get(PENDING)
+    if queue is not None:
+        del queue[mark:]
+
+
+def flush_changes(session: Session) -> None:
+    """Write the recorded changes (``record_change``): per branch one block of seqs (in
+    one order of branches), the log rows in one insert, each row's ``rev`` in one
+    statement per entity. ``db.write_session`` calls it before committing."""
+    queue: list[_Pending] = session.info.pop(PENDING, [])
+    if not queue:
+        return
+    session.flush()  # the rows to stamp are written first
+    seqs = _blocks([p.branch for p in queue], session)
+    log_rows = [
+        {
+            "branch": p.branch,
+            "seq": seq,
+            "entity": p.entity,
+            "entity_id": p.entity_id,
+            "prospect_id": p.prospect_id,
+            "outlet_old": p.old[0],
+            "assignee_old": p.old[1],
+            "outlet_new": p.new[0],
+            "assignee_new": p.new[1],
+        }
+        for p, seq in zip(queue, seqs, strict=True)
+    ]
+    insert_rows(session, _log, log_rows)
+    _note_rows(session, log_rows)
+    revs: dict[str, dict[str, int]] = {}
+    for p, seq in zip(queue, seqs, strict=True):
+        if p.stamps:
+            entity = revs.setdefault(p.entity, {})
+            entity[p.entity_id] = max(entity.get(p.entity_id, 0), seq)
+    for entity, by_id in sorted(revs.items()):
+        _stamp(session, TABLES_BY_ENTITY[entity], by_id)
+
+
+def _stamp(session: Session, table: Table, revs: dict[str, int]) -> None:
+    """``rev`` of each row to its seq, in one statement per thousand rows. These seqs are
+    the transaction's last (taken after any a bulk write of it took in the same branch),
+    so a row changed twice ends with the newer."""
+    ids = sorted(revs)
+    if session.get_bind().dialect.name != "postgresql":  # in-process: a statement is cheap
+        session.connection().exec_driver_sql(
+            f'UPDATE "{table.name}" SET rev = ? WHERE id = ?', [(revs[i], i) for i in ids]
         )
-        noted(session, branch, seq, [(entity, old, new)], 1)
-        seqs.append(seq)
-    table = TABLES_BY_ENTITY[entity]
-    session.execute(update(table).where(table.c.id == entity_id).values(rev=seqs[0]))
-    return seqs[0]
+        return
+    for i in range(0, len(ids), 1000):
+        chunk = ids[i : i + 1000]
+        given = values(column("id", String), column("rev", BigInteger), name="stamp").data(
+            [(entity_id, revs[entity_id]) for entity_id in chunk]
+        )
+        session.execute(update(table).where(table.c.id == given.c.id).values(rev=given.c.rev))
 
 
 def _bulk_entries(
@@ -312,12 +393,14 @@ def bulk_record(
     session: Session,
     entity: str,
     changes: Sequence[tuple[str, Placement, Placement]],
+    prospect_ids: Sequence[str | None] | None = None,
 ) -> list[int]:
     """Log changes of many existing rows of one entity (entity id, placement before,
     placement after): one change-log entry each (two for a prospect that changed branch),
     Core executemany, seqs reserved per branch. Returns the seq each row's ``rev`` takes, in
-    order; the caller stamps it in the same statement that changes the row. Placements
-    matter for prospects only (the scope before and after, for removals)."""
+    order; the caller stamps it in the same statement that changes the row. For prospects
+    the placements are the scope before and after (for removals); for a child, where its
+    prospect stands, with ``prospect_ids`` its prospects."""
     if not changes:
         return []
     homes: list[tuple[str, Placement, Placement]] = []
@@ -330,13 +413,14 @@ def bulk_record(
         if old[0] is not None and new[0] is not None and branches[old[0]] != home:
             extra.append((branches[old[0]], entity_id, old, new))
     seqs = _blocks([h[0] for h in homes] + [e[0] for e in extra], session)
+    owners = dict(zip((c[0] for c in changes), prospect_ids or (), strict=False))
     log_rows = [
         {
             "branch": branch,
             "seq": seq,
             "entity": entity,
             "entity_id": entity_id,
-            "prospect_id": entity_id if entity == "prospect" else None,
+            "prospect_id": entity_id if entity == "prospect" else owners.get(entity_id),
             "outlet_old": old[0],
             "assignee_old": old[1],
             "outlet_new": new[0],

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
 
 from app.server import live
-from app.server.changes import LOCKED, written
+from app.server.changes import LOCKED, flush_changes, written
 from app.sqlite import WRITER, sqlite_engine
 
 STORE_LOCK = 0x50_55_48_55  # "PUHU"; with the schema's hash: one lock per central store
@@ -91,6 +91,7 @@ def write_session(engine: Engine, branches: Iterable[str] | None = None) -> Iter
             _lock(session, held)
         try:
             yield session
+            flush_changes(session)  # the change-log rows, their seqs and revs: last
             if live.wants_touch(engine):
                 touch = live.touched(written(session))
                 if touch is not None and postgres:

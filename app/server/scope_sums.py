@@ -70,7 +70,7 @@ def maintained_checksums(session: Session, scope: Scope) -> dict[str, dict[str, 
 
 # -- the triggers (migration 0009 installs them; tests compare them with a scan) ----------
 
-_HASH = "('x' || substr(md5(r.id || ':' || r.rev::text), 1, 8))::bit(32)::int"
+_HASH = "('x' || substr(md5(r.id || ':' || r.rev::text), 1, 8))::bit(32)::int::bigint"
 
 
 def _shape(entity: str) -> tuple[str, str, str, str]:
@@ -101,45 +101,65 @@ def _shape(entity: str) -> tuple[str, str, str, str]:
     return "", "''", "''", "TRUE"
 
 
-def _add(entity: str, source: str, sign: str) -> str:
-    join, outlet, holder, counted = _shape(entity)
-    return f"""
+_UPSERT = """
     INSERT INTO scope_sum (entity, outlet, holder, rows, total)
-    SELECT '{entity}', {outlet}, {holder}, {sign}count(*), {sign}sum({_HASH})
-      FROM {source} r {join} WHERE {counted} GROUP BY 2, 3
+    SELECT '{entity}', outlet, holder, sum(d), sum(t) FROM ({rows}) x
+     GROUP BY outlet, holder HAVING sum(d) <> 0 OR sum(t) <> 0
     ON CONFLICT (entity, outlet, holder) DO UPDATE
       SET rows = scope_sum.rows + excluded.rows, total = scope_sum.total + excluded.total;"""
 
 
-def _children_moved(sign: str, side: str) -> str:
-    """A prospect's children taken from its old bucket (``-``, side ``o``) or put in its new
-    one (``+``, side ``n``), for the prospects whose placement or withdrawal changed."""
-    moved = (
-        "(o.outlet_id IS DISTINCT FROM n.outlet_id OR o.assignee_id IS DISTINCT FROM n.assignee_id"
-        " OR (o.withdrawn_at IS NULL) <> (n.withdrawn_at IS NULL))"
+def _rows(entity: str, source: str, sign: str) -> str:
+    """Each counted row of ``source`` as (outlet, holder, ±1, ±hash)."""
+    join, outlet, holder, counted = _shape(entity)
+    return (
+        f"SELECT {outlet} AS outlet, {holder} AS holder, {sign}1 AS d, {sign}{_HASH} AS t"
+        f" FROM {source} r {join} WHERE {counted}"
     )
+
+
+def _add(entity: str, *parts: tuple[str, str]) -> str:
+    """One upsert of the buckets ``parts`` (source, sign) change, netted per bucket: a
+    row whose ``rev`` changed in place costs one bucket update."""
+    rows = " UNION ALL ".join(_rows(entity, source, sign) for source, sign in parts)
+    return _UPSERT.format(entity=entity, rows=rows)
+
+
+_MOVED = (
+    "(o.outlet_id IS DISTINCT FROM n.outlet_id OR o.assignee_id IS DISTINCT FROM n.assignee_id"
+    " OR (o.withdrawn_at IS NULL) <> (n.withdrawn_at IS NULL))"
+)
+
+
+def _children_moved() -> str:
+    """The children of the prospects whose placement or withdrawal changed, taken from
+    the old bucket and put in the new one; nothing to do (one look) for a statement that
+    moved none."""
     parts = []
     for child in CHILD_ENTITIES:
-        parts.append(f"""
-    INSERT INTO scope_sum (entity, outlet, holder, rows, total)
-    SELECT '{child}', coalesce({side}.outlet_id, ''), coalesce({side}.assignee_id, ''),
-           {sign}count(*), {sign}sum({_HASH})
-      FROM old_rows o JOIN new_rows n ON n.id = o.id JOIN "{child}" r ON r.prospect_id = o.id
-     WHERE {moved} AND {side}.withdrawn_at IS NULL GROUP BY 2, 3
-    ON CONFLICT (entity, outlet, holder) DO UPDATE
-      SET rows = scope_sum.rows + excluded.rows, total = scope_sum.total + excluded.total;""")
-    return "".join(parts)
+        rows = " UNION ALL ".join(
+            f"SELECT coalesce({side}.outlet_id, '') AS outlet,"
+            f" coalesce({side}.assignee_id, '') AS holder, {sign}1 AS d, {sign}{_HASH} AS t"
+            f' FROM old_rows o JOIN new_rows n ON n.id = o.id JOIN "{child}" r'
+            f" ON r.prospect_id = o.id WHERE {_MOVED} AND {side}.withdrawn_at IS NULL"
+            for side, sign in (("o", "-"), ("n", ""))
+        )
+        parts.append(_UPSERT.format(entity=child, rows=rows))
+    return (
+        "IF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id"
+        f" WHERE {_MOVED}) THEN {''.join(parts)} END IF;"
+    )
 
 
 def trigger_sql(entity: str) -> list[str]:
     """The functions and statement-level triggers keeping ``entity``'s buckets."""
     body = {
-        "insert": _add(entity, "new_rows", ""),
-        "delete": _add(entity, "old_rows", "-"),
-        "update": _add(entity, "old_rows", "-") + _add(entity, "new_rows", ""),
+        "insert": _add(entity, ("new_rows", "")),
+        "delete": _add(entity, ("old_rows", "-")),
+        "update": _add(entity, ("old_rows", "-"), ("new_rows", "")),
     }
     if entity == "prospect":
-        body["update"] += _children_moved("-", "o") + _children_moved("", "n")
+        body["update"] += _children_moved()
     statements = []
     for event, sql in body.items():
         name = f"scope_sum_{entity}_{event}"
@@ -170,4 +190,4 @@ def drop_sql(entity: str) -> list[str]:
 
 def fill_sql(entity: str) -> str:
     """The buckets of ``entity`` from its rows (the first fill)."""
-    return _add(entity, f'"{entity}"', "")
+    return _add(entity, (f'"{entity}"', ""))

@@ -198,6 +198,7 @@ class HealthResponse(BaseModel):
     database: str
     protocol: int
     min_protocol: int
+    worker: int  # the id of the process that answered (``serve --workers N``: which one)
 
 
 class LoginRequest(BaseModel):

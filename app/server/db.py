@@ -13,16 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlmodel import Session
 
 from app.server import live
 from app.server.changes import LOCKED, flush_changes, written
 from app.sqlite import WRITER, sqlite_engine
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 STORE_LOCK = 0x50_55_48_55  # "PUHU"; with the schema's hash: one lock per central store
 BRANCH_LOCK = 0x50_55_42_52  # "PUBR"; with the hash of schema and branch: one per branch
@@ -40,21 +45,64 @@ _ALEMBIC_DIR = Path(__file__).parent / "alembic"
 SQLITE_STORE_PRAGMAS = {"cache_size": -65536, "wal_autocheckpoint": 10_000}
 
 
-def make_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class ConnectionBudget:
+    """A process's share of PostgreSQL's connections, and how it reaches them.
+
+    ``pool_size`` kept open, ``max_overflow`` more under load, ``pool_timeout`` seconds a
+    request waits for one. ``transaction_pooling``: behind PgBouncer in transaction mode,
+    where consecutive transactions of one client run on different server connections, so
+    nothing may be set on a connection outside a transaction (the store's advisory locks
+    are transaction-scoped, psycopg2 prepares nothing on the server, isolation levels go
+    with each ``BEGIN``) and libpq's ``options`` would be refused at connect.
+    """
+
+    pool_size: int = 10
+    max_overflow: int = 20
+    pool_timeout: float = 30
+    transaction_pooling: bool = False
+
+    @classmethod
+    def of(cls, settings: Settings) -> ConnectionBudget:
+        return cls(
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+            transaction_pooling=settings.db_transaction_pooling,
+        )
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The central store's engine as ``settings`` configure it (database, budget)."""
+    return make_engine(settings.server_database_url(), ConnectionBudget.of(settings))
+
+
+def make_engine(url: str, budget: ConnectionBudget | None = None) -> Engine:
     if url.startswith("sqlite"):
         return sqlite_engine(url, pragmas=SQLITE_STORE_PRAGMAS)
-    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-    _postgres_session(engine)
-    return engine
+    budget = budget or ConnectionBudget()
+    connect_args = {}
+    if not budget.transaction_pooling:
+        # a startup parameter, not a SET: the session starts with it, no statement spent
+        connect_args["options"] = _startup_options(url)
+    return create_engine(
+        url,
+        pool_size=budget.pool_size,
+        max_overflow=budget.max_overflow,
+        pool_timeout=budget.pool_timeout,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
 
 
-def _postgres_session(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-        cur = dbapi_conn.cursor()
-        cur.execute(f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_TIMEOUT}'")
-        cur.close()
-        dbapi_conn.commit()
+def _startup_options(url: str) -> str:
+    """libpq ``options`` of a direct connection: the URL's own (a schema's search_path)
+    and the idle-in-transaction timeout."""
+    own = make_url(url).query.get("options", "")
+    if isinstance(own, tuple):
+        own = " ".join(own)
+    ours = f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT}"
+    return f"{own} {ours}".strip()
 
 
 def alembic_config(url: str) -> Config:

@@ -10,7 +10,9 @@ as it always does, so every guarantee of pull (scope, masking, removals) stays p
                       delivered on commit, never for a rollback, to every process
       SQLite          after commit, to this process's Hub (the store has one process)
     Hub (one per process and store)
-      PostgreSQL      one LISTEN connection in a thread, dispatching what arrives
+      PostgreSQL      one LISTEN connection in a thread, dispatching what arrives (to
+                    ``listen_database_url``: LISTEN needs a session of its own, which
+                    a transaction pooler such as PgBouncer cannot keep)
       every store     Subscriber.offer(high) for each stream whose scope the Touch reaches
     GET /sync/events  hello{high} on connect, then poke{high} at most once per coalescing
                       window, keep-alive comments; ``retry:`` tells browsers when to return
@@ -33,7 +35,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlmodel import Session
 
 from app.models import Role
@@ -168,8 +170,11 @@ class Subscriber:
 class Hub:
     """The streams of one store in this process, and on PostgreSQL its LISTEN thread."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, listen_url: str | None = None) -> None:
         self.engine = engine
+        # LISTEN's own database URL: a direct one when ``engine`` goes through a
+        # transaction pooler, which cannot keep a session listening
+        self.listen_url = listen_url
         self._subscribers: set[Subscriber] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -226,7 +231,8 @@ class Hub:
         backoff and poke everyone, since what was notified meanwhile is unknown."""
         import psycopg2
 
-        args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
+        url = make_url(self.listen_url) if self.listen_url else self.engine.url
+        args, kwargs = self.engine.dialect.create_connect_args(url)
         lost = 0
         while not self._stop.is_set():
             conn: Any = None
@@ -280,10 +286,13 @@ def hub_for(engine: Engine) -> Hub:
         return hub
 
 
-def acquire(engine: Engine) -> Hub:
-    """An app of this store starts serving (several may share a process: tests)."""
+def acquire(engine: Engine, listen_url: str | None = None) -> Hub:
+    """An app of this store starts serving (several may share a process: tests);
+    ``listen_url``: where its LISTEN connection goes (default: ``engine``'s database)."""
     hub = hub_for(engine)
     with _hubs_lock:
+        if listen_url and listen_url != engine.url.render_as_string(hide_password=False):
+            hub.listen_url = listen_url
         _refs[_key(engine)] = _refs.get(_key(engine), 0) + 1
     return hub
 

@@ -52,6 +52,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 
 from app.models.dashboard import (
     DashBatchLoans,
@@ -69,7 +70,7 @@ from app.sqlite import WRITER
 log = logging.getLogger(__name__)
 
 REBUILD_AFTER = 100_000  # prospects changed since the last refresh: beyond, rebuild
-ROLLUP_LOCK = 0x44_41_53_48  # "DASH"; with the schema's hash: one refresher per store
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: a NOWAIT lock another transaction holds
 TYPED = "typed"  # dash_loan_daily's role of a disbursement typed on a device, no loan
 _CHUNK = 5000
 _DISBURSED = FunnelStatus.DISBURSED.value
@@ -118,28 +119,35 @@ def refresh(engine: Engine, now: datetime) -> int:
 
 @contextmanager
 def _refreshing(engine: Engine) -> Iterator[Connection | None]:
-    """One transaction for the refresh, or None when another process holds the lock."""
+    """One transaction for the refresh, or None when another process holds the lock.
+
+    PostgreSQL: the lock is ``dash_state``'s, EXCLUSIVE (dashboards still read it; a
+    second refresher does not wait, it skips its turn), taken by the transaction's first
+    statement. ``LOCK TABLE`` takes no snapshot, so the REPEATABLE READ snapshot starts
+    after it and sees the previous refresh's commit; and being the transaction's, the
+    lock works behind PgBouncer in transaction mode, where a session-level advisory lock
+    would be taken on one server connection and "released" on another."""
     if engine.dialect.name != "postgresql":
         with engine.execution_options(**WRITER).connect() as conn, conn.begin():
             yield conn
         return
     with engine.connect() as conn:
-        key = {"k": ROLLUP_LOCK}
-        got = conn.execute(
-            text("SELECT pg_try_advisory_lock(:k, hashtext(current_schema()))"), key
-        ).scalar()
-        conn.commit()
-        if not got:
+        snap = conn.execution_options(isolation_level="REPEATABLE READ")
+        work = snap.begin()
+        try:
+            snap.execute(text(f"LOCK TABLE {_STATE.name} IN EXCLUSIVE MODE NOWAIT"))
+        except OperationalError as exc:
+            work.rollback()
+            if getattr(exc.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
+                raise
             yield None
             return
         try:
-            # the snapshot is taken after the lock: it sees the previous refresh's commit
-            snap = conn.execution_options(isolation_level="REPEATABLE READ")
-            with snap.begin():
-                yield snap
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k, hashtext(current_schema()))"), key)
-            conn.commit()
+            yield snap
+        except BaseException:
+            work.rollback()
+            raise
+        work.commit()
 
 
 def _refresh(conn: Connection, sql: _Dialect, now: datetime) -> int:

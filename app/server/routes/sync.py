@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -24,6 +23,7 @@ from app.models.sync import (
     PushResponse,
 )
 from app.server import changes, live, pull
+from app.server.admission import SyncAdmission
 from app.server.apply import apply_push, prepare, push_branches
 from app.server.changes import BranchNotLocked
 from app.server.db import read_session, write_session
@@ -35,7 +35,7 @@ from app.server.deps import (
     get_current_user,
     get_token,
 )
-from app.server.errors import Busy, StoreError, error_responses
+from app.server.errors import StoreError, error_responses
 from app.server.incidents import record_skipped
 from app.server.scope import Scope, scope_of
 
@@ -47,8 +47,11 @@ router = APIRouter(prefix="/sync", tags=["sync"])
 LISTEN_WAIT_SECONDS = 5
 
 
-@router.get("/pull", responses={200: {"model": PullPage}, **error_responses(401, 409, 422, 426)})
+@router.get(
+    "/pull", responses={200: {"model": PullPage}, **error_responses(401, 409, 422, 426, 429)}
+)
 def pull_changes(
+    _admitted: SyncAdmission,
     user: CurrentUser,
     engine: EngineDep,
     settings: SettingsDep,
@@ -58,7 +61,8 @@ def pull_changes(
 ) -> Response:
     """One page of changes in the user's scope since ``cursor`` (none: start a snapshot).
 
-    A stored row that cannot be encoded is left out and kept as an incident.
+    A stored row that cannot be encoded is left out and kept as an incident. Past the
+    pulls a process serves at once: 429 ``server.busy`` with ``Retry-After``.
     """
     with read_session(engine) as session:
         page, skipped = pull.pull_page(
@@ -123,9 +127,12 @@ def _push(engine: Engine, user: User, body: PushRequest) -> PushResponse:
 
 
 @router.get(
-    "/checksum", response_model=ChecksumResponse, responses=error_responses(401, 409, 422, 426)
+    "/checksum",
+    response_model=ChecksumResponse,
+    responses=error_responses(401, 409, 422, 426, 429),
 )
 def checksum(
+    _admitted: SyncAdmission,
     user: CurrentUser,
     engine: EngineDep,
     _v: ProtocolDep,
@@ -167,32 +174,6 @@ def position(
     return PositionResponse(cursor_seq=seq, high=sum(newest.values()), up_to_date=up_to_date)
 
 
-@dataclass
-class _Slot:
-    """A stream's place under the per-process cap, given back exactly once."""
-
-    streams: LiveStreams
-    held: bool = True
-
-    def free(self) -> None:
-        if self.held:
-            self.held = False
-            self.streams.open -= 1
-
-
-@dataclass
-class LiveStreams:
-    """The event streams this app serves now (``app.state.live_streams``)."""
-
-    open: int = 0
-
-    def take(self, cap: int, retry_after: int) -> _Slot:
-        if self.open >= cap:
-            raise Busy("sync.busy", retry_after)
-        self.open += 1
-        return _Slot(self)
-
-
 # Not in /openapi.json: an endless text/event-stream has no schema a generated client or a
 # contract test could use (they would wait on it for ever).
 @router.get("/events", include_in_schema=False)
@@ -207,9 +188,7 @@ async def events(
     """Server-sent events: ``hello`` with the store's high seq, then ``poke`` (the new high
     seq, never data) whenever a committed change touches the user's scope (app.server.live).
     A revoked token or a disabled account ends the stream with ``bye``."""
-    slot = request.app.state.live_streams.take(
-        settings.live_max_streams, settings.live_busy_retry_seconds
-    )
+    slot = request.app.state.live_streams.enter()  # a Gate of live_max_streams
     hub = live.hub_for(engine)
     subscribed: list[live.Subscriber] = []
 

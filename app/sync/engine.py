@@ -3,6 +3,10 @@
 ``sync_once`` reads like the protocol and blocks; ``start`` runs it in a worker
 thread and returns at once, ``cancel`` stops it between batches/pages, and
 listeners receive a fresh ``SyncProgress`` after every step.
+
+A store that answers "busy" (429, ``Retry-After``) is waited out within the run
+(``app.sync.busy``): the progress says ``WAITING`` with the seconds left, then the
+same batch or page is asked for again.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -20,8 +25,9 @@ from sqlalchemy import text
 from app.models.ids import utcnow
 from app.sync import outbox
 from app.sync.apply import local_checksums, reset_for_resync
+from app.sync.busy import BusyBackoff, Patience
 from app.sync.client import SyncClient
-from app.sync.errors import CursorInvalid, SyncCancelled, SyncError
+from app.sync.errors import CursorInvalid, StoreBusy, StoreStillBusy, SyncCancelled, SyncError
 from app.sync.pull import pull_all
 from app.sync.push import push_outbox
 from app.sync.state import StateKey, SyncPhase, SyncProgress
@@ -41,6 +47,9 @@ class SyncEngine:
         page_limit: int | None = None,
         verify_interval: timedelta = timedelta(hours=24),
         ranks_interval: timedelta = timedelta(minutes=10),
+        busy_max_wait: float = 60,
+        busy_max_waits: int = 10,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.store = store
         self.client = client
@@ -52,6 +61,14 @@ class SyncEngine:
         self._cancel = threading.Event()
         self._lock = threading.Lock()
         self._task: asyncio.Task[SyncProgress] | None = None
+        self._waiting_in: SyncPhase | None = None  # the phase a busy wait interrupted
+        # a busy store is waited out: same request again after its Retry-After + jitter
+        self.patience = Patience(
+            BusyBackoff(cap=busy_max_wait, jitter=jitter),
+            max_waits=busy_max_waits,
+            sleep=self._cancel.wait,
+            on_wait=self._busy_wait,
+        )
         self.progress = self.snapshot_progress()
 
     # -- the non-blocking API ------------------------------------------------------------
@@ -80,6 +97,8 @@ class SyncEngine:
         if not self._lock.acquire(blocking=False):
             return self.progress
         self._cancel.clear()
+        self.patience.backoff.reset()
+        self._waiting_in = None
         try:
             self._emit(
                 phase=SyncPhase.PUSHING,
@@ -95,6 +114,7 @@ class SyncEngine:
                 batch_size=self.push_batch,
                 on_batch=lambda d, t: self._emit(done=d, total=t),
                 should_stop=self._cancel.is_set,
+                patience=self.patience,
             )
             self._check_cancel()
             self._pull()
@@ -120,6 +140,8 @@ class SyncEngine:
             if not isinstance(exc, SyncError):
                 log.exception("sync failed unexpectedly")
                 exc = SyncError(str(exc))
+            elif isinstance(exc, StoreBusy):  # still busy after every wait: try again later
+                exc = StoreStillBusy(exc.message, status=exc.status)
             log.warning("sync failed: %s (%s)", exc.code, exc)
             with self.store.transaction() as conn:
                 DeviceStore.put(conn, StateKey.LAST_ERROR, exc.code)
@@ -153,6 +175,7 @@ class SyncEngine:
                 limit=self.page_limit,
                 on_page=on_page,
                 should_stop=self._cancel.is_set,
+                patience=self.patience,
             )
         except CursorInvalid:
             self._resync(on_page)
@@ -167,6 +190,7 @@ class SyncEngine:
             limit=self.page_limit,
             on_page=on_page,
             should_stop=self._cancel.is_set,
+            patience=self.patience,
         )
 
     def _ranks(self) -> dict[str, Any] | None:
@@ -194,7 +218,7 @@ class SyncEngine:
         cursor = self.store.state(StateKey.CURSOR)
         if not cursor:
             return
-        remote = self.client.checksum(cursor)
+        remote = self.patience.call(lambda: self.client.checksum(cursor))
         if remote.get("stale"):
             return  # the store moved on while we verified; next time
         with self.store.read() as conn:
@@ -204,6 +228,16 @@ class SyncEngine:
             self._resync(lambda page: self._emit(phase=SyncPhase.PULLING))
         with self.store.transaction() as conn:
             DeviceStore.put(conn, StateKey.LAST_VERIFIED_AT, str(utcnow()))
+
+    def _busy_wait(self, seconds_left: int) -> None:
+        """The store is busy: show the seconds left, then the phase it interrupted."""
+        if seconds_left > 0:
+            if self._waiting_in is None:
+                self._waiting_in = self.progress.phase
+            self._emit(phase=SyncPhase.WAITING, wait_seconds=seconds_left)
+        elif self._waiting_in is not None:
+            phase, self._waiting_in = self._waiting_in, None
+            self._emit(phase=phase, wait_seconds=0)
 
     # -- state ----------------------------------------------------------------------------
 

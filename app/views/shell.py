@@ -36,7 +36,7 @@ def tab_index(location: str, tabs: list[tuple[str, str, ft.IconData]] = TABS) ->
 
 
 # Errors that have a short form for the bar; the sync screen shows the whole message.
-SHORT_ERRORS = {"sync.network", "sync.timeout", "sync.server"}
+SHORT_ERRORS = {"sync.network", "sync.timeout", "sync.server", "sync.store_busy"}
 
 
 def bar_error(code: str, message: str, lang: str) -> str:
@@ -78,7 +78,16 @@ def SyncBar() -> ft.Control:
     lines: list[ft.Control] = []
     if p.running:
         lines.append(
-            ft.Text(t(f"sync.{p.phase}", lang, done=p.done, total=p.total or "…"), size=13)
+            ft.Text(
+                t(
+                    f"sync.{p.phase}",
+                    lang,
+                    done=p.done,
+                    total=p.total or "…",
+                    seconds=p.wait_seconds,
+                ),
+                size=13,
+            )
         )
     elif failed:
         # short, and wrapped in full however narrow the phone: the details are a tap away

@@ -27,7 +27,9 @@ def SyncSection() -> ft.Control:
         for r in state.rejections
     ] or [note(t("sync.no_rejections", lang))]
     if p.running:
-        status = ft.Text(t(f"sync.{p.phase}", lang, done=p.done, total=p.total or "…"))
+        status = ft.Text(
+            t(f"sync.{p.phase}", lang, done=p.done, total=p.total or "…", seconds=p.wait_seconds)
+        )
     elif p.error_code:  # the whole message; the bar shows its short form
         status = ft.Semantics(
             identifier="sync-error-details",

@@ -95,6 +95,8 @@ class Workbench:
             self.client,
             push_batch=settings.push_batch_size,
             verify_interval=timedelta(hours=settings.verify_interval_hours),
+            busy_max_wait=settings.sync_busy_max_wait_seconds,
+            busy_max_waits=settings.sync_busy_max_waits,
         )
         self.state = AppState(
             lang=self.store.state("lang") or "zh",

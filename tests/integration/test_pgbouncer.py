@@ -12,6 +12,7 @@ would go wrong here. With ``CI=true`` a missing pgbouncer fails these tests.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from app.config import Settings
 from app.models import MarketingLog
 from app.models.ids import utcnow
 from app.server import rollups
+from app.server.app import create_app
 from app.server.db import read_session
 from app.services.marketing import new_log
 from app.sync import local
@@ -98,9 +100,12 @@ def test_the_store_migrates_signs_in_and_leaves_nothing_on_a_connection(server, 
     with read_session(engine) as session:
         level = session.execute(text("SHOW transaction_isolation")).scalar()
         assert level == "repeatable read"
-    for _ in range(2 * POOL):
+    for _ in range(2 * POOL):  # whichever server connection answers
         with Session(engine) as session:
             assert session.execute(text("SHOW transaction_isolation")).scalar() == "read committed"
+            # psycopg2 binds parameters itself: no statement prepared on the server
+            prepared = session.execute(text("SELECT count(*) FROM pg_prepared_statements"))
+            assert prepared.scalar() == 0
     assert 1 <= len(bouncer.show("SERVERS")) <= POOL
 
 
@@ -199,3 +204,17 @@ def test_the_dashboards_refresh_through_the_pooler_and_take_turns(server, direct
             "/dashboards/overview", params={"period": "quarter"}, headers=bearer(http, "A1")
         )
     assert overview.status_code == 200 and overview.json()["as_of"] is not None
+
+
+def test_without_a_direct_listen_url_the_store_says_pokes_will_not_cross(bouncer, tmp_path, caplog):
+    settings = Settings(
+        database_url=bouncer.url,
+        db_transaction_pooling=True,
+        data_dir=tmp_path,
+        secret_key=TEST_SECRET,
+    )
+    with caplog.at_level(logging.WARNING, logger="app.server.app"):
+        app = create_app(settings)
+    app.state.engine.dispose()
+    assert "PUHUI_LISTEN_DATABASE_URL" in caplog.text
+    assert "idle_in_transaction_session_timeout" not in caplog.text  # the pooler sets it

@@ -210,3 +210,10 @@ def test_a_store_busy_through_every_wait_keeps_the_outbox_and_says_so(device):
     progress = engine.sync_once(verify=False)
     assert progress.phase == SyncPhase.DONE and progress.pending == 0
     assert len(fake.pushed) == 1
+
+
+def test_the_sync_bar_says_busy_briefly_and_the_screen_in_full():
+    from app.views.shell import bar_error
+
+    assert bar_error("sync.store_busy", "中心库繁忙，请 2 秒后再试", "zh") == "中心库繁忙"
+    assert bar_error("sync.store_busy", "", "en") == "Central store busy"

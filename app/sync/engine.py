@@ -62,6 +62,7 @@ class SyncEngine:
         self._lock = threading.Lock()
         self._task: asyncio.Task[SyncProgress] | None = None
         self._waiting_in: SyncPhase | None = None  # the phase a busy wait interrupted
+        self._emitting = threading.RLock()
         # a busy store is waited out: same request again after its Retry-After + jitter
         self.patience = Patience(
             BusyBackoff(cap=busy_max_wait, jitter=jitter),
@@ -266,9 +267,12 @@ class SyncEngine:
             )
 
     def _emit(self, **changes: Any) -> None:
-        self.progress = SyncProgress(**{**vars(self.progress), **changes})
-        for listener in list(self._listeners):
-            try:
-                listener(self.progress)
-            except Exception:  # a broken listener must not break sync
-                log.exception("sync listener failed")
+        # two threads emit during a pull (the page applied, the next one's busy wait): each
+        # change is made on the newest progress, and listeners hear them in that order
+        with self._emitting:
+            self.progress = progress = SyncProgress(**{**vars(self.progress), **changes})
+            for listener in list(self._listeners):
+                try:
+                    listener(progress)
+                except Exception:  # a broken listener must not break sync
+                    log.exception("sync listener failed")

@@ -54,11 +54,14 @@ class Settings(BaseSettings):
     # LISTEN holds its connection for ever, which a transaction pooler cannot give: the
     # URL of the database itself (not the pooler's) for it; empty: ``database_url``
     listen_database_url: str = ""
-    # admission control for the herd: pull pages (a first sync's and the log's) and
-    # checksums served at once by one process; past it a request is answered 429 with
-    # ``Retry-After: busy_retry_seconds`` at once, before it takes a thread or a
-    # connection (0: no limit)
+    # admission control for the herd (app/server/admission.py): pull pages (a first sync's
+    # and the log's) and checksums served at once by one process (0: no limit); up to
+    # ``sync_queue`` more wait up to ``sync_queue_seconds`` for a place, on the event loop;
+    # the rest are answered 429 with ``Retry-After: busy_retry_seconds`` at once, before
+    # they take a thread or a connection
     sync_max_in_flight: int = 8
+    sync_queue: int = 64
+    sync_queue_seconds: float = 10
     busy_retry_seconds: int = 2
     # sign-ins served at once per process, each in a thread of its own (its password
     # check: argon2id, ~20 ms of CPU and 19 MiB); the others wait their turn on the event

@@ -83,7 +83,11 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         settings.live_max_streams, settings.live_busy_retry_seconds, "sync.busy"
     )
     app.state.sync_gate = Gate(
-        settings.sync_max_in_flight or None, settings.busy_retry_seconds, "server.busy"
+        settings.sync_max_in_flight or None,
+        settings.busy_retry_seconds,
+        "server.busy",
+        queue=settings.sync_queue,
+        queue_seconds=settings.sync_queue_seconds,
     )
     # sign-ins at once (argon2id's CPU and memory), in threads apart from the requests'
     app.state.signins = CapacityLimiter(max(1, settings.login_concurrency))

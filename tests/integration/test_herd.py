@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -30,11 +31,16 @@ from tests.conftest import LiveServer
 from tests.integration.conftest import PROTOCOL, bearer
 from tests.world import _HASH, PASSWORD, build_world
 
+T = TypeVar("T")
+
 
 @pytest.fixture
 def gated(settings: Settings) -> Iterator[LiveServer]:
-    """A store that serves one pull at a time and asks the others back in a second."""
-    tight = settings.model_copy(update={"sync_max_in_flight": 1, "busy_retry_seconds": 1})
+    """A store that serves one pull at a time, queues none, asks the others back in a
+    second."""
+    tight = settings.model_copy(
+        update={"sync_max_in_flight": 1, "sync_queue": 0, "busy_retry_seconds": 1}
+    )
     with LiveServer(tight) as server:
         yield server
 
@@ -44,13 +50,13 @@ def test_a_pull_past_the_limit_is_told_in_words_when_to_come_back(gated):
     gate = gated.app.state.sync_gate
     with httpx.Client(base_url=gated.url, headers=PROTOCOL, timeout=30) as http:
         me = bearer(http, "M1")
-        place = gate.enter()  # a pull in flight
+        place = on_loop(gated, gate.enter)  # a pull in flight
         try:
             refused = http.get("/sync/pull", headers=me)
             checksum = http.get("/sync/checksum", params={"cursor": "x"}, headers=me)
             english = http.get("/sync/pull", headers={**me, "Accept-Language": "en"})
         finally:
-            place.free()
+            on_loop(gated, place.free)
         assert refused.status_code == 429
         assert refused.headers["Retry-After"] == "1"
         assert refused.json() == {"code": "server.busy", "message": "中心库繁忙，请 1 秒后再试"}
@@ -65,6 +71,39 @@ def test_a_pull_past_the_limit_is_told_in_words_when_to_come_back(gated):
         spec = http.get("/openapi.json").json()
         assert "429" in spec["paths"]["/sync/pull"]["get"]["responses"]
         assert "429" in spec["paths"]["/sync/checksum"]["get"]["responses"]
+
+
+@pytest.fixture
+def queueing(settings: Settings) -> Iterator[LiveServer]:
+    """One pull at a time, one more waiting up to a second and a half."""
+    update = {"sync_max_in_flight": 1, "sync_queue": 1, "sync_queue_seconds": 1.5}
+    with LiveServer(settings.model_copy(update=update)) as server:
+        yield server
+
+
+def test_a_pull_waits_its_turn_in_a_short_queue_and_past_it_is_refused(queueing):
+    build_world(queueing.engine)
+    gate = queueing.app.state.sync_gate
+    with httpx.Client(base_url=queueing.url, headers=PROTOCOL, timeout=30) as http:
+        me = bearer(http, "M1")
+        with ThreadPoolExecutor(2) as pool:
+            place = on_loop(queueing, gate.enter)  # a pull in flight
+            queued = pool.submit(http.get, "/sync/pull", headers=me)
+            until(lambda: gate.waiting == 1, "the second pull waits")
+            started = time.monotonic()
+            refused = http.get("/sync/pull", headers=me)  # the queue is full: at once
+            assert time.monotonic() - started < 1
+            assert refused.status_code == 429 and refused.json()["code"] == "server.busy"
+            on_loop(queueing, place.free)
+            assert queued.result(10).status_code == 200  # it had the next place
+            place = on_loop(queueing, gate.enter)
+            started = time.monotonic()
+            late = http.get("/sync/pull", headers=me)  # waits its 1.5 s, then is refused
+            waited = time.monotonic() - started
+            on_loop(queueing, place.free)
+        assert late.status_code == 429 and 1.4 < waited < 5
+        until(lambda: gate.open == 0 and gate.waiting == 0, "every place given back")
+        assert http.get("/sync/pull", headers=me).status_code == 200
 
 
 @pytest.mark.postgres
@@ -193,6 +232,16 @@ async def test_two_hundred_sign_ins_at_once_do_not_stall_the_store(server, setti
     # (2 answers in 12 s, before); now it answers at once, however many are signing in
     assert len(health) >= 5, f"/health answered only {len(health)} times in {took:.1f} s"
     assert median < 0.25 and health[-1] < 2.0, f"/health waited {health[-1]:.2f} s"
+
+
+def on_loop(server: LiveServer, call: Callable[[], T]) -> T:
+    """``call()`` on the store's event loop, where its gates' places are granted."""
+    loop = server.server.servers[0].get_loop()
+
+    async def run() -> T:
+        return call()
+
+    return asyncio.run_coroutine_threadsafe(run(), loop).result(5)
 
 
 def until(check, what: str, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]

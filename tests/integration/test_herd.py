@@ -228,10 +228,11 @@ async def test_two_hundred_sign_ins_at_once_do_not_stall_the_store(server, setti
         f" median {median * 1000:.0f} ms, max {max(health, default=took) * 1000:.0f} ms"
     )
     assert statuses == [200] * SIGN_INS
-    # each sign-in queued in the request threads, /health waited behind them for seconds
-    # (2 answers in 12 s, before); now it answers at once, however many are signing in
-    assert len(health) >= 5, f"/health answered only {len(health)} times in {took:.1f} s"
-    assert median < 0.25 and health[-1] < 2.0, f"/health waited {health[-1]:.2f} s"
+    # each sign-in queued in the request threads, /health waited behind them all (before:
+    # 2 answers in 12 s); now it answers at once, however many are signing in. Relative to
+    # how long the crowd took: this machine's load slows both alike.
+    assert len(health) >= 10, f"/health answered only {len(health)} times in {took:.1f} s"
+    assert median < took / 20 and health[-1] < took / 3, f"/health waited {health[-1]:.2f} s"
 
 
 def on_loop(server: LiveServer, call: Callable[[], T]) -> T:

@@ -37,6 +37,8 @@ def tab_index(location: str, tabs: list[tuple[str, str, ft.IconData]] = TABS) ->
 
 # Errors that have a short form for the bar; the sync screen shows the whole message.
 SHORT_ERRORS = {"sync.network", "sync.timeout", "sync.server", "sync.store_busy"}
+# Not a fault anyone must mend: the store is full and the device tries again by itself.
+CALM_ERRORS = {"sync.store_busy"}
 
 
 def bar_error(code: str, message: str, lang: str) -> str:
@@ -75,6 +77,7 @@ def SyncBar() -> ft.Control:
     if p.rejected:
         counts.append(t("sync.rejected", lang, count=p.rejected))
     failed = bool(p.error_code) and not p.running
+    calm = p.error_code in CALM_ERRORS
     lines: list[ft.Control] = []
     if p.running:
         lines.append(
@@ -95,7 +98,7 @@ def SyncBar() -> ft.Control:
             bar_error(p.error_code, p.error_message, lang),
             size=13,
             weight=ft.FontWeight.W_600,
-            color=ft.Colors.ERROR,
+            color=ft.Colors.ON_SURFACE if calm else ft.Colors.ERROR,
         )
         lines.append(ft.Semantics(identifier="sync-error", container=True, content=error))
     else:
@@ -108,6 +111,8 @@ def SyncBar() -> ft.Control:
 
     if p.running:
         icon = ft.Icons.CLOUD_SYNC
+    elif calm:
+        icon = ft.Icons.CLOUD_QUEUE
     elif p.error_code:
         icon = ft.Icons.CLOUD_OFF
     else:
@@ -144,7 +149,9 @@ def SyncBar() -> ft.Control:
             controls=[
                 ft.Row(
                     [
-                        ft.Icon(icon, color=ft.Colors.ERROR if p.error_code else BRAND),
+                        ft.Icon(
+                            icon, color=ft.Colors.ERROR if p.error_code and not calm else BRAND
+                        ),
                         details,
                         button,
                     ],

@@ -6,7 +6,7 @@ import flet as ft
 
 from app.i18n import format_datetime, t
 from app.views.context import use_observed, use_workbench
-from app.views.shell import RetryIn
+from app.views.shell import CALM_ERRORS, RetryIn
 from app.views.widgets import labelled, note, screen, section
 
 
@@ -36,7 +36,7 @@ def SyncSection() -> ft.Control:
             container=True,
             content=ft.Text(
                 t(p.error_code, lang, status=p.error_message),
-                color=ft.Colors.ERROR,
+                color=ft.Colors.ON_SURFACE if p.error_code in CALM_ERRORS else ft.Colors.ERROR,
                 weight=ft.FontWeight.W_600,
             ),
         )

@@ -52,6 +52,9 @@ class SyncEngine:
         self._cancel = threading.Event()
         self._lock = threading.Lock()
         self._task: asyncio.Task[SyncProgress] | None = None
+        # Pulls begun so far (counted just before a pull's first request): a change the
+        # store told of before the count moved on is in that pull (app.workbench.autosync).
+        self.pulls_begun = 0
         self.progress = self.snapshot_progress()
 
     # -- the non-blocking API ------------------------------------------------------------
@@ -137,6 +140,7 @@ class SyncEngine:
 
     def _pull(self) -> None:
         self._emit(phase=SyncPhase.PULLING, done=0, total=0)
+        self.pulls_begun += 1
 
         def on_page(page: dict[str, Any]) -> None:
             prog = page.get("progress", {})
@@ -161,6 +165,7 @@ class SyncEngine:
         with self.store.transaction() as conn:
             reset_for_resync(conn)
         self._emit(resynced=True, snapshot_complete=False)
+        self.pulls_begun += 1
         pull_all(
             self.store,
             self.client,

@@ -8,6 +8,7 @@ store, switch to English and back, and open the map.
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -308,3 +309,28 @@ def test_show_a_prospect_on_the_map(workbench, central, browser):
         screenshot(page, "map-prospect-desktop")
     finally:
         page.close()
+
+
+def streams_become(central, count: int, within: float) -> float:  # type: ignore[no-untyped-def]
+    """Seconds until the store serves ``count`` event streams; fails after ``within``."""
+    started = time.monotonic()
+    while central.app.state.live_streams.open != count:
+        assert time.monotonic() - started < within, (
+            f"{central.app.state.live_streams.open} streams open, not {count}"
+        )
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def test_a_closed_tab_lets_its_live_stream_go(workbench, central, browser):
+    """Live updates are on: an open tab's session holds an event stream to the store, and
+    lets it go within seconds of the tab closing (Flet keeps the session an hour in case
+    it comes back; the store must not poke it, nor it pull, for nobody)."""
+    before = central.app.state.live_streams.open
+    page = signed_in(browser, workbench.url, PHONE)
+    try:
+        streams_become(central, before + 1, within=20)
+    finally:
+        page.close()
+    took = streams_become(central, before, within=10)
+    assert took < 5, f"the stream outlived its tab by {took:.1f} s"

@@ -324,3 +324,33 @@ async def test_pokes_before_a_syncs_pull_begins_need_no_second_sync(
     await asyncio.sleep(1.0)
     assert workbench.engine.pulls_begun - began == 1  # and nothing followed it
     assert pulls.calls == 1
+
+
+async def test_a_page_gone_away_lets_its_stream_go_and_coming_back_opens_it(
+    workbench, live_server, world
+):
+    """A closed browser tab: Flet keeps its session an hour in case it comes back; the
+    store must not keep poking it, nor the session pull on every poke for nobody."""
+    await signed_in(workbench)
+    assert live_server.app.state.live_streams.open == 1
+    pulls_before = workbench.engine.pulls_begun
+
+    workbench.page_disconnected()  # what page.on_disconnect calls
+    took = await eventually(lambda: live_server.app.state.live_streams.open == 0, 3)
+    assert took < 2, f"the store held the stream {took:.1f} s"
+    assert len(live.hub_for(live_server.engine)) == 0
+    assert workbench.autosync.state.delay <= PULL  # the timer alone again: not relaxed
+
+    await colleague_write(live_server, world, "无人在看")
+    await asyncio.sleep(1.0)
+    assert workbench.engine.pulls_begun == pulls_before  # no poke came, no pull for nobody
+
+    workbench.page_reconnected()  # page.on_connect: back, the stream again and a sync
+    await eventually(lambda: workbench.live.state.connected, 5)
+    await eventually(lambda: notes_on_device(workbench, "无人在看"), 5)
+    assert live_server.app.state.live_streams.open == 1
+
+
+async def colleague_write(server, world: World, note: str) -> None:  # type: ignore[no-untyped-def]
+    colleague = client_of(server.url, "M2")
+    await asyncio.to_thread(log_visit, colleague, world.pool(world.outlet_a)[0]["id"], note)

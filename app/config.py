@@ -89,10 +89,7 @@ class Settings(BaseSettings):
     # signed in online; a poke brings a pull this soon; while the stream is up the timed
     # pull waits ``pull_interval`` times this factor (the stream tells of changes); a
     # stream silent this long (no keep-alive) is taken for dead and opened again
-    # Off by default for now (PUHUI_LIVE_UPDATES=true turns it on): with it on, the
-    # browser suite ran slower and two of its journeys failed; until that is understood the
-    # timer (autosync) alone keeps devices current, as before.
-    live_updates: bool = False
+    live_updates: bool = True
     live_poke_debounce_seconds: float = 0.3
     live_pull_factor: float = 4
     live_read_timeout_seconds: float = 45

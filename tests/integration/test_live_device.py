@@ -44,7 +44,6 @@ def make_workbench(server, tmp_path, **overrides: object) -> Workbench:  # type:
             "pull_interval_seconds": PULL,
             "sync_debounce_seconds": 0.2,
             "live_pull_factor": FACTOR,
-            "live_updates": True,  # opt-in for now (app/config.py)
             **overrides,
         }
     )

@@ -17,7 +17,7 @@ from app.views.context import use_observed, use_workbench
 from app.views.dashboard import DashboardBody
 from app.views.targets import grid, progress_line
 from app.views.theme import BRAND, STATUS_COLORS
-from app.views.widgets import labelled, note, screen, section
+from app.views.widgets import labelled, note, screen, section, segment_of, text_of
 from app.workbench.performance import OUTLET, PERIODS
 
 METRIC_ORDER = list(TargetMetric)
@@ -304,10 +304,10 @@ def OwnPerformance() -> ft.Control:
     report = state.report
 
     async def pick_period(e: ft.Event) -> None:
-        await perf.pick(period=(list(e.control.selected) or ["month"])[0])
+        await perf.pick(period=segment_of(e, "month"))
 
     async def pick_subject(e: ft.Event) -> None:
-        await perf.pick(subject=(list(e.control.selected) or ["mine"])[0])
+        await perf.pick(subject=segment_of(e, "mine"))
 
     pickers: list[ft.Control] = [_segments(state.period, PERIODS, lang, pick_period)]
     subjects = perf.subjects()
@@ -317,7 +317,7 @@ def OwnPerformance() -> ft.Control:
     if outlets and perf.subject() == "outlet":
 
         async def pick_outlet(e: ft.Event) -> None:
-            await perf.pick(outlet=e.control.value)
+            await perf.pick(outlet=text_of(e))
 
         pickers.append(
             ft.Dropdown(

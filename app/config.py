@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # the dashboards' rollups (app/server/rollups.py) between two housekeeping rounds
     # (0: only with the housekeeping); the answers carry the time they are from
     dashboards_interval_seconds: float = 300
+    # the branch's ranks and 分润 for /stats/ranks (app/server/ranks.py): counted at start-up
+    # and then this often (0: only with the housekeeping); a count that finds nothing new
+    # is two small reads
+    ranks_interval_seconds: float = 60
     # profit sharing (分润) of a disbursed loan, in basis points of its amount, for a
     # product without its own ratio (share_ratio); the fen rounding leaves go to one party
     share_marketer_bp: int = 4000

@@ -144,7 +144,7 @@ def _refreshing(engine: Engine) -> Iterator[Connection | None]:
 def _refresh(conn: Connection, sql: _Dialect, now: datetime) -> int:
     state = conn.execute(select(_STATE).where(_STATE.c.id == 1)).mappings().first()
     hi = int(conn.execute(text("SELECT coalesce(max(seq), 0) FROM change_log")).scalar_one())
-    loans = _loan_signature(conn)
+    loans = loan_signature(conn)
     if state is None:
         done = _rebuild(conn, sql)
         _save_state(conn, state, hi, loans, now, rebuilt=True)
@@ -198,7 +198,7 @@ def _save_state(
         conn.execute(_STATE.update().where(_STATE.c.id == 1).values(**values))
 
 
-def _loan_signature(conn: Connection) -> str:
+def loan_signature(conn: Connection) -> str:
     """Changes whenever the loan tables do in a way the rollups see: an event added,
     matched or dismissed, a share written or adjusted."""
     rows = [

@@ -181,7 +181,9 @@ class SyncEngine:
         if raw:
             stored = json.loads(raw)
             fetched = datetime.fromisoformat(stored.get("fetched_at", "1970-01-01T00:00:00"))
-            if utcnow() - fetched < self.ranks_interval:
+            # a store that had not ranked yet (just made) is asked again at the next sync
+            counted = stored.get("ranked", True) is not False
+            if counted and utcnow() - fetched < self.ranks_interval:
                 return None
         try:
             return {**self.client.ranks(), "fetched_at": utcnow().isoformat()}

@@ -43,7 +43,9 @@ def _shares(shares: ShareTally, subject: Subject, lang: str) -> tuple[str, str]:
     return format_money(shares.total / 100, lang), t(key, lang, first=first, second=second)
 
 
-def _kpis(report: PerformanceReport, lang: str, ranked_at: datetime | None) -> ft.Control:
+def _kpis(
+    report: PerformanceReport, lang: str, ranked_at: datetime | None, rank_pending: bool = False
+) -> ft.Control:
     items: list[tuple[str, str, str]] = [
         (t("perf.logs", lang), str(report.contacts), ""),
         (t("perf.contacts", lang), str(report.contacted_prospects), ""),
@@ -59,6 +61,10 @@ def _kpis(report: PerformanceReport, lang: str, ranked_at: datetime | None) -> f
             when = t("perf.rank_as_of", lang, time=format_datetime(ranked_at, lang))
         items.append(
             (t("perf.rank", lang), t(key, lang, rank=report.rank, of=report.rank_of), when)
+        )
+    elif rank_pending:  # the store had not ranked the branch yet when the device asked
+        items.append(
+            (t("perf.rank", lang), t("perf.rank_pending", lang), t("perf.rank_later", lang))
         )
 
     def kpi(label: str, value: str, caption: str) -> ft.Control:
@@ -336,7 +342,7 @@ def OwnPerformance() -> ft.Control:
         else:
             when = format_datetime(state.ranked_at, lang)
             controls += [
-                _kpis(report, lang, state.ranked_at),
+                _kpis(report, lang, state.ranked_at, state.rank_pending),
                 note(t("perf.outlet_from_store", lang, time=when)),
             ]
         if state.targets:
@@ -345,7 +351,7 @@ def OwnPerformance() -> ft.Control:
     if report is None:
         controls.append(ft.ProgressRing())
         return screen(t("perf.title", lang), *controls)
-    controls.append(_kpis(report, lang, state.ranked_at))
+    controls.append(_kpis(report, lang, state.ranked_at, state.rank_pending))
     if state.targets:
         controls.append(_targets(state.targets, state.subject, state.targets_as_of, lang))
     controls += [

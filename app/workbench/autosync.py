@@ -154,7 +154,10 @@ class AutoSync:
             return
         self._live = up
         if not up and self.running and self._due is not None and not self.state.retrying:
-            self._schedule(self.settings.pull_interval_seconds, retrying=False, sooner_only=True)
+            with contextlib.suppress(RuntimeError):  # no event loop any more: the app closing
+                self._schedule(
+                    self.settings.pull_interval_seconds, retrying=False, sooner_only=True
+                )
 
     def _soon(self, delay: float) -> None:
         if self._due is None or self.workbench.engine.running:

@@ -261,3 +261,16 @@ async def test_the_performance_screen_says_the_rank_is_not_counted_yet(server, t
         assert (perf.state.report.rank, perf.state.report.rank_of) == (1, 3)
     finally:
         workbench.close()
+
+
+def test_an_admin_is_told_every_marketers_rank(server, http):
+    """An admin's answer: every marketer of the branch ranked (read whole, not by id)."""
+    world = build_world(server.engine)
+    disburse(server, world, "M3", 500_000)
+    refresh_ranks(server.engine)
+    month = http.get("/stats/ranks", headers=bearer(http, "A1")).json()["periods"]["month"]
+    assert month["marketers"] == {
+        world.user_id("M3"): [1, 3, 1],
+        world.user_id("M1"): [2, 3, 2],
+        world.user_id("M2"): [2, 3, 2],
+    }

@@ -451,7 +451,12 @@ def cmd_run(args: argparse.Namespace) -> None:
     from app.demo import DEMO_MARKETER, DEMO_PASSWORD
     from app.server.security import SecretKeyError, check_secret_key, local_secret_key
     from app.views.app import build_main
-    from app.web_client import forget_public_maps, serve_map_pages, write_web_font_manifest
+    from app.web_client import (
+        disconnect_sessions_however_their_socket_ends,
+        forget_public_maps,
+        serve_map_pages,
+        write_web_font_manifest,
+    )
     from app.workbench.map import MapPages
 
     store_url = f"http://127.0.0.1:{args.store_port}"
@@ -476,6 +481,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     import uvicorn
 
     write_web_font_manifest(ROOT / "assets")
+    disconnect_sessions_however_their_socket_ends()
     web = ft.run(main, export_asgi_app=True, assets_dir=assets, no_cdn=True)
     serve_map_pages(web, map_pages)
     url = f"http://{args.host}:{args.port}"

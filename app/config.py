@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     # the dashboards' rollups (app/server/rollups.py) between two housekeeping rounds
     # (0: only with the housekeeping); the answers carry the time they are from
     dashboards_interval_seconds: float = 300
+    # the branch's ranks and 分润 for /stats/ranks (app/server/ranks.py): counted at start-up
+    # and then this often (0: only with the housekeeping); a count that finds nothing new
+    # is two small reads
+    ranks_interval_seconds: float = 60
     # profit sharing (分润) of a disbursed loan, in basis points of its amount, for a
     # product without its own ratio (share_ratio); the fen rounding leaves go to one party
     share_marketer_bp: int = 4000
@@ -127,10 +131,7 @@ class Settings(BaseSettings):
     # signed in online; a poke brings a pull this soon; while the stream is up the timed
     # pull waits ``pull_interval`` times this factor (the stream tells of changes); a
     # stream silent this long (no keep-alive) is taken for dead and opened again
-    # Off by default for now (PUHUI_LIVE_UPDATES=true turns it on): with it on, the
-    # browser suite ran slower and two of its journeys failed; until that is understood the
-    # timer (autosync) alone keeps devices current, as before.
-    live_updates: bool = False
+    live_updates: bool = True
     live_poke_debounce_seconds: float = 0.3
     live_pull_factor: float = 4
     live_read_timeout_seconds: float = 45

@@ -259,6 +259,8 @@ MESSAGES: dict[str, str] = {
     "perf.rank_value": "{rank} of {of}",
     "perf.rank_tied": "tied {rank} of {of}",
     "perf.rank_as_of": "as of {time}",
+    "perf.rank_pending": "Not ranked yet",
+    "perf.rank_later": "the central store ranks on a schedule; the next sync brings it",
     "perf.coverage": "Batch coverage",
     "perf.coverage_7": "Contacted in 7 days",
     "perf.coverage_30": "Contacted in 30 days",

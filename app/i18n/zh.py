@@ -266,6 +266,8 @@ MESSAGES: dict[str, str] = {
     "perf.rank_value": "第 {rank} / {of} 名",
     "perf.rank_tied": "并列第 {rank} / {of} 名",
     "perf.rank_as_of": "截至 {time}",
+    "perf.rank_pending": "计算中",
+    "perf.rank_later": "中心库定时排名，下次同步时带回",
     "perf.coverage": "批次覆盖率",
     "perf.coverage_7": "7天内触达",
     "perf.coverage_30": "30天内触达",

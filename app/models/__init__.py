@@ -18,6 +18,7 @@ from app.models.loan import ApiKey, LoanEvent, ProfitShare, ShareAdjustment, Sha
 from app.models.marketing_log import Channel, MarketingLog, Outcome
 from app.models.outlet import Outlet, OutletTier
 from app.models.prospect import Prospect
+from app.models.ranks import RANK_TABLES
 from app.models.target import Target
 from app.models.transfer import Transfer
 from app.models.user import Role, User
@@ -52,6 +53,7 @@ SERVER_TABLES = [
     ShareAdjustment.__table__,
     Target.__table__,
     *ROLLUP_TABLES,
+    *RANK_TABLES,
 ]
 DEVICE_TABLES = [*DOMAIN_TABLES, OutboxEntry.__table__, SyncStateRow.__table__, Rejection.__table__]
 TABLES_BY_ENTITY = {t.name: t for t in DOMAIN_TABLES}

@@ -155,7 +155,7 @@ def _refresh(conn: Connection, sql: _Dialect, now: datetime) -> int:
     hi = {
         str(b): int(s) for b, s in conn.execute(text("SELECT branch, seq FROM change_clock")).all()
     }
-    loans = _loan_signature(conn)
+    loans = loan_signature(conn)
     if state is None:
         done = _rebuild(conn, sql)
         _save_state(conn, state, hi, loans, now, rebuilt=True)
@@ -247,7 +247,7 @@ def _save_state(
         conn.execute(_STATE.update().where(_STATE.c.id == 1).values(**values))
 
 
-def _loan_signature(conn: Connection) -> str:
+def loan_signature(conn: Connection) -> str:
     """Changes whenever the loan tables do in a way the rollups see: an event added,
     matched or dismissed, a share written or adjusted."""
     rows = [

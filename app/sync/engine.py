@@ -70,6 +70,9 @@ class SyncEngine:
             sleep=self._cancel.wait,
             on_wait=self._busy_wait,
         )
+        # Pulls begun so far (counted just before a pull's first request): a change the
+        # store told of before the count moved on is in that pull (app.workbench.autosync).
+        self.pulls_begun = 0
         self.progress = self.snapshot_progress()
 
     # -- the non-blocking API ------------------------------------------------------------
@@ -160,6 +163,7 @@ class SyncEngine:
 
     def _pull(self) -> None:
         self._emit(phase=SyncPhase.PULLING, done=0, total=0)
+        self.pulls_begun += 1
 
         def on_page(page: dict[str, Any]) -> None:
             prog = page.get("progress", {})
@@ -185,6 +189,7 @@ class SyncEngine:
         with self.store.transaction() as conn:
             reset_for_resync(conn)
         self._emit(resynced=True, snapshot_complete=False)
+        self.pulls_begun += 1
         pull_all(
             self.store,
             self.client,
@@ -201,7 +206,9 @@ class SyncEngine:
         if raw:
             stored = json.loads(raw)
             fetched = datetime.fromisoformat(stored.get("fetched_at", "1970-01-01T00:00:00"))
-            if utcnow() - fetched < self.ranks_interval:
+            # a store that had not ranked yet (just made) is asked again at the next sync
+            counted = stored.get("ranked", True) is not False
+            if counted and utcnow() - fetched < self.ranks_interval:
                 return None
         try:
             return {**self.client.ranks(), "fetched_at": utcnow().isoformat()}

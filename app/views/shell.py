@@ -28,6 +28,17 @@ def tabs_for(role: str | None) -> list[tuple[str, str, ft.IconData]]:
     return [tab for tab in TABS if tab[0] not in MANAGERS_ONLY or may_manage(role)]
 
 
+def tapped(event: ft.Event) -> int:
+    """The destination a NavigationBar or NavigationRail change names: the index the
+    client sent with the event. Not the control's ``selected_index``: a re-render between
+    the tap and its event (a sync's progress re-renders the shell) puts the route's old
+    index back on the control, and reading it sent the user back where they were."""
+    data = event.data
+    if isinstance(data, int) or (isinstance(data, str) and data.isdigit()):
+        return int(data)
+    return int(getattr(event.control, "selected_index", 0) or 0)
+
+
 def tab_index(location: str, tabs: list[tuple[str, str, ft.IconData]] = TABS) -> int:
     for i, (path, _, _) in reversed(list(enumerate(tabs))):
         if path != "/" and location.startswith(path):
@@ -203,7 +214,7 @@ def Shell() -> ft.Control:
         rail = ft.NavigationRail(
             selected_index=selected,
             label_type=ft.NavigationRailLabelType.ALL,
-            on_change=lambda e: go(int(e.control.selected_index or 0)),
+            on_change=lambda e: go(tapped(e)),
             destinations=[
                 ft.NavigationRailDestination(icon=icon, label=t(key, lang)) for _, key, icon in tabs
             ],
@@ -218,7 +229,7 @@ def Shell() -> ft.Control:
         )
     bar = ft.NavigationBar(
         selected_index=selected,
-        on_change=lambda e: go(int(e.control.selected_index or 0)),
+        on_change=lambda e: go(tapped(e)),
         destinations=[
             ft.NavigationBarDestination(icon=icon, label=t(key, lang)) for _, key, icon in tabs
         ],

@@ -1,7 +1,7 @@
 """Puhui Workbench command line: wiring only.
 
 python main.py run                      central store (SQLite, demo data) + workbench
-python main.py serve --db URL --port P  the central store alone
+python main.py serve --db URL --port P [--workers N]   the central store alone
 python main.py demo-data --db URL       load generated demo data into a central store
 python main.py create-user ...          add a user to a central store
 python main.py import-batch FILE --db URL --name … | --batch ID   import a whitelist file
@@ -50,6 +50,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.server.app import create_app
+    from app.server.db import engine_for, migrate
+    from app.server.observe import configure_json_logging
     from app.server.security import SecretKeyError, check_secret_key
 
     settings = _settings(database_url=args.db)
@@ -57,30 +59,49 @@ def cmd_serve(args: argparse.Namespace) -> None:
         check_secret_key(settings.secret_key)  # before migrating anything
     except SecretKeyError as exc:
         _refuse_weak_key(exc)
-    app = create_app(settings)
-    print(f"中心库 central store: http://{args.host}:{args.port}  (OpenAPI: /docs, /openapi.json)")
+    if args.workers < 1:
+        sys.exit("--workers: at least 1")
+    if args.workers > 1 and not settings.server_database_url().startswith("postgresql"):
+        # SQLite: one writer process, and live updates fan out within a process only
+        sys.exit("--workers > 1 needs PostgreSQL (--db postgresql://…); SQLite serves one process")
+    configure_json_logging()  # one JSON line per request, with its request id
     # uvicorn's own access lines would repeat ours without the request id or route; open
     # event streams end on SIGTERM (sse-starlette), and past 5 s what is left is cancelled
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level="info",
-        access_log=False,
-        timeout_graceful_shutdown=5,
+    options: dict = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": "info",
+        "access_log": False,
+        "timeout_graceful_shutdown": 5,
+    }
+    where = f"http://{args.host}:{args.port}"
+    if args.workers == 1:
+        app = create_app(settings)
+        print(f"中心库 central store: {where}  (OpenAPI: /docs, /openapi.json)", flush=True)
+        uvicorn.run(app, **options)
+        return
+    engine = engine_for(settings)  # migrated once here, before any worker starts
+    migrate(engine)
+    engine.dispose()
+    if args.db:  # each worker builds its settings from the environment
+        os.environ["PUHUI_DATABASE_URL"] = args.db
+    print(
+        f"中心库 central store: {where}, {args.workers} workers  (OpenAPI: /docs, /openapi.json)",
+        flush=True,
     )
+    uvicorn.run("app.server.app:worker_app", factory=True, workers=args.workers, **options)
 
 
 def cmd_demo_data(args: argparse.Namespace) -> None:
     from app.demo import generate
     from app.models.ids import utcnow
     from app.server.admin import is_empty, load_demo, report_demo_loans
-    from app.server.db import make_engine, migrate
+    from app.server.db import engine_for, migrate
     from app.server.housekeeping import dashboards_job
     from app.server.loans import default_ratio
 
     settings = _settings(database_url=args.db)
-    engine = make_engine(settings.server_database_url())
+    engine = engine_for(settings)
     migrate(engine)
     if not is_empty(engine) and not args.force:
         sys.exit("The central store already has data; use --force to add demo data anyway.")
@@ -97,11 +118,11 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
 
 def cmd_create_user(args: argparse.Namespace) -> None:
     from app.server.admin import create_user
-    from app.server.db import make_engine, migrate
+    from app.server.db import engine_for, migrate
 
     if args.role == "subbranch_manager" and not args.outlet:
         sys.exit("A sub-branch manager needs --outlet: its sub-branch is that outlet's.")
-    engine = make_engine(_settings(database_url=args.db).server_database_url())
+    engine = engine_for(_settings(database_url=args.db))
     migrate(engine)
     user = create_user(
         engine,
@@ -115,9 +136,9 @@ def cmd_create_user(args: argparse.Namespace) -> None:
 
 
 def _store(db: str | None):  # type: ignore[no-untyped-def]
-    from app.server.db import make_engine, migrate
+    from app.server.db import engine_for, migrate
 
-    engine = make_engine(_settings(database_url=db).server_database_url())
+    engine = engine_for(_settings(database_url=db))
     migrate(engine)
     return engine
 
@@ -243,11 +264,11 @@ def cmd_expire_batches(args: argparse.Namespace) -> None:
 
 
 def cmd_housekeeping(args: argparse.Namespace) -> None:
-    from app.server.db import make_engine, migrate
+    from app.server.db import engine_for, migrate
     from app.server.housekeeping import run_housekeeping
 
     settings = _settings(database_url=args.db, pool_return_days=args.days)
-    engine = make_engine(settings.server_database_url())
+    engine = engine_for(settings)
     migrate(engine)
     done = run_housekeeping(engine, settings)
     print("housekeeping: " + ", ".join(f"{k} {v}" for k, v in done.items()))
@@ -430,7 +451,12 @@ def cmd_run(args: argparse.Namespace) -> None:
     from app.demo import DEMO_MARKETER, DEMO_PASSWORD
     from app.server.security import SecretKeyError, check_secret_key, local_secret_key
     from app.views.app import build_main
-    from app.web_client import forget_public_maps, serve_map_pages, write_web_font_manifest
+    from app.web_client import (
+        disconnect_sessions_however_their_socket_ends,
+        forget_public_maps,
+        serve_map_pages,
+        write_web_font_manifest,
+    )
     from app.workbench.map import MapPages
 
     store_url = f"http://127.0.0.1:{args.store_port}"
@@ -455,6 +481,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     import uvicorn
 
     write_web_font_manifest(ROOT / "assets")
+    disconnect_sessions_however_their_socket_ends()
     web = ft.run(main, export_asgi_app=True, assets_dir=assets, no_cdn=True)
     serve_map_pages(web, map_pages)
     url = f"http://{args.host}:{args.port}"
@@ -487,6 +514,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", help="database URL, e.g. postgresql://postgres@127.0.0.1:5432/test")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes serving the API (PostgreSQL only; each has its own connection pool)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo-data", help="load deterministic demo data into a central store")

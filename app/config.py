@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,14 +39,49 @@ class Settings(BaseSettings):
     login_lock_minutes: int = 15
     pull_page_size: int = 5000
     push_batch_limit: int = 500
+    # the store's connections to PostgreSQL, per process (``serve --workers N``: per
+    # worker): ``db_pool_size`` kept open, up to ``db_max_overflow`` more under load, a
+    # request waiting ``db_pool_timeout`` s for one before it is answered 429; one more,
+    # outside the pool, LISTENs for the live updates (``listen_database_url``)
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_pool_timeout: float = 30
+    # behind a transaction-pooling proxy (PgBouncer ``pool_mode = transaction``): the store
+    # sets nothing on a connection outside a transaction, not even at connect (the
+    # proxy refuses libpq's ``options``); idle_in_transaction_session_timeout is then the
+    # server's (a role setting, or PgBouncer's ``connect_query``; README "Operations")
+    db_transaction_pooling: bool = False
+    # LISTEN holds its connection for ever, which a transaction pooler cannot give: the
+    # URL of the database itself (not the pooler's) for it; empty: ``database_url``
+    listen_database_url: str = ""
+    # admission control for the herd (app/server/admission.py): pull pages (a first sync's
+    # and the log's) and checksums served at once by one process (0: no limit); up to
+    # ``sync_queue`` more wait up to ``sync_queue_seconds`` for a place, on the event loop;
+    # the rest are answered 429 with ``Retry-After: busy_retry_seconds`` at once, before
+    # they take a thread or a connection
+    sync_max_in_flight: int = 8
+    sync_queue: int = 64
+    sync_queue_seconds: float = 10
+    busy_retry_seconds: int = 2
+    # sign-ins served at once per process, each in a thread of its own (its password
+    # check: argon2id, ~20 ms of CPU and 19 MiB); the others wait their turn on the event
+    # loop without holding any of the threads every other request needs
+    login_concurrency: int = 4
     # distribution (app/server/distribution.py, housekeeping.py): an assigned prospect not
     # contacted for this many days goes back to its outlet's pool (公海); the housekeeping
     # runs every so many seconds in each store process (0: never; the CLI runs it once)
     pool_return_days: int = 14
     housekeeping_interval_seconds: float = 3600
+    # the change log and applied mutations' records are kept this many days
+    # (app/server/pruning.py): a device away longer pulls its scope again
+    change_log_horizon_days: int = Field(default=30, ge=1)
     # the dashboards' rollups (app/server/rollups.py) between two housekeeping rounds
     # (0: only with the housekeeping); the answers carry the time they are from
     dashboards_interval_seconds: float = 300
+    # the branch's ranks and 分润 for /stats/ranks (app/server/ranks.py): counted at start-up
+    # and then this often (0: only with the housekeeping); a count that finds nothing new
+    # is two small reads
+    ranks_interval_seconds: float = 60
     # profit sharing (分润) of a disbursed loan, in basis points of its amount, for a
     # product without its own ratio (share_ratio); the fen rounding leaves go to one party
     share_marketer_bp: int = 4000
@@ -85,14 +120,18 @@ class Settings(BaseSettings):
     pull_interval_seconds: float = 300
     sync_backoff_max_seconds: float = 300
     sync_debounce_seconds: float = 3
+    # a store that answers 429 "busy" (the herd): the device waits its Retry-After,
+    # doubled for each busy answer in a row up to ``sync_busy_max_wait_seconds``, plus up
+    # to half as much again of jitter, and asks again, within the same sync; after
+    # ``sync_busy_max_waits`` such waits in a row the sync stops (nothing is lost) and the
+    # background sync tries again later
+    sync_busy_max_wait_seconds: float = 60
+    sync_busy_max_waits: int = 10
     # live updates on the device (app/workbench/live.py): a stream to the store while
     # signed in online; a poke brings a pull this soon; while the stream is up the timed
     # pull waits ``pull_interval`` times this factor (the stream tells of changes); a
     # stream silent this long (no keep-alive) is taken for dead and opened again
-    # Off by default for now (PUHUI_LIVE_UPDATES=true turns it on): with it on, the
-    # browser suite ran slower and two of its journeys failed; until that is understood the
-    # timer (autosync) alone keeps devices current, as before.
-    live_updates: bool = False
+    live_updates: bool = True
     live_poke_debounce_seconds: float = 0.3
     live_pull_factor: float = 4
     live_read_timeout_seconds: float = 45
@@ -128,6 +167,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalise_db_url(self.database_url)
         return f"sqlite:///{self.data_dir / 'central.sqlite3'}"
+
+    def listen_url(self) -> str:
+        """The database URL the live updates' LISTEN connection uses (never a pooler)."""
+        if self.listen_database_url:
+            return normalise_db_url(self.listen_database_url)
+        return self.server_database_url()
 
     def secret_key_path(self) -> Path:
         """Where the embedded store (``main.py run``) keeps the key it made."""

@@ -4,6 +4,8 @@ Beside the Flet app and its public assets (fonts, Leaflet), the web server answe
 private route: a session's map pages, from memory, under that session's unguessable
 token (``app.workbench.map.MapPages``), and beside them the address a page's popup posts
 to to open a prospect's card in that session. Nothing personal is served from a folder.
+And every session hears when its tab goes away (``page.on_disconnect``), even when Flet
+itself would not tell it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.applications import Starlette
@@ -117,3 +120,34 @@ def write_web_font_manifest(assets_dir: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, "utf-8")
     return target
+
+
+def disconnect_sessions_however_their_socket_ends() -> None:
+    """Make every browser session hear that its tab went away, however its socket ended.
+
+    Flet 1.0.5's ``FletApp.handle`` marks a session disconnected (``page.on_disconnect``;
+    the session then expires after ``FLET_SESSION_TIMEOUT``) only when its socket closes
+    cleanly. A tab closed while the server is sending it an update (a sync's progress)
+    ends ``handle`` with the send's error first: that session never hears of it and never
+    expires, and keeps for the life of the process what it holds: the store's event
+    stream, a pull on every poke, its device store. Wrapped here: on such an error the
+    session is marked disconnected too (unless another connection has taken it over).
+    """
+    from flet_web.fastapi.flet_app import FletApp
+
+    if getattr(FletApp.handle, "_disconnects_always", False):
+        return
+    original = FletApp.handle
+
+    async def handle(self: FletApp, websocket: Any) -> None:
+        try:
+            await original(self, websocket)
+        except Exception:
+            session = getattr(self, "_FletApp__session", None)
+            timeout = getattr(self, "_FletApp__session_timeout_seconds", 3600)
+            if session is not None and session.connection is self:
+                await session.disconnect(timeout)
+            raise
+
+    handle._disconnects_always = True  # type: ignore[attr-defined]
+    FletApp.handle = handle  # type: ignore[method-assign]

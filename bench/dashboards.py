@@ -328,38 +328,44 @@ def _changes(engine: Any) -> tuple[int, int]:
     from sqlalchemy import text
 
     from app.models.ids import utcnow
+    from app.server.changes import bulk_record
     from app.server.db import write_session
 
     now = utcnow()
     with write_session(engine) as session:
-        logs = session.execute(
+        added = session.execute(
             text(
-                "WITH chosen AS (SELECT id, assignee_id FROM prospect"
+                "WITH chosen AS (SELECT id, outlet_id, assignee_id FROM prospect"
                 " WHERE assignee_id IS NOT NULL AND id LIKE 'bp%'"
-                " ORDER BY id DESC LIMIT :n),"
-                " added AS (INSERT INTO marketing_log (id, prospect_id, channel, occurred_at,"
+                " ORDER BY id DESC LIMIT :n)"
+                " INSERT INTO marketing_log (id, prospect_id, channel, occurred_at,"
                 " outcome, note, next_follow_up, lat, lon, attachments, author_id, device_id,"
                 " recorded_at, rev)"
                 " SELECT 'bn' || substr(id, 3) || :tag, id, 'phone', :now, 'considering', '', NULL, NULL,"
-                " NULL, '[]', assignee_id, 'bench', :now, 0 FROM chosen RETURNING id, prospect_id)"
-                " INSERT INTO change_log (entity, entity_id, prospect_id)"
-                " SELECT 'marketing_log', id, prospect_id FROM added"
+                " NULL, '[]', assignee_id, 'bench', :now, 0 FROM chosen"
+                " RETURNING id, prospect_id,"
+                " (SELECT outlet_id FROM prospect p WHERE p.id = prospect_id),"
+                " author_id"
             ),
             {"n": NEW_LOGS, "now": now, "tag": f"-{secrets.token_hex(4)}"},
-        ).rowcount
-        moves = session.execute(
+        ).all()
+        bulk_record(
+            session,
+            "marketing_log",
+            [(r[0], (r[2], r[3]), (r[2], r[3])) for r in added],
+            prospect_ids=[r[1] for r in added],
+        )
+        moved = session.execute(
             text(
-                "WITH moved AS (UPDATE prospect SET status = 'contacted', updated_at = :now"
+                "UPDATE prospect SET status = 'contacted', updated_at = :now"
                 " WHERE id IN (SELECT id FROM prospect WHERE status = 'assigned'"
                 " AND id LIKE 'bp%' ORDER BY id LIMIT :n)"
-                " RETURNING id, outlet_id, assignee_id)"
-                " INSERT INTO change_log (entity, entity_id, prospect_id, outlet_old,"
-                " assignee_old, outlet_new, assignee_new)"
-                " SELECT 'prospect', id, id, outlet_id, assignee_id, outlet_id, assignee_id"
-                " FROM moved"
+                " RETURNING id, outlet_id, assignee_id"
             ),
             {"n": NEW_MOVES, "now": now},
-        ).rowcount
+        ).all()
+        bulk_record(session, "prospect", [(r[0], (r[1], r[2]), (r[1], r[2])) for r in moved])
+    logs, moves = len(added), len(moved)
     return logs, moves
 
 

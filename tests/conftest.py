@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -15,9 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg2
 import pytest
 import uvicorn
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from app.config import Settings
 from app.server.app import create_app
@@ -53,22 +56,117 @@ def postgres_available() -> bool:
 _schemas: list[str] = []
 
 
-def fresh_postgres(*, driver: bool = True) -> str:
-    """A URL of a new, empty schema in the test database, private to this test.
-
-    Each test gets its own schema (the URL sets ``search_path``), so nothing a
-    concurrent run, or a connection an earlier test leaked, holds in the shared
-    database ``test`` can block it: no ``DROP SCHEMA public`` waiting on a lock.
-    ``driver=False`` gives the plain ``postgresql://`` form an operator would type.
-    """
+def fresh_schema() -> str:
+    """The name of a new, empty schema in the test database, private to this test."""
     name = f"t{os.getpid()}_{len(_schemas)}_{uuid.uuid4().hex[:6]}"
     engine = create_engine(PG_URL, connect_args={"connect_timeout": 5})
     with engine.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{name}"'))
     engine.dispose()
     _schemas.append(name)
+    return name
+
+
+def fresh_postgres(*, driver: bool = True, schema: str | None = None) -> str:
+    """A URL of a new, empty schema in the test database, private to this test (or of
+    ``schema``).
+
+    Each test gets its own schema (the URL sets ``search_path``), so nothing a
+    concurrent run, or a connection an earlier test leaked, holds in the shared
+    database ``test`` can block it: no ``DROP SCHEMA public`` waiting on a lock.
+    ``driver=False`` gives the plain ``postgresql://`` form an operator would type.
+    """
+    name = schema or fresh_schema()
     url = f"{PG_URL}?options=-csearch_path%3D{name}"
     return url if driver else url.replace("postgresql+psycopg2://", "postgresql://")
+
+
+PGBOUNCER = shutil.which("pgbouncer") or next(
+    (p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.path.exists(p)), None
+)
+
+
+class PgBouncer:
+    """A private PgBouncer (Debian's) in transaction mode in front of one schema of the
+    test database: its own ini in ``folder``, a free port, ``auth_type = any``.
+
+    The schema is the pooled connections' ``search_path`` by ``connect_query``, which also
+    sets the idle-in-transaction timeout on each server connection (as README's
+    Operations advises), so the store itself sets nothing on a connection. ``url`` is
+    what the store is given; the admin console (``SHOW SERVERS``) is at ``admin_url``."""
+
+    def __init__(self, folder: Path, schema: str, *, pool_size: int = 4) -> None:
+        pg = make_url(PG_URL)
+        self.port = free_port()
+        self.url = f"postgresql://puhui@127.0.0.1:{self.port}/store"
+        self.admin_url = f"postgresql://pgbouncer@127.0.0.1:{self.port}/pgbouncer"
+        connect = f"SET search_path = {schema}; SET idle_in_transaction_session_timeout = 60000"
+        self.ini = folder / "pgbouncer.ini"
+        self.ini.write_text(
+            "[databases]\n"
+            f"store = host={pg.host} port={pg.port or 5432} dbname={pg.database}"
+            f" user={pg.username} connect_query='{connect}'\n"
+            "[pgbouncer]\n"
+            "listen_addr = 127.0.0.1\n"
+            f"listen_port = {self.port}\n"
+            "unix_socket_dir =\n"
+            "auth_type = any\n"
+            "admin_users = pgbouncer\n"
+            "pool_mode = transaction\n"
+            f"default_pool_size = {pool_size}\n"
+            "max_client_conn = 500\n",
+            encoding="utf-8",
+        )
+        self.log = folder / "pgbouncer.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> PgBouncer:
+        assert PGBOUNCER is not None
+        command = [PGBOUNCER]
+        if os.geteuid() == 0:  # PgBouncer refuses to run as root: it drops to this user
+            command += ["-u", _unprivileged_user()]
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen([*command, str(self.ini)], stdout=log, stderr=log)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                psycopg2.connect(self.url, connect_timeout=2).close()
+                return self
+            except psycopg2.OperationalError as exc:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.__exit__()
+                    log = self.log.read_text()
+                    raise RuntimeError(f"pgbouncer did not start:\n{log}") from exc
+                time.sleep(0.05)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def show(self, what: str) -> list[dict]:
+        """``SHOW <what>`` on the admin console, as dicts."""
+        conn = psycopg2.connect(self.admin_url, connect_timeout=5)
+        conn.autocommit = True  # the console takes no transactions
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"SHOW {what}")
+                names = [c.name for c in cur.description]
+                return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        finally:
+            conn.close()
+
+
+def _unprivileged_user() -> str:
+    import pwd
+
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    return "nobody"
 
 
 def _drop_schemas(names: list[str]) -> None:

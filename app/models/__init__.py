@@ -8,7 +8,7 @@ central store and the device each create their own subset (``SERVER_TABLES``,
 from app.models.audit import AuditEvent
 from app.models.auth import LockKind, LoginAttempt, LoginLock, LoginOutcome, RevokedToken
 from app.models.batch import BatchSource, WhitelistBatch, WhitelistBatchVersion
-from app.models.change import ChangeLog, DeviceState, MutationRecord
+from app.models.change import ChangeClock, ChangeLog, DeviceState, MutationRecord, ScopeSum
 from app.models.dashboard import ROLLUP_TABLES
 from app.models.device import OutboxEntry, Rejection, SyncStateRow
 from app.models.field_lead import FieldLead, LeadStatus
@@ -18,6 +18,7 @@ from app.models.loan import ApiKey, LoanEvent, ProfitShare, ShareAdjustment, Sha
 from app.models.marketing_log import Channel, MarketingLog, Outcome
 from app.models.outlet import Outlet, OutletTier
 from app.models.prospect import Prospect
+from app.models.ranks import RANK_TABLES
 from app.models.target import Target
 from app.models.transfer import Transfer
 from app.models.user import Role, User
@@ -37,6 +38,8 @@ SERVER_TABLES = [
     WhitelistBatchVersion.__table__,
     AuditEvent.__table__,
     ChangeLog.__table__,
+    ChangeClock.__table__,
+    ScopeSum.__table__,
     DeviceState.__table__,
     MutationRecord.__table__,
     Incident.__table__,
@@ -50,6 +53,7 @@ SERVER_TABLES = [
     ShareAdjustment.__table__,
     Target.__table__,
     *ROLLUP_TABLES,
+    *RANK_TABLES,
 ]
 DEVICE_TABLES = [*DOMAIN_TABLES, OutboxEntry.__table__, SyncStateRow.__table__, Rejection.__table__]
 TABLES_BY_ENTITY = {t.name: t for t in DOMAIN_TABLES}
@@ -58,6 +62,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "BatchSource",
+    "ChangeClock",
     "ChangeLog",
     "Channel",
     "DeviceState",
@@ -83,6 +88,7 @@ __all__ = [
     "ShareAdjustment",
     "ShareRatio",
     "Role",
+    "ScopeSum",
     "SyncStateRow",
     "Target",
     "Transfer",

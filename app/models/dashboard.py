@@ -76,7 +76,8 @@ class LeagueMetric(StrEnum):
 class DashState(SQLModel, table=True):
     __tablename__ = "dash_state"
     id: int = Field(primary_key=True)  # always 1
-    seq: int = Field(default=0, sa_type=BigInteger)  # change-log seq rolled up to
+    seq: int = Field(default=0, sa_type=BigInteger)  # the sum of ``positions`` (a summary)
+    positions: str = "{}"  # JSON: per branch, the change-log seq rolled up to
     loans: str = ""  # the loan tables' signature when last rolled up
     refreshed_at: NaiveDatetime  # as_of: what was committed by then is counted
     rebuilt_at: NaiveDatetime  # the last full rebuild

@@ -198,6 +198,7 @@ class HealthResponse(BaseModel):
     database: str
     protocol: int
     min_protocol: int
+    worker: int  # the id of the process that answered (``serve --workers N``: which one)
 
 
 class LoginRequest(BaseModel):
@@ -231,14 +232,19 @@ class ErrorBody(BaseModel):
     message: str
 
 
-def scope_digest(pairs: list[tuple[str, int]]) -> str:
-    """Order-independent digest of (id, rev) pairs; both sides compute it alike."""
+def pair_hash(entity_id: str, rev: int) -> int:
+    """A signed 32-bit hash of one (id, rev) pair: the first 4 bytes of MD5 of "id:rev"
+    (PostgreSQL computes the same: ``app.server.scope_sums``)."""
     import hashlib
 
-    h = hashlib.sha256()
-    for entity_id, rev in sorted(pairs):
-        h.update(f"{entity_id}:{rev}\n".encode())
-    return h.hexdigest()
+    value = int.from_bytes(hashlib.md5(f"{entity_id}:{rev}".encode()).digest()[:4], "big")
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def scope_digest(pairs: list[tuple[str, int]]) -> str:
+    """Order-independent digest of (id, rev) pairs: the sum of their ``pair_hash``, so the
+    store can keep it per scope as rows change; both sides compute it alike."""
+    return str(sum(pair_hash(entity_id, rev) for entity_id, rev in pairs))
 
 
 # -- mutation payloads ------------------------------------------------------------------

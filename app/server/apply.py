@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
@@ -68,8 +68,14 @@ from app.models.sync import (
     PushResponse,
     RevealPayload,
 )
-from app.models.wire import rule_code
-from app.server.changes import record_change
+from app.models.wire import EntityId, rule_code
+from app.server.changes import (
+    BranchNotLocked,
+    branches_of,
+    drop_pending,
+    pending_mark,
+    record_change,
+)
 from app.server.errors import Rejected
 from app.server.moves import Handing, Move, Standing, write_moves
 from app.server.scope import placement, scope_of
@@ -103,8 +109,10 @@ def apply_push(
     device_id: str,
     mutations: list[Mutation],
     first_seq: int | None = None,
+    prepared: list[BaseModel | Rejected] | None = None,
 ) -> PushResponse:
-    """Apply a batch in device order; must run inside ``db.write_session``."""
+    """Apply a batch in device order; must run inside ``db.write_session``. ``prepared``:
+    ``prepare(mutations)``, done before the writer's locks are taken."""
     state = session.get(DeviceState, (device_id, user.id))
     if state is None:
         state = DeviceState(device_id=device_id, user_id=user.id, last_seq=0)
@@ -116,9 +124,10 @@ def apply_push(
         # sync.seq_unknown.
         state.last_seq = first_seq - 1
     results: list[MutationResult] = []
-    for m in sorted(mutations, key=lambda m: m.seq):
+    ready = prepared if prepared is not None else prepare(mutations)
+    for m, payload in sorted(zip(mutations, ready, strict=True), key=lambda pair: pair[0].seq):
         if m.seq <= state.last_seq:
-            results.append(_replayed(session, device_id, user.id, m.seq))
+            results.append(_replayed(session, state, m.seq))
         elif m.seq > state.last_seq + 1:
             # A gap: applying it would pass over a mutation that may still come, which would
             # then be taken for a replay. Nothing is recorded; the device sends again.
@@ -134,13 +143,64 @@ def apply_push(
                 )
             )
         else:
-            results.append(_apply_one(session, user, device_id, m))
+            results.append(_apply_one(session, user, device_id, m, payload))
             state.last_seq = m.seq
     session.flush()
     return PushResponse(results=results, last_seq=state.last_seq)
 
 
-def _apply_one(session: Session, user: User, device_id: str, m: Mutation) -> MutationResult:
+def push_branches(session: Session, user: User, mutations: list[Mutation]) -> set[str]:
+    """The branches a push will likely change: the user's own, and those of the prospects
+    and finds its mutations name. A guess, read before any lock: a change in a branch it
+    missed raises ``BranchNotLocked`` and the push is applied again holding that one too."""
+    outlets: set[str | None] = {user.outlet_id}
+    prospects = _ids(mutations, "prospect_id")
+    leads = _ids(mutations, "lead_id")
+    if prospects:
+        outlets |= set(
+            session.execute(select(Prospect.outlet_id).where(Prospect.id.in_(sorted(prospects))))
+            .scalars()
+            .all()
+        )
+    if leads:
+        outlets |= set(
+            session.execute(select(FieldLead.outlet_id).where(FieldLead.id.in_(sorted(leads))))
+            .scalars()
+            .all()
+        )
+    found = branches_of(session, outlets)
+    return {found[o] for o in outlets}
+
+
+_ENTITY_ID = TypeAdapter(EntityId)
+
+
+def _ids(mutations: list[Mutation], key: str) -> set[str]:
+    """The well-formed ids the payloads give under ``key`` (the rest is judged later)."""
+    found = set()
+    for m in mutations:
+        try:
+            found.add(_ENTITY_ID.validate_python(m.payload.get(key)))
+        except ValidationError:
+            continue
+    return found
+
+
+def prepare(mutations: list[Mutation]) -> list[BaseModel | Rejected]:
+    """Each mutation's payload as its wire model, or the refusal its checks give: work
+    done before a writer takes its locks, so the locked part is the database's."""
+    ready: list[BaseModel | Rejected] = []
+    for m in mutations:
+        try:
+            ready.append(_parse(PAYLOADS[m.kind], m.payload))
+        except Rejected as exc:
+            ready.append(exc)
+    return ready
+
+
+def _apply_one(
+    session: Session, user: User, device_id: str, m: Mutation, prepared: BaseModel | Rejected
+) -> MutationResult:
     """Apply one mutation in its own savepoint and record its answer.
 
     A refusal (``Rejected``) or any unexpected error rolls back only this mutation's
@@ -149,15 +209,22 @@ def _apply_one(session: Session, user: User, device_id: str, m: Mutation) -> Mut
     """
     payload: BaseModel | None = None
     params: dict[str, object] = {}
+    mark = pending_mark(session)
     try:
-        payload = _parse(PAYLOADS[m.kind], m.payload)
+        if isinstance(prepared, Rejected):
+            raise prepared
+        payload = prepared
         with session.begin_nested():
             code = _apply(session, user, device_id, m.kind, payload)
     except Rejected as exc:
+        drop_pending(session, mark)  # its savepoint was rolled back: so are its changes
         code, params = exc.code, exc.params
     except (OperationalError, InterfaceError):
         raise  # the database is down or gone: nothing to record it in
+    except BranchNotLocked:
+        raise  # the push is applied again, holding that branch too
     except Exception as exc:  # one bad mutation never blocks the queue (DESIGN §3.3)
+        drop_pending(session, mark)
         incident = _incident(session, user, device_id, m, exc)
         code, params = "mutation.incident", {"incident": incident}
     status = MutationStatus.REJECTED if code else MutationStatus.APPLIED
@@ -236,10 +303,13 @@ def _resend_prospect(session: Session, prospect_id: str | None) -> None:
         )
 
 
-def _replayed(session: Session, device_id: str, user_id: str, seq: int) -> MutationResult:
-    """The first answer to ``seq`` again; a number the stream passed without a record
-    (declared skipped by ``first_seq``) was never applied, and is not said to be."""
-    rec = session.get(MutationRecord, (device_id, user_id, seq))
+def _replayed(session: Session, state: DeviceState, seq: int) -> MutationResult:
+    """The first answer to ``seq`` again. Without a record: pruned past the horizon (only
+    applied ones are: ``app.server.pruning``) it was applied; else a number the stream
+    passed (declared skipped by ``first_seq``) was never applied, and is not said to be."""
+    rec = session.get(MutationRecord, (state.device_id, state.user_id, seq))
+    if rec is None and seq <= state.pruned_through:
+        return MutationResult(seq=seq, status=MutationStatus.APPLIED)
     if rec is None:
         code = "sync.seq_unknown"
         return MutationResult(

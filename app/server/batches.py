@@ -54,6 +54,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Engine,
     MetaData,
@@ -78,7 +79,6 @@ from app.models import (
 )
 from app.models.audit import WITHDRAW_AUDIT
 from app.models.batch import BatchSource
-from app.models.change import ChangeLog
 from app.models.ids import new_id, utcnow
 from app.models.prospect import FunnelStatus, WithdrawReason
 from app.server.changes import (
@@ -115,7 +115,6 @@ _p = Prospect.__table__
 _b = WhitelistBatch.__table__
 _o = Outlet.__table__
 _v = WhitelistBatchVersion.__table__
-_log = ChangeLog.__table__
 
 # The columns an import may change on an existing entry (never status or assignee).
 BUSINESS = (
@@ -645,22 +644,29 @@ def withdraw(
     if not entries:
         return 0
     seqs = bulk_record(session, "prospect", [(pid, was, (None, None)) for pid, was in entries])
-    first, last = seqs[0], seqs[-1]
-    session.execute(
-        update(_p)
-        .where(
-            _p.c.id == _log.c.entity_id,
-            _log.c.seq >= first,
-            _log.c.seq <= last,
+    stamps = [{"id": pid, "rev": seq} for (pid, _), seq in zip(entries, seqs, strict=True)]
+    with staged(session, _WITHDRAW_STAGE, stamps):
+        session.execute(
+            update(_p)
+            .where(_p.c.id == _WITHDRAW_STAGE.c.id)
+            .values(
+                rev=_WITHDRAW_STAGE.c.rev,
+                withdrawn_at=now,
+                withdrawn_reason=reason.value,
+                updated_at=now,
+            )
         )
-        .values(
-            rev=_log.c.seq,
-            withdrawn_at=now,
-            withdrawn_reason=reason.value,
-            updated_at=now,
-        )
-    )
     return len(entries)
+
+
+_WITHDRAW_STAGE = Table(
+    "withdraw_stage",
+    MetaData(),
+    Column("id", String, primary_key=True),
+    Column("rev", BigInteger, nullable=False),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
 
 
 def withdraw_bad_rows(

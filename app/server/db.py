@@ -1,29 +1,37 @@
 """Engines, migrations and the single-writer transaction of the central store.
 
-Every transaction that changes synced data runs in ``write_session``: on
-PostgreSQL it first takes a transaction-scoped advisory lock, on SQLite it starts
-with ``BEGIN IMMEDIATE``. Writers are therefore serialised, change-log sequence
-numbers commit in order, and each mutation is judged against committed state. What
-a transaction's change-log rows touched pokes the devices of that scope once it
-commits (``app.server.live``).
+Every transaction that changes synced data runs in ``write_session``: on PostgreSQL it
+first takes transaction-scoped advisory locks — the branches it writes (a device's push:
+its own branch), or the whole store (imports, housekeeping, admin work) — on SQLite it
+starts with ``BEGIN IMMEDIATE``. Writers of one branch are therefore serialised, each
+branch's change-log seqs commit in order, and each mutation is judged against committed
+state; writers of different branches run side by side. What a transaction's change-log
+rows touched pokes the devices of that scope once it commits (``app.server.live``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlmodel import Session
 
 from app.server import live
-from app.server.changes import last_seq
+from app.server.changes import LOCKED, flush_changes, written
 from app.sqlite import WRITER, sqlite_engine
 
-CHANGE_LOG_LOCK = 0x50_55_48_55  # "PUHU"; with the schema's hash: one lock per central store
+if TYPE_CHECKING:
+    from app.config import Settings
+
+STORE_LOCK = 0x50_55_48_55  # "PUHU"; with the schema's hash: one lock per central store
+BRANCH_LOCK = 0x50_55_42_52  # "PUBR"; with the hash of schema and branch: one per branch
+_SCHEMA = "hashtext(current_schema())"
 # A connection left inside a transaction (a crashed worker) is closed by PostgreSQL after
 # this long, so it cannot hold the writer lock, or any row lock, for ever.
 IDLE_IN_TRANSACTION_TIMEOUT = "60s"
@@ -37,21 +45,64 @@ _ALEMBIC_DIR = Path(__file__).parent / "alembic"
 SQLITE_STORE_PRAGMAS = {"cache_size": -65536, "wal_autocheckpoint": 10_000}
 
 
-def make_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class ConnectionBudget:
+    """A process's share of PostgreSQL's connections, and how it reaches them.
+
+    ``pool_size`` kept open, ``max_overflow`` more under load, ``pool_timeout`` seconds a
+    request waits for one. ``transaction_pooling``: behind PgBouncer in transaction mode,
+    where consecutive transactions of one client run on different server connections, so
+    nothing may be set on a connection outside a transaction (the store's advisory locks
+    are transaction-scoped, psycopg2 prepares nothing on the server, isolation levels go
+    with each ``BEGIN``) and libpq's ``options`` would be refused at connect.
+    """
+
+    pool_size: int = 10
+    max_overflow: int = 20
+    pool_timeout: float = 30
+    transaction_pooling: bool = False
+
+    @classmethod
+    def of(cls, settings: Settings) -> ConnectionBudget:
+        return cls(
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+            transaction_pooling=settings.db_transaction_pooling,
+        )
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The central store's engine as ``settings`` configure it (database, budget)."""
+    return make_engine(settings.server_database_url(), ConnectionBudget.of(settings))
+
+
+def make_engine(url: str, budget: ConnectionBudget | None = None) -> Engine:
     if url.startswith("sqlite"):
         return sqlite_engine(url, pragmas=SQLITE_STORE_PRAGMAS)
-    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-    _postgres_session(engine)
-    return engine
+    budget = budget or ConnectionBudget()
+    connect_args = {}
+    if not budget.transaction_pooling:
+        # a startup parameter, not a SET: the session starts with it, no statement spent
+        connect_args["options"] = _startup_options(url)
+    return create_engine(
+        url,
+        pool_size=budget.pool_size,
+        max_overflow=budget.max_overflow,
+        pool_timeout=budget.pool_timeout,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
 
 
-def _postgres_session(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-        cur = dbapi_conn.cursor()
-        cur.execute(f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_TIMEOUT}'")
-        cur.close()
-        dbapi_conn.commit()
+def _startup_options(url: str) -> str:
+    """libpq ``options`` of a direct connection: the URL's own (a schema's search_path)
+    and the idle-in-transaction timeout."""
+    own = make_url(url).query.get("options", "")
+    if isinstance(own, tuple):
+        own = " ".join(own)
+    ours = f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT}"
+    return f"{own} {ours}".strip()
 
 
 def alembic_config(url: str) -> Config:
@@ -70,24 +121,27 @@ def migrate(engine: Engine) -> None:
 
 
 @contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
-    """A serialised writing transaction; commits on success, rolls back on error."""
+def write_session(engine: Engine, branches: Iterable[str] | None = None) -> Iterator[Session]:
+    """A writing transaction; commits on success, rolls back on error.
+
+    ``branches``: the branches (``app.server.changes.branch_of``) it may change; their
+    writers are serialised, other branches' are not waited for. None: the whole store,
+    every other writer waits (imports, housekeeping, admin work). On SQLite there is one
+    writer anyway (``BEGIN IMMEDIATE``); the same check applies, so a change recorded in a
+    branch not held (``BranchNotLocked``) fails there too."""
     bind = engine.execution_options(**WRITER)
     postgres = engine.dialect.name == "postgresql"
+    held = None if branches is None else frozenset(branches)
     touch: live.Touch | None = None
     with Session(bind) as session:
+        session.info[LOCKED] = held
         if postgres:
-            session.execute(
-                text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"),
-                {"k": CHANGE_LOG_LOCK},
-            )
-        # where this transaction's change-log rows start (writers are serialised), so the
-        # devices whose scope it touches are poked once it commits (app.server.live)
-        since = last_seq(session) if live.wants_touch(engine) else None
+            _lock(session, held)
         try:
             yield session
-            if since is not None:
-                touch = live.touched(session, since)
+            flush_changes(session)  # the change-log rows, their seqs and revs: last
+            if live.wants_touch(engine):
+                touch = live.touched(written(session))
                 if touch is not None and postgres:
                     live.notify(session, touch)  # delivered by PostgreSQL on commit
             session.commit()
@@ -96,6 +150,21 @@ def write_session(engine: Engine) -> Iterator[Session]:
             raise
     if touch is not None and not postgres:
         live.publish(engine, touch)
+
+
+def _lock(session: Session, held: frozenset[str] | None) -> None:
+    """The store's writer lock: exclusive for a whole-store writer; shared, then each held
+    branch's own lock (in one order, so two writers never wait on each other in a ring),
+    for a branch writer. Transaction-scoped: released by commit or rollback."""
+    if held is None:
+        session.execute(text(f"SELECT pg_advisory_xact_lock(:k, {_SCHEMA})"), {"k": STORE_LOCK})
+        return
+    session.execute(text(f"SELECT pg_advisory_xact_lock_shared(:k, {_SCHEMA})"), {"k": STORE_LOCK})
+    for branch in sorted(held):
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema() || '/' || :b))"),
+            {"k": BRANCH_LOCK, "b": branch},
+        )
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.i18n import t
@@ -35,7 +36,7 @@ ERROR_STATUSES: dict[int, str] = {
     413: "Too many mutations in one push: `request.invalid`; an import file over the size limit: `import.too_large`",
     422: "A parameter or the body breaks the wire model: `request.invalid`",
     426: "The `X-Puhui-Protocol` header is missing or too old: `protocol.too_old`",
-    429: "Too many failed sign-ins; `Retry-After` says how long: `auth.account_locked`, `auth.client_throttled`; too many open event streams: `sync.busy`",
+    429: "Too many failed sign-ins; `Retry-After` says how long: `auth.account_locked`, `auth.client_throttled`; too many open event streams: `sync.busy`; too many pulls at once, or no database connection free in time: `server.busy`",
 }
 
 
@@ -70,10 +71,11 @@ class TooManyAttempts(StoreError):
 
 
 class Busy(StoreError):
-    """429: the store serves as many as it can; ``Retry-After`` says when to come back."""
+    """429: the store serves as many as it can; ``Retry-After`` says when to come back
+    (and the message, in seconds)."""
 
     def __init__(self, code: str, seconds: int) -> None:
-        super().__init__(code, 429)
+        super().__init__(code, 429, seconds=seconds)
         self.headers = {"Retry-After": str(seconds)}
 
 
@@ -111,6 +113,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = "not_found" if exc.status_code == 404 else "request.invalid"
         return error_response(code, exc.status_code, detail=str(exc.detail))
+
+    @app.exception_handler(PoolTimeout)
+    async def _no_connection(req: Request, exc: PoolTimeout) -> JSONResponse:
+        # every connection of the process's budget stayed busy for the pool's timeout:
+        # the store is saturated, not broken; the client comes back (nothing was written
+        # by the transaction that could not start)
+        log.warning("no database connection free in time: %s", exc)
+        seconds = req.app.state.settings.busy_retry_seconds
+        return error_response(
+            "server.busy", 429, headers={"Retry-After": str(seconds)}, seconds=seconds
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(req: Request, exc: Exception) -> JSONResponse:

@@ -11,7 +11,9 @@ Every store process runs it in the background every ``housekeeping_interval_seco
 (first one interval after start; 0 disables it: tests, or an operator who runs
 ``python main.py housekeeping --db URL`` from cron instead). The dashboards' rollups are
 refreshed more often, every ``dashboards_interval_seconds`` (5 min): a league table an
-hour old is not what a manager expects.
+hour old is not what a manager expects. The branch's ranks and 分润 (``app.server.ranks``,
+what ``/stats/ranks`` reads) are counted at start-up and every ``ranks_interval_seconds``
+(1 min): a count that finds nothing new costs two small reads and one row written.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from app.models.ids import utcnow
 from app.server.batches import expire_batches
 from app.server.db import write_session
 from app.server.distribution import SYSTEM_ACTOR, pool_return
+from app.server.pruning import prune
+from app.server.ranks import refresh_ranks
 from app.server.rollups import refresh
 from app.services.clock import beijing_today
 
@@ -50,17 +54,29 @@ def batch_expiry_job(engine: Engine, settings: Settings, now: datetime) -> int:
         return expire_batches(session, beijing_today(now), now)
 
 
+def prune_job(engine: Engine, settings: Settings, now: datetime) -> int:
+    """The change log and applied mutations' records past their horizon, deleted."""
+    return sum(prune(engine, settings, now).values())
+
+
 def dashboards_job(engine: Engine, settings: Settings, now: datetime) -> int:
     """The dashboards' rollups brought up to what the store holds (``app.server.rollups``)."""
     return refresh(engine, now)
 
 
+def ranks_job(engine: Engine, settings: Settings, now: datetime) -> int:
+    """The branch's ranks and 分润 counted for /stats/ranks (``app.server.ranks``)."""
+    return refresh_ranks(engine, now)
+
+
 # The jobs, in the order they run: expired entries leave before anyone returns them, and
-# the dashboards count after both.
+# the dashboards and the ranks count after both.
 JOBS: tuple[tuple[str, Job], ...] = (
     ("batch_expiry", batch_expiry_job),
     ("pool_return", pool_return_job),
     ("dashboards", dashboards_job),
+    ("ranks", ranks_job),
+    ("prune", prune_job),  # after the rollups have read what it deletes
 )
 
 
@@ -81,12 +97,17 @@ def run_housekeeping(
 
 
 async def housekeeping_loop(engine: Engine, settings: Settings) -> None:
-    """Run the housekeeping every ``housekeeping_interval_seconds``, and the dashboards'
-    rollups also every ``dashboards_interval_seconds`` (0: only with the housekeeping),
-    until cancelled."""
+    """Run the housekeeping every ``housekeeping_interval_seconds``, the dashboards'
+    rollups also every ``dashboards_interval_seconds``, and the ranks at once and also
+    every ``ranks_interval_seconds`` (each 0: only with the housekeeping), until
+    cancelled."""
     loops = [_every(settings.housekeeping_interval_seconds, run_housekeeping, engine, settings)]
     if settings.dashboards_interval_seconds > 0:
         loops.append(_every(settings.dashboards_interval_seconds, _dashboards, engine, settings))
+    # a store just started answers ranks from its last count (kept in the database); one
+    # just made has none: count at once rather than leave devices without for a round
+    ranks_every = settings.ranks_interval_seconds or settings.housekeeping_interval_seconds
+    loops.append(_every(ranks_every, _ranks, engine, settings, at_once=True))
     await asyncio.gather(*loops)
 
 
@@ -94,12 +115,24 @@ def _dashboards(engine: Engine, settings: Settings) -> int:
     return dashboards_job(engine, settings, utcnow())
 
 
+def _ranks(engine: Engine, settings: Settings) -> int:
+    # the clock's round: another replica counting now is as good as this one counting
+    return refresh_ranks(engine, utcnow(), wait=False)
+
+
 async def _every(
-    interval: float, work: Callable[[Engine, Settings], object], engine: Engine, settings: Settings
+    interval: float,
+    work: Callable[[Engine, Settings], object],
+    engine: Engine,
+    settings: Settings,
+    *,
+    at_once: bool = False,
 ) -> None:
-    while True:
+    if not at_once:
         await asyncio.sleep(interval)
+    while True:
         try:
             await asyncio.to_thread(work, engine, settings)
         except Exception:  # noqa: BLE001 - logged; the next round tries again
             log.exception("housekeeping failed")
+        await asyncio.sleep(interval)

@@ -28,7 +28,7 @@ def record_skipped(engine: Engine, *, user_id: str, skipped: list[SkippedRow]) -
     for row in skipped:
         log.error("pull left out a row: %s", row.reason)
     try:
-        with write_session(engine) as session:
+        with write_session(engine, branches=()) as session:  # no synced data changes
             for row in {r.reason: r for r in skipped}.values():
                 known = select(_incident.c.id).where(
                     _incident.c.kind == IncidentKind.PULL, _incident.c.error_message == row.reason

@@ -3,14 +3,16 @@
 A poke says "your scope changed, up to seq N" and nothing else; the device then pulls
 as it always does, so every guarantee of pull (scope, masking, removals) stays pull's.
 
-    write_session (one writer at a time)
-      before commit   touched(session, since) ─► Touch: the placements the transaction's
-                      change-log rows touched (one grouped query over seq > since)
+    write_session
+      before commit   touched(changes.written(session)) ─► Touch: the placements the
+                      transaction's change-log rows touched, as they were appended
       PostgreSQL      NOTIFY <channel of the schema>, Touch as JSON, in the transaction:
                       delivered on commit, never for a rollback, to every process
       SQLite          after commit, to this process's Hub (the store has one process)
     Hub (one per process and store)
-      PostgreSQL      one LISTEN connection in a thread, dispatching what arrives
+      PostgreSQL      one LISTEN connection in a thread, dispatching what arrives (to
+                    ``listen_database_url``: LISTEN needs a session of its own, which
+                    a transaction pooler such as PgBouncer cannot keep)
       every store     Subscriber.offer(high) for each stream whose scope the Touch reaches
     GET /sync/events  hello{high} on connect, then poke{high} at most once per coalescing
                       window, keep-alive comments; ``retry:`` tells browsers when to return
@@ -33,18 +35,18 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlmodel import Session
 
 from app.models import Role
-from app.models.sync import CHILD_ENTITIES
+from app.server.changes import GLOBAL_ENTITIES, Written
 from app.services.scope import MANAGERS, Scope
 
 log = logging.getLogger(__name__)
 
 # NOTIFY refuses payloads of 8000 bytes and more; past this a Touch says "everyone".
 MAX_PAYLOAD = 7900
-# Distinct (kind, outlet, assignee) rows read per transaction; more: "everyone".
+# Distinct (outlet, assignee) placements per transaction; more: "everyone".
 MAX_PLACEMENTS = 400
 CHANNEL_SQL = "'puhui_live_' || md5(current_schema())"  # one channel per store (schema)
 _LISTEN_POLL = 1.0  # seconds: how soon the LISTEN thread notices it should stop
@@ -106,57 +108,31 @@ class Touch:
             return cls(0, everyone=True)
 
 
-def _placements_sql() -> str:
-    children = ", ".join(f"'{e}'" for e in CHILD_ENTITIES)
-    known = ", ".join(f"'{e}'" for e in ("prospect", "field_lead", *CHILD_ENTITIES))
-    # k: 'p' a prospect's placement, 'l' a field find (outlet, finder), 'e' everyone
-    return f"""
-SELECT k, o, a, max(seq) FROM (
-  SELECT 'p' AS k, outlet_old AS o, assignee_old AS a, seq FROM change_log
-   WHERE seq > :since AND entity = 'prospect'
-  UNION ALL
-  SELECT 'p', outlet_new, assignee_new, seq FROM change_log
-   WHERE seq > :since AND entity = 'prospect'
-  UNION ALL
-  SELECT 'p', p.outlet_id, p.assignee_id, c.seq FROM change_log c
-    JOIN prospect p ON p.id = c.prospect_id
-   WHERE c.seq > :since AND c.entity IN ({children}) AND p.withdrawn_at IS NULL
-  UNION ALL
-  SELECT 'l', f.outlet_id, f.finder_id, c.seq FROM change_log c
-    JOIN field_lead f ON f.id = c.entity_id
-   WHERE c.seq > :since AND c.entity = 'field_lead'
-  UNION ALL
-  SELECT 'e', NULL, NULL, seq FROM change_log
-   WHERE seq > :since AND (entity NOT IN ({known})
-         OR (entity IN ({children}) AND prospect_id IS NULL))
-) t GROUP BY k, o, a LIMIT {MAX_PLACEMENTS + 1}
-"""
-
-
-_PLACEMENTS = text(_placements_sql())
-
-
-def touched(session: Session, since: int) -> Touch | None:
-    """What the change-log rows after ``since`` touched (this transaction's, as writers
-    are serialised); None when it wrote none."""
-    rows = session.execute(_PLACEMENTS, {"since": since}).all()
-    if not rows:
+def touched(written: Written | None) -> Touch | None:
+    """What a transaction's change-log rows touched (``changes.written``); None when it
+    wrote none."""
+    if written is None or not written.rows:
         return None
-    high = max(int(r[3]) for r in rows)
-    if len(rows) > MAX_PLACEMENTS:
+    high = max(written.heads.values())
+    if written.overflow:
         return Touch(high, everyone=True)
     outlets: set[str] = set()
     assignees: set[str] = set()
     pools: set[str] = set()
-    for kind, outlet, assignee, _seq in rows:
-        if kind == "e":
+    seen: set[tuple[str | None, str | None]] = set()
+    for entity, old, new in written.places:
+        if entity in GLOBAL_ENTITIES:
             return Touch(high, everyone=True)
-        if outlet is not None:
-            outlets.add(outlet)
-        if assignee is not None:
-            assignees.add(assignee)
-        elif kind == "p" and outlet is not None:
-            pools.add(outlet)
+        for outlet, assignee in (old, new):
+            seen.add((outlet, assignee))
+            if outlet is not None:
+                outlets.add(outlet)
+            if assignee is not None:
+                assignees.add(assignee)
+            elif entity != "field_lead" and outlet is not None:
+                pools.add(outlet)
+        if len(seen) > MAX_PLACEMENTS:
+            return Touch(high, everyone=True)
     return Touch(
         high, outlets=frozenset(outlets), assignees=frozenset(assignees), pools=frozenset(pools)
     )
@@ -194,8 +170,11 @@ class Subscriber:
 class Hub:
     """The streams of one store in this process, and on PostgreSQL its LISTEN thread."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, listen_url: str | None = None) -> None:
         self.engine = engine
+        # LISTEN's own database URL: a direct one when ``engine`` goes through a
+        # transaction pooler, which cannot keep a session listening
+        self.listen_url = listen_url
         self._subscribers: set[Subscriber] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -252,7 +231,8 @@ class Hub:
         backoff and poke everyone, since what was notified meanwhile is unknown."""
         import psycopg2
 
-        args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
+        url = make_url(self.listen_url) if self.listen_url else self.engine.url
+        args, kwargs = self.engine.dialect.create_connect_args(url)
         lost = 0
         while not self._stop.is_set():
             conn: Any = None
@@ -306,10 +286,13 @@ def hub_for(engine: Engine) -> Hub:
         return hub
 
 
-def acquire(engine: Engine) -> Hub:
-    """An app of this store starts serving (several may share a process: tests)."""
+def acquire(engine: Engine, listen_url: str | None = None) -> Hub:
+    """An app of this store starts serving (several may share a process: tests);
+    ``listen_url``: where its LISTEN connection goes (default: ``engine``'s database)."""
     hub = hub_for(engine)
     with _hubs_lock:
+        if listen_url and listen_url != engine.url.render_as_string(hide_password=False):
+            hub.listen_url = listen_url
         _refs[_key(engine)] = _refs.get(_key(engine), 0) + 1
     return hub
 

@@ -45,7 +45,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from app.models import TABLES_BY_ENTITY, ChangeLog
-from app.server.changes import Placement, advance_seq, last_seq, staged
+from app.server.changes import Placement, branches_of, noted, reserve, staged
 from app.services.funnel import FunnelStatus, Handover
 
 
@@ -84,6 +84,8 @@ _STAGE = Table(
     Column("prospect_id", String, nullable=False),
     Column("transfer_id", String, nullable=False),
     Column("base", BigInteger, nullable=False),  # the seq before the move's first row
+    # a move to another branch: the seq of the prospect's row in the branch it left
+    Column("gone", BigInteger, nullable=True),
     Column("shape", Integer, nullable=False, index=True),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
@@ -101,6 +103,20 @@ class _Shape:
     status: str
     withdrawn: bool
     after: Handover
+    home: str  # the branch it goes to: its rows' branch
+    left: str  # the branch it stood in
+
+    @property
+    def moved_branch(self) -> bool:
+        """Whether it leaves a branch (whose devices must then drop it)."""
+        return self.left != self.home and not self.withdrawn
+
+    @property
+    def placements(self) -> tuple[Placement, Placement]:
+        """Where it stood and goes, as its change-log rows say (nowhere once withdrawn)."""
+        if self.withdrawn:
+            return (None, None), (None, None)
+        return (self.outlet_id, self.assignee_id), (self.after.outlet_id, self.after.assignee_id)
 
     @property
     def event(self) -> bool:
@@ -110,27 +126,55 @@ class _Shape:
 def write_moves(session: Session, moves: Sequence[Move], handing: Handing) -> None:
     """Write the moves with their change-log rows (inside ``db.write_session``): for each,
     its funnel event, its transfer, then the prospect (the order a device pulls them in),
-    on consecutive seqs after the last one."""
+    on consecutive seqs of the branch it goes to; a move to another branch also leaves a
+    row for the prospect in the branch it left."""
     if not moves:
         return
-    session.flush()  # the ORM's pending rows first: seqs are read from the table
-    start = last_seq(session)
+    branches = branches_of(
+        session, {m.after.outlet_id for m in moves} | {m.standing.outlet_id for m in moves}
+    )
     shapes: dict[tuple[Any, ...], tuple[int, _Shape]] = {}
-    rows = []
-    seq = start
+    placed = []
+    counts: dict[str, int] = {}
     for (pid, outlet_id, assignee_id, status, withdrawn), after, transfer_id in moves:
         key = (outlet_id, assignee_id, status, withdrawn, after)
         found = shapes.get(key)
         if found is None:
-            found = shapes[key] = (len(shapes), _Shape(*key))
+            shape = _Shape(*key, home=branches[after.outlet_id], left=branches[outlet_id])
+            found = shapes[key] = (len(shapes), shape)
+        shape = found[1]
+        counts[shape.home] = counts.get(shape.home, 0) + (3 if shape.event else 2)
+        if shape.moved_branch:
+            counts[shape.left] = counts.get(shape.left, 0) + 1
+        placed.append((pid, transfer_id, found))
+    nexts = {b: reserve(session, b, n) for b, n in sorted(counts.items())}
+    rows = []
+    for pid, transfer_id, (number, shape) in placed:
+        base = nexts[shape.home] - 1
+        nexts[shape.home] += 3 if shape.event else 2
+        gone = None
+        if shape.moved_branch:
+            gone = nexts[shape.left]
+            nexts[shape.left] += 1
         rows.append(
-            {"prospect_id": pid, "transfer_id": transfer_id, "base": seq, "shape": found[0]}
+            {
+                "prospect_id": pid,
+                "transfer_id": transfer_id,
+                "base": base,
+                "gone": gone,
+                "shape": number,
+            }
         )
-        seq += 3 if found[1].event else 2
     with staged(session, _STAGE, rows):
         for number, shape in shapes.values():
             _write_shape(session, number, shape, handing)
-    advance_seq(session, seq)
+    for _, shape in shapes.values():
+        was, now_at = shape.placements
+        places = [("prospect", was, now_at), ("transfer", now_at, now_at)]
+        noted(session, shape.home, nexts[shape.home] - 1, places, 0)
+        if shape.moved_branch:
+            noted(session, shape.left, nexts[shape.left] - 1, (), 0)
+    noted(session, shape.home, 0, (), sum(counts.values()))
 
 
 def _write_shape(session: Session, number: int, shape: _Shape, handing: Handing) -> None:
@@ -140,6 +184,9 @@ def _write_shape(session: Session, number: int, shape: _Shape, handing: Handing)
     base = stage.c.base
     offset = 1
     logged: list[Any] = []
+    home = shape.home
+    # children are placed where the prospect goes (a withdrawn one: nowhere)
+    was, now_at = shape.placements
     if shape.event:
         suffix = "assign" if after.status == FunnelStatus.ASSIGNED else "pool"
         event_id = stage.c.transfer_id + f"-{suffix}"
@@ -159,7 +206,7 @@ def _write_shape(session: Session, number: int, shape: _Shape, handing: Handing)
             "rev": base + offset,
         }
         session.execute(_insert(_event, event, mine))
-        logged.append(_log_row(base + offset, "funnel_event", event_id, (None, None), (None, None)))
+        logged.append(_log_row(home, base + offset, "funnel_event", event_id, now_at, now_at))
         offset += 1
     transfer = {
         "id": stage.c.transfer_id,
@@ -174,9 +221,7 @@ def _write_shape(session: Session, number: int, shape: _Shape, handing: Handing)
         "rev": base + offset,
     }
     session.execute(_insert(_transfer, transfer, mine))
-    logged.append(
-        _log_row(base + offset, "transfer", stage.c.transfer_id, (None, None), (None, None))
-    )
+    logged.append(_log_row(home, base + offset, "transfer", stage.c.transfer_id, now_at, now_at))
     offset += 1
     values: dict[str, Any] = {
         "assignee_id": after.assignee_id,
@@ -190,14 +235,18 @@ def _write_shape(session: Session, number: int, shape: _Shape, handing: Handing)
     if shape.event:
         values["status"] = after.status
     session.execute(update(_p).where(_p.c.id == stage.c.prospect_id, mine).values(values))
-    was: Placement = (None, None) if shape.withdrawn else (shape.outlet_id, shape.assignee_id)
-    now_at: Placement = (None, None) if shape.withdrawn else (after.outlet_id, after.assignee_id)
-    logged.append(_log_row(base + offset, "prospect", stage.c.prospect_id, was, now_at))
-    names = [c.name for c in _log.columns]
+    logged.append(_log_row(home, base + offset, "prospect", stage.c.prospect_id, was, now_at))
+    if shape.moved_branch:  # the branch it left: its devices drop it
+        logged.append(
+            _log_row(shape.left, stage.c.gone, "prospect", stage.c.prospect_id, was, now_at)
+        )
+    names = [c.name for c in _log.columns if c.name != "at"]  # "at": the database's clock
     session.execute(
         insert(_log).from_select(
             names,
-            union_all(*(select(*row).where(mine) for row in logged)).order_by(literal_column("1")),
+            union_all(*(select(*row).where(mine) for row in logged)).order_by(
+                literal_column("1"), literal_column("2")
+            ),
         )
     )
 
@@ -215,10 +264,16 @@ def _insert(table: Table, row: dict[str, Any], where: ColumnElement[bool]) -> An
 
 
 def _log_row(
-    seq: ColumnElement[Any], entity: str, entity_id: Any, was: Placement, now_at: Placement
+    branch: str,
+    seq: ColumnElement[Any],
+    entity: str,
+    entity_id: Any,
+    was: Placement,
+    now_at: Placement,
 ) -> list[ColumnElement[Any]]:
     """A change-log row as select columns, in the table's column order."""
     return [
+        _const(_log, "branch", branch),
         seq,
         _const(_log, "entity", entity),
         entity_id,

@@ -1,12 +1,18 @@
 """Building pull pages for one user's scope.
 
-A pull without a cursor starts a snapshot: it reads the change-log high-water mark,
-then pages each entity of the scope by id (keyset). Changes committed during
-the snapshot have a higher seq and arrive afterwards from the log, so nothing is missed
-and re-sent rows are harmless (devices upsert by id). After the snapshot the cursor
-is the last change-log seq the device has seen.
+The change log is kept per branch (``app.models.change``). A scope reads some branches
+(``reach``): a marketer's or outlet manager's own outlet's rows of its branch (by index),
+a sub-branch manager's branch whole, an admin every branch; and everyone the head-office
+branch "" (outlets, users, batches). A cursor holds a position per branch.
 
-A log page looks at the next ``page_size`` change-log rows. For prospects it sends
+A pull without a cursor starts a snapshot: it reads each branch's newest seq, then pages
+each entity of the scope by id (keyset). Changes committed during the snapshot have a
+higher seq and arrive afterwards from the log, so nothing is missed and re-sent rows are
+harmless (devices upsert by id). After the snapshot the cursor holds, per branch, the last
+seq the device has seen.
+
+A log page looks at the next ``page_size`` change-log rows of its branches (writers of a
+branch are serialised, so a branch's rows become visible in seq order). For prospects it sends
 the *current* row if the prospect is in scope now, otherwise a removal; a prospect
 that entered the scope brings its logs, funnel events and transfers along.
 
@@ -21,6 +27,7 @@ it left). Masking leaves ``rev`` alone: checksums over (id, rev) agree either wa
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -33,9 +40,12 @@ from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, or
 from sqlmodel import Session
 
 from app.models import TABLES_BY_ENTITY, ChangeLog, Role
-from app.models.sync import CHILD_ENTITIES, SYNC_COLUMNS, SYNC_ENTITIES
+from app.models.change import GLOBAL_BRANCH
+from app.models.sync import CHILD_ENTITIES, SYNC_COLUMNS, SYNC_ENTITIES, scope_digest
+from app.server.changes import branch_of, branches_of, heads, pruned_below
 from app.server.errors import StoreError
 from app.server.scope import Scope, outlet_clause, prospect_clause
+from app.server.scope_sums import maintained_checksums
 from app.services.masking import mask_credit_code, mask_phone
 
 _log = ChangeLog.__table__
@@ -49,8 +59,8 @@ ROWS_VERSION = 2
 
 
 class Phase(StrEnum):
-    SNAPSHOT = "snapshot"  # paging the scope entity by entity, bounded by high_water
-    LOG = "log"  # following the change log after high_water
+    SNAPSHOT = "snapshot"  # paging the scope entity by entity, bounded by positions
+    LOG = "log"  # following each branch's change log after its position
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,8 @@ class Cursor:
     """Where a device stands; sent as base64 JSON, opaque to the device."""
 
     phase: Phase
-    high_water: int  # snapshot: the change-log seq it is bounded by; log: the last seq seen
+    # per branch of the scope: snapshot — the seq it is bounded by; log — the last seen
+    positions: dict[str, int]
     scope: str  # the fingerprint of the scope it was issued for
     entity: int = 0  # snapshot: index into SYNC_ENTITIES
     after_key: str = ""  # snapshot: the last id sent of that entity
@@ -66,21 +77,25 @@ class Cursor:
     total: int = 0  # snapshot: rows in the scope when it started
 
 
-_LOG_KEYS = ("phase", "high_water", "scope")
+_LOG_KEYS = ("phase", "positions", "scope")
 _SNAPSHOT_KEYS = (*_LOG_KEYS, "entity", "after_key", "done", "total")
 
 
-def encode_cursor(cursor: Cursor) -> str:
+def encode_cursor(cursor: Cursor, where: Reach) -> str:
+    """The cursor as base64 JSON; positions in the order of ``where.branches`` (the scope's
+    branches, bound by ``issued_for``), so a cursor costs a number per branch."""
     data = {
         k: v for k, v in asdict(cursor).items() if cursor.phase == Phase.SNAPSHOT or k in _LOG_KEYS
     }
-    raw = json.dumps(data, separators=(",", ":")).encode()
+    data["positions"] = [cursor.positions.get(b, 0) for b in where.branches]
+    raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_cursor(text: str, scope: Scope) -> Cursor:
+def decode_cursor(text: str, scope: Scope, where: Reach) -> Cursor:
     """The cursor ``text`` stands for; ``sync.cursor_invalid`` (409: the device starts
-    its pull again) if it is damaged, of another format or of another scope."""
+    its pull again) if it is damaged, of another format, of another scope or of other
+    branches (a check before ``zip`` would be redundant: the scope binds the branches)."""
     try:
         data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         if not isinstance(data, dict):
@@ -89,9 +104,12 @@ def decode_cursor(text: str, scope: Scope) -> Cursor:
         keys = _SNAPSHOT_KEYS if phase == Phase.SNAPSHOT else _LOG_KEYS
         if set(data) != set(keys):
             raise ValueError(text)
+        positions = data["positions"]
+        if not isinstance(positions, list):
+            raise ValueError(text)
         cursor = Cursor(
             phase=phase,
-            high_water=_count(data["high_water"]),
+            positions={b: _count(v) for b, v in zip(where.branches, positions, strict=True)},
             scope=str(data["scope"]),
             entity=_count(data.get("entity", 0)),
             after_key=data.get("after_key", ""),
@@ -103,14 +121,17 @@ def decode_cursor(text: str, scope: Scope) -> Cursor:
             raise ValueError(text)
     except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise StoreError("sync.cursor_invalid", 409) from exc
-    if cursor.scope != issued_for(scope):
+    if cursor.scope != issued_for(scope, where):
         raise StoreError("sync.cursor_invalid", 409)
     return cursor
 
 
-def issued_for(scope: Scope) -> str:
-    """What a cursor is bound to: the scope, and the version of what its pages hold."""
-    return f"{scope.fingerprint}/v{ROWS_VERSION}"
+def issued_for(scope: Scope, where: Reach) -> str:
+    """What a cursor is bound to: the scope, the branches it reads (a new branch makes an
+    admin pull again; an outlet moved to another branch, its staff) and the version of
+    what its pages hold."""
+    branches = hashlib.sha256("\n".join(where.branches).encode()).hexdigest()[:12]
+    return f"{scope.fingerprint}/v{ROWS_VERSION}/{branches}"
 
 
 def _count(value: object) -> int:
@@ -120,14 +141,45 @@ def _count(value: object) -> int:
     return value
 
 
-def cursor_seq(text: str, scope: Scope) -> int | None:
-    """The change-log seq a finished-snapshot cursor stands at, else None."""
-    cursor = decode_cursor(text, scope)
-    return cursor.high_water if cursor.phase == Phase.LOG else None
+# -- the branches of a scope ------------------------------------------------------------
 
 
-def high_water(session: Session) -> int:
-    return int(session.execute(select(func.coalesce(func.max(_log.c.seq), 0))).scalar_one())
+@dataclass(frozen=True)
+class Reach:
+    """Which branches' logs a scope reads, and which outlets' rows in them (None: all)."""
+
+    branches: tuple[str, ...]
+    outlets: frozenset[str] | None
+
+
+def reach(session: Session, scope: Scope) -> Reach:
+    """A marketer or outlet manager reads its outlet's rows of its branch; a sub-branch
+    manager its branch whole (the branch is its outlets); an admin every branch. Everyone
+    reads the head-office branch ("") whole: outlets, users, batches."""
+    if scope.role in (Role.MARKETER, Role.OUTLET_MANAGER) and scope.outlet_id is not None:
+        home = branch_of(session, scope.outlet_id)
+        return Reach(tuple(sorted({GLOBAL_BRANCH, home})), frozenset({scope.outlet_id}))
+    if scope.role == Role.SUBBRANCH_MANAGER and scope.outlets:
+        found = branches_of(session, scope.outlets)
+        homes = {found[o] for o in scope.outlets}
+        return Reach(tuple(sorted({GLOBAL_BRANCH, *homes})), None)
+    return Reach(tuple(sorted({GLOBAL_BRANCH, *heads(session)})), None)
+
+
+def cursor_position(session: Session, text: str, scope: Scope) -> dict[str, int] | None:
+    """The positions of a finished-snapshot cursor (branch → last seq seen), else None."""
+    cursor = decode_cursor(text, scope, reach(session, scope))
+    return cursor.positions if cursor.phase == Phase.LOG else None
+
+
+def scope_heads(session: Session, scope: Scope) -> dict[str, int]:
+    """The newest seq of each branch ``scope`` reads."""
+    return heads(session, reach(session, scope).branches)
+
+
+def behind(positions: dict[str, int], newest: dict[str, int]) -> bool:
+    """Whether a device at ``positions`` has not seen everything up to ``newest``."""
+    return any(positions.get(b, 0) < seq for b, seq in newest.items())
 
 
 # -- row encoding ---------------------------------------------------------------------
@@ -305,11 +357,14 @@ def pull_page(
     session: Session, scope: Scope, cursor: str | None, page_size: int
 ) -> tuple[dict[str, Any], list[SkippedRow]]:
     """The next page after ``cursor``, and the stored rows it had to leave out."""
-    state = decode_cursor(cursor, scope) if cursor else _start_snapshot(session, scope)
+    where = reach(session, scope)
+    state = (
+        decode_cursor(cursor, scope, where) if cursor else _start_snapshot(session, scope, where)
+    )
     page = Page()
     if state.phase == Phase.SNAPSHOT:
-        return _snapshot_page(session, scope, state, page_size, page), page.skipped
-    return _log_page(session, scope, state, page_size, page), page.skipped
+        return _snapshot_page(session, scope, where, state, page_size, page), page.skipped
+    return _log_page(session, scope, where, state, page_size, page), page.skipped
 
 
 def scope_count(session: Session, scope: Scope) -> int:
@@ -321,17 +376,17 @@ def scope_count(session: Session, scope: Scope) -> int:
     return total
 
 
-def _start_snapshot(session: Session, scope: Scope) -> Cursor:
+def _start_snapshot(session: Session, scope: Scope, where: Reach) -> Cursor:
     return Cursor(
         phase=Phase.SNAPSHOT,
-        high_water=high_water(session),
-        scope=issued_for(scope),
+        positions=heads(session, where.branches),
+        scope=issued_for(scope, where),
         total=scope_count(session, scope),
     )
 
 
 def _snapshot_page(
-    session: Session, scope: Scope, state: Cursor, page_size: int, page: Page
+    session: Session, scope: Scope, where: Reach, state: Cursor, page_size: int, page: Page
 ) -> dict[str, Any]:
     entity_index, last_key, done = state.entity, state.after_key, state.done
     budget = page_size
@@ -350,13 +405,13 @@ def _snapshot_page(
         else:
             last_key = str(last_id)
     if entity_index >= len(SYNC_ENTITIES):
-        next_state = Cursor(Phase.LOG, state.high_water, issued_for(scope))
+        next_state = Cursor(Phase.LOG, state.positions, issued_for(scope, where))
         snapshot = False
     else:
         next_state = replace(state, entity=entity_index, after_key=last_key, done=done)
         snapshot = True
     return {
-        "cursor": encode_cursor(next_state),
+        "cursor": encode_cursor(next_state, where),
         "has_more": True,  # after the snapshot the log may hold newer changes
         "snapshot": snapshot,
         "progress": {"done": done, "total": max(state.total, done)},
@@ -364,17 +419,42 @@ def _snapshot_page(
     }
 
 
+def _changes(
+    session: Session, where: Reach, positions: dict[str, int], newest: dict[str, int], limit: int
+) -> tuple[list[Any], dict[str, int]]:
+    """Up to ``limit`` change-log rows after ``positions`` (branch by branch, each up to its
+    newest), only its outlets' rows where the scope reads one outlet; and the positions
+    after them."""
+    rows: list[Any] = []
+    after = dict(positions)
+    floors = pruned_below(session, where.branches)
+    for branch in where.branches:
+        since, head = positions.get(branch, 0), newest.get(branch, 0)
+        if since > head:  # a cursor from the future: the store was replaced
+            raise StoreError("sync.cursor_invalid", 409)
+        if since < floors.get(branch, 0):  # what it has not seen was pruned
+            raise StoreError("sync.cursor_expired", 409)
+        if since == head:
+            continue
+        budget = limit - len(rows)
+        if budget <= 0:
+            break
+        stmt = select(_log).where(_log.c.branch == branch, _log.c.seq > since, _log.c.seq <= head)
+        if where.outlets is not None and branch != GLOBAL_BRANCH:
+            outlets = sorted(where.outlets)
+            stmt = stmt.where(or_(_log.c.outlet_new.in_(outlets), _log.c.outlet_old.in_(outlets)))
+        found = session.execute(stmt.order_by(_log.c.seq).limit(budget)).all()
+        rows.extend(found)
+        after[branch] = int(found[-1].seq) if len(found) == budget else head
+    return rows, after
+
+
 def _log_page(
-    session: Session, scope: Scope, state: Cursor, page_size: int, page: Page
+    session: Session, scope: Scope, where: Reach, state: Cursor, page_size: int, page: Page
 ) -> dict[str, Any]:
-    since = state.high_water
-    high = high_water(session)
-    changes = session.execute(
-        select(_log)
-        .where(_log.c.seq > since, _log.c.seq <= high)
-        .order_by(_log.c.seq)
-        .limit(page_size)
-    ).all()
+    since = state.positions
+    newest = heads(session, where.branches)
+    changes, after = _changes(session, where, since, newest, page_size)
     reference: dict[str, set[str]] = {}
     children: dict[str, set[str]] = {}
     touched: set[str] = set()
@@ -425,20 +505,27 @@ def _log_page(
             result = session.execute(_scoped(entity, scope, stmt))
             page.upsert(entity, _rows(entity, result, page.skipped)[0])
 
-    new_since = int(changes[-1].seq) if len(changes) == page_size else high
+    done = sum(after.get(b, 0) - since.get(b, 0) for b in newest)
+    total = sum(seq - since.get(b, 0) for b, seq in newest.items())
     return {
-        "cursor": encode_cursor(Cursor(Phase.LOG, new_since, issued_for(scope))),
-        "has_more": new_since < high,
+        "cursor": encode_cursor(Cursor(Phase.LOG, after, issued_for(scope, where)), where),
+        "has_more": behind(after, newest),
         "snapshot": False,
-        "progress": {"done": new_since - since, "total": high - since},
+        "progress": {"done": done, "total": total},
         "entities": page.entities,
     }
 
 
 def checksums(session: Session, scope: Scope) -> dict[str, dict[str, Any]]:
-    """Per-entity count and digest of (id, rev) over the scope."""
-    from app.models.sync import scope_digest
+    """Per-entity count and digest of (id, rev) over the scope: on PostgreSQL from the
+    buckets its triggers keep (``app.server.scope_sums``), on SQLite by reading the scope."""
+    if session.get_bind().dialect.name == "postgresql":
+        return maintained_checksums(session, scope)
+    return scanned_checksums(session, scope)
 
+
+def scanned_checksums(session: Session, scope: Scope) -> dict[str, dict[str, Any]]:
+    """The checksums by reading every row of the scope."""
     out = {}
     for entity in SYNC_ENTITIES:
         table = TABLES_BY_ENTITY[entity]

@@ -43,6 +43,7 @@ skips its turn.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +52,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 
 from app.models.dashboard import (
     DashBatchLoans,
@@ -68,7 +70,7 @@ from app.sqlite import WRITER
 log = logging.getLogger(__name__)
 
 REBUILD_AFTER = 100_000  # prospects changed since the last refresh: beyond, rebuild
-ROLLUP_LOCK = 0x44_41_53_48  # "DASH"; with the schema's hash: one refresher per store
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: a NOWAIT lock another transaction holds
 TYPED = "typed"  # dash_loan_daily's role of a disbursement typed on a device, no loan
 _CHUNK = 5000
 _DISBURSED = FunnelStatus.DISBURSED.value
@@ -117,41 +119,51 @@ def refresh(engine: Engine, now: datetime) -> int:
 
 @contextmanager
 def _refreshing(engine: Engine) -> Iterator[Connection | None]:
-    """One transaction for the refresh, or None when another process holds the lock."""
+    """One transaction for the refresh, or None when another process holds the lock.
+
+    PostgreSQL: the lock is ``dash_state``'s, EXCLUSIVE (dashboards still read it; a
+    second refresher does not wait, it skips its turn), taken by the transaction's first
+    statement. ``LOCK TABLE`` takes no snapshot, so the REPEATABLE READ snapshot starts
+    after it and sees the previous refresh's commit; and being the transaction's, the
+    lock works behind PgBouncer in transaction mode, where a session-level advisory lock
+    would be taken on one server connection and "released" on another."""
     if engine.dialect.name != "postgresql":
         with engine.execution_options(**WRITER).connect() as conn, conn.begin():
             yield conn
         return
     with engine.connect() as conn:
-        key = {"k": ROLLUP_LOCK}
-        got = conn.execute(
-            text("SELECT pg_try_advisory_lock(:k, hashtext(current_schema()))"), key
-        ).scalar()
-        conn.commit()
-        if not got:
+        snap = conn.execution_options(isolation_level="REPEATABLE READ")
+        work = snap.begin()
+        try:
+            snap.execute(text(f"LOCK TABLE {_STATE.name} IN EXCLUSIVE MODE NOWAIT"))
+        except OperationalError as exc:
+            work.rollback()
+            if getattr(exc.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
+                raise
             yield None
             return
         try:
-            # the snapshot is taken after the lock: it sees the previous refresh's commit
-            snap = conn.execution_options(isolation_level="REPEATABLE READ")
-            with snap.begin():
-                yield snap
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k, hashtext(current_schema()))"), key)
-            conn.commit()
+            yield snap
+        except BaseException:
+            work.rollback()
+            raise
+        work.commit()
 
 
 def _refresh(conn: Connection, sql: _Dialect, now: datetime) -> int:
     state = conn.execute(select(_STATE).where(_STATE.c.id == 1)).mappings().first()
-    hi = int(conn.execute(text("SELECT coalesce(max(seq), 0) FROM change_log")).scalar_one())
-    loans = _loan_signature(conn)
+    hi = {
+        str(b): int(s) for b, s in conn.execute(text("SELECT branch, seq FROM change_clock")).all()
+    }
+    loans = loan_signature(conn)
     if state is None:
         done = _rebuild(conn, sql)
         _save_state(conn, state, hi, loans, now, rebuilt=True)
         return done
-    lo = int(state["seq"])
+    lo = _positions(state["positions"])
+    window = {b: (lo.get(b, 0), seq) for b, seq in hi.items() if seq > lo.get(b, 0)}
     loans_moved = loans != state["loans"]
-    if hi == lo and not loans_moved:
+    if not window and not loans_moved:
         _save_state(conn, state, hi, loans, now, rebuilt=False)
         return 0
     if sql.pg:
@@ -160,7 +172,8 @@ def _refresh(conn: Connection, sql: _Dialect, now: datetime) -> int:
         # and compiling such small statements costs more than it saves
         conn.execute(text("SET LOCAL random_page_cost = 1.1"))
         conn.execute(text("SET LOCAL jit = off"))
-    changed, moved = _mark_changed(conn, sql, lo, hi, loans_moved=loans_moved)
+    _stage_window(conn, window)
+    changed, moved = _mark_changed(conn, sql, loans_moved=loans_moved)
     rebuilt = changed > REBUILD_AFTER
     if rebuilt:
         _rebuild_prospects(conn, sql)
@@ -171,25 +184,61 @@ def _refresh(conn: Connection, sql: _Dialect, now: datetime) -> int:
         _judge_customers(conn)
     _drop_work_tables(conn)
     typed = 0
-    if hi > lo:
-        _add_contacts(conn, sql, lo, hi)
-        typed = _add_disbursals(conn, sql, lo, hi)
-    if loans_moved or typed or _users_changed(conn, lo, hi):
+    if window:
+        _add_contacts(conn, sql)
+        typed = _add_disbursals(conn, sql)
+    if loans_moved or typed or _users_changed(conn):
         _recompute_loan_daily(conn)
+    conn.execute(text("DROP TABLE IF EXISTS dash_window"))
     _save_state(conn, state, hi, loans, now, rebuilt=rebuilt)
-    return (hi - lo) + moved
+    return sum(h - low for low, h in window.values()) + moved
+
+
+def _positions(stored: str | None) -> dict[str, int]:
+    try:
+        data = json.loads(stored or "{}")
+        return {str(b): int(s) for b, s in data.items()}
+    except (ValueError, TypeError, AttributeError):
+        return {}  # unreadable: everything counts as new (the rollups are idempotent per row)
+
+
+def _stage_window(conn: Connection, window: dict[str, tuple[int, int]]) -> None:
+    """The change-log rows to roll up, per branch (lo, hi], in the temporary
+    ``dash_window``; ``_WINDOW`` selects them."""
+    conn.execute(text("DROP TABLE IF EXISTS dash_window"))
+    conn.execute(
+        text(
+            "CREATE TEMPORARY TABLE dash_window (branch VARCHAR PRIMARY KEY, lo BIGINT, hi BIGINT)"
+        )
+    )
+    if window:
+        conn.execute(
+            text("INSERT INTO dash_window (branch, lo, hi) VALUES (:b, :lo, :hi)"),
+            [{"b": b, "lo": lo, "hi": hi} for b, (lo, hi) in window.items()],
+        )
+
+
+# the change-log rows of the window (``_stage_window``), as ``c``
+_WINDOW = (
+    "change_log c JOIN dash_window w ON c.branch = w.branch AND c.seq > w.lo AND c.seq <= w.hi"
+)
 
 
 def _save_state(
     conn: Connection,
     state: Any,
-    seq: int,
+    heads: dict[str, int],
     loans: str,
     now: datetime,
     *,
     rebuilt: bool,
 ) -> None:
-    values = {"seq": seq, "loans": loans, "refreshed_at": now}
+    values = {
+        "seq": sum(heads.values()),
+        "positions": json.dumps(heads, ensure_ascii=False, sort_keys=True),
+        "loans": loans,
+        "refreshed_at": now,
+    }
     if rebuilt or state is None:
         values["rebuilt_at"] = now
     if state is None:
@@ -198,7 +247,7 @@ def _save_state(
         conn.execute(_STATE.update().where(_STATE.c.id == 1).values(**values))
 
 
-def _loan_signature(conn: Connection) -> str:
+def loan_signature(conn: Connection) -> str:
     """Changes whenever the loan tables do in a way the rollups see: an event added,
     matched or dismissed, a share written or adjusted."""
     rows = [
@@ -211,12 +260,9 @@ def _loan_signature(conn: Connection) -> str:
     return "|".join(",".join(str(v) for v in row) for row in rows)
 
 
-def _users_changed(conn: Connection, lo: int, hi: int) -> bool:
+def _users_changed(conn: Connection) -> bool:
     """Whether a user changed (an originator's outlet, read when their share names none)."""
-    found = conn.execute(
-        text("SELECT 1 FROM change_log WHERE seq > :lo AND seq <= :hi AND entity = 'user'"),
-        {"lo": lo, "hi": hi},
-    ).first()
+    found = conn.execute(text(f"SELECT 1 FROM {_WINDOW} WHERE c.entity = 'user'")).first()
     return found is not None
 
 
@@ -310,22 +356,19 @@ def _drop_work_tables(conn: Connection) -> None:
         conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
 
 
-def _mark_changed(
-    conn: Connection, sql: _Dialect, lo: int, hi: int, *, loans_moved: bool
-) -> tuple[int, int]:
+def _mark_changed(conn: Connection, sql: _Dialect, *, loans_moved: bool) -> tuple[int, int]:
     """The prospects to count again, in the temporary table ``dash_changed``: those whose
-    row or logs changed in the change log's (lo, hi], and (``loans_moved``) those a
+    row or logs changed in the change log's window (``_stage_window``), and (``loans_moved``) those a
     disbursed loan was matched to or taken from since, ``dash_loan_prospect`` brought up to
     date. (How many changed, how many of them a loan moved.)"""
     _drop_work_tables(conn)
     conn.execute(text("CREATE TEMPORARY TABLE dash_changed (prospect_id VARCHAR PRIMARY KEY)"))
     conn.execute(
         text(
-            "INSERT INTO dash_changed (prospect_id) SELECT DISTINCT prospect_id FROM change_log"
-            " WHERE seq > :lo AND seq <= :hi AND entity IN ('prospect', 'marketing_log')"
-            " AND prospect_id IS NOT NULL"
-        ),
-        {"lo": lo, "hi": hi},
+            "INSERT INTO dash_changed (prospect_id) SELECT DISTINCT c.prospect_id FROM"
+            f" {_WINDOW} WHERE c.entity IN ('prospect', 'marketing_log')"
+            " AND c.prospect_id IS NOT NULL"
+        )
     )
     moved = 0
     if loans_moved:
@@ -420,20 +463,19 @@ _CONTRIBUTION = ("prospect_id", "batch_id", "outlet_id", "status", "live", "firs
 # -- incremental: logs and typed disbursements -----------------------------------------
 
 
-def _add_contacts(conn: Connection, sql: _Dialect, lo: int, hi: int) -> None:
+def _add_contacts(conn: Connection, sql: _Dialect) -> None:
     """The logs written since: per Beijing day, their prospect's outlet, their author."""
     conn.execute(
         text(
             "INSERT INTO dash_contacts (day, outlet_id, author_id, contacts)"
             f" SELECT {sql.beijing_date('l.occurred_at')}, d.outlet_id, l.author_id, count(*)"
             " FROM marketing_log l JOIN dash_prospect d ON d.prospect_id = l.prospect_id"
-            " WHERE l.id IN (SELECT entity_id FROM change_log WHERE seq > :lo AND seq <= :hi"
-            " AND entity = 'marketing_log')"
+            f" WHERE l.id IN (SELECT c.entity_id FROM {_WINDOW}"
+            " WHERE c.entity = 'marketing_log')"
             " GROUP BY 1, 2, 3"
             " ON CONFLICT (day, outlet_id, author_id)"
             " DO UPDATE SET contacts = dash_contacts.contacts + excluded.contacts"
-        ),
-        {"lo": lo, "hi": hi},
+        )
     )
 
 
@@ -446,14 +488,14 @@ _DISBURSALS_SQL = (
 )
 
 
-def _add_disbursals(conn: Connection, sql: _Dialect, lo: int, hi: int) -> int:
+def _add_disbursals(conn: Connection, sql: _Dialect) -> int:
     """The applied funnel events to ``disbursed`` recorded since; how many."""
     only = (
-        " AND e.id IN (SELECT entity_id FROM change_log WHERE seq > :lo AND seq <= :hi"
-        " AND entity = 'funnel_event') ON CONFLICT (funnel_event_id) DO NOTHING"
+        f" AND e.id IN (SELECT c.entity_id FROM {_WINDOW}"
+        " WHERE c.entity = 'funnel_event') ON CONFLICT (funnel_event_id) DO NOTHING"
     )
     statement = _DISBURSALS_SQL.format(day=sql.beijing_date("e.occurred_at"), only=only)
-    return int(conn.execute(text(statement), {"lo": lo, "hi": hi}).rowcount or 0)
+    return int(conn.execute(text(statement)).rowcount or 0)
 
 
 # -- loans -------------------------------------------------------------------------------

@@ -65,6 +65,8 @@ PROBE_TIMEOUT = httpx.Timeout(5, connect=2)
 # A whitelist of 100,000 rows is read, checked and stored in one request: give it time.
 IMPORT_TIMEOUT = httpx.Timeout(120, connect=5)
 LEAGUE_PAGE = 200  # rows of a league table fetched at once (the store's page limit)
+# 429s that mean "full, come back later", not "too many failed sign-ins"
+BUSY_CODES = frozenset({"sync.busy", "server.busy"})
 
 
 class SyncClient:
@@ -374,14 +376,14 @@ def _error_for(response: httpx.Response) -> SyncError:
     status = response.status_code
     if status == 426:
         return ProtocolTooOld(message, status=status)
-    if status == 409 and code == "sync.cursor_invalid":
+    if status == 409 and code in ("sync.cursor_invalid", "sync.cursor_expired"):
         return CursorInvalid(message, status=status)
     if status == 401 and code == "auth.invalid_credentials":
         return InvalidCredentials(message, status=status)
     if status in (401, 403):
         return AuthError(message, code=code or None, status=status)
-    if status == 429 and code == "sync.busy":
-        return StoreBusy(message, retry_after=_seconds(response), status=status)
+    if status == 429 and code in BUSY_CODES:
+        return StoreBusy(message, code=code, retry_after=_seconds(response), status=status)
     if status == 429:
         return TooManyAttempts(
             message, code=code or None, status=status, params={"minutes": _minutes(response)}

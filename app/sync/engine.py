@@ -3,6 +3,10 @@
 ``sync_once`` reads like the protocol and blocks; ``start`` runs it in a worker
 thread and returns at once, ``cancel`` stops it between batches/pages, and
 listeners receive a fresh ``SyncProgress`` after every step.
+
+A store that answers "busy" (429, ``Retry-After``) is waited out within the run
+(``app.sync.busy``): the progress says ``WAITING`` with the seconds left, then the
+same batch or page is asked for again.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -20,8 +25,9 @@ from sqlalchemy import text
 from app.models.ids import utcnow
 from app.sync import outbox
 from app.sync.apply import local_checksums, reset_for_resync
+from app.sync.busy import BusyBackoff, Patience
 from app.sync.client import SyncClient
-from app.sync.errors import CursorInvalid, SyncCancelled, SyncError
+from app.sync.errors import CursorInvalid, StoreBusy, StoreStillBusy, SyncCancelled, SyncError
 from app.sync.pull import pull_all
 from app.sync.push import push_outbox
 from app.sync.state import StateKey, SyncPhase, SyncProgress
@@ -41,6 +47,9 @@ class SyncEngine:
         page_limit: int | None = None,
         verify_interval: timedelta = timedelta(hours=24),
         ranks_interval: timedelta = timedelta(minutes=10),
+        busy_max_wait: float = 60,
+        busy_max_waits: int = 10,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.store = store
         self.client = client
@@ -52,6 +61,18 @@ class SyncEngine:
         self._cancel = threading.Event()
         self._lock = threading.Lock()
         self._task: asyncio.Task[SyncProgress] | None = None
+        self._waiting_in: SyncPhase | None = None  # the phase a busy wait interrupted
+        self._emitting = threading.RLock()
+        # a busy store is waited out: same request again after its Retry-After + jitter
+        self.patience = Patience(
+            BusyBackoff(cap=busy_max_wait, jitter=jitter),
+            max_waits=busy_max_waits,
+            sleep=self._cancel.wait,
+            on_wait=self._busy_wait,
+        )
+        # Pulls begun so far (counted just before a pull's first request): a change the
+        # store told of before the count moved on is in that pull (app.workbench.autosync).
+        self.pulls_begun = 0
         self.progress = self.snapshot_progress()
 
     # -- the non-blocking API ------------------------------------------------------------
@@ -80,6 +101,8 @@ class SyncEngine:
         if not self._lock.acquire(blocking=False):
             return self.progress
         self._cancel.clear()
+        self.patience.backoff.reset()
+        self._waiting_in = None
         try:
             self._emit(
                 phase=SyncPhase.PUSHING,
@@ -95,6 +118,7 @@ class SyncEngine:
                 batch_size=self.push_batch,
                 on_batch=lambda d, t: self._emit(done=d, total=t),
                 should_stop=self._cancel.is_set,
+                patience=self.patience,
             )
             self._check_cancel()
             self._pull()
@@ -120,6 +144,8 @@ class SyncEngine:
             if not isinstance(exc, SyncError):
                 log.exception("sync failed unexpectedly")
                 exc = SyncError(str(exc))
+            elif isinstance(exc, StoreBusy):  # still busy after every wait: try again later
+                exc = StoreStillBusy(exc.message, status=exc.status)
             log.warning("sync failed: %s (%s)", exc.code, exc)
             with self.store.transaction() as conn:
                 DeviceStore.put(conn, StateKey.LAST_ERROR, exc.code)
@@ -137,6 +163,7 @@ class SyncEngine:
 
     def _pull(self) -> None:
         self._emit(phase=SyncPhase.PULLING, done=0, total=0)
+        self.pulls_begun += 1
 
         def on_page(page: dict[str, Any]) -> None:
             prog = page.get("progress", {})
@@ -153,6 +180,7 @@ class SyncEngine:
                 limit=self.page_limit,
                 on_page=on_page,
                 should_stop=self._cancel.is_set,
+                patience=self.patience,
             )
         except CursorInvalid:
             self._resync(on_page)
@@ -161,12 +189,14 @@ class SyncEngine:
         with self.store.transaction() as conn:
             reset_for_resync(conn)
         self._emit(resynced=True, snapshot_complete=False)
+        self.pulls_begun += 1
         pull_all(
             self.store,
             self.client,
             limit=self.page_limit,
             on_page=on_page,
             should_stop=self._cancel.is_set,
+            patience=self.patience,
         )
 
     def _ranks(self) -> dict[str, Any] | None:
@@ -176,7 +206,9 @@ class SyncEngine:
         if raw:
             stored = json.loads(raw)
             fetched = datetime.fromisoformat(stored.get("fetched_at", "1970-01-01T00:00:00"))
-            if utcnow() - fetched < self.ranks_interval:
+            # a store that had not ranked yet (just made) is asked again at the next sync
+            counted = stored.get("ranked", True) is not False
+            if counted and utcnow() - fetched < self.ranks_interval:
                 return None
         try:
             return {**self.client.ranks(), "fetched_at": utcnow().isoformat()}
@@ -194,7 +226,7 @@ class SyncEngine:
         cursor = self.store.state(StateKey.CURSOR)
         if not cursor:
             return
-        remote = self.client.checksum(cursor)
+        remote = self.patience.call(lambda: self.client.checksum(cursor))
         if remote.get("stale"):
             return  # the store moved on while we verified; next time
         with self.store.read() as conn:
@@ -204,6 +236,16 @@ class SyncEngine:
             self._resync(lambda page: self._emit(phase=SyncPhase.PULLING))
         with self.store.transaction() as conn:
             DeviceStore.put(conn, StateKey.LAST_VERIFIED_AT, str(utcnow()))
+
+    def _busy_wait(self, seconds_left: int) -> None:
+        """The store is busy: show the seconds left, then the phase it interrupted."""
+        if seconds_left > 0:
+            if self._waiting_in is None:
+                self._waiting_in = self.progress.phase
+            self._emit(phase=SyncPhase.WAITING, wait_seconds=seconds_left)
+        elif self._waiting_in is not None:
+            phase, self._waiting_in = self._waiting_in, None
+            self._emit(phase=phase, wait_seconds=0)
 
     # -- state ----------------------------------------------------------------------------
 
@@ -232,9 +274,12 @@ class SyncEngine:
             )
 
     def _emit(self, **changes: Any) -> None:
-        self.progress = SyncProgress(**{**vars(self.progress), **changes})
-        for listener in list(self._listeners):
-            try:
-                listener(self.progress)
-            except Exception:  # a broken listener must not break sync
-                log.exception("sync listener failed")
+        # two threads emit during a pull (the page applied, the next one's busy wait): each
+        # change is made on the newest progress, and listeners hear them in that order
+        with self._emitting:
+            self.progress = progress = SyncProgress(**{**vars(self.progress), **changes})
+            for listener in list(self._listeners):
+                try:
+                    listener(progress)
+                except Exception:  # a broken listener must not break sync
+                    log.exception("sync listener failed")

@@ -7,7 +7,9 @@
     ├── AuthError               401/403: log in again (the outbox is kept)
     │   └── InvalidCredentials  wrong employee number or password
     ├── TooManyAttempts         429: sign-in refused for ``params["minutes"]`` minutes
-    ├── StoreBusy               429: the store is full (event streams); ``retry_after`` s
+    ├── StoreBusy               429: the store is full (event streams, pulls, connections);
+    │                           ``retry_after`` s: wait and ask again (app/sync/busy.py)
+    ├── StoreStillBusy          still busy after every wait of a run: the next run retries
     ├── ProtocolTooOld          426: this client must be updated (the outbox is kept)
     ├── CursorInvalid           409: the store no longer accepts our cursor: resync
     ├── SeqGap                  the store waits for an outbox sequence this device lacks
@@ -69,13 +71,27 @@ class TooManyAttempts(SyncError):
 
 
 class StoreBusy(SyncError):
-    """The store serves as many as it can: come back after ``retry_after`` seconds."""
+    """The store serves as many as it can (``sync.busy``: event streams; ``server.busy``:
+    pulls, or its database connections): come back after ``retry_after`` seconds."""
 
     code = "sync.busy"
 
-    def __init__(self, message: str = "", *, retry_after: float = 60, status: int = 429) -> None:
-        super().__init__(message, status=status)
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        retry_after: float = 60,
+        status: int = 429,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, status=status, params={"seconds": retry_after})
         self.retry_after = retry_after
+
+
+class StoreStillBusy(SyncError):
+    """The store stayed busy through every wait of one run; the next run tries again."""
+
+    code = "sync.store_busy"
 
 
 class ProtocolTooOld(SyncError):

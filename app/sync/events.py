@@ -1,7 +1,8 @@
 """The store's live-update stream (``GET /sync/events``), read as server-sent events.
 
-    hello {"high": N}   the stream is open; N is the store's newest change-log seq
-    poke  {"high": N}   a committed change touched this user's scope: pull
+    hello {"high": N}   the stream is open; N sums the branches' newest change-log seqs
+    poke  {"high": N}   a committed change touched this user's scope: pull (N: the newest
+                        seq of the branch written; both for the record only)
     bye   {"code": C}   the token no longer stands (signed out elsewhere, account
                         disabled): raised as ``AuthError`` with code C
 

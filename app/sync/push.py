@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy import text
 
 from app.models.ids import utcnow
 from app.models.sync import SEQ_GAP
 from app.sync import outbox
+from app.sync.busy import Patience
 from app.sync.client import SyncClient
 from app.sync.errors import SeqGap
 from app.sync.store import DeviceStore
@@ -34,8 +36,10 @@ def push_outbox(
     batch_size: int = 100,
     on_batch: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    patience: Patience | None = None,
 ) -> tuple[int, int]:
-    """Push until the outbox is empty; returns (applied, rejected)."""
+    """Push until the outbox is empty; returns (applied, rejected). With ``patience``, a
+    batch the store is too busy to take is sent again after its ``Retry-After``."""
     applied = rejected = 0
     last_gap: int | None = None  # the sequence a gap answer asked for last
     with store.read() as conn:
@@ -46,7 +50,8 @@ def push_outbox(
         if not batch:
             break
         wire = [{k: m[k] for k in ("seq", "id", "kind", "payload", "created_at")} for m in batch]
-        answer = client.push(store.device_id, wire, first_seq=batch[0]["seq"])
+        send = partial(client.push, store.device_id, wire, first_seq=batch[0]["seq"])
+        answer = patience.call(send) if patience is not None else send()
         by_seq = {m["seq"]: m for m in batch}
         settled = 0
         expected: int | None = None

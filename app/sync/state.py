@@ -12,6 +12,7 @@ class SyncPhase(StrEnum):
     PUSHING = "pushing"  # sending outbox mutations
     PULLING = "pulling"  # fetching and applying pages
     VERIFYING = "verifying"  # comparing scope checksums with the store
+    WAITING = "waiting"  # the store is busy: waiting its Retry-After to ask again
     DONE = "done"  # the last run finished
     FAILED = "failed"  # the last run stopped on an error (see ``error_code``)
     CANCELLED = "cancelled"  # the user cancelled the last run
@@ -44,11 +45,17 @@ class SyncProgress:
     error_code: str = ""
     error_message: str = ""
     resynced: bool = False
+    wait_seconds: int = 0  # WAITING: seconds until the store is asked again
     details: dict[str, int] = field(default_factory=dict)
 
     @property
     def running(self) -> bool:
-        return self.phase in (SyncPhase.PUSHING, SyncPhase.PULLING, SyncPhase.VERIFYING)
+        return self.phase in (
+            SyncPhase.PUSHING,
+            SyncPhase.PULLING,
+            SyncPhase.VERIFYING,
+            SyncPhase.WAITING,
+        )
 
     @property
     def fraction(self) -> float | None:

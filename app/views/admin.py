@@ -16,7 +16,7 @@ from app.services.whitelist_import import ImportField
 from app.views.context import use_observed, use_workbench
 from app.views.quality import QualityReport, rates_line
 from app.views.theme import BRAND
-from app.views.widgets import TOUCH, choice_chip, error_box, note, section, tappable, words
+from app.views.widgets import TOUCH, choice_chip, error_box, note, section, tappable, text_of, words
 from app.workbench.imports import DATUMS, SOURCES, may_manage
 from app.workbench.loans import may_review_loans
 
@@ -213,12 +213,12 @@ def ImportForm() -> ft.Control:
             ft.TextField(
                 label=t("admin.batch_name", lang),
                 value=s.name,
-                on_change=lambda e: imports.set_meta(name=e.control.value),
+                on_change=lambda e: imports.set_meta(name=text_of(e)),
             ),
             ft.TextField(
                 label=t("admin.product", lang),
                 value=s.product,
-                on_change=lambda e: imports.set_meta(product=e.control.value),
+                on_change=lambda e: imports.set_meta(product=text_of(e)),
             ),
             ft.Text(t("admin.source", lang), size=12, color=ft.Colors.ON_SURFACE_VARIANT),
             ft.Row(
@@ -242,14 +242,14 @@ def ImportForm() -> ft.Control:
                         hint_text="2026-01-01",
                         value=s.valid_from,
                         expand=True,
-                        on_change=lambda e: imports.set_meta(valid_from=e.control.value),
+                        on_change=lambda e: imports.set_meta(valid_from=text_of(e)),
                     ),
                     ft.TextField(
                         label=t("admin.valid_until", lang),
                         hint_text="2026-12-31",
                         value=s.valid_until,
                         expand=True,
-                        on_change=lambda e: imports.set_meta(valid_until=e.control.value),
+                        on_change=lambda e: imports.set_meta(valid_until=text_of(e)),
                     ),
                 ],
                 spacing=8,
@@ -464,9 +464,7 @@ def Mapping() -> ft.Control:
                 options=options,
                 disabled=bool(s.busy),
                 expand=True,
-                on_select=lambda e, h=header: page.run_task(
-                    imports.map_header, h, e.control.value or ""
-                ),
+                on_select=lambda e, h=header: page.run_task(imports.map_header, h, text_of(e)),
             ),
         )
         for i, header in enumerate(headers)

@@ -131,6 +131,9 @@ def build_main(
         workbench.set_width(page.width or 0, wide_from=WIDE, panes_from=PANES)
         page.on_resize = lambda e: workbench.set_width(e.width, wide_from=WIDE, panes_from=PANES)
         page.on_close = lambda _e: workbench.close()
+        # a tab closed: its session lives on a while, its event stream must not
+        page.on_disconnect = lambda _e: workbench.page_disconnected()
+        page.on_connect = lambda _e: workbench.page_reconnected()
         # back in the foreground: a sync at once (live updates may have been suspended)
         page.on_app_lifecycle_state_change = lambda e: workbench.app_state_changed(e.state.value)
         page.render(App, workbench)

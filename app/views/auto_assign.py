@@ -13,7 +13,7 @@ import flet as ft
 
 from app.i18n import t
 from app.views.context import use_observed, use_workbench
-from app.views.widgets import SEGMENT_STYLE, TOUCH, tappable
+from app.views.widgets import SEGMENT_STYLE, TOUCH, segment_of, tappable, text_of
 from app.workbench.distribution import RULES
 
 
@@ -55,7 +55,7 @@ def AutoAssignDialog() -> ft.Control:
         identifier="auto-assign-rule",
         content=ft.SegmentedButton(
             selected=[state.rule],
-            on_change=lambda e: distribution.set_rule((list(e.control.selected) or [""])[0]),
+            on_change=lambda e: distribution.set_rule(segment_of(e, "")),
             show_selected_icon=False,
             style=SEGMENT_STYLE,
             segments=[
@@ -73,7 +73,7 @@ def AutoAssignDialog() -> ft.Control:
                 label=t("distribution.cap", lang),
                 value=state.cap_text,
                 keyboard_type=ft.KeyboardType.NUMBER,
-                on_change=lambda e: distribution.set_cap(e.control.value or ""),
+                on_change=lambda e: distribution.set_cap(text_of(e)),
             ),
         ),
     ]

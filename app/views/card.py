@@ -20,6 +20,7 @@ from app.views.widgets import (
     note,
     section,
     status_chip,
+    text_of,
 )
 from app.workbench.card import StepSlot
 
@@ -159,7 +160,7 @@ def CloseDialog(
     # reader announces (selected or not), the radio circle only draws the choice.
     reasons = ft.RadioGroup(
         value=reason,
-        on_change=lambda e: choose(e.control.value),
+        on_change=lambda e: choose(text_of(e)),
         content=ft.Column(
             spacing=0,
             controls=[
@@ -192,7 +193,7 @@ def CloseDialog(
             content=ft.TextField(
                 label=t(note_label, lang),
                 value=note_text,
-                on_change=lambda e: set_note(e.control.value),
+                on_change=lambda e: set_note(text_of(e)),
             ),
         ),
     ]
@@ -342,7 +343,7 @@ def CardScreen(pane: bool = False) -> ft.Control:
                 label=t("card.amount", lang),  # the section's full width: never clipped
                 value=amount,
                 keyboard_type=ft.KeyboardType.NUMBER,
-                on_change=lambda e: set_amount(e.control.value),
+                on_change=lambda e: set_amount(text_of(e)),
             )
         )
     if actions.closing:  # apart from the steps forward, and each asks why first
@@ -421,7 +422,7 @@ def CardScreen(pane: bool = False) -> ft.Control:
                             label=t("card.assign_reason", lang),
                             value=reason,
                             width=220,
-                            on_change=lambda e: set_reason(e.control.value),
+                            on_change=lambda e: set_reason(text_of(e)),
                         ),
                         _button(
                             "assign",

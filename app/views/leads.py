@@ -25,6 +25,7 @@ from app.views.widgets import (
     screen,
     section,
     tappable,
+    text_of,
     with_save_bar,
 )
 from app.workbench import Workbench
@@ -77,7 +78,7 @@ def RejectPanel(row: LeadRow, lang: str) -> ft.Control:
             workbench.leads.corrected("note")
 
     def typed(e: ft.Event) -> None:
-        set_text(e.control.value)
+        set_text(text_of(e))
         workbench.leads.corrected("note")
 
     reasons = [
@@ -324,7 +325,7 @@ def LeadFormScreen() -> ft.Control:
         corrected; the credit code is checked again as it is typed)."""
 
         def changed(e: ft.Event) -> None:
-            setter(e.control.value)
+            setter(text_of(e))
             if field in errors:
                 set_errors({k: v for k, v in errors.items() if k != field})
 
@@ -352,7 +353,7 @@ def LeadFormScreen() -> ft.Control:
         value=industry or None,
         options=[ft.DropdownOption(key=i, text=i) for i in workbench.leads.industries],
         error_text=err("industry"),
-        on_select=lambda e: set_industry(e.control.value or ""),
+        on_select=lambda e: set_industry(text_of(e)),
         expand=True,
     )
     form = screen(

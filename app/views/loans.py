@@ -12,7 +12,7 @@ from app.services.whitelist import WhitelistRow
 from app.views.admin import LOANS, NotForYou, frame
 from app.views.context import use_observed, use_workbench
 from app.views.shares import SharesPart
-from app.views.widgets import TOUCH, card, chip_row, error_box, note, tappable, words
+from app.views.widgets import TOUCH, card, chip_row, error_box, note, tappable, text_of, words
 from app.workbench.loans import may_review_loans
 
 PARTS = ("queue", "shares")
@@ -148,7 +148,7 @@ def LoanCard(event: LoanEventOut) -> ft.Control:
                 multiline=True,
                 min_lines=1,
                 max_length=200,
-                on_change=lambda e: queue.set_reason(e.control.value),
+                on_change=lambda e: queue.set_reason(text_of(e)),
             )
         )
         lines.append(
@@ -230,7 +230,7 @@ def MatchPanel(event_id: str) -> ft.Control:
                     value=s.query,
                     autofocus=True,
                     prefix_icon=ft.Icons.SEARCH,
-                    on_change=lambda e: page.run_task(queue.search, e.control.value),
+                    on_change=lambda e: page.run_task(queue.search, text_of(e)),
                 ),
             ),
             *found,

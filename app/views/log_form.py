@@ -18,6 +18,8 @@ from app.views.widgets import (
     choice_chip,
     position_line,
     screen,
+    segment_of,
+    text_of,
     with_save_bar,
 )
 from app.workbench.log import CheckIn, check_in
@@ -86,7 +88,7 @@ def LogScreen() -> ft.Control:
         selected=[channel],
         show_selected_icon=False,  # 上门拜访 fits a phone's quarter
         style=SEGMENT_STYLE,
-        on_change=lambda e: set_channel((list(e.control.selected) or [channel])[0]),
+        on_change=lambda e: set_channel(segment_of(e, channel)),
         segments=[
             ft.Segment(value=c.value, label=ft.Text(t(f"log.channel.{c.value}", lang)))
             for c in Channel
@@ -135,14 +137,14 @@ def LogScreen() -> ft.Control:
             multiline=True,
             min_lines=2,
             error=err("note"),
-            on_change=lambda e: set_note(e.control.value),
+            on_change=lambda e: set_note(text_of(e)),
         ),
         ft.TextField(
             label=t("log.next_follow_up", lang),
             value=follow_up,
             hint_text=t("log.next_follow_up_hint", lang),
             error=err("next_follow_up"),
-            on_change=lambda e: set_follow_up(e.control.value),
+            on_change=lambda e: set_follow_up(text_of(e)),
             keyboard_type=ft.KeyboardType.DATETIME,
         ),
         ft.Row(follow_ups, wrap=True, spacing=8, run_spacing=8),

@@ -7,7 +7,7 @@ import flet as ft
 from app.i18n import t
 from app.views.context import use_observed, use_workbench
 from app.views.theme import BRAND
-from app.views.widgets import icon_button
+from app.views.widgets import icon_button, text_of
 
 
 @ft.component
@@ -21,11 +21,11 @@ def LoginScreen() -> ft.Control:
 
     async def submit(e: ft.Event) -> None:
         # Enter in the password box: take its value now, before on_change re-renders
-        typed = e.control.value if isinstance(e.control, ft.TextField) else form.password
+        typed = text_of(e) if isinstance(e.control, ft.TextField) else form.password
         await workbench.login.submit(employee_no, typed or "")  # a wrong password empties the box
 
     def typed_password(e: ft.Event) -> None:
-        form.password = e.control.value
+        form.password = text_of(e)
 
     error = t(form.error, lang, **form.error_params) if form.error else None
     # our own eye rather than can_reveal_password: Flutter's has no name and is 40 px
@@ -56,7 +56,7 @@ def LoginScreen() -> ft.Control:
                     ft.TextField(
                         label=t("login.employee_no", lang),
                         value=employee_no,
-                        on_change=lambda e: set_employee_no(e.control.value),
+                        on_change=lambda e: set_employee_no(text_of(e)),
                         prefix_icon=ft.Icons.BADGE,
                         autofocus=not employee_no,
                     ),

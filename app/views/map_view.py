@@ -8,7 +8,7 @@ from app.geo.maps import MapMarker
 from app.i18n import format_distance, format_money, t
 from app.views.context import use_observed, use_workbench
 from app.views.device import device_position
-from app.views.widgets import SEGMENT_STYLE, status_chip
+from app.views.widgets import SEGMENT_STYLE, segment_of, status_chip
 from app.workbench.map import RADII
 
 AROUND_ME_PADDING = ft.Padding.symmetric(horizontal=8, vertical=15)  # 48 px tall
@@ -54,7 +54,7 @@ def MapScreen() -> ft.Control:
         set_around_me(on)
 
     def pick_radius(e: ft.Event) -> None:
-        maps.set_radius(float((list(e.control.selected) or ["3.0"])[0]))
+        maps.set_radius(float(segment_of(e, "3.0")))
 
     async def open_browser(_e: ft.Event) -> None:
         await ft.UrlLauncher().launch_url(_absolute(page, state.url))

@@ -17,7 +17,7 @@ from app.views.context import use_observed, use_workbench
 from app.views.dashboard import DashboardBody
 from app.views.targets import grid, progress_line
 from app.views.theme import BRAND, STATUS_COLORS
-from app.views.widgets import labelled, note, screen, section
+from app.views.widgets import labelled, note, screen, section, segment_of, text_of
 from app.workbench.performance import OUTLET, PERIODS
 
 METRIC_ORDER = list(TargetMetric)
@@ -43,7 +43,9 @@ def _shares(shares: ShareTally, subject: Subject, lang: str) -> tuple[str, str]:
     return format_money(shares.total / 100, lang), t(key, lang, first=first, second=second)
 
 
-def _kpis(report: PerformanceReport, lang: str, ranked_at: datetime | None) -> ft.Control:
+def _kpis(
+    report: PerformanceReport, lang: str, ranked_at: datetime | None, rank_pending: bool = False
+) -> ft.Control:
     items: list[tuple[str, str, str]] = [
         (t("perf.logs", lang), str(report.contacts), ""),
         (t("perf.contacts", lang), str(report.contacted_prospects), ""),
@@ -59,6 +61,10 @@ def _kpis(report: PerformanceReport, lang: str, ranked_at: datetime | None) -> f
             when = t("perf.rank_as_of", lang, time=format_datetime(ranked_at, lang))
         items.append(
             (t("perf.rank", lang), t(key, lang, rank=report.rank, of=report.rank_of), when)
+        )
+    elif rank_pending:  # the store had not ranked the branch yet when the device asked
+        items.append(
+            (t("perf.rank", lang), t("perf.rank_pending", lang), t("perf.rank_later", lang))
         )
 
     def kpi(label: str, value: str, caption: str) -> ft.Control:
@@ -304,10 +310,10 @@ def OwnPerformance() -> ft.Control:
     report = state.report
 
     async def pick_period(e: ft.Event) -> None:
-        await perf.pick(period=(list(e.control.selected) or ["month"])[0])
+        await perf.pick(period=segment_of(e, "month"))
 
     async def pick_subject(e: ft.Event) -> None:
-        await perf.pick(subject=(list(e.control.selected) or ["mine"])[0])
+        await perf.pick(subject=segment_of(e, "mine"))
 
     pickers: list[ft.Control] = [_segments(state.period, PERIODS, lang, pick_period)]
     subjects = perf.subjects()
@@ -317,7 +323,7 @@ def OwnPerformance() -> ft.Control:
     if outlets and perf.subject() == "outlet":
 
         async def pick_outlet(e: ft.Event) -> None:
-            await perf.pick(outlet=e.control.value)
+            await perf.pick(outlet=text_of(e))
 
         pickers.append(
             ft.Dropdown(
@@ -336,7 +342,7 @@ def OwnPerformance() -> ft.Control:
         else:
             when = format_datetime(state.ranked_at, lang)
             controls += [
-                _kpis(report, lang, state.ranked_at),
+                _kpis(report, lang, state.ranked_at, state.rank_pending),
                 note(t("perf.outlet_from_store", lang, time=when)),
             ]
         if state.targets:
@@ -345,7 +351,7 @@ def OwnPerformance() -> ft.Control:
     if report is None:
         controls.append(ft.ProgressRing())
         return screen(t("perf.title", lang), *controls)
-    controls.append(_kpis(report, lang, state.ranked_at))
+    controls.append(_kpis(report, lang, state.ranked_at, state.rank_pending))
     if state.targets:
         controls.append(_targets(state.targets, state.subject, state.targets_as_of, lang))
     controls += [

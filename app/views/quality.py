@@ -17,6 +17,7 @@ from app.views.widgets import (
     error_box,
     note,
     tappable,
+    text_of,
     use_confirm,
     use_xlsx_download,
     words,
@@ -304,7 +305,7 @@ def WithdrawPanel(batch_id: str) -> ft.Control:
             min_lines=1,
             max_length=200,
             disabled=busy,
-            on_change=lambda e: quality.set_reason(e.control.value),
+            on_change=lambda e: quality.set_reason(text_of(e)),
         )
     )
     out.append(

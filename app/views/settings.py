@@ -13,7 +13,7 @@ import flet as ft
 from app.i18n import t
 from app.views.context import use_observed, use_workbench
 from app.views.sync_view import SyncSection
-from app.views.widgets import TOUCH, screen, section, tappable
+from app.views.widgets import TOUCH, screen, section, tappable, text_of
 
 
 @ft.component
@@ -51,7 +51,7 @@ def SettingsScreen() -> ft.Control:
                 value=url,
                 label=t("settings.server", lang),
                 keyboard_type=ft.KeyboardType.URL,
-                on_change=lambda e: set_url(e.control.value),
+                on_change=lambda e: set_url(text_of(e)),
                 on_submit=save_url,
             ),
             ft.Row(

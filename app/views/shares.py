@@ -10,7 +10,7 @@ import flet as ft
 from app.i18n import format_date, format_datetime, format_fen, format_money, t
 from app.models.loan import LoanListItem, ShareOut, ShareParty
 from app.views.context import use_observed, use_workbench
-from app.views.widgets import TOUCH, card, error_box, note, tappable, words
+from app.views.widgets import TOUCH, card, error_box, note, tappable, text_of, words
 from app.workbench.online import OFFLINE
 from app.workbench.shares import REASON_LIMIT
 
@@ -81,7 +81,7 @@ def LoanFinder() -> ft.Control:
                         prefix_icon=ft.Icons.SEARCH,
                         max_length=64,
                         counter="",
-                        on_change=lambda e: c.set_query(e.control.value),
+                        on_change=lambda e: c.set_query(text_of(e)),
                         on_submit=lambda _e: page.run_task(c.search),
                     ),
                 ),
@@ -254,7 +254,7 @@ def ShareEditor() -> ft.Control:
             keyboard_type=ft.KeyboardType.NUMBER,
             disabled=busy,
             expand=True,
-            on_change=lambda e, i=i: c.type_amount(i, e.control.value),
+            on_change=lambda e, i=i: c.type_amount(i, text_of(e)),
         )
         lines: list[ft.Control] = [
             ft.Row(
@@ -344,7 +344,7 @@ def ShareEditor() -> ft.Control:
             min_lines=1,
             max_length=REASON_LIMIT,
             disabled=busy,
-            on_change=lambda e: c.set_reason(e.control.value),
+            on_change=lambda e: c.set_reason(text_of(e)),
         ),
     )
     buttons = ft.Row(

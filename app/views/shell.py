@@ -28,6 +28,17 @@ def tabs_for(role: str | None) -> list[tuple[str, str, ft.IconData]]:
     return [tab for tab in TABS if tab[0] not in MANAGERS_ONLY or may_manage(role)]
 
 
+def tapped(event: ft.Event) -> int:
+    """The destination a NavigationBar or NavigationRail change names: the index the
+    client sent with the event. Not the control's ``selected_index``: a re-render between
+    the tap and its event (a sync's progress re-renders the shell) puts the route's old
+    index back on the control, and reading it sent the user back where they were."""
+    data = event.data
+    if isinstance(data, int) or (isinstance(data, str) and data.isdigit()):
+        return int(data)
+    return int(getattr(event.control, "selected_index", 0) or 0)
+
+
 def tab_index(location: str, tabs: list[tuple[str, str, ft.IconData]] = TABS) -> int:
     for i, (path, _, _) in reversed(list(enumerate(tabs))):
         if path != "/" and location.startswith(path):
@@ -36,7 +47,9 @@ def tab_index(location: str, tabs: list[tuple[str, str, ft.IconData]] = TABS) ->
 
 
 # Errors that have a short form for the bar; the sync screen shows the whole message.
-SHORT_ERRORS = {"sync.network", "sync.timeout", "sync.server"}
+SHORT_ERRORS = {"sync.network", "sync.timeout", "sync.server", "sync.store_busy"}
+# Not a fault anyone must mend: the store is full and the device tries again by itself.
+CALM_ERRORS = {"sync.store_busy"}
 
 
 def bar_error(code: str, message: str, lang: str) -> str:
@@ -75,10 +88,20 @@ def SyncBar() -> ft.Control:
     if p.rejected:
         counts.append(t("sync.rejected", lang, count=p.rejected))
     failed = bool(p.error_code) and not p.running
+    calm = p.error_code in CALM_ERRORS
     lines: list[ft.Control] = []
     if p.running:
         lines.append(
-            ft.Text(t(f"sync.{p.phase}", lang, done=p.done, total=p.total or "…"), size=13)
+            ft.Text(
+                t(
+                    f"sync.{p.phase}",
+                    lang,
+                    done=p.done,
+                    total=p.total or "…",
+                    seconds=p.wait_seconds,
+                ),
+                size=13,
+            )
         )
     elif failed:
         # short, and wrapped in full however narrow the phone: the details are a tap away
@@ -86,7 +109,7 @@ def SyncBar() -> ft.Control:
             bar_error(p.error_code, p.error_message, lang),
             size=13,
             weight=ft.FontWeight.W_600,
-            color=ft.Colors.ERROR,
+            color=ft.Colors.ON_SURFACE if calm else ft.Colors.ERROR,
         )
         lines.append(ft.Semantics(identifier="sync-error", container=True, content=error))
     else:
@@ -99,6 +122,8 @@ def SyncBar() -> ft.Control:
 
     if p.running:
         icon = ft.Icons.CLOUD_SYNC
+    elif calm:
+        icon = ft.Icons.CLOUD_QUEUE
     elif p.error_code:
         icon = ft.Icons.CLOUD_OFF
     else:
@@ -135,7 +160,9 @@ def SyncBar() -> ft.Control:
             controls=[
                 ft.Row(
                     [
-                        ft.Icon(icon, color=ft.Colors.ERROR if p.error_code else BRAND),
+                        ft.Icon(
+                            icon, color=ft.Colors.ERROR if p.error_code and not calm else BRAND
+                        ),
                         details,
                         button,
                     ],
@@ -187,7 +214,7 @@ def Shell() -> ft.Control:
         rail = ft.NavigationRail(
             selected_index=selected,
             label_type=ft.NavigationRailLabelType.ALL,
-            on_change=lambda e: go(int(e.control.selected_index or 0)),
+            on_change=lambda e: go(tapped(e)),
             destinations=[
                 ft.NavigationRailDestination(icon=icon, label=t(key, lang)) for _, key, icon in tabs
             ],
@@ -202,7 +229,7 @@ def Shell() -> ft.Control:
         )
     bar = ft.NavigationBar(
         selected_index=selected,
-        on_change=lambda e: go(int(e.control.selected_index or 0)),
+        on_change=lambda e: go(tapped(e)),
         destinations=[
             ft.NavigationBarDestination(icon=icon, label=t(key, lang)) for _, key, icon in tabs
         ],

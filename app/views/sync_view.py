@@ -6,7 +6,7 @@ import flet as ft
 
 from app.i18n import format_datetime, t
 from app.views.context import use_observed, use_workbench
-from app.views.shell import RetryIn
+from app.views.shell import CALM_ERRORS, RetryIn
 from app.views.widgets import labelled, note, screen, section
 
 
@@ -27,14 +27,16 @@ def SyncSection() -> ft.Control:
         for r in state.rejections
     ] or [note(t("sync.no_rejections", lang))]
     if p.running:
-        status = ft.Text(t(f"sync.{p.phase}", lang, done=p.done, total=p.total or "…"))
+        status = ft.Text(
+            t(f"sync.{p.phase}", lang, done=p.done, total=p.total or "…", seconds=p.wait_seconds)
+        )
     elif p.error_code:  # the whole message; the bar shows its short form
         status = ft.Semantics(
             identifier="sync-error-details",
             container=True,
             content=ft.Text(
                 t(p.error_code, lang, status=p.error_message),
-                color=ft.Colors.ERROR,
+                color=ft.Colors.ON_SURFACE if p.error_code in CALM_ERRORS else ft.Colors.ERROR,
                 weight=ft.FontWeight.W_600,
             ),
         )

@@ -18,6 +18,7 @@ from app.views.widgets import (
     icon_button,
     note,
     tappable,
+    text_of,
     use_confirm,
     use_xlsx_download,
     words,
@@ -310,7 +311,7 @@ def _fields(goals: TargetsController, row: TargetRow, lang: str) -> list[ft.Cont
             keyboard_type=ft.KeyboardType.NUMBER,
             disabled=busy,
             expand=True,
-            on_change=lambda e, m=metric: goals.type(m, e.control.value),
+            on_change=lambda e, m=metric: goals.type(m, text_of(e)),
         )
         line: list[ft.Control] = [
             ft.Semantics(

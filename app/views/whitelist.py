@@ -18,7 +18,7 @@ from app.views.context import use_observed, use_workbench
 from app.views.device import device_position
 from app.views.table import BulkBar, table_items
 from app.views.theme import BRAND
-from app.views.widgets import SEGMENT_STYLE, TOUCH, note, status_chip, tappable
+from app.views.widgets import SEGMENT_STYLE, TOUCH, note, segment_of, status_chip, tappable, text_of
 from app.workbench.whitelist import SORTS, STATUS_ORDER, WhitelistController, WhitelistState
 
 URGENT_DAYS = 21  # a batch badge turns red this close to its end
@@ -187,10 +187,10 @@ def WhitelistScreen(selected: str = "", table: bool = False) -> ft.Control:
     panel_open = state.filters_open if state.filters_open is not None else app.wide
 
     async def pick_sort(e: ft.Event) -> None:
-        await lists.set_filters(sort=e.control.value or "distance")
+        await lists.set_filters(sort=text_of(e) or "distance")
 
     async def pick_industry(e: ft.Event) -> None:
-        value = e.control.value or ""
+        value = text_of(e)
         await lists.set_filters(industry="" if value == "*" else value)
 
     async def toggle_from_me(_e: ft.Event) -> None:
@@ -210,7 +210,7 @@ def WhitelistScreen(selected: str = "", table: bool = False) -> ft.Control:
         page.navigate(f"/prospect/{pid}/log")
 
     async def search_now(e: ft.Event) -> None:
-        await lists.search(e.control.value or "")
+        await lists.search(text_of(e))
 
     boxed = lists.search_box
     clear_search = ft.Semantics(
@@ -236,7 +236,7 @@ def WhitelistScreen(selected: str = "", table: bool = False) -> ft.Control:
             suffix_icon=clear_search if boxed else None,
             # what is typed survives a re-render (a sync finishing) before it is searched
             value=boxed,
-            on_change=lambda e: lists.type_search(e.control.value or ""),
+            on_change=lambda e: lists.type_search(text_of(e)),
             on_submit=search_now,
             dense=True,
             height=TOUCH,
@@ -261,7 +261,7 @@ def WhitelistScreen(selected: str = "", table: bool = False) -> ft.Control:
     )
 
     async def pick_view(e: ft.Event) -> None:
-        await lists.set_view((list(e.control.selected) or ["list"])[0])
+        await lists.set_view(segment_of(e, "list"))
 
     # 列表 / 表格 for a manager on a wide window
     offered = lists.table_offered() and app.wide

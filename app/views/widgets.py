@@ -23,6 +23,31 @@ SEGMENT_STYLE = ft.ButtonStyle(
 )
 
 
+# What a change carries is read from its event, never from ``e.control``: in Flet 1.0.5
+# a re-render between the client's change and its event (a sync's progress re-renders
+# every screen that shows it) can leave the client's value on a control the render has
+# replaced, and ``e.control`` then holds the value from before the change ('' for text
+# typed into an empty box: a search for everything, a tab that led back).
+
+
+def text_of(e: ft.Event) -> str:
+    """The text a field's change or submit event carries; a drop-down's or a radio
+    group's chosen key, likewise."""
+    if isinstance(e.data, str):
+        return e.data
+    value = getattr(e.control, "value", None)
+    return "" if value is None else str(value)
+
+
+def segment_of(e: ft.Event, default: str) -> str:
+    """The segment a SegmentedButton's change event carries (its first; ``default``
+    when none is)."""
+    if isinstance(e.data, list):
+        return str(e.data[0]) if e.data else default
+    selected = list(getattr(e.control, "selected", None) or [])
+    return str(selected[0]) if selected else default
+
+
 def tappable(identifier: str, control: ft.Control, **semantics: object) -> ft.Control:
     """``control`` as a button the tests and a screen reader find by ``identifier``."""
     return ft.Semantics(identifier=identifier, button=True, content=control, **semantics)  # type: ignore[arg-type]

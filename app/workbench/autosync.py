@@ -15,7 +15,9 @@ session is open one task keeps the next automatic attempt scheduled:
     a change saved, online      a sync in ``sync_debounce`` unless one is due sooner
     a tap on 同步               a sync now; the backoff starts over from it
     a poke (app/workbench/live) a sync in ``live_poke_debounce``: the store says the
-                                scope changed (and so it can be reached)
+                                scope changed (and so it can be reached); pokes while
+                                a sync runs: before its pull began, nothing more (the
+                                pull reads what they told of); after, ONE more sync
     the stream (re)connects,    a sync at once (a probe first if the store was found
     or the app comes back       unreachable)
     while the stream is up      the pull timer waits ``live_pull_factor`` times longer:
@@ -86,7 +88,9 @@ class AutoSync:
         self._due: float | None = None  # loop time of the next attempt; None: none scheduled
         self._unreachable = False  # the last failure was the network's: probe first
         self._changed_during_sync = False
-        self._poked_during_sync = False  # a poke (or reconnect) while a sync ran: pull again
+        # a poke (or reconnect) came while a sync ran after its pull had begun: pull again
+        # (the engine's ``pulls_begun`` when the last such poke came, else None)
+        self._poked_at: int | None = None
         self._live = False  # the store's event stream is open: the pull timer relaxes
         self._epoch = 0  # moves on with every settled attempt: a stale probe is ignored
         self._settled: SyncProgress | None = None
@@ -150,12 +154,16 @@ class AutoSync:
             return
         self._live = up
         if not up and self.running and self._due is not None and not self.state.retrying:
-            self._schedule(self.settings.pull_interval_seconds, retrying=False, sooner_only=True)
+            with contextlib.suppress(RuntimeError):  # no event loop any more: the app closing
+                self._schedule(
+                    self.settings.pull_interval_seconds, retrying=False, sooner_only=True
+                )
 
     def _soon(self, delay: float) -> None:
         if self._due is None or self.workbench.engine.running:
-            # a sync is running and may have read before the change: once more after it
-            self._poked_during_sync = True
+            # a sync is running (or about to): one more after it, unless its pull begins
+            # after this poke (then it reads the change; see ``settled``)
+            self._poked_at = self.workbench.engine.pulls_begun
             return
         self._schedule(delay, retrying=self.state.retrying and delay > 0, sooner_only=True)
 
@@ -187,7 +195,8 @@ class AutoSync:
             self._schedule(self.settings.sync_interval_seconds, retrying=self.state.failures > 0)
             return
         self.state.failures, self._unreachable = 0, False
-        if self._poked_during_sync:
+        if self._poked_at is not None and self._poked_at >= self.workbench.engine.pulls_begun:
+            # told of a change after this sync's pull began: it may have read before it
             delay = self.settings.live_poke_debounce_seconds
         elif self._changed_during_sync:
             delay = self.settings.sync_debounce_seconds
@@ -197,7 +206,7 @@ class AutoSync:
             delay = self.settings.pull_interval_seconds
             if self._live:
                 delay *= self.settings.live_pull_factor
-        self._changed_during_sync = self._poked_during_sync = False
+        self._changed_during_sync, self._poked_at = False, None
         self._schedule(delay, retrying=False)
 
     # -- the loop -----------------------------------------------------------------------

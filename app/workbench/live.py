@@ -13,6 +13,9 @@ turns what it says into work for ``AutoSync``:
     bye / 401 / 426         no more attempts; a sync at once shows the user why
     the app comes back      the stream is opened again at once if it was down, and a
     (foreground)            sync runs at once
+    the page goes away      the stream is closed (a closed browser tab's session lives
+    (Flet: disconnect)      on for a while: it must not hold a stream and pull on every
+                            poke for nobody); back (connect): opened again, a sync
 
 Nothing here blocks the UI: the stream is read by httpx's async client on the page's
 event loop; a poke carries no data, the pull is AutoSync's as always.
@@ -74,12 +77,14 @@ class LiveUpdates:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     def stop(self) -> None:
-        """Close the stream (sign-out, the page closed)."""
+        """Close the stream (sign-out, the page closed or went away); the pull timer
+        tightens again."""
         if self._task is not None and not self._task.done():
             with contextlib.suppress(RuntimeError):  # its loop already closed
                 self._task.cancel()
         self._task = None
         self.state.connected = False
+        self.workbench.autosync.set_live(False)
 
     def wake(self) -> None:
         """Try again now if the stream is down and waiting (the app came back)."""

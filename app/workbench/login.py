@@ -54,7 +54,7 @@ class LoginController:
             s.error_params, s.error = dict(exc.params), exc.code
             return False
         except SyncError as exc:  # a sync error other than the network: say so in words
-            s.error_params, s.error = {"status": exc.status or ""}, exc.code
+            s.error_params, s.error = {"status": exc.status or "", **exc.params}, exc.code
             return False
         except Exception:  # a fault of ours: logged, and the user still reads words
             log.exception("signing in failed")

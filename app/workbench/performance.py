@@ -35,6 +35,7 @@ class PerformanceState:
     report: perf.PerformanceReport | None = None
     breakdown: list[perf.MarketerRow] = field(default_factory=list)  # the outlet's marketers
     ranked_at: datetime | None = None  # when the central store ranked the branch (UTC)
+    rank_pending: bool = False  # the store had not ranked the branch yet at the last sync
     # The outlet on a device that holds only part of it (a marketer's): the report holds
     # the central store's figures alone (no funnel, trend or coverage), or is None when
     # the store has sent none yet; the view says so rather than show the device's part.
@@ -51,6 +52,7 @@ class _Read:
     breakdown: list[perf.MarketerRow]
     ranked_at: datetime | None
     from_store: bool = False
+    rank_pending: bool = False
     targets: list[goals.TargetProgress] = field(default_factory=list)
     targets_as_of: datetime | None = None
 
@@ -65,6 +67,7 @@ class PerformanceController:
         """A new session: its own default subject (a manager's outlet), nothing shown yet."""
         s = self.state
         s.subject, s.report, s.breakdown, s.ranked_at, s.from_store = "", None, [], None, False
+        s.rank_pending = False
         s.targets, s.targets_as_of = [], None
 
     def subjects(self) -> tuple[str, ...]:
@@ -129,7 +132,11 @@ class PerformanceController:
             # older: the store keeps its ranking a while; targets are counted per request)
             fetched = stored.get("fetched_at")
             when = datetime.fromisoformat(str(fetched)) if fetched and shown else None
-            return replace(with_shares(found, stored), targets=shown, targets_as_of=when)
+            # the store answered but had not ranked yet (just made): say so, not nothing
+            pending = stored.get("ranked") is False and perf.ranks_from_store(me.role)
+            return replace(
+                with_shares(found, stored), targets=shown, targets_as_of=when, rank_pending=pending
+            )
 
         def with_shares(found: _Read, stored: dict[str, object]) -> _Read:
             """分润 from the store's last answer: the subject's, and each marketer's."""
@@ -169,4 +176,5 @@ class PerformanceController:
         s = self.state
         s.report, s.breakdown, s.ranked_at = found.report, found.breakdown, found.ranked_at
         s.from_store, s.targets = found.from_store, found.targets
+        s.rank_pending = found.rank_pending
         s.targets_as_of = found.targets_as_of

@@ -95,6 +95,8 @@ class Workbench:
             self.client,
             push_batch=settings.push_batch_size,
             verify_interval=timedelta(hours=settings.verify_interval_hours),
+            busy_max_wait=settings.sync_busy_max_wait_seconds,
+            busy_max_waits=settings.sync_busy_max_waits,
         )
         self.state = AppState(
             lang=self.store.state("lang") or "zh",
@@ -270,6 +272,21 @@ class Workbench:
         if state in FOREGROUND and self.session is not None:
             self.autosync.now()
             self.live.wake()
+
+    def page_disconnected(self) -> None:
+        """The page's client went away (a browser tab closed, a laptop asleep; Flet keeps
+        the session for a while in case it comes back): the store's event stream is
+        closed, so the store stops poking it and the session stops pulling for nobody.
+        Changes waiting still go up on the timer."""
+        self.live.stop()
+
+    def page_reconnected(self) -> None:
+        """The page's client is back: the stream opens again and a sync runs at once."""
+        if self.session is None:
+            return
+        if not self.live.state.stopped_by:  # a revoked sign-in stays stopped
+            self.live.start()
+        self.autosync.now()
 
     def _on_progress(self, progress: SyncProgress) -> None:
         # called on the sync worker thread: hand the value to the event loop

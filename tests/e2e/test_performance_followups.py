@@ -20,7 +20,7 @@ from app.i18n import format_money
 from app.models.ids import new_id
 from app.queries.performance import branch_ranks
 from app.server.api_keys import create_api_key
-from app.server.routes.stats import RankCache
+from app.server.ranks import refresh_ranks
 from app.services.clock import beijing_today
 from app.services.marketing import new_log
 from app.services.scope import Scope
@@ -100,7 +100,7 @@ def planned(central, tmp_path_factory):  # type: ignore[no-untyped-def]
         [(colleague, None)] * 3,
     )
     _loan(central, _open_prospects(central, "M0001", 4)[3][0])
-    central.app.state.rank_cache = RankCache()  # rank again: these logs count from now on
+    refresh_ranks(central.engine)  # the store's ranks job, now: these logs count from now on
     return {"tomorrow": tomorrow, "in_five": in_five, "yesterday": yesterday}
 
 

@@ -8,11 +8,13 @@ store, switch to English and back, and open the map.
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
+from app.config import Settings
 from app.services.clock import beijing_today
 from app.services.masking import mask_phone
 from tests.e2e.conftest import (
@@ -308,3 +310,29 @@ def test_show_a_prospect_on_the_map(workbench, central, browser):
         screenshot(page, "map-prospect-desktop")
     finally:
         page.close()
+
+
+def streams_become(central, count: int, within: float) -> float:  # type: ignore[no-untyped-def]
+    """Seconds until the store serves ``count`` event streams; fails after ``within``."""
+    started = time.monotonic()
+    while central.app.state.live_streams.open != count:
+        assert time.monotonic() - started < within, (
+            f"{central.app.state.live_streams.open} streams open, not {count}"
+        )
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+@pytest.mark.skipif(not Settings().live_updates, reason="live updates turned off")
+def test_a_closed_tab_lets_its_live_stream_go(workbench, central, browser):
+    """Live updates are on: an open tab's session holds an event stream to the store, and
+    lets it go within seconds of the tab closing (Flet keeps the session an hour in case
+    it comes back; the store must not poke it, nor it pull, for nobody)."""
+    streams_become(central, 0, within=15)  # the tabs of the tests before: all closed
+    page = signed_in(browser, workbench.url, PHONE)
+    try:
+        streams_become(central, 1, within=20)
+    finally:
+        page.close()
+    took = streams_become(central, 0, within=10)
+    assert took < 5, f"the stream outlived its tab by {took:.1f} s"

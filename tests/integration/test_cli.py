@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -65,6 +66,78 @@ def test_serve_on_postgresql_publishes_the_sync_api():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.postgres
+async def test_serve_with_two_workers_answers_from_both_and_pokes_across_them():
+    """``serve --workers 2``: two processes answer on one port, each with its LISTEN
+    connection, and a write through either pokes the streams of both."""
+    from contextlib import AsyncExitStack
+
+    from sqlalchemy import create_engine, text
+
+    from tests.integration.test_live_updates import POKE_WITHIN, Stream, client_of, log_visit
+    from tests.world import build_world
+
+    need(postgres_available(), f"PostgreSQL at {PG_URL}")
+    url = fresh_postgres(driver=False)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "main.py", "serve", "--db", url, "--port", str(port), "--workers", "2"],
+        cwd=ROOT,
+        env={**os.environ, "PUHUI_SECRET_KEY": TEST_SECRET},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
+    try:
+        workers: set[int] = set()
+        deadline = time.monotonic() + 60
+        while len(workers) < 2:  # each new connection lands on either worker
+            try:
+                workers.add(httpx.get(f"{base}/health", timeout=2).json()["worker"])
+            except httpx.TransportError:
+                time.sleep(0.2)
+            if proc.poll() is not None or time.monotonic() > deadline:
+                output = proc.stdout.read() if proc.stdout else ""
+                raise AssertionError(f"workers seen: {workers}\n{output}")
+        assert proc.pid not in workers  # the parent supervises; its children serve
+
+        world = build_world(engine)
+        with engine.connect() as conn:
+            channel = conn.execute(text("SELECT 'puhui_live_' || md5(current_schema())"))
+            listen = f'LISTEN "{channel.scalar_one()}"'
+
+        def listeners() -> int:
+            with engine.connect() as conn:
+                return conn.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE query = :q"), {"q": listen}
+                ).scalar_one()
+
+        async with AsyncExitStack() as open_streams:
+            streams = []
+            while listeners() < 2:  # a stream on each worker: each LISTENs once
+                assert len(streams) < 12, "every stream landed on one worker"
+                stream = Stream(await asyncio.to_thread(client_of, base, "M1"))
+                streams.append(await open_streams.enter_async_context(stream))
+            writer = await asyncio.to_thread(client_of, base, "M2")
+            written = time.monotonic()
+            await asyncio.to_thread(log_visit, writer, world.pool(world.outlet_a)[0]["id"])
+            for stream in streams:  # whichever worker took the write, every stream hears
+                await stream.wait_for(lambda s=stream: s.pokes(), POKE_WITHIN + 1)
+                assert stream.pokes()[0][0] - written < POKE_WITHIN
+    finally:
+        engine.dispose()
+        proc.terminate()
+        assert proc.wait(20) == 0  # both workers stopped, and the parent with them
+
+
+def test_workers_need_postgresql(tmp_path):
+    db = f"sqlite:///{tmp_path / 'central.sqlite3'}"
+    refused = run_cli("serve", "--db", db, "--workers", "2", env={"PUHUI_SECRET_KEY": TEST_SECRET})
+    assert refused.returncode != 0 and "PostgreSQL" in refused.stderr
 
 
 def test_demo_data_and_create_user_then_log_in(tmp_path):

@@ -305,6 +305,7 @@ def test_housekeeping_returns_what_is_due_once(server, world, settings, capsys):
         "batch_expiry": 0,
         "pool_return": 0,
         "dashboards": 0,
+        "prune": 0,  # nothing past the change log's horizon
     }
     transfers = _history(server, Transfer, mine)
     assert {(t.reason, t.by_user_id) for t in transfers} == {("pool_return", "system")}

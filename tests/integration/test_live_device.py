@@ -8,6 +8,7 @@ syncs at once; the app coming back to the foreground syncs at once.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -43,7 +44,6 @@ def make_workbench(server, tmp_path, **overrides: object) -> Workbench:  # type:
             "pull_interval_seconds": PULL,
             "sync_debounce_seconds": 0.2,
             "live_pull_factor": FACTOR,
-            "live_updates": True,  # opt-in for now (app/config.py)
             **overrides,
         }
     )
@@ -232,3 +232,124 @@ async def test_a_full_store_is_left_alone_for_as_long_as_it_asks(full_server, tm
         await eventually(lambda: workbench.autosync.state.delay == PULL, 5)  # not relaxed
     finally:
         workbench.close()
+
+
+class HeldPulls:
+    """The device's pull requests, counted; the next one held at the door until
+    ``release`` (the store is slow to answer): pokes then arrive while the sync runs."""
+
+    def __init__(self, workbench: Workbench, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+        self.gate.set()
+        real = workbench.engine.client.pull
+
+        def pull(cursor, limit=None):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            self.entered.set()
+            self.gate.wait(10)
+            return real(cursor, limit)
+
+        monkeypatch.setattr(workbench.engine.client, "pull", pull)
+
+    def hold(self) -> None:
+        self.entered.clear()
+        self.gate.clear()
+
+    def release(self) -> None:
+        self.gate.set()
+
+
+async def colleague_visits(server, world: World, notes: list[str], workbench: Workbench) -> None:  # type: ignore[no-untyped-def]
+    """A colleague's visits to the outlet's pool, each poking the device on its own (one
+    coalescing window apart)."""
+    colleague = client_of(server.url, "M2")
+    pool = world.pool(world.outlet_a)[0]["id"]
+    for note in notes:
+        before = workbench.live.state.pokes
+        await asyncio.to_thread(log_visit, colleague, pool, note)
+        await eventually(lambda before=before: workbench.live.state.pokes > before, 5)
+
+
+async def test_pokes_while_a_sync_pulls_bring_exactly_one_more_sync(
+    workbench, live_server, world, monkeypatch
+):
+    await signed_in(workbench)
+    pulls = HeldPulls(workbench, monkeypatch)
+    began = workbench.engine.pulls_begun
+
+    pulls.hold()
+    await colleague_visits(live_server, world, ["第一次"], workbench)  # a poke: a sync
+    await eventually(pulls.entered.is_set, 5)  # ... whose pull is at the store's door
+    notes = [f"拉取途中 {n}" for n in range(5)]
+    await colleague_visits(live_server, world, notes, workbench)  # five more pokes
+    pulls.release()
+
+    for note in ["第一次", *notes]:
+        await eventually(lambda note=note: notes_on_device(workbench, note), 5)
+    await eventually(lambda: workbench.autosync.state.delay == PULL * FACTOR, 5)
+    await asyncio.sleep(1.0)  # nothing more comes
+    assert workbench.engine.pulls_begun - began == 2  # the poked sync and ONE follow-up
+    assert pulls.calls == 2
+    assert not workbench.engine.running
+
+
+async def test_pokes_before_a_syncs_pull_begins_need_no_second_sync(
+    workbench, live_server, world, monkeypatch
+):
+    await signed_in(workbench)
+    pulls = HeldPulls(workbench, monkeypatch)
+    began = workbench.engine.pulls_begun
+    # a sync held before its pull begins (the device counting its outbox)
+    gate, entered = threading.Event(), threading.Event()
+    real_pending = workbench.engine._pending
+
+    def pending() -> int:
+        entered.set()
+        gate.wait(10)
+        return real_pending()
+
+    monkeypatch.setattr(workbench.engine, "_pending", pending)
+    tapped = asyncio.create_task(workbench.sync())
+    await eventually(entered.is_set, 5)
+    notes = [f"拉取之前 {n}" for n in range(3)]
+    await colleague_visits(live_server, world, notes, workbench)
+    gate.set()
+    await tapped
+
+    for note in notes:  # the sync's pull, begun after the pokes, read every visit
+        assert await notes_on_device(workbench, note) == 1
+    await asyncio.sleep(1.0)
+    assert workbench.engine.pulls_begun - began == 1  # and nothing followed it
+    assert pulls.calls == 1
+
+
+async def test_a_page_gone_away_lets_its_stream_go_and_coming_back_opens_it(
+    workbench, live_server, world
+):
+    """A closed browser tab: Flet keeps its session an hour in case it comes back; the
+    store must not keep poking it, nor the session pull on every poke for nobody."""
+    await signed_in(workbench)
+    assert live_server.app.state.live_streams.open == 1
+    pulls_before = workbench.engine.pulls_begun
+
+    workbench.page_disconnected()  # what page.on_disconnect calls
+    took = await eventually(lambda: live_server.app.state.live_streams.open == 0, 3)
+    assert took < 2, f"the store held the stream {took:.1f} s"
+    assert len(live.hub_for(live_server.engine)) == 0
+    assert workbench.autosync.state.delay <= PULL  # the timer alone again: not relaxed
+
+    await colleague_write(live_server, world, "无人在看")
+    await asyncio.sleep(1.0)
+    assert workbench.engine.pulls_begun == pulls_before  # no poke came, no pull for nobody
+
+    workbench.page_reconnected()  # page.on_connect: back, the stream again and a sync
+    await eventually(lambda: workbench.live.state.connected, 5)
+    await eventually(lambda: notes_on_device(workbench, "无人在看"), 5)
+    assert live_server.app.state.live_streams.open == 1
+
+
+async def colleague_write(server, world: World, note: str) -> None:  # type: ignore[no-untyped-def]
+    colleague = client_of(server.url, "M2")
+    await asyncio.to_thread(log_visit, colleague, world.pool(world.outlet_a)[0]["id"], note)

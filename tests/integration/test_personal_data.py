@@ -120,7 +120,7 @@ def test_a_cursor_issued_before_masking_makes_the_device_pull_its_scope_again(
     import base64
     import json
 
-    old = {"phase": "log", "high_water": 1, "scope": me.fingerprint}
+    old = {"phase": "log", "positions": {}, "scope": me.fingerprint}
     text = base64.urlsafe_b64encode(json.dumps(old).encode()).decode().rstrip("=")
     with pytest.raises(CursorInvalid):
         m1.client.pull(text)

@@ -34,8 +34,8 @@ from app.models import (
 from app.models.ids import new_id, utcnow
 from app.models.sync import PROTOCOL_HEADER, PROTOCOL_VERSION, MutationKind
 from app.server.changes import bulk_insert, record_change
-from app.server.db import write_session
-from app.server.pull import issued_for
+from app.server.db import read_session, write_session
+from app.server.pull import issued_for, reach
 from app.services.marketing import new_log
 from app.services.scope import Scope
 from app.sync import local, outbox
@@ -129,12 +129,18 @@ def scope_of_marketer(world: World, employee_no: str, outlet_id: str) -> set[str
 
 SNAPSHOT_START = {
     "phase": "snapshot",
-    "high_water": 0,
+    "positions": [0, 0],  # a marketer's branches: head office's, and its outlet's
     "entity": 0,
     "after_key": "",
     "done": 0,
     "total": 0,
 }
+
+
+def cursor_scope(server: LiveServer, scope: Scope) -> str:
+    """What the store binds ``scope``'s cursors to (its fingerprint and branches)."""
+    with read_session(server.engine) as session:
+        return issued_for(scope, reach(session, scope))
 
 
 def cursor_text(data: dict[str, Any]) -> str:
@@ -505,9 +511,9 @@ def test_marketer_never_receives_another_outlets_prospects(live_server, make_dev
     # A cursor is no key to someone else's scope.
     with pytest.raises(CursorInvalid):
         m1.client.pull(m3.store.state(StateKey.CURSOR))
-    theirs_scope = issued_for(other)
+    theirs_scope = cursor_scope(live_server, other)
     for forged in (
-        {"phase": "log", "high_water": 0, "scope": theirs_scope},
+        {"phase": "log", "positions": [0, 0], "scope": theirs_scope},
         {**SNAPSHOT_START, "scope": theirs_scope},
     ):
         with pytest.raises(CursorInvalid):
@@ -518,21 +524,26 @@ def test_forged_cursor_of_my_own_scope_is_refused_not_a_server_error(live_server
     """A damaged cursor must get 409 (resync), not 500 (retry forever)."""
     build_world(live_server.engine)
     m1, me = signed_in(make_device, live_server, "M1")
-    mine = issued_for(me)
+    mine = cursor_scope(live_server, me)
     start = {**SNAPSHOT_START, "scope": mine}
     m1.client.pull(cursor_text(start))  # the forgeries below differ from this one cursor
     for forged in (
-        {"phase": "snapshot", "high_water": 0, "scope": mine},
+        {"phase": "snapshot", "positions": [0, 0], "scope": mine},
         {**start, "entity": "x"},
         {**start, "entity": 99},
         {**start, "after_key": 5},
         {**start, "done": -1},
         {**start, "total": 1.5},
         {**start, "extra": 1},
-        {"phase": "log", "high_water": 1e999, "scope": mine},
-        {"phase": "log", "high_water": 10**30, "scope": mine},
-        {"phase": "log", "high_water": "7", "scope": mine},
-        {"phase": "done", "high_water": 0, "scope": mine},
+        {"phase": "log", "positions": [1e999, 0], "scope": mine},
+        {"phase": "log", "positions": [10**30, 0], "scope": mine},
+        {"phase": "log", "positions": ["7", 0], "scope": mine},
+        {"phase": "log", "positions": [7], "scope": mine},  # one branch too few
+        {"phase": "log", "positions": [0, 0, 0], "scope": mine},  # one too many
+        {"phase": "log", "positions": {"": 0}, "scope": mine},
+        {"phase": "log", "positions": [10**9, 0], "scope": mine},  # ahead of the store
+        {"phase": "log", "high_water": 0, "scope": mine},  # the form before branches
+        {"phase": "done", "positions": {}, "scope": mine},
     ):
         with pytest.raises(CursorInvalid):
             m1.client.pull(cursor_text(forged))

@@ -76,6 +76,13 @@ def row(
     return ImportRow(**base)
 
 
+def logged_seqs(engine: Engine, entity_id: str) -> set[int]:
+    with read_session(engine) as session:
+        return set(
+            session.execute(select(_log.c.seq).where(_log.c.entity_id == entity_id)).scalars()
+        )
+
+
 def preview(rows: list[ImportRow], problems: list[RowProblem] = (), total: int | None = None):
     return ImportPreview(
         file_name="名单.csv",
@@ -137,7 +144,8 @@ def test_new_batch_goes_to_outlets_by_code_and_else_to_the_nearest(engine):
     for e in got.values():
         assert e["status"] == "unassigned" and e["assignee_id"] is None
         assert e["batch_version"] == 1 and e["withdrawn_at"] is None
-        assert e["tags"] == '["首贷"]' and e["rev"] > before
+        assert e["tags"] == '["首贷"]'
+        assert e["rev"] in logged_seqs(engine, e["id"])  # its rev: its change's seq
     assert count(engine, _log) == before + 4  # the batch and its three entries
     with read_session(engine) as session:
         batch = session.get(WhitelistBatch, result.batch_id)
@@ -313,8 +321,9 @@ def test_a_new_version_adds_updates_withdraws_and_reinstates(engine):
     assert {c: e["batch_version"] for c, e in got.items() if e["withdrawn_at"] is None} == {
         code(n): 2 for n in (1, 2, 3, 6)
     }
-    # one change per changed entry, plus the batch's: 2 updated + 2 withdrawn + 1 added + 1
-    assert count(engine, _log) == seq_before + 6
+    # one change per changed entry, plus the batch's: 2 updated + 2 withdrawn + 1 added + 1,
+    # and entry 2, moved from 汇川支行 to 红花岗支行, leaves a row in the branch it left
+    assert count(engine, _log) == seq_before + 7
     with read_session(engine) as session:
         withdrawn = session.execute(
             select(_log).where(_log.c.entity_id == got[code(4)]["id"]).order_by(_log.c.seq.desc())
@@ -447,8 +456,8 @@ def test_a_crash_halfway_through_leaves_nothing(engine, monkeypatch):
     again = do_commit(engine, world, "A1", preview([row(40)]), meta=META)
     assert again.added == 1
     with read_session(engine) as session:
-        seqs = session.execute(select(_log.c.seq).order_by(_log.c.seq)).scalars().all()
-    assert len(seqs) == len(set(seqs))
+        seqs = session.execute(select(_log.c.branch, _log.c.seq)).all()
+    assert len(seqs) == len(set(seqs))  # each branch's seqs unique
 
 
 def test_marketing_logs_of_a_withdrawn_entry_stay(engine):

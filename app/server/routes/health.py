@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter
 from sqlalchemy import text
 
@@ -11,7 +13,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", response_model=HealthResponse)
 def health(engine: EngineDep) -> dict:
-    """Up, on which database, speaking which protocol versions."""
+    """Up, on which database, speaking which protocol versions, from which process."""
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     return {
@@ -19,4 +21,5 @@ def health(engine: EngineDep) -> dict:
         "database": engine.dialect.name,
         "protocol": PROTOCOL_VERSION,
         "min_protocol": MIN_PROTOCOL_VERSION,
+        "worker": os.getpid(),
     }

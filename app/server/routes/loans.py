@@ -52,7 +52,7 @@ def loan_feed_key(
     body is read); a user's bearer token is no key (``app.server.api_keys``)."""
     if not api_key and authorization:
         raise StoreError("apikey.user_token", 401)
-    with write_session(engine) as session:
+    with write_session(engine, branches=()) as session:  # the key's last use: no synced data
         return authenticate(session, api_key, ApiKeyEndpoint.LOAN_FEED).id
 
 

@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -23,8 +22,10 @@ from app.models.sync import (
     PushRequest,
     PushResponse,
 )
-from app.server import live, pull
-from app.server.apply import apply_push
+from app.server import changes, live, pull
+from app.server.admission import SyncAdmission
+from app.server.apply import apply_push, prepare, push_branches
+from app.server.changes import BranchNotLocked
 from app.server.db import read_session, write_session
 from app.server.deps import (
     CurrentUser,
@@ -34,28 +35,34 @@ from app.server.deps import (
     get_current_user,
     get_token,
 )
-from app.server.errors import Busy, StoreError, error_responses
+from app.server.errors import StoreError, error_responses
 from app.server.incidents import record_skipped
 from app.server.scope import Scope, scope_of
 
+# a cursor holds a position per branch of the scope (an admin's: every branch)
+CURSOR_LIMIT = 2000
 router = APIRouter(prefix="/sync", tags=["sync"])
 # On PostgreSQL a stream waits this long at most for the process's LISTEN connection (made
 # on first use); past it the stream opens anyway, the device's timed pull the safety net.
 LISTEN_WAIT_SECONDS = 5
 
 
-@router.get("/pull", responses={200: {"model": PullPage}, **error_responses(401, 409, 422, 426)})
+@router.get(
+    "/pull", responses={200: {"model": PullPage}, **error_responses(401, 409, 422, 426, 429)}
+)
 def pull_changes(
+    _admitted: SyncAdmission,
     user: CurrentUser,
     engine: EngineDep,
     settings: SettingsDep,
     _v: ProtocolDep,
-    cursor: str | None = Query(default=None, max_length=2000),
+    cursor: str | None = Query(default=None, max_length=CURSOR_LIMIT),
     limit: int | None = Query(default=None, ge=1, le=20000),
 ) -> Response:
     """One page of changes in the user's scope since ``cursor`` (none: start a snapshot).
 
-    A stored row that cannot be encoded is left out and kept as an incident.
+    A stored row that cannot be encoded is left out and kept as an incident. Past the
+    pulls a process serves at once: 429 ``server.busy`` with ``Retry-After``.
     """
     with read_session(engine) as session:
         page, skipped = pull.pull_page(
@@ -81,14 +88,7 @@ def push_changes(
     """Apply outbox mutations exactly once, each applied or rejected with a reason."""
     if len(body.mutations) > settings.push_batch_limit:
         raise StoreError("request.invalid", 413, detail="too many mutations in one push")
-    with write_session(engine) as session:
-        answer = apply_push(
-            session,
-            user=user,
-            device_id=body.device_id,
-            mutations=body.mutations,
-            first_seq=body.first_seq,
-        )
+    answer = _push(engine, user, body)
     # Counted once committed: a push that failed to commit answered nothing.
     request.app.state.metrics.observe_push(
         device_id=body.device_id, mutations=body.mutations, answer=answer
@@ -96,11 +96,47 @@ def push_changes(
     return answer
 
 
+# a push that changes a branch its guess missed is applied again holding that one too;
+# past this many tries it holds the whole store
+PUSH_TRIES = 3
+
+
+def _push(engine: Engine, user: User, body: PushRequest) -> PushResponse:
+    """Apply a push holding only the branches it changes (``apply.push_branches``), so
+    devices of different branches push side by side."""
+    prepared = prepare(body.mutations)  # parsed and checked before any lock
+    with read_session(engine) as session:
+        branches: set[str] | None = push_branches(session, user, body.mutations)
+    for attempt in range(PUSH_TRIES + 1):
+        if attempt == PUSH_TRIES:
+            branches = None
+        try:
+            with write_session(engine, branches) as session:
+                return apply_push(
+                    session,
+                    user=user,
+                    device_id=body.device_id,
+                    mutations=body.mutations,
+                    first_seq=body.first_seq,
+                    prepared=prepared,
+                )
+        except BranchNotLocked as missed:
+            assert branches is not None
+            branches = {*branches, missed.branch}
+    raise AssertionError("unreachable: the last try holds the whole store")
+
+
 @router.get(
-    "/checksum", response_model=ChecksumResponse, responses=error_responses(401, 409, 422, 426)
+    "/checksum",
+    response_model=ChecksumResponse,
+    responses=error_responses(401, 409, 422, 426, 429),
 )
 def checksum(
-    user: CurrentUser, engine: EngineDep, _v: ProtocolDep, cursor: str = Query(max_length=2000)
+    _admitted: SyncAdmission,
+    user: CurrentUser,
+    engine: EngineDep,
+    _v: ProtocolDep,
+    cursor: str = Query(max_length=CURSOR_LIMIT),
 ) -> ChecksumResponse:
     """Per-entity count and digest of the user's scope, if ``cursor`` is up to date.
 
@@ -108,8 +144,10 @@ def checksum(
     """
     with read_session(engine) as session:
         scope = scope_of(session, user)
-        high = pull.high_water(session)
-        if pull.cursor_seq(cursor, scope) != high:
+        newest = pull.scope_heads(session, scope)
+        high = sum(newest.values())
+        positions = pull.cursor_position(session, cursor, scope)
+        if positions is None or pull.behind(positions, newest):
             return ChecksumResponse(cursor_seq=high, stale=True, entities={})
         entities = pull.checksums(session, scope)
     return ChecksumResponse.model_validate({"cursor_seq": high, "entities": entities})
@@ -119,39 +157,21 @@ def checksum(
     "/position", response_model=PositionResponse, responses=error_responses(401, 409, 422, 426)
 )
 def position(
-    user: CurrentUser, engine: EngineDep, _v: ProtocolDep, cursor: str = Query(max_length=2000)
+    user: CurrentUser,
+    engine: EngineDep,
+    _v: ProtocolDep,
+    cursor: str = Query(max_length=CURSOR_LIMIT),
 ) -> PositionResponse:
-    """Whether a device at ``cursor`` has everything (a cheap "anything new?")."""
+    """Whether a device at ``cursor`` has everything (a cheap "anything new?"). The cursor
+    holds a position per branch; ``cursor_seq`` and ``high`` are their sums over the scope's
+    branches (the device's and the store's), equal when it is up to date."""
     with read_session(engine) as session:
-        seq = pull.cursor_seq(cursor, scope_of(session, user))
-        high = pull.high_water(session)
-    return PositionResponse(cursor_seq=seq, high=high, up_to_date=seq is not None and seq >= high)
-
-
-@dataclass
-class _Slot:
-    """A stream's place under the per-process cap, given back exactly once."""
-
-    streams: LiveStreams
-    held: bool = True
-
-    def free(self) -> None:
-        if self.held:
-            self.held = False
-            self.streams.open -= 1
-
-
-@dataclass
-class LiveStreams:
-    """The event streams this app serves now (``app.state.live_streams``)."""
-
-    open: int = 0
-
-    def take(self, cap: int, retry_after: int) -> _Slot:
-        if self.open >= cap:
-            raise Busy("sync.busy", retry_after)
-        self.open += 1
-        return _Slot(self)
+        scope = scope_of(session, user)
+        positions = pull.cursor_position(session, cursor, scope)
+        newest = pull.scope_heads(session, scope)
+    seq = None if positions is None else sum(positions.get(b, 0) for b in newest)
+    up_to_date = positions is not None and not pull.behind(positions, newest)
+    return PositionResponse(cursor_seq=seq, high=sum(newest.values()), up_to_date=up_to_date)
 
 
 # Not in /openapi.json: an endless text/event-stream has no schema a generated client or a
@@ -168,9 +188,7 @@ async def events(
     """Server-sent events: ``hello`` with the store's high seq, then ``poke`` (the new high
     seq, never data) whenever a committed change touches the user's scope (app.server.live).
     A revoked token or a disabled account ends the stream with ``bye``."""
-    slot = request.app.state.live_streams.take(
-        settings.live_max_streams, settings.live_busy_retry_seconds
-    )
+    slot = request.app.state.live_streams.enter()  # a Gate of live_max_streams
     hub = live.hub_for(engine)
     subscribed: list[live.Subscriber] = []
 
@@ -238,7 +256,7 @@ def _scope_of(engine: Engine, user: User) -> Scope:
 
 def _high(engine: Engine) -> int:
     with read_session(engine) as session:
-        return pull.high_water(session)
+        return sum(changes.heads(session).values())
 
 
 def _still_signed_in(engine: Engine, settings: Settings, authorization: str | None) -> User:

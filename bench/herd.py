@@ -4,19 +4,22 @@ Untimed: a database of its own on the bench's PostgreSQL (``BENCH_PG_URL``), the
 branch with ``BENCH_HERD_PROSPECTS`` prospects (default ``BENCH_PROSPECTS``, 100,000)
 loaded by the store's own loader, plus ``BENCH_HERD_DEVICES`` (default 1,000) marketers
 H0001… spread over the 38 outlets, each the user of one simulated device. Then
-``main.py serve`` on it, in its own process, as an operator starts it (its housekeeping
-off: nothing else runs while it is timed; ``BENCH_HERD_SERVE_ARGS`` adds options, e.g.
-``--workers 2`` once ``serve`` has them).
+``main.py serve --workers 2`` on it, as the README starts it on a 2-core machine
+(``BENCH_HERD_SERVE_ARGS`` replaces ``--workers 2``), its housekeeping off: nothing else
+runs while it is timed. The store's CPU is its processes' (the workers' included).
 
 The devices are simulated in one asyncio process (``python -m bench.herd drive …``): each
 has its own ``httpx.AsyncClient`` (its own connections), speaks the wire protocol as
 ``app.sync`` does (login, pull pages with the cursor until ``has_more`` is false, push
 outbox batches with gap-free sequences, ``GET /sync/events``), keeps only what it needs
 (its cursor, some prospect ids of its outlet's pool to write logs on) and behaves as the
-device does when refused: a ``429`` with ``Retry-After`` is waited out (with jitter) and
+device does when refused: a ``429 server.busy`` is waited out as ``app.sync.busy`` waits
+it (``Retry-After`` doubled per busy answer in a row, jittered; after
+``sync_busy_max_waits`` in a row the run stops: counted as a failure of kind "busy") and
 asked again; a failed request (timeout after the device's 30 s, refused connection, an
 error answer) is a failure, and the device tries again after the background sync's
-backoff (``app.workbench.autosync.backoff``), resuming its first sync from its last page.
+backoff (``app.workbench.autosync.backoff``), resuming its first sync from its last page;
+a cursor the store no longer takes (409) starts the scope again.
 Nothing limits how many requests the harness has in flight: every device acts at once,
 as real ones would. The harness shares the machine's cores with the store and
 PostgreSQL; the rows say how much CPU each used.
@@ -114,7 +117,8 @@ LIVE_UPLOADS = os.environ.get("BENCH_HERD_LIVE_UPLOADS") == "1"
 SUBSET = 200  # DESIGN.md §7: "200 devices syncing at once"
 CATCH_UP_AT_ONCE = 50
 CATCH_UP_SECONDS = 600.0
-SERVE_ARGS = shlex.split(os.environ.get("BENCH_HERD_SERVE_ARGS", ""))
+# as the README runs the store on this 2-core machine (one worker per core)
+SERVE_ARGS = shlex.split(os.environ.get("BENCH_HERD_SERVE_ARGS", "--workers 2"))
 
 VISIBLE_TARGET = 1.0
 STORM_FAILURES = 0
@@ -504,6 +508,8 @@ class Herd:
         self.debounce = float(defaults["live_poke_debounce_seconds"])
         self.backoff_base = float(defaults["sync_interval_seconds"])
         self.backoff_cap = float(defaults["sync_backoff_max_seconds"])
+        self.busy_cap = float(defaults["sync_busy_max_wait_seconds"])
+        self.busy_max_waits = int(defaults["sync_busy_max_waits"])
         self.ssl = ssl.create_default_context()  # one for all: making one costs ~0.1 s
         self.watches: dict[str, Wave] = {}
         self.kinds: Counter[str] = Counter()
@@ -532,7 +538,10 @@ class Herd:
         self, d: Device, method: str, path: str, *, deadline: float | None = None, **kw: Any
     ) -> Any:
         """One request as the device makes it; a 429 is waited out, a failure raised."""
+        from app.sync.busy import BusyBackoff
+
         headers = {"Authorization": f"Bearer {d.token}"} if d.token else {}
+        busy = BusyBackoff(cap=self.busy_cap, jitter=self.rng.random)
         while True:
             try:
                 r = await d.http.request(method, path, headers=headers, **kw)
@@ -543,11 +552,14 @@ class Herd:
                 self.kinds[type(exc).__name__] += 1
                 raise Failure(type(exc).__name__) from exc
             if r.status_code == 429 and not _code(r).startswith("auth."):
+                if busy.busy >= self.busy_max_waits:  # the device's run stops here
+                    self.kinds[f"busy: stopped after {self.busy_max_waits} waits"] += 1
+                    raise Failure("busy")
                 self.waits += 1
-                wait = _retry_after(r) * (1 + 0.5 * self.rng.random())
+                wait = busy.next_wait(_retry_after(r))
                 if deadline is not None and time.monotonic() + wait > deadline:
-                    self.kinds["429 past the deadline"] += 1
-                    raise Failure("429")
+                    self.kinds["busy: a wait past the deadline"] += 1
+                    raise Failure("busy")
                 await asyncio.sleep(wait)
                 continue
             if r.status_code >= 400:
@@ -575,7 +587,8 @@ class Herd:
             try:
                 page = await self.call(d, "GET", "/sync/pull", params=params, **kw)
             except Failure as exc:
-                if "sync.cursor_invalid" not in exc.kind or d.cursor is None:
+                expired = "sync.cursor_invalid" in exc.kind or "sync.cursor_expired" in exc.kind
+                if not expired or d.cursor is None:
                     raise
                 d.cursor = None  # as the device: its scope again, from the start
                 continue
@@ -748,6 +761,26 @@ def _retry_after(r: httpx.Response) -> float:
 # -- the phases ---------------------------------------------------------------------------
 
 
+def store_cpu(pid: int | None) -> float | None:
+    """CPU seconds the store's processes have used: ``serve`` and its workers."""
+    if pid is None:
+        return None
+    try:
+        import psutil
+
+        root = psutil.Process(pid)
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+    except ImportError:
+        return cpu_seconds(pid)
+    except psutil.Error:
+        return None
+
+
 @dataclass
 class Meter:
     """Wall time and the CPU the store and the harness used over one round."""
@@ -759,10 +792,10 @@ class Meter:
 
     @classmethod
     def start(cls, server_pid: int | None) -> Meter:
-        return cls(server_pid, time.perf_counter(), time.process_time(), cpu_seconds(server_pid))
+        return cls(server_pid, time.perf_counter(), time.process_time(), store_cpu(server_pid))
 
     def read(self) -> dict[str, Any]:
-        server = cpu_seconds(self.server_pid)
+        server = store_cpu(self.server_pid)
         return {
             "elapsed": time.perf_counter() - self.t0,
             "harness_cpu": time.process_time() - self.cpu0,
@@ -775,10 +808,10 @@ async def quiet(herd: Herd, *, limit: float = 180.0) -> None:
     ``limit`` s. Open streams keep it a little busy (keep-alives, the token checked again
     every 30 s per stream): with them, only a short ``limit`` is asked for."""
     deadline = time.monotonic() + limit
-    before = cpu_seconds(herd.server_pid)
+    before = store_cpu(herd.server_pid)
     while before is not None and time.monotonic() < deadline:
         await asyncio.sleep(1.0)
-        now = cpu_seconds(herd.server_pid)
+        now = store_cpu(herd.server_pid)
         if now is None or now - before < 0.1:
             return
         before = now

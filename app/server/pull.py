@@ -42,6 +42,7 @@ from sqlmodel import Session
 from app.models import TABLES_BY_ENTITY, ChangeLog, Role
 from app.models.change import GLOBAL_BRANCH
 from app.models.sync import CHILD_ENTITIES, SYNC_COLUMNS, SYNC_ENTITIES, scope_digest
+from app.server import row_json
 from app.server.changes import branch_of, branches_of, heads, pruned_below
 from app.server.errors import StoreError
 from app.server.scope import Scope, outlet_clause, prospect_clause
@@ -393,10 +394,10 @@ def _snapshot_page(
     while budget > 0 and entity_index < len(SYNC_ENTITIES):
         entity = SYNC_ENTITIES[entity_index]
         table = TABLES_BY_ENTITY[entity]
-        stmt = _scoped(entity, scope, _select(session, entity)).where(table.c.id > last_key)
-        result = session.execute(stmt.order_by(table.c.id).limit(budget))
-        rows, seen, last_id = _rows(entity, result, page.skipped)
-        rows = _masked(entity, scope, rows)
+        if session.get_bind().dialect.name == "postgresql":
+            rows, seen, last_id = _json_rows(session, entity, scope, last_key, budget, page)
+        else:
+            rows, seen, last_id = _python_rows(session, entity, scope, last_key, budget, page)
         page.upsert(entity, rows)
         done += seen
         budget -= seen
@@ -417,6 +418,65 @@ def _snapshot_page(
         "progress": {"done": done, "total": max(state.total, done)},
         "entities": page.entities,
     }
+
+
+def _python_rows(
+    session: Session, entity: str, scope: Scope, after: str, budget: int, page: Page
+) -> tuple[list[Any], int, str | None]:
+    """A snapshot page's rows of ``entity``, read and masked in Python."""
+    table = TABLES_BY_ENTITY[entity]
+    stmt = _scoped(entity, scope, _select(session, entity)).where(table.c.id > after)
+    result = session.execute(stmt.order_by(table.c.id).limit(budget))
+    rows, seen, last_id = _rows(entity, result, page.skipped)
+    return _masked(entity, scope, rows), seen, last_id
+
+
+def _json_rows(
+    session: Session, entity: str, scope: Scope, after: str, budget: int, page: Page
+) -> tuple[list[Any], int, str | None]:
+    """A snapshot page's rows of ``entity`` as PostgreSQL encodes them (``row_json``); a
+    row it cannot render as the Python path would is read and masked that way instead."""
+    table = TABLES_BY_ENTITY[entity]
+    stmt = _scoped(entity, scope, row_json.json_rows(entity, scope.user_id))
+    stmt = stmt.where(table.c.id > after).order_by(table.c.id).limit(budget)
+    rows: list[Any] = []
+    odd: list[str] = []
+    seen, last_id = 0, None
+    for row_id, plain, text in session.execute(stmt):
+        seen, last_id = seen + 1, row_id
+        if plain:
+            rows.append(row_json.Fragment(text))
+        else:
+            odd.append(row_id)
+    if odd:
+        stmt = _select(session, entity).where(table.c.id.in_(odd)).order_by(table.c.id)
+        result = session.execute(stmt)
+        rows.extend(_masked(entity, scope, _rows(entity, result, page.skipped)[0]))
+    return rows, seen, last_id
+
+
+def encode_page(page: dict[str, Any]) -> str:
+    """The page as the JSON the device reads; rows the database encoded
+    (``row_json.Fragment``) are written as they are."""
+    if not any(
+        bucket["rows"] and isinstance(bucket["rows"][0], row_json.Fragment)
+        for bucket in page.get("entities", {}).values()
+    ):
+        return _dumps(page)
+    head = _dumps({k: v for k, v in page.items() if k != "entities"})
+    buckets = ",".join(
+        f'{_dumps(entity)}:{{"columns":{_dumps(bucket["columns"])},"rows":[{_rows_json(bucket["rows"])}],"deletes":{_dumps(bucket["deletes"])}}}'
+        for entity, bucket in page["entities"].items()
+    )
+    return f'{head[:-1]},"entities":{{{buckets}}}}}'
+
+
+def _rows_json(rows: list[Any]) -> str:
+    return ",".join(r if isinstance(r, row_json.Fragment) else _dumps(r) for r in rows)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _changes(

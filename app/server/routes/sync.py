@@ -70,8 +70,7 @@ def pull_changes(
         )
     if skipped:  # stored rows no JSON can carry: left out, kept for the admins
         record_skipped(engine, user_id=user.id, skipped=skipped)
-    body = json.dumps(page, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return Response(body, media_type="application/json")
+    return Response(pull.encode_page(page), media_type="application/json")
 
 
 @router.post(

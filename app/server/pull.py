@@ -393,7 +393,6 @@ def _snapshot_page(
     budget = page_size
     while budget > 0 and entity_index < len(SYNC_ENTITIES):
         entity = SYNC_ENTITIES[entity_index]
-        table = TABLES_BY_ENTITY[entity]
         if session.get_bind().dialect.name == "postgresql":
             rows, seen, last_id = _json_rows(session, entity, scope, last_key, budget, page)
         else:

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
 from app.i18n import t
@@ -125,13 +126,21 @@ def apply_push(
         state.last_seq = first_seq - 1
     results: list[MutationResult] = []
     ready = prepared if prepared is not None else prepare(mutations)
+    held = _prefetch(session, ready)  # kept: the session holds its objects weakly
+    # Each answer is recorded, and last_seq moved, once at the end: one statement each, not
+    # one per mutation. ``answered``: a seq sent twice in this push is a replay of the first.
+    answered: dict[int, MutationResult] = {}
+    records: list[MutationRecord] = []
+    last_seq = state.last_seq
     for m, payload in sorted(zip(mutations, ready, strict=True), key=lambda pair: pair[0].seq):
-        if m.seq <= state.last_seq:
+        if m.seq in answered:
+            results.append(answered[m.seq])
+        elif m.seq <= last_seq:
             results.append(_replayed(session, state, m.seq))
-        elif m.seq > state.last_seq + 1:
+        elif m.seq > last_seq + 1:
             # A gap: applying it would pass over a mutation that may still come, which would
             # then be taken for a replay. Nothing is recorded; the device sends again.
-            expected = state.last_seq + 1
+            expected = last_seq + 1
             message = t(SEQ_GAP, expected=expected)
             results.append(
                 MutationResult(
@@ -143,10 +152,52 @@ def apply_push(
                 )
             )
         else:
-            results.append(_apply_one(session, user, device_id, m, payload))
-            state.last_seq = m.seq
+            result, record = _apply_one(session, user, device_id, m, payload)
+            results.append(answered.setdefault(m.seq, result))
+            records.append(record)
+            last_seq = m.seq
+    state.last_seq = last_seq
+    session.add_all(records)
+    session.info.pop(_ABSENT, None)
+    del held
     session.flush()
     return PushResponse(results=results, last_seq=state.last_seq)
+
+
+# The rows a push's mutations are checked against, by the payload (and its field) naming
+# them: read for the whole push at once (``_prefetch``), then found in the session (``_held``).
+_PREFETCHED: tuple[tuple[type[Any], type[BaseModel] | None, str], ...] = (
+    (Prospect, None, "prospect_id"),  # judged, then changed
+    (MarketingLog, MarketingLogCreate, "id"),  # a log sent again under a new seq
+    (FunnelEvent, FunnelMovePayload, "event_id"),  # a move sent again
+)
+_ABSENT = "apply.absent"  # session.info: (model, id) the prefetch found not stored
+
+
+def _prefetch(session: Session, ready: list[BaseModel | Rejected]) -> list[Any]:
+    """Read the rows the push's mutations will judge and change, one statement per kind of
+    row, not one per mutation; returns them (the session holds its objects weakly)."""
+    held: list[Any] = []
+    absent: set[tuple[type[Any], str]] = set()
+    for model, payload, field in _PREFETCHED:
+        named = (p for p in ready if payload is None or isinstance(p, payload))
+        ids = sorted({i for p in named if isinstance(i := getattr(p, field, None), str)})
+        if not ids:
+            continue
+        found = list(session.execute(select(model).where(model.id.in_(ids))).scalars())
+        held.extend(found)
+        absent |= {(model, i) for i in set(ids) - {row.id for row in found}}
+    session.info[_ABSENT] = absent
+    return held
+
+
+def _held(session: Session, model: type[Any], key: str) -> Any:
+    """``session.get``, without asking the database again for a row the push's prefetch
+    found absent (one this push wrote since is in the session)."""
+    if (model, key) in session.info.get(_ABSENT, ()):
+        found = session.identity_map.get(identity_key(model, key))
+        return found if isinstance(found, model) else None
+    return session.get(model, key)
 
 
 def push_branches(session: Session, user: User, mutations: list[Mutation]) -> set[str]:
@@ -200,8 +251,8 @@ def prepare(mutations: list[Mutation]) -> list[BaseModel | Rejected]:
 
 def _apply_one(
     session: Session, user: User, device_id: str, m: Mutation, prepared: BaseModel | Rejected
-) -> MutationResult:
-    """Apply one mutation in its own savepoint and record its answer.
+) -> tuple[MutationResult, MutationRecord]:
+    """Apply one mutation in its own savepoint; its answer, and the record that keeps it.
 
     A refusal (``Rejected``) or any unexpected error rolls back only this mutation's
     effects; an unexpected one also leaves an incident for the admins. Only a database
@@ -232,21 +283,19 @@ def _apply_one(
         _resend_prospect(session, getattr(payload, "prospect_id", None))
         _resend_lead(session, getattr(payload, "lead_id", None))
     message = t(code, **params) if code else ""
-    session.add(
-        MutationRecord(
-            device_id=device_id,
-            seq=m.seq,
-            mutation_id=m.id,
-            user_id=user.id,
-            kind=m.kind,
-            payload=_as_text(m.payload),
-            status=status,
-            code=code,
-            message=message,
-            recorded_at=utcnow(),
-        )
+    record = MutationRecord(
+        device_id=device_id,
+        seq=m.seq,
+        mutation_id=m.id,
+        user_id=user.id,
+        kind=m.kind,
+        payload=_as_text(m.payload),
+        status=status,
+        code=code,
+        message=message,
+        recorded_at=utcnow(),
     )
-    return MutationResult(seq=m.seq, status=status, code=code, message=message)
+    return MutationResult(seq=m.seq, status=status, code=code, message=message), record
 
 
 def _incident(session: Session, user: User, device_id: str, m: Mutation, exc: Exception) -> str:
@@ -378,7 +427,6 @@ def _repeat(existing: object | None, author_id: str | None, user: User) -> bool:
 
 def _touch(session: Session, p: Prospect, old_scope: tuple[str | None, str | None]) -> None:
     p.updated_at = utcnow()
-    session.flush()
     record_change(
         session,
         "prospect",
@@ -390,7 +438,7 @@ def _touch(session: Session, p: Prospect, old_scope: tuple[str | None, str | Non
 
 
 def _log_done(session: Session, user: User, data: MarketingLogCreate) -> bool:
-    log = session.get(MarketingLog, data.id)
+    log = _held(session, MarketingLog, data.id)
     return _repeat(log, log.author_id if log else None, user)
 
 
@@ -399,7 +447,6 @@ def _log_create(
 ) -> str:
     log = MarketingLog(**data.row(), author_id=user.id, device_id=device_id, recorded_at=utcnow())
     session.add(log)
-    session.flush()
     record_change(session, "marketing_log", log.id, prospect_id=prospect.id)
     scope = placement(prospect)
     facts = ProspectFacts(*scope, prospect.status)
@@ -418,7 +465,7 @@ def _log_create(
 
 
 def _move_done(session: Session, user: User, data: FunnelMovePayload) -> bool:
-    event = session.get(FunnelEvent, data.event_id)
+    event = _held(session, FunnelEvent, data.event_id)
     return _repeat(event, event.actor_id if event else None, user)
 
 
@@ -481,7 +528,6 @@ def _add_event(
         recorded_at=utcnow(),
     )
     session.add(event)
-    session.flush()
     record_change(session, "funnel_event", event.id, prospect_id=prospect.id)
 
 

@@ -35,10 +35,11 @@ from sqlalchemy import (
     update,
     values,
 )
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlmodel import AutoString, Session
 
-from app.models import TABLES_BY_ENTITY, ChangeClock, ChangeLog
+from app.models import TABLES_BY_ENTITY, ChangeClock, ChangeLog, Prospect
 from app.models.change import GLOBAL_BRANCH
 from app.models.sync import CHILD_ENTITIES
 
@@ -161,6 +162,9 @@ def placement_of(
         ).first()
         return (row[0], row[1]) if row else NOWHERE
     if entity in CHILD_ENTITIES and prospect_id is not None:
+        held = session.identity_map.get(identity_key(Prospect, prospect_id))
+        if held is not None:  # the transaction holds it (a push's): as it now stands
+            return NOWHERE if held.withdrawn_at is not None else (held.outlet_id, held.assignee_id)
         row = session.execute(
             select(_prospect.c.outlet_id, _prospect.c.assignee_id, _prospect.c.withdrawn_at).where(
                 _prospect.c.id == prospect_id

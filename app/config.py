@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     # check: argon2id, ~20 ms of CPU and 19 MiB); the others wait their turn on the event
     # loop without holding any of the threads every other request needs
     login_concurrency: int = 4
+    # up to ``login_queue`` more wait up to ``login_queue_seconds`` for their turn; the rest
+    # are answered 429 ``server.busy`` with ``Retry-After`` at once (a crowd at nine would
+    # otherwise queue past the device's timeout), and the device asks again (app.sync.session)
+    login_queue: int = 64
+    login_queue_seconds: float = 10
     # distribution (app/server/distribution.py, housekeeping.py): an assigned prospect not
     # contacted for this many days goes back to its outlet's pool (公海); the housekeeping
     # runs every so many seconds in each store process (0: never; the CLI runs it once)

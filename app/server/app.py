@@ -91,6 +91,13 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     )
     # sign-ins at once (argon2id's CPU and memory), in threads apart from the requests'
     app.state.signins = CapacityLimiter(max(1, settings.login_concurrency))
+    app.state.signin_gate = Gate(
+        max(1, settings.login_concurrency),
+        settings.busy_retry_seconds,
+        "server.busy",
+        queue=settings.login_queue,
+        queue_seconds=settings.login_queue_seconds,
+    )
     app.add_middleware(batches.UploadLimit)  # inside the telemetry: a 413 is logged too
     app.add_middleware(RequestTelemetry, metrics=app.state.metrics)
     install_error_handlers(app)

@@ -58,13 +58,16 @@ def _bucket_clause(entity: str, scope: Scope) -> ColumnElement[bool]:
 
 def maintained_checksums(session: Session, scope: Scope) -> dict[str, dict[str, Any]]:
     """Per-entity count and digest of ``scope``, from the maintained buckets."""
+    stmt = (
+        select(_sum.c.entity, func.sum(_sum.c.rows), func.sum(_sum.c.total))
+        .where(or_(*(and_(_sum.c.entity == e, _bucket_clause(e, scope)) for e in SYNC_ENTITIES)))
+        .group_by(_sum.c.entity)
+    )
+    found = {entity: (rows, total) for entity, rows, total in session.execute(stmt)}
     out = {}
-    for entity in SYNC_ENTITIES:
-        stmt = select(
-            func.coalesce(func.sum(_sum.c.rows), 0), func.coalesce(func.sum(_sum.c.total), 0)
-        ).where(_sum.c.entity == entity, _bucket_clause(entity, scope))
-        rows, total = session.execute(stmt).one()
-        out[entity] = {"count": int(rows), "digest": str(int(total))}
+    for entity in SYNC_ENTITIES:  # one statement for them all; an empty one counts 0
+        rows, total = found.get(entity, (0, 0))
+        out[entity] = {"count": int(rows or 0), "digest": str(int(total or 0))}
     return out
 
 

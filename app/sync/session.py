@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.models.ids import utcnow
 from app.services.passwords import hash_password, verify_password
+from app.sync.busy import Patience
 from app.sync.client import SyncClient
 from app.sync.errors import SyncError, TransportError
 from app.sync.state import StateKey
@@ -48,15 +50,37 @@ class SignInError(Exception):
         self.params = params
 
 
+# A store too busy to check a password now (429 ``server.busy``, a crowd signing in at
+# nine) is asked again after its Retry-After, doubled and jittered (app.sync.busy): about
+# 2 + 4 + 8 seconds in all before the busy answer is shown in words.
+SIGN_IN_BUSY_WAITS = 3
+
+
+def _patient(patience: Patience | None) -> Patience:
+    return patience or Patience(max_waits=SIGN_IN_BUSY_WAITS, sleep=_sleep)
+
+
+def _sleep(seconds: float) -> bool:
+    time.sleep(seconds)
+    return False  # a sign-in is not cancelled: the screen shows it busy meanwhile
+
+
 def sign_in(
-    store: DeviceStore, client: SyncClient, employee_no: str, password: str, *, offline_hours: int
+    store: DeviceStore,
+    client: SyncClient,
+    employee_no: str,
+    password: str,
+    *,
+    offline_hours: int,
+    patience: Patience | None = None,
 ) -> DeviceSession:
-    """Log in online; fall back to the saved session when the store is unreachable."""
+    """Log in online; fall back to the saved session when the store is unreachable. A
+    busy store is waited out (``patience``, default ``SIGN_IN_BUSY_WAITS`` waits)."""
     employee_no = employee_no.strip()
     if not employee_no or not password:
         raise SignInError("login.required")
     try:
-        data = client.login(employee_no, password)
+        data = _patient(patience).call(lambda: client.login(employee_no, password))
     except TransportError as exc:
         return _offline(store, client, employee_no, password, offline_hours, exc)
     except SyncError as exc:  # wrong password, locked, disabled, too old, server trouble

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +27,11 @@ from app.config import Settings
 from app.models.ids import new_id
 from app.server.changes import bulk_insert
 from app.server.db import write_session
+from app.sync.busy import BusyBackoff, Patience
+from app.sync.client import SyncClient
+from app.sync.session import SignInError, sign_in
 from app.sync.state import SyncPhase, SyncProgress
+from app.sync.store import DeviceStore
 from tests.conftest import LiveServer
 from tests.integration.conftest import PROTOCOL, bearer
 from tests.world import _HASH, PASSWORD, build_world
@@ -199,9 +204,17 @@ async def test_two_hundred_sign_ins_at_once_do_not_stall_the_store(server, setti
         health: list[float] = []
         signing_in = threading.Event()
 
+        busy: list[str] = []
+
         async def sign_in(user: dict) -> int:
+            """As the device signs in: a busy answer is waited out and asked again."""
             body = {"employee_no": user["employee_no"], "password": PASSWORD}
-            return (await http.post("/auth/login", json=body)).status_code
+            while True:
+                answer = await http.post("/auth/login", json=body)
+                if answer.status_code != 429:
+                    return answer.status_code
+                busy.append(f"{answer.json()['code']} {answer.headers['Retry-After']}")
+                await asyncio.sleep(float(answer.headers["Retry-After"]) * (1 + random.random()))
 
         async def watch() -> None:
             while not signing_in.is_set():
@@ -228,11 +241,70 @@ async def test_two_hundred_sign_ins_at_once_do_not_stall_the_store(server, setti
         f" median {median * 1000:.0f} ms, max {max(health, default=took) * 1000:.0f} ms"
     )
     assert statuses == [200] * SIGN_INS
+    # past the queue (login_queue) the store said when to come back, at once
+    assert set(busy) <= {f"server.busy {settings.busy_retry_seconds}"}
     # each sign-in queued in the request threads, /health waited behind them all (before:
     # 2 answers in 12 s); now it answers at once, however many are signing in. Relative to
     # how long the crowd took: this machine's load slows both alike.
     assert len(health) >= 10, f"/health answered only {len(health)} times in {took:.1f} s"
     assert median < took / 20 and health[-1] < took / 3, f"/health waited {health[-1]:.2f} s"
+
+
+@pytest.fixture
+def one_sign_in(settings: Settings) -> Iterator[LiveServer]:
+    """A store that checks one password at a time, queues none, asks the others back in a
+    second."""
+    update = {"login_concurrency": 1, "login_queue": 0, "busy_retry_seconds": 1}
+    with LiveServer(settings.model_copy(update=update)) as server:
+        yield server
+
+
+def test_a_sign_in_past_the_queue_is_told_when_to_come_back_and_the_device_waits(
+    one_sign_in, tmp_path
+):
+    build_world(one_sign_in.engine)
+    gate = one_sign_in.app.state.signin_gate
+    with httpx.Client(base_url=one_sign_in.url, headers=PROTOCOL, timeout=30) as http:
+        place = on_loop(one_sign_in, gate.enter)  # a password being checked
+        try:
+            body = {"employee_no": "M1", "password": PASSWORD}
+            refused = http.post("/auth/login", json=body)
+        finally:
+            on_loop(one_sign_in, place.free)
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] == "1"
+        assert refused.json() == {"code": "server.busy", "message": "中心库繁忙，请 1 秒后再试"}
+        assert http.post("/auth/login", json=body).status_code == 200  # its turn now
+        assert (
+            "429" in http.get("/openapi.json").json()["paths"]["/auth/login"]["post"]["responses"]
+        )
+    # the device: refused while the place is taken, it waits (the place is given back
+    # meanwhile) and signs in; refused past its waits, it says so in words
+    store = DeviceStore(tmp_path / "device.sqlite3")
+    client = SyncClient.connect(one_sign_in.url)
+    waits: list[float] = []
+
+    def give_back(seconds: float) -> bool:
+        waits.append(seconds)
+        on_loop(one_sign_in, place.free)
+        return False
+
+    place = on_loop(one_sign_in, gate.enter)
+    patience = Patience(BusyBackoff(jitter=lambda: 0.0), max_waits=3, sleep=give_back)
+    session = sign_in(store, client, "M1", PASSWORD, offline_hours=72, patience=patience)
+    assert session.employee_no == "M1" and not session.offline
+    assert sum(waits) == 1.0  # the Retry-After, once
+    place = on_loop(one_sign_in, gate.enter)
+    try:
+        never = Patience(BusyBackoff(jitter=lambda: 0.0), max_waits=2, sleep=lambda s: False)
+        with pytest.raises(SignInError) as refused_again:
+            sign_in(store, client, "M1", PASSWORD, offline_hours=72, patience=never)
+    finally:
+        on_loop(one_sign_in, place.free)
+    assert refused_again.value.code == "server.busy"
+    assert gate.open == 0
+    client.close()
+    store.close()
 
 
 def on_loop(server: LiveServer, call: Callable[[], T]) -> T:

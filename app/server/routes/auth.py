@@ -42,7 +42,9 @@ async def login(
 
     Each sign-in runs whole in a thread of its own, ``login_concurrency`` at once: a crowd
     signing in at nine waits its turn on the event loop, and the password checks (argon2id:
-    CPU and memory) never take the threads every other request needs."""
+    CPU and memory) never take the threads every other request needs. Past a short queue
+    (``login_queue``, ``login_queue_seconds``) the answer is 429 ``server.busy`` with
+    ``Retry-After``, before any work: no sign-in waits past the device's timeout."""
     guard = SignInGuard(
         engine,
         ThrottlePolicy(
@@ -54,9 +56,13 @@ async def login(
         employee_no=body.employee_no.strip(),
         client=request.client.host if request.client else "",
     )
-    user = await to_thread.run_sync(
-        _sign_in, guard, engine, body.password, limiter=request.app.state.signins
-    )
+    slot = await request.app.state.signin_gate.admit()  # else 429: come back after a while
+    try:
+        user = await to_thread.run_sync(
+            _sign_in, guard, engine, body.password, limiter=request.app.state.signins
+        )
+    finally:
+        slot.free()
     token, expires = issue_token(
         user.id, secret=settings.secret_key, ttl=timedelta(minutes=settings.token_ttl_minutes)
     )

@@ -25,7 +25,6 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -36,6 +35,7 @@ from folium.plugins import FastMarkerCluster
 from folium.template import Template
 
 from app.geo.coords import Datum, LatLon, wgs84_to_gcj02
+from app.geo.marker import MapMarker
 from app.geo.nearby import bounding_box
 from app.i18n import format_distance, format_money, t
 from app.services.funnel import MAIN_LINE, FunnelStatus
@@ -44,19 +44,6 @@ from app.services.palette import STATUS_COLORS, UNKNOWN_COLOR, ink_on
 CENTER_HEX = "#C62828"  # the radius and its centre: the bank's red, unlike any status
 BACKGROUND_HEX = "#F4F6F8"
 MAX_ZOOM = 19
-
-
-@dataclass(frozen=True)
-class MapMarker:
-    """One prospect on the map (WGS-84 position; ``line`` in 元)."""
-
-    id: str
-    name: str
-    lat: float
-    lon: float
-    status: str
-    line: int
-    distance_km: float | None
 
 
 def build_map_html(

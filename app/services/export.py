@@ -25,17 +25,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+from typing import TYPE_CHECKING
 
 from app.i18n import t
 
+if TYPE_CHECKING:  # openpyxl is loaded with the first workbook (not on the first screen)
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
 # characters XML 1.0 does not allow (a workbook with one does not open)
 _ILLEGAL_XML = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32)])
-_BOLD = Font(bold=True)
 SHEET_TITLE_LIMIT = 31  # characters Excel allows in a sheet's name
 
 
@@ -77,6 +76,11 @@ def workbook(sheets: Sequence[Sheet], lang: str = "zh") -> bytes:
     for spec in sheets:
         for row in spec.rows:
             _check(spec.columns, row)
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    bold = Font(bold=True)
     book = Workbook(write_only=True)
     for spec in sheets:
         sheet = book.create_sheet(t(spec.title, lang)[:SHEET_TITLE_LIMIT])
@@ -90,7 +94,7 @@ def workbook(sheets: Sequence[Sheet], lang: str = "zh") -> bytes:
             sheet.append([text_cell(sheet, line)])
         if spec.context:
             sheet.append([])
-        sheet.append([text_cell(sheet, _header(c, lang), _BOLD) for c in spec.columns])
+        sheet.append([text_cell(sheet, _header(c, lang), bold) for c in spec.columns])
         for row in spec.rows:
             sheet.append([_cell(sheet, c.kind, v) for c, v in zip(spec.columns, row, strict=True)])
     out = io.BytesIO()
@@ -100,6 +104,8 @@ def workbook(sheets: Sequence[Sheet], lang: str = "zh") -> bytes:
 
 def text_cell(sheet: object, value: object, font: Font | None = None) -> WriteOnlyCell:
     """A cell that stays text: a value such as "=HYPERLINK(…)" is shown, never run."""
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(sheet, value=str(value).translate(_ILLEGAL_XML))
     cell.data_type = "s"
     if font is not None:
@@ -135,6 +141,8 @@ def _cell(sheet: object, kind: Kind, value: object) -> object:
         return text_cell(sheet, value)
     if kind == Kind.WAN:
         value = value / 10_000  # type: ignore[operator]  # checked: a number
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(sheet, value=value)
     cell.number_format = _FORMATS[kind]
     return cell

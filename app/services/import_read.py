@@ -29,9 +29,6 @@ from dataclasses import dataclass, field
 from xml.etree import ElementTree
 from xml.sax.saxutils import unescape
 
-import charset_normalizer
-from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
-
 from app.services.import_cells import cell_text
 
 __all__ = ["ImportFileError", "Table", "read_table"]
@@ -119,6 +116,9 @@ def _read_xlsx(data: bytes, max_bytes: int) -> Table:
         raise ImportFileError("import.unsupported_type")
     if sum(info.file_size for info in archive.infolist()) > _MAX_UNZIPPED_RATIO * max_bytes:
         raise ImportFileError("import.too_large", limit=size_limit_mb(max_bytes))
+    # loaded with the first file read, not on the first screen
+    from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         visible = [
@@ -242,6 +242,8 @@ def _decode(data: bytes, is_header: HeaderTest) -> tuple[str, str]:
         first = first or (text, encoding)
     head = data[:_SNIFF_CHARS]
     head = head[: head.rfind(b"\n") + 1] or head  # whole lines: no character cut in two
+    import charset_normalizer  # loaded with the first CSV whose encoding is a guess
+
     guess = charset_normalizer.from_bytes(head).best()
     if guess is not None and guess.encoding not in candidates:
         try:

@@ -32,9 +32,6 @@ from enum import StrEnum
 from itertools import chain, islice
 from operator import itemgetter
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from app.geo.coords import Datum, out_of_china, to_wgs84
 from app.i18n import t
 from app.services.export import text_cell
@@ -664,6 +661,9 @@ def _field_names(fields: Iterable[ImportField], lang: str) -> str:
 def error_report(preview: ImportPreview, lang: str = "zh") -> bytes:
     """The problems as an ``.xlsx``: one row per problem (line, column, reason, value)
     on the first sheet, the counts on the second."""
+    from openpyxl import Workbook  # loaded with the first report, not on the first screen
+    from openpyxl.styles import Font
+
     book = Workbook(write_only=True)
     bold = Font(bold=True)
     sheet = book.create_sheet(t("import.report.problems_sheet", lang))

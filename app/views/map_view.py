@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flet as ft
 
-from app.geo.maps import MapMarker
+from app.geo.marker import MapMarker
 from app.i18n import format_distance, format_money, t
 from app.views.context import use_observed, use_workbench
 from app.views.device import device_position

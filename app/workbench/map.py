@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Literal
 import flet as ft
 from sqlalchemy import Connection
 
-from app.geo.maps import MapMarker, build_map_html
+from app.geo.marker import MapMarker
 from app.geo.nearby import within
 from app.queries import mapdata
 from app.queries.whitelist import outlet_position
@@ -202,6 +202,8 @@ class MapController:
         def draw(found: _Found) -> str:
             if found.center is None:
                 return ""
+            from app.geo.maps import build_map_html  # folium: loaded with the first map
+
             html = build_map_html(
                 center=found.center,
                 radius_km=radius,

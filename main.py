@@ -73,6 +73,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         "log_level": "info",
         "access_log": False,
         "timeout_graceful_shutdown": 5,
+        # longer than a device keeps an idle connection (httpx: 5 s), so the store never
+        # closes one just as a device sends on it (RemoteProtocolError in a herd)
+        "timeout_keep_alive": 75,
     }
     where = f"http://{args.host}:{args.port}"
     if args.workers == 1:

@@ -60,8 +60,8 @@ class Settings(BaseSettings):
     # the rest are answered 429 with ``Retry-After: busy_retry_seconds`` at once, before
     # they take a thread or a connection
     sync_max_in_flight: int = 8
-    sync_queue: int = 64
-    sync_queue_seconds: float = 10
+    sync_queue: int = 256
+    sync_queue_seconds: float = 15
     busy_retry_seconds: int = 2
     # sign-ins served at once per process, each in a thread of its own (its password
     # check: argon2id, ~20 ms of CPU and 19 MiB); the others wait their turn on the event
@@ -70,8 +70,8 @@ class Settings(BaseSettings):
     # up to ``login_queue`` more wait up to ``login_queue_seconds`` for their turn; the rest
     # are answered 429 ``server.busy`` with ``Retry-After`` at once (a crowd at nine would
     # otherwise queue past the device's timeout), and the device asks again (app.sync.session)
-    login_queue: int = 64
-    login_queue_seconds: float = 10
+    login_queue: int = 512  # a wait costs no thread, only a place on the event loop
+    login_queue_seconds: float = 15
     # distribution (app/server/distribution.py, housekeeping.py): an assigned prospect not
     # contacted for this many days goes back to its outlet's pool (公海); the housekeeping
     # runs every so many seconds in each store process (0: never; the CLI runs it once)

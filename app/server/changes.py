@@ -447,6 +447,19 @@ def pruned_below(session: Session, branches: Iterable[str]) -> dict[str, int]:
     return {b: int(f) for b, f in session.execute(stmt)}
 
 
+def clock(session: Session, branches: Iterable[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """``heads`` and ``pruned_below`` of ``branches`` in one statement: what a pull asks."""
+    wanted = sorted(set(branches))
+    stmt = select(_clock.c.branch, _clock.c.seq, _clock.c.floor)
+    found = {
+        b: (int(s), int(f)) for b, s, f in session.execute(stmt.where(_clock.c.branch.in_(wanted)))
+    }
+    return (
+        {b: found.get(b, (0, 0))[0] for b in wanted},
+        {b: found[b][1] for b in wanted if b in found},
+    )
+
+
 def heads(session: Session, branches: Iterable[str] | None = None) -> dict[str, int]:
     """Each branch's newest seq (all branches when ``branches`` is None; 0 for one that
     has no change yet)."""

@@ -27,6 +27,7 @@ it left). Masking leaves ``rev`` alone: checksums over (id, rev) agree either wa
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import math
@@ -44,7 +45,7 @@ from app.models import TABLES_BY_ENTITY, ChangeLog, Role
 from app.models.change import GLOBAL_BRANCH
 from app.models.sync import CHILD_ENTITIES, SYNC_COLUMNS, SYNC_ENTITIES, scope_digest
 from app.server import row_json
-from app.server.changes import branch_of, branches_of, heads, pruned_below
+from app.server.changes import branch_of, branches_of, clock, heads
 from app.server.errors import StoreError
 from app.server.scope import Scope, outlet_clause, prospect_clause
 from app.server.scope_sums import maintained_checksums
@@ -293,9 +294,15 @@ def _masked(entity: str, scope: Scope, rows: list[list[Any]]) -> list[list[Any]]
 
 
 def _select(session: Session, entity: str) -> Select[Any]:
+    return _select_for(entity, session.get_bind().dialect.name)
+
+
+@functools.cache
+def _select_for(entity: str, dialect: str) -> Select[Any]:
+    """The sync columns of ``entity`` (built once: a statement is immutable, each
+    ``where`` makes a new one)."""
     table = TABLES_BY_ENTITY[entity]
     temporal, _ = _KINDS[entity]
-    dialect = session.get_bind().dialect.name
     columns = []
     for i, name in enumerate(SYNC_COLUMNS[entity]):
         column = table.c[name]
@@ -490,14 +497,18 @@ def _dumps(value: Any) -> str:
 
 
 def _changes(
-    session: Session, where: Reach, positions: dict[str, int], newest: dict[str, int], limit: int
+    session: Session,
+    where: Reach,
+    positions: dict[str, int],
+    newest: dict[str, int],
+    floors: dict[str, int],
+    limit: int,
 ) -> tuple[list[Any], dict[str, int]]:
     """Up to ``limit`` change-log rows after ``positions`` (branch by branch, each up to its
     newest), only its outlets' rows where the scope reads one outlet; and the positions
     after them."""
     rows: list[Any] = []
     after = dict(positions)
-    floors = pruned_below(session, where.branches)
     for branch in where.branches:
         since, head = positions.get(branch, 0), newest.get(branch, 0)
         if since > head:  # a cursor from the future: the store was replaced
@@ -523,8 +534,8 @@ def _log_page(
     session: Session, scope: Scope, where: Reach, state: Cursor, page_size: int, page: Page
 ) -> dict[str, Any]:
     since = state.positions
-    newest = heads(session, where.branches)
-    changes, after = _changes(session, where, since, newest, page_size)
+    newest, floors = clock(session, where.branches)
+    changes, after = _changes(session, where, since, newest, floors, page_size)
     reference: dict[str, set[str]] = {}
     children: dict[str, set[str]] = {}
     touched: set[str] = set()
@@ -563,15 +574,15 @@ def _log_page(
             entered &= present
         elif entity in CHILD_ENTITIES:
             ids = children.get(entity, set())
+            if not ids and not entered:
+                continue
             stmt = _select(session, entity)
             if ids and entered:
                 stmt = stmt.where(table.c.id.in_(ids) | table.c.prospect_id.in_(entered))
             elif ids:
                 stmt = stmt.where(table.c.id.in_(ids))
-            elif entered:
-                stmt = stmt.where(table.c.prospect_id.in_(entered))
             else:
-                continue
+                stmt = stmt.where(table.c.prospect_id.in_(entered))
             result = session.execute(_scoped(entity, scope, stmt))
             page.upsert(entity, _rows(entity, result, page.skipped)[0])
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.models import ChangeLog, Prospect, User
 from app.models.change import GLOBAL_BRANCH
-from app.server import pull
+from app.server import changes, pull
 from app.server.changes import BranchNotLocked, branch_of, heads, record_change
 from app.server.db import BRANCH_LOCK, STORE_LOCK, read_session, write_session
 from app.server.scope import placement, scope_of
@@ -161,8 +161,8 @@ def test_a_marketers_pull_reads_only_its_outlets_rows(server, world):
         for i in range(500):
             touch_prospect(session, a_ids[i % len(a_ids)])
     with read_session(server.engine) as session:
-        newest = pull.scope_heads(session, scope)
-        rows, after = pull._changes(session, where, start, newest, 10_000)
+        newest, floors = changes.clock(session, where.branches)
+        rows, after = pull._changes(session, where, start, newest, floors, 10_000)
     assert where.branches == (GLOBAL_BRANCH, A) and where.outlets == {world.outlet_a}
     assert len(rows) == 500
     assert {r.branch for r in rows} == {A}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy import Engine
+from sqlalchemy import Engine, exists, select
 from sqlmodel import Session
 
 from app.config import Settings
@@ -68,12 +68,14 @@ TokenDep = Annotated[TokenClaims, Depends(get_token)]
 
 def get_current_user(engine: EngineDep, token: TokenDep) -> User:
     """The active user a valid, unrevoked token names; 401 ``auth.token_invalid`` otherwise."""
-    with Session(engine) as session:
-        user = session.get(User, token.user_id)
-        if user is None or not user.active:
+    revoked = exists().where(RevokedToken.token_id == token.token_id)
+    with Session(engine) as session:  # one round trip: every request asks it
+        found = session.execute(
+            select(User, revoked.label("revoked")).where(User.id == token.user_id)
+        ).first()
+        if found is None or not found[0].active or found[1]:
             raise StoreError("auth.token_invalid", 401)
-        if session.get(RevokedToken, token.token_id) is not None:
-            raise StoreError("auth.token_invalid", 401)
+        user = found[0]
         session.expunge(user)
     note_user(user.id)  # the request's log line names its user
     return user

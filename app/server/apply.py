@@ -103,6 +103,12 @@ from app.services.scope import Scope
 log = logging.getLogger(__name__)
 
 
+class FastPathMissed(Exception):
+    """A push applied without savepoints (``apply_push(savepoints=False)``) met a refusal or
+    an error: its transaction is rolled back whole and the push applied again, each
+    mutation in its own savepoint."""
+
+
 def apply_push(
     session: Session,
     *,
@@ -111,9 +117,16 @@ def apply_push(
     mutations: list[Mutation],
     first_seq: int | None = None,
     prepared: list[BaseModel | Rejected] | None = None,
+    savepoints: bool = True,
 ) -> PushResponse:
     """Apply a batch in device order; must run inside ``db.write_session``. ``prepared``:
-    ``prepare(mutations)``, done before the writer's locks are taken."""
+    ``prepare(mutations)``, done before the writer's locks are taken.
+
+    ``savepoints`` off: the usual push, every mutation applied, in one go — no savepoint
+    per mutation, the writes of all of them in one flush (an insert per table, not per
+    row). Any refusal or error then raises ``FastPathMissed`` and the caller rolls the
+    transaction back and applies the push again with savepoints, so one bad mutation
+    still costs only itself."""
     state = session.get(DeviceState, (device_id, user.id))
     if state is None:
         state = DeviceState(device_id=device_id, user_id=user.id, last_seq=0)
@@ -152,7 +165,7 @@ def apply_push(
                 )
             )
         else:
-            result, record = _apply_one(session, user, device_id, m, payload)
+            result, record = _apply_one(session, user, device_id, m, payload, savepoints)
             results.append(answered.setdefault(m.seq, result))
             records.append(record)
             last_seq = m.seq
@@ -160,7 +173,15 @@ def apply_push(
     session.add_all(records)
     session.info.pop(_ABSENT, None)
     del held
-    session.flush()
+    if savepoints:
+        session.flush()
+    else:
+        try:
+            session.flush()  # every mutation's writes at once
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:  # a write the database refused: judge them one by one
+            raise FastPathMissed from exc
     return PushResponse(results=results, last_seq=state.last_seq)
 
 
@@ -250,34 +271,45 @@ def prepare(mutations: list[Mutation]) -> list[BaseModel | Rejected]:
 
 
 def _apply_one(
-    session: Session, user: User, device_id: str, m: Mutation, prepared: BaseModel | Rejected
+    session: Session,
+    user: User,
+    device_id: str,
+    m: Mutation,
+    prepared: BaseModel | Rejected,
+    savepoint: bool = True,
 ) -> tuple[MutationResult, MutationRecord]:
     """Apply one mutation in its own savepoint; its answer, and the record that keeps it.
 
     A refusal (``Rejected``) or any unexpected error rolls back only this mutation's
     effects; an unexpected one also leaves an incident for the admins. Only a database
     that cannot be reached escapes (the push answers 5xx and the device tries again).
+    Without a savepoint there is nothing to roll back to: any refusal or error raises
+    ``FastPathMissed`` (the push is applied again, with savepoints).
     """
-    payload: BaseModel | None = None
+    payload = None if isinstance(prepared, Rejected) else prepared
     params: dict[str, object] = {}
     mark = pending_mark(session)
     try:
         if isinstance(prepared, Rejected):
             raise prepared
-        payload = prepared
-        with session.begin_nested():
-            code = _apply(session, user, device_id, m.kind, payload)
-    except Rejected as exc:
-        drop_pending(session, mark)  # its savepoint was rolled back: so are its changes
-        code, params = exc.code, exc.params
+        if savepoint:
+            with session.begin_nested():
+                code = _apply(session, user, device_id, m.kind, prepared)
+        else:
+            code = _apply(session, user, device_id, m.kind, prepared)
     except (OperationalError, InterfaceError):
         raise  # the database is down or gone: nothing to record it in
     except BranchNotLocked:
         raise  # the push is applied again, holding that branch too
     except Exception as exc:  # one bad mutation never blocks the queue (DESIGN §3.3)
-        drop_pending(session, mark)
-        incident = _incident(session, user, device_id, m, exc)
-        code, params = "mutation.incident", {"incident": incident}
+        if not savepoint:
+            raise FastPathMissed from exc
+        drop_pending(session, mark)  # its savepoint was rolled back: so are its changes
+        if isinstance(exc, Rejected):
+            code, params = exc.code, exc.params
+        else:
+            incident = _incident(session, user, device_id, m, exc)
+            code, params = "mutation.incident", {"incident": incident}
     status = MutationStatus.REJECTED if code else MutationStatus.APPLIED
     if code and payload is not None:
         _resend_prospect(session, getattr(payload, "prospect_id", None))

@@ -24,7 +24,7 @@ from app.models.sync import (
 )
 from app.server import changes, live, pull
 from app.server.admission import SyncAdmission
-from app.server.apply import apply_push, prepare, push_branches
+from app.server.apply import FastPathMissed, apply_push, prepare, push_branches
 from app.server.changes import BranchNotLocked
 from app.server.db import read_session, write_session
 from app.server.deps import (
@@ -35,7 +35,7 @@ from app.server.deps import (
     get_current_user,
     get_token,
 )
-from app.server.errors import StoreError, error_responses
+from app.server.errors import Rejected, StoreError, error_responses
 from app.server.incidents import record_skipped
 from app.server.scope import Scope, scope_of
 
@@ -102,12 +102,15 @@ PUSH_TRIES = 3
 
 def _push(engine: Engine, user: User, body: PushRequest) -> PushResponse:
     """Apply a push holding only the branches it changes (``apply.push_branches``), so
-    devices of different branches push side by side."""
+    devices of different branches push side by side; first in one go (``savepoints``
+    off), and if any mutation fails that way, again with each in its own savepoint."""
     prepared = prepare(body.mutations)  # parsed and checked before any lock
     with read_session(engine) as session:
         branches: set[str] | None = push_branches(session, user, body.mutations)
-    for attempt in range(PUSH_TRIES + 1):
-        if attempt == PUSH_TRIES:
+    savepoints = any(isinstance(p, Rejected) for p in prepared)
+    misses = 0
+    while True:
+        if misses == PUSH_TRIES:
             branches = None
         try:
             with write_session(engine, branches) as session:
@@ -118,11 +121,14 @@ def _push(engine: Engine, user: User, body: PushRequest) -> PushResponse:
                     mutations=body.mutations,
                     first_seq=body.first_seq,
                     prepared=prepared,
+                    savepoints=savepoints,
                 )
+        except FastPathMissed:
+            savepoints = True  # nothing of the first go was kept
         except BranchNotLocked as missed:
             assert branches is not None
             branches = {*branches, missed.branch}
-    raise AssertionError("unreachable: the last try holds the whole store")
+            misses += 1
 
 
 @router.get(

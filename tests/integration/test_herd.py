@@ -37,6 +37,10 @@ from tests.integration.conftest import PROTOCOL, bearer
 from tests.world import _HASH, PASSWORD, build_world
 
 T = TypeVar("T")
+# the tests that hold PostgreSQL's own mechanisms (its connection budget, its row locks)
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "store_settings", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 @pytest.fixture
@@ -111,13 +115,12 @@ def test_a_pull_waits_its_turn_in_a_short_queue_and_past_it_is_refused(queueing)
         assert http.get("/sync/pull", headers=me).status_code == 200
 
 
-@pytest.mark.postgres
+# holding a pull in flight takes a table lock on SQLite: PostgreSQL only
+@POSTGRES_ONLY
 def test_a_second_first_sync_is_refused_then_completes(gated, make_device, settings):
     """Two marketers of one outlet start their first sync together; the store serves one
     pull at a time. The second is refused (429, Retry-After), waits, and both end with
     their whole scope."""
-    if settings.server_database_url().startswith("sqlite"):
-        pytest.skip("holding a pull in flight takes a table lock: PostgreSQL")
     world = build_world(gated.engine)
     first, second = make_device(gated, "first"), make_device(gated, "second")
     first.login("M1", PASSWORD)
@@ -158,10 +161,8 @@ def one_connection(settings: Settings) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.mark.postgres
+@POSTGRES_ONLY  # the connection budget is PostgreSQL's
 def test_no_connection_free_in_time_is_busy_not_an_error(one_connection, settings):
-    if settings.server_database_url().startswith("sqlite"):
-        pytest.skip("the connection budget is PostgreSQL's")
     with httpx.Client(base_url=one_connection.url, headers=PROTOCOL, timeout=30) as http:
         with one_connection.engine.connect():  # the process's only connection, taken
             answer = http.get("/health")
@@ -177,10 +178,8 @@ def test_no_connection_free_in_time_is_busy_not_an_error(one_connection, setting
 SIGN_INS = 200
 
 
-@pytest.mark.postgres
+@POSTGRES_ONLY  # a herd's sign-in: the production store
 async def test_two_hundred_sign_ins_at_once_do_not_stall_the_store(server, settings):
-    if settings.server_database_url().startswith("sqlite"):
-        pytest.skip("a herd's sign-in: the production store, PostgreSQL")
     world = build_world(server.engine)
     crowd = [
         dict(

@@ -441,14 +441,9 @@ def bulk_record(
     return seqs[: len(changes)]
 
 
-def pruned_below(session: Session, branches: Iterable[str]) -> dict[str, int]:
-    """Each branch's floor: its rows up to it were pruned (``app.server.pruning``)."""
-    stmt = select(_clock.c.branch, _clock.c.floor).where(_clock.c.branch.in_(sorted(set(branches))))
-    return {b: int(f) for b, f in session.execute(stmt)}
-
-
 def clock(session: Session, branches: Iterable[str]) -> tuple[dict[str, int], dict[str, int]]:
-    """``heads`` and ``pruned_below`` of ``branches`` in one statement: what a pull asks."""
+    """Each of ``branches``' newest seq (0 with no change yet) and its floor (its rows up to
+    it were pruned, ``app.server.pruning``), in one statement: what a pull asks."""
     wanted = sorted(set(branches))
     stmt = select(_clock.c.branch, _clock.c.seq, _clock.c.floor)
     found = {

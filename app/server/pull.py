@@ -33,7 +33,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -210,21 +210,7 @@ class SkippedRow:
         return f"{self.entity} {self.entity_id}: {self.column} = {self.value} cannot be sent"
 
 
-def _kinds(entity: str) -> tuple[dict[int, type], list[int]]:
-    """Positions of the temporal columns (with their type) and of the float ones."""
-    table = TABLES_BY_ENTITY[entity]
-    temporal: dict[int, type] = {}
-    floats: list[int] = []
-    for i, name in enumerate(SYNC_COLUMNS[entity]):
-        python_type = table.c[name].type.python_type
-        if python_type in (datetime, date):
-            temporal[i] = python_type
-        elif python_type is float:
-            floats.append(i)
-    return temporal, floats
-
-
-_KINDS = {entity: _kinds(entity) for entity in SYNC_ENTITIES}
+_KINDS = row_json.COLUMN_KINDS
 
 
 def _rows(

@@ -17,7 +17,7 @@ out what cannot be sent. So both paths give the same page, row for row
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
@@ -37,8 +37,26 @@ from sqlalchemy import (
 from sqlalchemy import Float as SAFloat
 
 from app.models import TABLES_BY_ENTITY
-from app.models.sync import SYNC_COLUMNS
+from app.models.sync import SYNC_COLUMNS, SYNC_ENTITIES
 from app.services.masking import MASK
+
+
+def _kinds(entity: str) -> tuple[dict[int, type], list[int]]:
+    """Positions of the temporal columns (with their type) and of the float ones."""
+    table = TABLES_BY_ENTITY[entity]
+    temporal: dict[int, type] = {}
+    floats: list[int] = []
+    for i, name in enumerate(SYNC_COLUMNS[entity]):
+        python_type = table.c[name].type.python_type
+        if python_type in (datetime, date):
+            temporal[i] = python_type
+        elif python_type is float:
+            floats.append(i)
+    return temporal, floats
+
+
+# what both paths (here and ``pull._rows``) need to know of each entity's sync columns
+COLUMN_KINDS = {entity: _kinds(entity) for entity in SYNC_ENTITIES}
 
 
 class Fragment(str):
@@ -98,10 +116,8 @@ def json_rows(entity: str, user_id: str | None) -> Select:
     """``SELECT id, plain, json`` over ``entity``'s table: each row's JSON array text, to be
     used when ``plain`` (else the caller reads that row the Python way). ``user_id``: whose
     prospects go in clear (the others are masked); None masks nothing (not a prospect)."""
-    from app.server.pull import _KINDS  # the column kinds the Python path uses
-
     table = TABLES_BY_ENTITY[entity]
-    temporal, floats = _KINDS[entity]
+    temporal, floats = COLUMN_KINDS[entity]
     values: list[ColumnElement] = []
     plains: list[ColumnElement[bool]] = []
     own = None
